@@ -1,0 +1,252 @@
+//! The seam between the engine and an audio backend.
+//!
+//! A backend implements [`Device`] (what the hardware offers, queried from
+//! the host's thread) and hands out a [`DeviceStream`] (one configured
+//! stream, moved onto the driver thread). The virtual device
+//! ([`crate::virtual_device`]) implements it everywhere; the WASAPI backend
+//! implements it on Windows.
+//!
+//! Real-time contract: [`DeviceStream::wait`], [`DeviceStream::read`] and
+//! [`DeviceStream::write`] run on the driver thread while streaming and must
+//! not allocate, lock, log or panic. Their error type, [`StreamError`], is
+//! `Copy` for that reason. Everything else runs on the host's threads.
+
+use std::fmt;
+
+pub use tenuto_convert::DeviceFormat;
+
+/// Which buffer sizes a device accepts, in ASIO's terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Granularity {
+    /// Only powers of two between min and max (ASIO granularity −1).
+    PowersOfTwo,
+    /// Multiples of this many frames above the minimum.
+    Step(u32),
+}
+
+/// The buffer sizes a device offers at a given rate, in frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BufferSizes {
+    /// Smallest size, in frames.
+    pub min_frames: u32,
+    /// Largest size, in frames.
+    pub max_frames: u32,
+    /// The size the device works best with.
+    pub preferred_frames: u32,
+    /// Which sizes between min and max are allowed.
+    pub granularity: Granularity,
+}
+
+impl BufferSizes {
+    /// Whether `frames` is one of the offered sizes.
+    pub fn allows(&self, frames: u32) -> bool {
+        if frames < self.min_frames || frames > self.max_frames {
+            return false;
+        }
+        if self.min_frames == self.max_frames {
+            return true;
+        }
+        match self.granularity {
+            Granularity::PowersOfTwo => frames.is_power_of_two(),
+            Granularity::Step(step) => step != 0 && (frames - self.min_frames) % step == 0,
+        }
+    }
+
+    /// The granularity value `getBufferSize` reports: −1 for powers of two,
+    /// 0 when only one size exists, else the step.
+    pub fn asio_granularity(&self) -> i32 {
+        if self.min_frames == self.max_frames {
+            return 0;
+        }
+        match self.granularity {
+            Granularity::PowersOfTwo => -1,
+            Granularity::Step(step) => i32::try_from(step).unwrap_or(i32::MAX),
+        }
+    }
+
+    /// Every allowed size, smallest first (at most 64 listed).
+    pub fn sizes(&self) -> Vec<u32> {
+        let mut out = Vec::new();
+        let mut f = self.min_frames;
+        while f <= self.max_frames && out.len() < 64 {
+            if self.allows(f) {
+                out.push(f);
+            }
+            f = match (self.granularity, self.min_frames == self.max_frames) {
+                (_, true) => break,
+                (Granularity::PowersOfTwo, _) => {
+                    if f.is_power_of_two() {
+                        f.saturating_mul(2)
+                    } else {
+                        f.next_power_of_two()
+                    }
+                }
+                (Granularity::Step(s), _) => f.saturating_add(s.max(1)),
+            };
+        }
+        out
+    }
+}
+
+impl fmt::Display for BufferSizes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.min_frames == self.max_frames {
+            return write!(f, "exactly {} frames", self.min_frames);
+        }
+        match self.granularity {
+            Granularity::PowersOfTwo => write!(
+                f,
+                "powers of two from {} to {} frames",
+                self.min_frames, self.max_frames
+            ),
+            Granularity::Step(s) => write!(
+                f,
+                "{} to {} frames in steps of {}",
+                self.min_frames, self.max_frames, s
+            ),
+        }
+    }
+}
+
+/// Static description of a device.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceInfo {
+    /// Name shown to the user (and in channel names).
+    pub name: String,
+    /// One name per input channel, e.g. "Front Left".
+    pub input_channels: Vec<String>,
+    /// One name per output channel.
+    pub output_channels: Vec<String>,
+    /// Sample format of the device's interleaved frames.
+    pub format: DeviceFormat,
+    /// Name of the device's clock, reported by `getClockSources`.
+    pub clock_name: String,
+}
+
+/// How a stream is to be opened.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StreamConfig {
+    /// Frames per second.
+    pub sample_rate: f64,
+    /// Frames per period (the ASIO buffer size).
+    pub period_frames: u32,
+}
+
+/// Device-side buffering, in frames, not counting the ASIO buffer itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DeviceLatency {
+    /// Age of the first frame of a captured period when the period is
+    /// delivered, beyond the period's own length.
+    pub input_frames: u32,
+    /// Time from writing a period to hearing its first frame.
+    pub output_frames: u32,
+}
+
+/// Timing of one period, as the device saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PeriodTiming {
+    /// Period number since the stream started (0, 1, 2 …).
+    pub index: u64,
+    /// When the period's input was complete (the ideal wake-up), in
+    /// [`crate::time::now_ns`] nanoseconds.
+    pub due_ns: u64,
+    /// Latest time the period's output may be written without a gap.
+    pub deadline_ns: u64,
+}
+
+/// Errors on the streaming path. `Copy` and allocation-free by design.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum StreamError {
+    /// The device disappeared (unplugged, disabled, taken by another app).
+    #[error("the audio device was disconnected or taken by another application")]
+    Disconnected,
+    /// The device stopped delivering periods.
+    #[error("the audio device stopped delivering audio (no period for {0} ms)")]
+    Stalled(u32),
+    /// A backend-specific failure with its OS error code.
+    #[error("the audio device reported error 0x{0:08x}")]
+    Os(u32),
+}
+
+/// Errors while querying or opening a device (not real-time; may allocate).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DeviceError {
+    /// The device does not run at this rate.
+    #[error("device \"{device}\" does not support {rate} Hz; it supports {supported}")]
+    UnsupportedRate {
+        /// Device name.
+        device: String,
+        /// Requested rate.
+        rate: f64,
+        /// Human-readable list of supported rates.
+        supported: String,
+    },
+    /// The device does not accept this period.
+    #[error("device \"{device}\" does not accept a buffer of {frames} frames; it accepts {allowed}")]
+    UnsupportedPeriod {
+        /// Device name.
+        device: String,
+        /// Requested frames.
+        frames: u32,
+        /// What it accepts.
+        allowed: String,
+    },
+    /// Could not open or start the device.
+    #[error("could not open device \"{device}\": {reason}")]
+    Open {
+        /// Device name.
+        device: String,
+        /// What went wrong, in words.
+        reason: String,
+    },
+    /// A failure on the streaming path, surfaced later.
+    #[error(transparent)]
+    Stream(#[from] StreamError),
+}
+
+/// An audio device the engine can stream through.
+pub trait Device: Send {
+    /// Names, channels and format.
+    fn info(&self) -> &DeviceInfo;
+    /// Rates the device runs at, in Hz, ascending.
+    fn sample_rates(&self) -> &[f64];
+    /// The rate used until the host sets one.
+    fn default_sample_rate(&self) -> f64;
+    /// Buffer sizes offered at `sample_rate`.
+    fn buffer_sizes(&self, sample_rate: f64) -> BufferSizes;
+    /// Device buffering a stream with `config` will have.
+    fn latency(&self, config: &StreamConfig) -> DeviceLatency;
+    /// Opens (but does not start) a stream. Called outside the driver thread.
+    fn open(&mut self, config: &StreamConfig) -> Result<Box<dyn DeviceStream>, DeviceError>;
+}
+
+/// One opened stream; moved onto the driver thread while running.
+pub trait DeviceStream: Send {
+    /// Starts the device clock. Called on the driver thread before the loop.
+    fn start(&mut self) -> Result<(), StreamError>;
+    /// Blocks until the next period is complete. Real-time. Must return
+    /// within about one period so that `stop` is never held up for long.
+    fn wait(&mut self) -> Result<PeriodTiming, StreamError>;
+    /// Copies the period's captured frames (interleaved, device format) into
+    /// `dst`, which holds exactly one period. Real-time.
+    fn read(&mut self, dst: &mut [u8]) -> Result<(), StreamError>;
+    /// Queues one period of frames for playback. Real-time.
+    fn write(&mut self, src: &[u8]) -> Result<(), StreamError>;
+    /// Stops the device clock. Called on the driver thread after the loop.
+    fn stop(&mut self);
+    /// Counters kept by the device (gaps it saw on its side).
+    fn device_counters(&self) -> DeviceCounters {
+        DeviceCounters::default()
+    }
+}
+
+/// Glitches as the device saw them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DeviceCounters {
+    /// Output periods that arrived after their deadline (heard as a gap).
+    pub output_underruns: u64,
+    /// Input periods lost because they were read too late.
+    pub input_overruns: u64,
+    /// Times the device clock was restarted after a long stall.
+    pub resyncs: u64,
+}

@@ -1,0 +1,940 @@
+//! The ASIO state machine and every IASIO operation, in safe Rust.
+//!
+//! States, each its own type so that a wrong-order call is a missing value,
+//! not a flag:
+//!
+//! ```text
+//! Loaded ──init──► Initialized ──createBuffers──► Prepared(idle) ──start──► Prepared(running)
+//!                      ▲   ◄──disposeBuffers──        ▲   ◄──────stop────────┘
+//! ```
+//!
+//! The engine is driven from the host's threads behind one lock held by the
+//! driver shell. Queries hosts make from inside their buffer switch
+//! (`getSamplePosition`, `outputReady`, `getSampleRate`, `getLatencies`) are
+//! answered lock-free from [`Shared`].
+
+use std::ffi::c_void;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::sync_channel;
+use std::sync::Arc;
+use std::thread::{JoinHandle, ThreadId};
+use std::time::Duration;
+
+use asio_abi::message;
+use tenuto_convert::HostFormat;
+
+use crate::buffers::HostBuffers;
+use crate::device::{Device, DeviceFormat, StreamConfig};
+use crate::error::EngineError;
+use crate::host::{HostCallbacks, HostCaps, HostMessages, InheritPolicy, ThreadPolicy};
+use crate::io::{IoContext, Route};
+use crate::shared::Shared;
+use crate::stats::PeriodRecord;
+use crate::virtual_device::format_rates;
+
+type Result<T> = std::result::Result<T, EngineError>;
+
+/// Highest sample rate any call accepts before asking the device (Hz).
+pub const MAX_SANE_RATE: f64 = 1_536_000.0;
+
+/// Options fixed when the engine is created.
+#[derive(Clone)]
+pub struct EngineOptions {
+    /// Name reported by `getDriverName` (at most 31 bytes are sent).
+    pub driver_name: String,
+    /// Number reported by `getDriverVersion`.
+    pub driver_version: i32,
+    /// ASIO sample type for the host buffers; `None` picks the one matching
+    /// the device format.
+    pub host_format: Option<HostFormat>,
+    /// Scheduling policy applied to the driver thread.
+    pub policy: Arc<dyn ThreadPolicy>,
+    /// Capacity of the per-period record ring.
+    pub record_capacity: usize,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        Self {
+            driver_name: "Tenuto".to_owned(),
+            driver_version: 1,
+            host_format: None,
+            policy: Arc::new(InheritPolicy),
+            record_capacity: 8192,
+        }
+    }
+}
+
+impl std::fmt::Debug for EngineOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineOptions")
+            .field("driver_name", &self.driver_name)
+            .field("driver_version", &self.driver_version)
+            .field("host_format", &self.host_format)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The host sample type that carries a device format without loss.
+pub fn default_host_format(device: DeviceFormat) -> HostFormat {
+    match device {
+        DeviceFormat::F32 => HostFormat::Float32Lsb,
+        DeviceFormat::I16 => HostFormat::Int16Lsb,
+        DeviceFormat::I24 => HostFormat::Int24Lsb,
+        DeviceFormat::I32 => HostFormat::Int32Lsb,
+    }
+}
+
+/// One buffer the host asks for in `createBuffers`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BufferRequest {
+    /// Input (true) or output.
+    pub is_input: bool,
+    /// Channel index within that direction.
+    pub channel: i32,
+}
+
+/// Answer of `getBufferSize`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BufferSizeInfo {
+    /// Smallest size, frames.
+    pub min: i32,
+    /// Largest size, frames.
+    pub max: i32,
+    /// Preferred size, frames.
+    pub preferred: i32,
+    /// −1: powers of two; 0: only one size; n: steps of n.
+    pub granularity: i32,
+}
+
+/// Answer of `getChannelInfo`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelDetails {
+    /// Channel index.
+    pub channel: i32,
+    /// Direction.
+    pub is_input: bool,
+    /// Whether a buffer exists for it.
+    pub is_active: bool,
+    /// Channel group (always 0).
+    pub group: i32,
+    /// ASIO sample type of its buffer.
+    pub sample_type: i32,
+    /// Name, e.g. "Virtual In 1".
+    pub name: String,
+}
+
+/// One entry of `getClockSources`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClockSourceDetails {
+    /// Index to pass to `setClockSource`.
+    pub index: i32,
+    /// Whether it is in use.
+    pub is_current: bool,
+    /// Name.
+    pub name: String,
+}
+
+/// The pointers the host receives for one requested channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BufferPointers(pub [*mut c_void; 2]);
+
+enum Io {
+    Idle(Box<IoContext>),
+    Running {
+        handle: JoinHandle<Box<IoContext>>,
+        thread: ThreadId,
+    },
+    /// The thread was asked to stop from inside its own callback; joined later.
+    Stopping {
+        handle: JoinHandle<Box<IoContext>>,
+    },
+    /// The thread ended abnormally; buffers must be recreated.
+    Broken,
+}
+
+struct Prepared {
+    buffer_frames: u32,
+    requests: Vec<BufferRequest>,
+    _buffers: Arc<HostBuffers>,
+    caps: HostCaps,
+    messages: Arc<dyn HostMessages>,
+    io: Io,
+}
+
+struct Initialized {
+    sample_rate: f64,
+    host_format: HostFormat,
+    prepared: Option<Prepared>,
+}
+
+/// The ASIO driver engine.
+pub struct Engine {
+    device: Box<dyn Device>,
+    options: EngineOptions,
+    shared: Arc<Shared>,
+    last_error: String,
+    state: Option<Initialized>,
+    records: Option<rtrb::Consumer<PeriodRecord>>,
+    policy_description: String,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("device", &self.device.info().name)
+            .field("state", &self.state_name())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Creates an engine in the "loaded" state.
+    pub fn new(device: Box<dyn Device>, options: EngineOptions) -> Self {
+        crate::time::init();
+        Self {
+            device,
+            options,
+            shared: Arc::new(Shared::default()),
+            last_error: String::new(),
+            state: None,
+            records: None,
+            policy_description: String::new(),
+        }
+    }
+
+    /// The lock-free status shared with the driver thread.
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// The state in words, for messages and diagnostics.
+    pub fn state_name(&self) -> &'static str {
+        match &self.state {
+            None => "not initialized",
+            Some(Initialized { prepared: None, .. }) => "initialized without buffers",
+            Some(Initialized {
+                prepared: Some(p), ..
+            }) => match p.io {
+                Io::Idle(_) => "prepared (buffers created, not streaming)",
+                Io::Running { .. } | Io::Stopping { .. } => "streaming",
+                Io::Broken => "prepared after the audio thread failed",
+            },
+        }
+    }
+
+    /// Whether the driver thread is streaming.
+    pub fn is_running(&self) -> bool {
+        matches!(
+            self.state,
+            Some(Initialized {
+                prepared: Some(Prepared {
+                    io: Io::Running { .. },
+                    ..
+                }),
+                ..
+            })
+        )
+    }
+
+    fn note<T>(&mut self, r: Result<T>) -> Result<T> {
+        if let Err(e) = &r {
+            self.last_error = e.to_string();
+        }
+        r
+    }
+
+    /// Stores an error found by the driver shell (e.g. a null pointer), so
+    /// that `getErrorMessage` explains it.
+    pub fn record_error(&mut self, e: &EngineError) {
+        self.last_error = e.to_string();
+    }
+
+    fn init_state(&self, call: &'static str) -> Result<&Initialized> {
+        self.state
+            .as_ref()
+            .ok_or(EngineError::NotInitialized { call })
+    }
+
+    // ----- identity ------------------------------------------------------
+
+    /// `init()`: checks the device and enters the initialized state.
+    /// Calling it again when initialized succeeds and changes nothing.
+    pub fn init(&mut self) -> Result<()> {
+        if self.state.is_some() {
+            return Ok(());
+        }
+        let r = self.init_inner();
+        self.note(r)
+    }
+
+    fn init_inner(&mut self) -> Result<()> {
+        let info = self.device.info();
+        if info.input_channels.is_empty() && info.output_channels.is_empty() {
+            return Err(EngineError::Device(crate::device::DeviceError::Open {
+                device: info.name.clone(),
+                reason: "it has neither inputs nor outputs".to_owned(),
+            }));
+        }
+        let rate = self.device.default_sample_rate();
+        let host_format = self
+            .options
+            .host_format
+            .unwrap_or_else(|| default_host_format(info.format));
+        self.shared.set_sample_rate(rate);
+        self.state = Some(Initialized {
+            sample_rate: rate,
+            host_format,
+            prepared: None,
+        });
+        self.last_error.clear();
+        self.update_latencies();
+        Ok(())
+    }
+
+    /// `getDriverName`.
+    pub fn driver_name(&self) -> &str {
+        &self.options.driver_name
+    }
+
+    /// `getDriverVersion`.
+    pub fn driver_version(&self) -> i32 {
+        self.options.driver_version
+    }
+
+    /// `getErrorMessage`: the last error, in words; a streaming failure the
+    /// driver thread hit takes precedence.
+    pub fn error_message(&mut self) -> &str {
+        if let Some(e) = self.shared.stream_error() {
+            self.last_error = EngineError::Stream(e).to_string();
+            self.shared.clear_stream_error();
+        }
+        &self.last_error
+    }
+
+    // ----- queries -------------------------------------------------------
+
+    /// `getChannels`: (inputs, outputs).
+    pub fn channels(&mut self) -> Result<(i32, i32)> {
+        let r = self.init_state("getChannels").map(|_| {
+            let info = self.device.info();
+            (
+                i32::try_from(info.input_channels.len()).unwrap_or(i32::MAX),
+                i32::try_from(info.output_channels.len()).unwrap_or(i32::MAX),
+            )
+        });
+        self.note(r)
+    }
+
+    /// `getBufferSize`.
+    pub fn buffer_size(&mut self) -> Result<BufferSizeInfo> {
+        let r = self.init_state("getBufferSize").map(|s| {
+            let sizes = self.device.buffer_sizes(s.sample_rate);
+            let clamp = |v: u32| i32::try_from(v).unwrap_or(i32::MAX);
+            BufferSizeInfo {
+                min: clamp(sizes.min_frames),
+                max: clamp(sizes.max_frames),
+                preferred: clamp(sizes.preferred_frames),
+                granularity: sizes.asio_granularity(),
+            }
+        });
+        self.note(r)
+    }
+
+    /// `getLatencies`: (input, output) in frames, as the user hears them.
+    pub fn latencies(&mut self) -> Result<(i32, i32)> {
+        let r = self.init_state("getLatencies").map(|_| {
+            let (i, o) = self.shared.latencies();
+            (
+                i32::try_from(i).unwrap_or(i32::MAX),
+                i32::try_from(o).unwrap_or(i32::MAX),
+            )
+        });
+        self.note(r)
+    }
+
+    /// Recomputes the reported latencies after any change of rate, buffer
+    /// size or output mode, and stores them for lock-free reading.
+    fn update_latencies(&self) {
+        let Some(s) = &self.state else { return };
+        let frames = s.prepared.as_ref().map_or_else(
+            || self.device.buffer_sizes(s.sample_rate).preferred_frames,
+            |p| p.buffer_frames,
+        );
+        let dev = self.device.latency(&StreamConfig {
+            sample_rate: s.sample_rate,
+            period_frames: frames,
+        });
+        let input = frames.saturating_add(dev.input_frames);
+        let direct = dev.output_frames;
+        let deferred = frames.saturating_add(dev.output_frames);
+        self.shared.set_latency_modes(input, deferred, direct);
+    }
+
+    /// `getChannelInfo`.
+    pub fn channel_info(&mut self, channel: i32, is_input: bool) -> Result<ChannelDetails> {
+        let r = self.channel_info_inner(channel, is_input);
+        self.note(r)
+    }
+
+    fn channel_info_inner(&self, channel: i32, is_input: bool) -> Result<ChannelDetails> {
+        let s = self.init_state("getChannelInfo")?;
+        let info = self.device.info();
+        let names = if is_input {
+            &info.input_channels
+        } else {
+            &info.output_channels
+        };
+        let name = usize::try_from(channel)
+            .ok()
+            .and_then(|c| names.get(c))
+            .ok_or_else(|| {
+                EngineError::invalid(
+                    "getChannelInfo",
+                    describe_bad_channel(channel, is_input, names.len()),
+                )
+            })?;
+        let is_active = s.prepared.as_ref().is_some_and(|p| {
+            p.requests
+                .iter()
+                .any(|r| r.is_input == is_input && r.channel == channel)
+        });
+        Ok(ChannelDetails {
+            channel,
+            is_input,
+            is_active,
+            group: 0,
+            sample_type: s.host_format.asio_type(),
+            name: name.clone(),
+        })
+    }
+
+    // ----- sample rate and clock ----------------------------------------
+
+    fn check_rate(&self, call: &'static str, rate: f64) -> Result<()> {
+        if !rate.is_finite() || rate <= 0.0 || rate > MAX_SANE_RATE {
+            return Err(EngineError::NoClock(format!(
+                "{call}({rate}): not a usable sample rate; device \"{}\" supports {}",
+                self.device.info().name,
+                format_rates(self.device.sample_rates())
+            )));
+        }
+        if !self.device.sample_rates().contains(&rate) {
+            return Err(EngineError::NoClock(format!(
+                "{call}({rate}): device \"{}\" does not run at {rate} Hz; it supports {}",
+                self.device.info().name,
+                format_rates(self.device.sample_rates())
+            )));
+        }
+        Ok(())
+    }
+
+    /// `canSampleRate`.
+    pub fn can_sample_rate(&mut self, rate: f64) -> Result<()> {
+        let r = self
+            .init_state("canSampleRate")
+            .and_then(|_| self.check_rate("canSampleRate", rate));
+        self.note(r)
+    }
+
+    /// `getSampleRate`.
+    pub fn sample_rate(&mut self) -> Result<f64> {
+        let r = self.init_state("getSampleRate").map(|s| s.sample_rate);
+        self.note(r)
+    }
+
+    /// `setSampleRate`. While streaming, a different rate is accepted only
+    /// if the host handles `kAsioResetRequest`: the driver asks for a reset
+    /// and the rate takes effect when the buffers are recreated.
+    pub fn set_sample_rate(&mut self, rate: f64) -> Result<()> {
+        let r = self.set_sample_rate_inner(rate);
+        self.note(r)
+    }
+
+    fn set_sample_rate_inner(&mut self, rate: f64) -> Result<()> {
+        self.init_state("setSampleRate")?;
+        self.check_rate("setSampleRate", rate)?;
+        let running = self.is_running();
+        let Some(s) = self.state.as_mut() else {
+            return Err(EngineError::NotInitialized {
+                call: "setSampleRate",
+            });
+        };
+        if s.sample_rate == rate {
+            return Ok(());
+        }
+        match &mut s.prepared {
+            None => {
+                s.sample_rate = rate;
+            }
+            Some(p) if running => {
+                if !p.caps.reset_request {
+                    return Err(EngineError::WrongState {
+                        call: "setSampleRate",
+                        state: "streaming",
+                        hint: "stop streaming before changing the sample rate",
+                    });
+                }
+                // Takes effect at the host's reset (stop, disposeBuffers,
+                // createBuffers). Ask for it now.
+                s.sample_rate = rate;
+                let messages = Arc::clone(&p.messages);
+                messages.message(message::RESET_REQUEST, 0);
+            }
+            Some(p) => {
+                // Idle with buffers: reopen the device stream at the new rate.
+                let Io::Idle(ctx) = &mut p.io else {
+                    return Err(EngineError::WrongState {
+                        call: "setSampleRate",
+                        state: "recovering from a failed audio thread",
+                        hint: "call disposeBuffers() and createBuffers() again",
+                    });
+                };
+                let stream = self.device.open(&StreamConfig {
+                    sample_rate: rate,
+                    period_frames: p.buffer_frames,
+                })?;
+                ctx.stream = stream;
+                ctx.sample_rate = rate;
+                s.sample_rate = rate;
+            }
+        }
+        if !running {
+            self.shared.set_sample_rate(rate);
+            self.update_latencies();
+        }
+        Ok(())
+    }
+
+    /// `getClockSources`.
+    pub fn clock_sources(&mut self) -> Result<Vec<ClockSourceDetails>> {
+        let r = self.init_state("getClockSources").map(|_| {
+            vec![ClockSourceDetails {
+                index: 0,
+                is_current: true,
+                name: self.device.info().clock_name.clone(),
+            }]
+        });
+        self.note(r)
+    }
+
+    /// `setClockSource`: only index 0 exists.
+    pub fn set_clock_source(&mut self, index: i32) -> Result<()> {
+        let r = self.init_state("setClockSource").and_then(|_| {
+            if index == 0 {
+                Ok(())
+            } else {
+                Err(EngineError::invalid(
+                    "setClockSource",
+                    format!(
+                        "there is no clock source {index}; the only one is 0 ({})",
+                        self.device.info().clock_name
+                    ),
+                ))
+            }
+        });
+        self.note(r)
+    }
+
+    /// `getSamplePosition`: (frames, ns) of the current buffer half.
+    pub fn sample_position(&mut self) -> Result<(u64, u64)> {
+        let r = self.init_state("getSamplePosition").and_then(|_| {
+            if self.shared.is_streaming() {
+                Ok(self.shared.position())
+            } else {
+                Err(EngineError::NotAdvancing)
+            }
+        });
+        self.note(r)
+    }
+
+    // ----- buffers -------------------------------------------------------
+
+    /// `createBuffers`: validates every request, allocates the buffers and
+    /// everything the driver thread will need, opens the device stream.
+    /// Returns the two half-buffer pointers for each request, in order.
+    pub fn create_buffers(
+        &mut self,
+        requests: &[BufferRequest],
+        buffer_size: i32,
+        host: HostCallbacks,
+    ) -> Result<Vec<BufferPointers>> {
+        let r = self.create_buffers_inner(requests, buffer_size, host);
+        self.note(r)
+    }
+
+    fn create_buffers_inner(
+        &mut self,
+        requests: &[BufferRequest],
+        buffer_size: i32,
+        host: HostCallbacks,
+    ) -> Result<Vec<BufferPointers>> {
+        let s = self.init_state("createBuffers")?;
+        if s.prepared.is_some() {
+            return Err(EngineError::WrongState {
+                call: "createBuffers",
+                state: if self.is_running() {
+                    "streaming"
+                } else {
+                    "buffers already exist"
+                },
+                hint: "call stop() and disposeBuffers() first",
+            });
+        }
+        let info = self.device.info();
+        let (n_in, n_out) = (info.input_channels.len(), info.output_channels.len());
+        let format = info.format;
+        if requests.is_empty() {
+            return Err(EngineError::invalid(
+                "createBuffers",
+                "numChannels is 0; ask for at least one channel",
+            ));
+        }
+        if requests.len() > n_in + n_out {
+            return Err(EngineError::invalid(
+                "createBuffers",
+                format!(
+                    "numChannels is {} but the device has only {n_in} inputs and {n_out} outputs",
+                    requests.len()
+                ),
+            ));
+        }
+        let sizes = self.device.buffer_sizes(s.sample_rate);
+        let frames = u32::try_from(buffer_size).ok().filter(|f| sizes.allows(*f));
+        let Some(frames) = frames else {
+            return Err(EngineError::invalid(
+                "createBuffers",
+                format!("bufferSize {buffer_size} is not offered; use {sizes}"),
+            ));
+        };
+        let mut inputs = Vec::new();
+        let mut outputs = Vec::new();
+        for (slot, req) in requests.iter().enumerate() {
+            let count = if req.is_input { n_in } else { n_out };
+            let channel = usize::try_from(req.channel)
+                .ok()
+                .filter(|c| *c < count)
+                .ok_or_else(|| {
+                    EngineError::invalid(
+                        "createBuffers",
+                        format!(
+                            "entry {slot}: {}",
+                            describe_bad_channel(req.channel, req.is_input, count)
+                        ),
+                    )
+                })?;
+            if let Some(first) = requests[..slot].iter().position(|r| r == req) {
+                return Err(EngineError::invalid(
+                    "createBuffers",
+                    format!(
+                        "entries {first} and {slot} both ask for {} channel {}",
+                        if req.is_input { "input" } else { "output" },
+                        req.channel
+                    ),
+                ));
+            }
+            let route = Route {
+                device_channel: channel,
+                slot,
+            };
+            if req.is_input {
+                inputs.push(route);
+            } else {
+                outputs.push(route);
+            }
+        }
+
+        let host_format = s.host_format;
+        let sample_rate = s.sample_rate;
+        let half_bytes = frames as usize * host_format.bytes_per_sample();
+        let (buffers, access) = HostBuffers::allocate(requests.len(), half_bytes).ok_or(
+            EngineError::NoMemory {
+                bytes: half_bytes.saturating_mul(2 * requests.len()),
+            },
+        )?;
+        let stream = self.device.open(&StreamConfig {
+            sample_rate,
+            period_frames: frames,
+        })?;
+        let (producer, consumer) = rtrb::RingBuffer::new(self.options.record_capacity.max(16));
+        let caps = HostCaps::query(host.messages.as_ref());
+        let bytes = format.bytes_per_sample();
+        let ctx = IoContext {
+            stream,
+            access,
+            switch: host.switch,
+            messages: Arc::clone(&host.messages),
+            caps,
+            shared: Arc::clone(&self.shared),
+            inputs,
+            outputs,
+            device_in: vec![0; frames as usize * n_in * bytes],
+            device_out: vec![0; frames as usize * n_out * bytes],
+            device_inputs: n_in,
+            device_outputs: n_out,
+            device_format: format,
+            host_format,
+            period_frames: frames,
+            sample_rate,
+            records: producer,
+            policy: Arc::clone(&self.options.policy),
+            policy_description: String::new(),
+        };
+        let pointers = (0..requests.len())
+            .map(|slot| BufferPointers([buffers.pointer(slot, 0), buffers.pointer(slot, 1)]))
+            .collect();
+        self.records = Some(consumer);
+        if let Some(s) = self.state.as_mut() {
+            s.prepared = Some(Prepared {
+                buffer_frames: frames,
+                requests: requests.to_vec(),
+                _buffers: buffers,
+                caps,
+                messages: host.messages,
+                io: Io::Idle(Box::new(ctx)),
+            });
+        }
+        self.update_latencies();
+        Ok(pointers)
+    }
+
+    /// `disposeBuffers`. If the host forgot to stop, the driver stops first
+    /// (refusing would leave the driver thread calling into a host that is
+    /// tearing down).
+    pub fn dispose_buffers(&mut self) -> Result<()> {
+        let r = self.dispose_inner();
+        self.note(r)
+    }
+
+    fn dispose_inner(&mut self) -> Result<()> {
+        let s = self.init_state("disposeBuffers")?;
+        if s.prepared.is_none() {
+            return Err(EngineError::WrongState {
+                call: "disposeBuffers",
+                state: "no buffers exist",
+                hint: "call createBuffers() first",
+            });
+        }
+        self.halt();
+        if let Some(s) = self.state.as_mut() {
+            s.prepared = None;
+        }
+        self.records = None;
+        self.shared.set_sample_rate(self.state.as_ref().map_or(0.0, |s| s.sample_rate));
+        self.update_latencies();
+        Ok(())
+    }
+
+    // ----- streaming -----------------------------------------------------
+
+    /// `start`: starts the driver thread and returns once the device runs.
+    pub fn start(&mut self) -> Result<()> {
+        let r = self.start_inner();
+        self.note(r)
+    }
+
+    fn start_inner(&mut self) -> Result<()> {
+        self.init_state("start")?;
+        self.join_stopping();
+        let Some(p) = self.state.as_mut().and_then(|s| s.prepared.as_mut()) else {
+            return Err(EngineError::WrongState {
+                call: "start",
+                state: "no buffers exist",
+                hint: "call createBuffers() first",
+            });
+        };
+        let ctx = match std::mem::replace(&mut p.io, Io::Broken) {
+            Io::Idle(ctx) => ctx,
+            other => {
+                let state = match other {
+                    Io::Broken => "recovering from a failed audio thread",
+                    _ => "streaming",
+                };
+                p.io = other;
+                return Err(EngineError::WrongState {
+                    call: "start",
+                    state,
+                    hint: if state == "streaming" {
+                        "call stop() first"
+                    } else {
+                        "call disposeBuffers() and createBuffers() again"
+                    },
+                });
+            }
+        };
+        self.shared.stop_requested.store(false, Ordering::Release);
+        self.shared.output_ready.store(false, Ordering::Release);
+        self.shared.clear_stream_error();
+        self.shared.counters.reset();
+        let (tx, rx) = sync_channel(1);
+        let spawned = std::thread::Builder::new()
+            .name("tenuto-io".to_owned())
+            .spawn(move || ctx.run(tx));
+        let handle = match spawned {
+            Ok(h) => h,
+            Err(e) => {
+                return Err(EngineError::Thread(format!("could not be created: {e}")));
+            }
+        };
+        match rx.recv_timeout(Duration::from_secs(10)) {
+            Ok(Ok(())) => {
+                let thread = handle.thread().id();
+                p.io = Io::Running { handle, thread };
+                Ok(())
+            }
+            Ok(Err(stream_error)) => {
+                p.io = match handle.join() {
+                    Ok(ctx) => Io::Idle(ctx),
+                    Err(_) => Io::Broken,
+                };
+                Err(EngineError::Stream(stream_error))
+            }
+            Err(_) => {
+                // The device did not start within 10 s. Ask the thread to
+                // stop; it will not call the host.
+                self.shared.stop_requested.store(true, Ordering::Release);
+                p.io = match handle.join() {
+                    Ok(ctx) => Io::Idle(ctx),
+                    Err(_) => Io::Broken,
+                };
+                Err(EngineError::Thread(
+                    "did not start the device within 10 seconds".to_owned(),
+                ))
+            }
+        }
+    }
+
+    /// `stop`: returns when no host callback can fire any more. Called from
+    /// inside the host's own buffer switch (on the driver thread), it makes
+    /// that switch the last one and returns at once.
+    pub fn stop(&mut self) -> Result<()> {
+        let r = self.stop_inner();
+        self.note(r)
+    }
+
+    fn stop_inner(&mut self) -> Result<()> {
+        self.init_state("stop")?;
+        if !self.is_running() {
+            return Err(EngineError::WrongState {
+                call: "stop",
+                state: self.state_name(),
+                hint: "stop() is only valid after start()",
+            });
+        }
+        self.halt();
+        if let Some(e) = self.shared.stream_error() {
+            self.last_error = EngineError::Stream(e).to_string();
+        }
+        match self.state.as_ref().and_then(|s| s.prepared.as_ref()) {
+            Some(Prepared { io: Io::Broken, .. }) => Err(EngineError::Thread(
+                "ended abnormally; call disposeBuffers() and createBuffers() again".to_owned(),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Stops the driver thread if it runs and takes its context back.
+    fn halt(&mut self) {
+        let on_driver_thread = |t: &ThreadId| *t == std::thread::current().id();
+        let Some(p) = self.state.as_mut().and_then(|s| s.prepared.as_mut()) else {
+            return;
+        };
+        self.shared.stop_requested.store(true, Ordering::Release);
+        match std::mem::replace(&mut p.io, Io::Broken) {
+            Io::Running { handle, thread } if on_driver_thread(&thread) => {
+                p.io = Io::Stopping { handle };
+            }
+            Io::Running { handle, .. } | Io::Stopping { handle } => {
+                p.io = match handle.join() {
+                    Ok(ctx) => {
+                        self.policy_description.clone_from(&ctx.policy_description);
+                        Io::Idle(ctx)
+                    }
+                    Err(_) => Io::Broken,
+                };
+            }
+            other => p.io = other,
+        }
+        self.shared.set_sample_rate(self.state.as_ref().map_or(0.0, |s| s.sample_rate));
+    }
+
+    fn join_stopping(&mut self) {
+        if let Some(p) = self.state.as_mut().and_then(|s| s.prepared.as_mut()) {
+            if matches!(p.io, Io::Stopping { .. }) {
+                self.halt();
+            }
+        }
+    }
+
+    /// `outputReady`: the host has written its outputs for the current half.
+    /// Supported whenever initialized (hosts probe it before streaming).
+    pub fn output_ready(&mut self) -> Result<()> {
+        let r = self.init_state("outputReady").map(|_| {
+            self.shared.signal_output_ready();
+            self.update_latencies();
+        });
+        self.note(r)
+    }
+
+    // ----- future() ------------------------------------------------------
+
+    /// `kAsioGetInternalBufferSamples`: frames buffered beyond the ASIO
+    /// buffer, (input, output).
+    pub fn internal_buffer_samples(&mut self) -> Result<(i32, i32)> {
+        let r = self.init_state("future").map(|s| {
+            let frames = s.prepared.as_ref().map_or_else(
+                || self.device.buffer_sizes(s.sample_rate).preferred_frames,
+                |p| p.buffer_frames,
+            );
+            let (i, o) = self.shared.latencies();
+            let beyond = |l: u32| i32::try_from(l.saturating_sub(frames)).unwrap_or(i32::MAX);
+            (beyond(i), beyond(o))
+        });
+        self.note(r)
+    }
+
+    /// `kAsioCanReportOverload`: Tenuto reports every late period through
+    /// `kAsioOverload` to hosts that accept that message.
+    pub fn can_report_overload(&mut self) -> Result<()> {
+        let r = self.init_state("future").map(|_| ());
+        self.note(r)
+    }
+
+    /// Records the driver thread produced since the last call (oldest first).
+    pub fn drain_records(&mut self, out: &mut Vec<PeriodRecord>) {
+        if let Some(c) = self.records.as_mut() {
+            while let Ok(r) = c.pop() {
+                out.push(r);
+            }
+        }
+    }
+
+    /// What the scheduling policy did in the last completed run.
+    pub fn policy_description(&self) -> &str {
+        &self.policy_description
+    }
+
+    /// The device this engine drives.
+    pub fn device(&self) -> &dyn Device {
+        self.device.as_ref()
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        // Release while streaming: stop so that no callback outlives us.
+        self.halt();
+    }
+}
+
+fn describe_bad_channel(channel: i32, is_input: bool, count: usize) -> String {
+    let dir = if is_input { "input" } else { "output" };
+    if count == 0 {
+        format!("channel {channel} is not an {dir}: the device has no {dir}s")
+    } else {
+        format!(
+            "channel {channel} is not an {dir}: the device has {count} {dir}s (0–{})",
+            count - 1
+        )
+    }
+}

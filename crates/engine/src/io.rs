@@ -1,0 +1,230 @@
+//! The driver thread: one loop iteration per device period.
+//!
+//! ```text
+//! wait(device) ─► read input ─► convert into half i ─► bufferSwitch(i)
+//!      ▲                                                     │
+//!      └──── toggle i ◄── write device ◄── convert output ◄──┘
+//! ```
+//!
+//! Everything the loop touches is allocated before [`rt::enter`]: the
+//! device scratch buffers, the buffer-access handle, the record ring. The
+//! loop itself only converts, calls the host and the device, and updates
+//! atomics. The module denies the lints that could hide a panic.
+
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::SyncSender;
+use std::sync::Arc;
+
+use asio_abi::message;
+use tenuto_convert::{device_to_host, host_to_device, DeviceFormat, HostFormat};
+
+use crate::buffers::BufferAccess;
+use crate::device::{DeviceStream, StreamError};
+use crate::host::{HostCaps, HostMessages, PeriodTime, SwitchCallback, ThreadPolicy};
+use crate::rt;
+use crate::shared::Shared;
+use crate::stats::{flags, PeriodRecord};
+use crate::time;
+
+/// An active channel: which device channel feeds which buffer slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Route {
+    pub device_channel: usize,
+    pub slot: usize,
+}
+
+/// Whether output half `i` goes to the device right after `bufferSwitch(i)`
+/// returns (the host said so with `outputReady`) or one period later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OutputMode {
+    Direct,
+    Deferred,
+}
+
+/// Everything the driver thread owns. Moved onto the thread at `start` and
+/// handed back at `stop`, so that nothing is re-allocated between runs.
+pub(crate) struct IoContext {
+    pub stream: Box<dyn DeviceStream>,
+    pub access: BufferAccess,
+    pub switch: Box<dyn SwitchCallback>,
+    pub messages: Arc<dyn HostMessages>,
+    pub caps: HostCaps,
+    pub shared: Arc<Shared>,
+    pub inputs: Vec<Route>,
+    pub outputs: Vec<Route>,
+    pub device_in: Vec<u8>,
+    pub device_out: Vec<u8>,
+    pub device_inputs: usize,
+    pub device_outputs: usize,
+    pub device_format: DeviceFormat,
+    pub host_format: HostFormat,
+    pub period_frames: u32,
+    pub sample_rate: f64,
+    pub records: rtrb::Producer<PeriodRecord>,
+    pub policy: Arc<dyn ThreadPolicy>,
+    /// One-line description of the policy in effect during the last run.
+    pub policy_description: String,
+}
+
+/// What the thread reports once it has started (or failed to).
+pub(crate) type Started = Result<(), StreamError>;
+
+impl IoContext {
+    /// The thread body. Returns the context for reuse.
+    pub fn run(mut self: Box<Self>, started: SyncSender<Started>) -> Box<Self> {
+        let applied = self.policy.apply();
+        self.policy_description = applied.describe();
+        self.access.clear();
+        self.device_out.fill(0);
+        if let Err(e) = self.stream.start() {
+            let _ = started.send(Err(e));
+            return self;
+        }
+        self.shared.publish_position(0, time::now_ns());
+        self.shared.set_streaming(true);
+        let _ = started.send(Ok(()));
+        drop(started);
+
+        rt::enter();
+        let outcome = self.stream_periods();
+        rt::leave();
+
+        self.shared.set_streaming(false);
+        self.stream.stop();
+        self.shared.counters.set_device(&self.stream.device_counters());
+        if let Err(e) = outcome {
+            self.shared.set_stream_error(e);
+            if self.caps.reset_request {
+                self.messages.message(message::RESET_REQUEST, 0);
+            }
+        }
+        drop(applied);
+        self
+    }
+
+    /// The real-time loop. No allocation, no lock, no I/O, no panic.
+    fn stream_periods(&mut self) -> Result<(), StreamError> {
+        let period = u64::from(self.period_frames);
+        let period_ns = (period as f64 * 1e9 / self.sample_rate) as u64;
+        let mut half = 0usize;
+        let mut mode = if self.shared.output_ready_probed.load(Ordering::Acquire) {
+            OutputMode::Direct
+        } else {
+            OutputMode::Deferred
+        };
+        // In deferred mode: the half written in the previous period.
+        let mut pending: Option<usize> = None;
+        let mut last_gaps = 0u64;
+
+        while !self.shared.stop_requested.load(Ordering::Acquire) {
+            let timing = self.stream.wait()?;
+            let woke = time::now_ns();
+            if self.shared.stop_requested.load(Ordering::Acquire) {
+                break;
+            }
+
+            // Input: device frames → host half.
+            self.stream.read(&mut self.device_in)?;
+            for route in &self.inputs {
+                device_to_host(
+                    &self.device_in,
+                    self.device_format,
+                    self.device_inputs,
+                    route.device_channel,
+                    self.access.half_mut(route.slot, half),
+                    self.host_format,
+                );
+            }
+            let position = timing.index.wrapping_mul(period);
+            self.shared.publish_position(position, timing.due_ns);
+            let before_host = time::now_ns();
+
+            // The host.
+            self.shared.output_ready.store(false, Ordering::Release);
+            self.switch.buffer_switch(
+                half,
+                &PeriodTime {
+                    sample_position: position,
+                    system_time_ns: timing.due_ns,
+                    sample_rate: self.sample_rate,
+                },
+            );
+            let after_host = time::now_ns();
+            let ready = self.shared.output_ready.swap(false, Ordering::AcqRel);
+            if ready && mode == OutputMode::Deferred {
+                // The host completes its outputs inside the switch: play them
+                // at once and drop the queued half, cutting one period.
+                mode = OutputMode::Direct;
+                pending = None;
+                if self.caps.latencies_changed {
+                    self.messages.message(message::LATENCIES_CHANGED, 0);
+                }
+            }
+
+            // Output: host half → device frames.
+            let out_half = match mode {
+                OutputMode::Direct => Some(half),
+                OutputMode::Deferred => pending.replace(half),
+            };
+            match out_half {
+                Some(h) => {
+                    for route in &self.outputs {
+                        host_to_device(
+                            self.access.half(route.slot, h),
+                            self.host_format,
+                            &mut self.device_out,
+                            self.device_format,
+                            self.device_outputs,
+                            route.device_channel,
+                        );
+                    }
+                }
+                None => self.device_out.fill(0),
+            }
+            self.stream.write(&self.device_out)?;
+            let done = time::now_ns();
+
+            let host_ns = after_host.saturating_sub(before_host);
+            let engine_ns = done.saturating_sub(woke).saturating_sub(host_ns);
+            let slack = timing.deadline_ns as i64 - done as i64;
+            let gaps = self.stream.device_counters();
+            let gap_total = gaps.output_underruns + gaps.input_overruns + gaps.resyncs;
+            let mut f = 0;
+            if slack < 0 {
+                f |= flags::LATE;
+            }
+            if host_ns > period_ns {
+                f |= flags::HOST_OVERRUN;
+            }
+            if gap_total != last_gaps {
+                f |= flags::DEVICE_GAP;
+                last_gaps = gap_total;
+                self.shared.counters.set_device(&gaps);
+            }
+            let record = PeriodRecord {
+                index: timing.index,
+                wake_late_ns: woke.saturating_sub(timing.due_ns),
+                host_ns,
+                engine_ns,
+                slack_ns: slack,
+                flags: f,
+            };
+            self.shared.counters.record(&record);
+            if self.records.push(record).is_err() {
+                self.shared.counters.record_dropped();
+            }
+            if f & flags::LATE != 0 && self.caps.overload {
+                self.messages.message(message::OVERLOAD, 0);
+            }
+            half ^= 1;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,178 @@
+//! State shared, lock-free, between the host's threads and the driver thread.
+//!
+//! Hosts call `getSamplePosition` and `outputReady` from inside their buffer
+//! switch, i.e. on the driver thread; these and a few other queries are
+//! answered from atomics here, never from behind the engine's lock.
+
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+
+use crate::device::StreamError;
+use crate::stats::StreamCounters;
+
+/// Lock-free shared status. One per engine.
+#[derive(Debug, Default)]
+pub struct Shared {
+    /// Seqlock over (`position`, `system_time`): odd while being written.
+    seq: AtomicU64,
+    position: AtomicU64,
+    system_time: AtomicU64,
+    streaming: AtomicBool,
+    pub(crate) stop_requested: AtomicBool,
+    /// Set by `outputReady` during a switch; consumed by the driver thread.
+    pub(crate) output_ready: AtomicBool,
+    /// Set when the host called `outputReady` before streaming (a probe).
+    pub(crate) output_ready_probed: AtomicBool,
+    sample_rate_bits: AtomicU64,
+    input_latency: AtomicU32,
+    output_latency_deferred: AtomicU32,
+    output_latency_direct: AtomicU32,
+    /// Last streaming error, encoded by [`encode_stream_error`]; 0 = none.
+    stream_error: AtomicU64,
+    /// What the driver thread measured.
+    pub counters: StreamCounters,
+}
+
+fn encode_stream_error(e: StreamError) -> u64 {
+    match e {
+        StreamError::Disconnected => 1 << 32,
+        StreamError::Stalled(ms) => (2 << 32) | u64::from(ms),
+        StreamError::Os(code) => (3 << 32) | u64::from(code),
+    }
+}
+
+fn decode_stream_error(v: u64) -> Option<StreamError> {
+    let low = (v & 0xffff_ffff) as u32;
+    match v >> 32 {
+        1 => Some(StreamError::Disconnected),
+        2 => Some(StreamError::Stalled(low)),
+        3 => Some(StreamError::Os(low)),
+        _ => None,
+    }
+}
+
+impl Shared {
+    /// Publishes the sample position and time stamp of the current buffer.
+    /// Single writer (the driver thread). Real-time safe.
+    pub(crate) fn publish_position(&self, position: u64, system_time_ns: u64) {
+        let s = self.seq.load(Ordering::Relaxed);
+        self.seq.store(s.wrapping_add(1), Ordering::Relaxed);
+        std::sync::atomic::fence(Ordering::Release);
+        self.position.store(position, Ordering::Relaxed);
+        self.system_time.store(system_time_ns, Ordering::Relaxed);
+        self.seq.store(s.wrapping_add(2), Ordering::Release);
+    }
+
+    /// Reads a consistent (position, time) pair. Wait-free for the writer;
+    /// the reader retries while a write is in progress.
+    pub fn position(&self) -> (u64, u64) {
+        loop {
+            let s1 = self.seq.load(Ordering::Acquire);
+            if s1 & 1 == 1 {
+                std::hint::spin_loop();
+                continue;
+            }
+            let p = self.position.load(Ordering::Relaxed);
+            let t = self.system_time.load(Ordering::Relaxed);
+            std::sync::atomic::fence(Ordering::Acquire);
+            if self.seq.load(Ordering::Relaxed) == s1 {
+                return (p, t);
+            }
+        }
+    }
+
+    /// Whether the driver thread is streaming.
+    pub fn is_streaming(&self) -> bool {
+        self.streaming.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn set_streaming(&self, on: bool) {
+        self.streaming.store(on, Ordering::Release);
+    }
+
+    /// The current sample rate.
+    pub fn sample_rate(&self) -> f64 {
+        f64::from_bits(self.sample_rate_bits.load(Ordering::Acquire))
+    }
+
+    pub(crate) fn set_sample_rate(&self, rate: f64) {
+        self.sample_rate_bits
+            .store(rate.to_bits(), Ordering::Release);
+    }
+
+    /// Latencies as currently reported (input, output), frames. Output is
+    /// one period shorter once the host has used `outputReady`.
+    pub fn latencies(&self) -> (u32, u32) {
+        let output = if self.output_ready_probed.load(Ordering::Acquire) {
+            &self.output_latency_direct
+        } else {
+            &self.output_latency_deferred
+        };
+        (
+            self.input_latency.load(Ordering::Acquire),
+            output.load(Ordering::Acquire),
+        )
+    }
+
+    pub(crate) fn set_latency_modes(&self, input: u32, deferred: u32, direct: u32) {
+        self.input_latency.store(input, Ordering::Release);
+        self.output_latency_deferred
+            .store(deferred, Ordering::Release);
+        self.output_latency_direct.store(direct, Ordering::Release);
+    }
+
+    /// The host's `outputReady`: flags the current half as complete (and,
+    /// before streaming, records that the host uses it).
+    pub fn signal_output_ready(&self) {
+        self.output_ready_probed.store(true, Ordering::Release);
+        if self.is_streaming() {
+            self.output_ready.store(true, Ordering::Release);
+        }
+    }
+
+    pub(crate) fn set_stream_error(&self, e: StreamError) {
+        self.stream_error
+            .store(encode_stream_error(e), Ordering::Release);
+    }
+
+    /// The last error the driver thread hit, if any.
+    pub fn stream_error(&self) -> Option<StreamError> {
+        decode_stream_error(self.stream_error.load(Ordering::Acquire))
+    }
+
+    pub(crate) fn clear_stream_error(&self) {
+        self.stream_error.store(0, Ordering::Release);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_errors_round_trip() {
+        for e in [
+            StreamError::Disconnected,
+            StreamError::Stalled(1234),
+            StreamError::Os(0x8889_0004),
+        ] {
+            assert_eq!(decode_stream_error(encode_stream_error(e)), Some(e));
+        }
+        assert_eq!(decode_stream_error(0), None);
+    }
+
+    #[test]
+    fn position_pairs_are_consistent_under_concurrent_writes() {
+        let shared = std::sync::Arc::new(Shared::default());
+        let w = std::sync::Arc::clone(&shared);
+        let writer = std::thread::spawn(move || {
+            for i in 0..200_000u64 {
+                w.publish_position(i, i * 3);
+            }
+        });
+        for _ in 0..200_000 {
+            let (p, t) = shared.position();
+            assert_eq!(t, p * 3);
+        }
+        writer.join().unwrap();
+    }
+}

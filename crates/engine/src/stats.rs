@@ -1,0 +1,235 @@
+//! What the driver thread measured, readable from any thread without
+//! blocking the driver thread.
+//!
+//! Counters and the wake-up histogram are atomics updated once per period.
+//! Per-period records go through a wait-free single-producer ring
+//! ([`rtrb`]); when the reader falls behind, records are dropped and
+//! counted, never waited for.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+/// Number of wake-up lateness histogram buckets.
+pub const HISTOGRAM_BUCKETS: usize = 24;
+
+/// Flags of a [`PeriodRecord`].
+pub mod flags {
+    /// The period's output was written after its deadline (a missed deadline).
+    pub const LATE: u8 = 1;
+    /// The host's callback took longer than one period.
+    pub const HOST_OVERRUN: u8 = 2;
+    /// The device reported a gap on its side during this period.
+    pub const DEVICE_GAP: u8 = 4;
+}
+
+/// Timing of one period, recorded by the driver thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PeriodRecord {
+    /// Period number since start.
+    pub index: u64,
+    /// How long after the period was due the driver thread woke, ns.
+    pub wake_late_ns: u64,
+    /// Time spent in the host's buffer switch callback, ns.
+    pub host_ns: u64,
+    /// Time the engine itself spent (device I/O and conversion), ns.
+    pub engine_ns: u64,
+    /// How much time was left before the deadline (negative: late), ns.
+    pub slack_ns: i64,
+    /// Bit set of [`flags`].
+    pub flags: u8,
+}
+
+/// Running totals since `start`.
+#[derive(Debug, Default)]
+pub struct StreamCounters {
+    periods: AtomicU64,
+    late_periods: AtomicU64,
+    host_overruns: AtomicU64,
+    max_wake_late_ns: AtomicU64,
+    max_host_ns: AtomicU64,
+    max_engine_ns: AtomicU64,
+    total_engine_ns: AtomicU64,
+    total_host_ns: AtomicU64,
+    records_dropped: AtomicU64,
+    output_underruns: AtomicU64,
+    input_overruns: AtomicU64,
+    resyncs: AtomicU64,
+    wake_histogram: [AtomicU64; HISTOGRAM_BUCKETS],
+}
+
+/// A plain copy of [`StreamCounters`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StatsSnapshot {
+    /// Periods processed.
+    pub periods: u64,
+    /// Periods whose output missed the deadline.
+    pub late_periods: u64,
+    /// Periods in which the host's callback took longer than a period.
+    pub host_overruns: u64,
+    /// Worst wake-up lateness, ns.
+    pub max_wake_late_ns: u64,
+    /// Longest host callback, ns.
+    pub max_host_ns: u64,
+    /// Longest engine work in one period, ns.
+    pub max_engine_ns: u64,
+    /// Sum of engine work, ns (divide by `periods` for the mean).
+    pub total_engine_ns: u64,
+    /// Sum of host callback time, ns.
+    pub total_host_ns: u64,
+    /// Period records lost because nobody read them in time.
+    pub records_dropped: u64,
+    /// Output gaps the device saw.
+    pub output_underruns: u64,
+    /// Input periods the device lost.
+    pub input_overruns: u64,
+    /// Device clock restarts after long stalls.
+    pub resyncs: u64,
+    /// Wake-up lateness histogram: bucket `i` counts periods that woke
+    /// less than `2^i` µs late (bucket 0: under 1 µs), the last bucket
+    /// everything later.
+    pub wake_histogram: [u64; HISTOGRAM_BUCKETS],
+}
+
+impl StatsSnapshot {
+    /// Mean engine time per period, ns.
+    pub fn mean_engine_ns(&self) -> u64 {
+        self.total_engine_ns.checked_div(self.periods).unwrap_or(0)
+    }
+
+    /// Upper bound (µs) of the histogram bucket holding quantile `q` (0..1)
+    /// of wake-up lateness.
+    pub fn wake_quantile_us(&self, q: f64) -> u64 {
+        let total: u64 = self.wake_histogram.iter().sum();
+        if total == 0 {
+            return 0;
+        }
+        let target = ((total as f64) * q).ceil() as u64;
+        let mut seen = 0;
+        for (i, n) in self.wake_histogram.iter().enumerate() {
+            seen += n;
+            if seen >= target {
+                return 1u64 << i;
+            }
+        }
+        1u64 << (HISTOGRAM_BUCKETS - 1)
+    }
+}
+
+fn bucket(ns: u64) -> usize {
+    let us = ns / 1000;
+    if us == 0 {
+        0
+    } else {
+        let b = 64 - us.leading_zeros() as usize; // us < 2^b
+        b.min(HISTOGRAM_BUCKETS - 1)
+    }
+}
+
+impl StreamCounters {
+    /// Clears everything (at `start`).
+    pub fn reset(&self) {
+        for a in [
+            &self.periods,
+            &self.late_periods,
+            &self.host_overruns,
+            &self.max_wake_late_ns,
+            &self.max_host_ns,
+            &self.max_engine_ns,
+            &self.total_engine_ns,
+            &self.total_host_ns,
+            &self.records_dropped,
+            &self.output_underruns,
+            &self.input_overruns,
+            &self.resyncs,
+        ] {
+            a.store(0, Relaxed);
+        }
+        for a in &self.wake_histogram {
+            a.store(0, Relaxed);
+        }
+    }
+
+    /// Adds one period. Real-time safe (atomics only).
+    pub(crate) fn record(&self, r: &PeriodRecord) {
+        self.periods.fetch_add(1, Relaxed);
+        if r.flags & flags::LATE != 0 {
+            self.late_periods.fetch_add(1, Relaxed);
+        }
+        if r.flags & flags::HOST_OVERRUN != 0 {
+            self.host_overruns.fetch_add(1, Relaxed);
+        }
+        self.max_wake_late_ns.fetch_max(r.wake_late_ns, Relaxed);
+        self.max_host_ns.fetch_max(r.host_ns, Relaxed);
+        self.max_engine_ns.fetch_max(r.engine_ns, Relaxed);
+        self.total_engine_ns.fetch_add(r.engine_ns, Relaxed);
+        self.total_host_ns.fetch_add(r.host_ns, Relaxed);
+        if let Some(b) = self.wake_histogram.get(bucket(r.wake_late_ns)) {
+            b.fetch_add(1, Relaxed);
+        }
+    }
+
+    pub(crate) fn record_dropped(&self) {
+        self.records_dropped.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn set_device(&self, c: &crate::device::DeviceCounters) {
+        self.output_underruns.store(c.output_underruns, Relaxed);
+        self.input_overruns.store(c.input_overruns, Relaxed);
+        self.resyncs.store(c.resyncs, Relaxed);
+    }
+
+    /// Copies the counters.
+    pub fn snapshot(&self) -> StatsSnapshot {
+        let mut wake_histogram = [0; HISTOGRAM_BUCKETS];
+        for (d, s) in wake_histogram.iter_mut().zip(&self.wake_histogram) {
+            *d = s.load(Relaxed);
+        }
+        StatsSnapshot {
+            periods: self.periods.load(Relaxed),
+            late_periods: self.late_periods.load(Relaxed),
+            host_overruns: self.host_overruns.load(Relaxed),
+            max_wake_late_ns: self.max_wake_late_ns.load(Relaxed),
+            max_host_ns: self.max_host_ns.load(Relaxed),
+            max_engine_ns: self.max_engine_ns.load(Relaxed),
+            total_engine_ns: self.total_engine_ns.load(Relaxed),
+            total_host_ns: self.total_host_ns.load(Relaxed),
+            records_dropped: self.records_dropped.load(Relaxed),
+            output_underruns: self.output_underruns.load(Relaxed),
+            input_overruns: self.input_overruns.load(Relaxed),
+            resyncs: self.resyncs.load(Relaxed),
+            wake_histogram,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_are_powers_of_two_microseconds() {
+        assert_eq!(bucket(0), 0);
+        assert_eq!(bucket(999), 0);
+        assert_eq!(bucket(1_000), 1);
+        assert_eq!(bucket(1_999), 1);
+        assert_eq!(bucket(2_000), 2);
+        assert_eq!(bucket(1_000_000_000), HISTOGRAM_BUCKETS - 1);
+    }
+
+    #[test]
+    fn quantiles_come_from_the_histogram() {
+        let c = StreamCounters::default();
+        for i in 0..100u64 {
+            let late = if i < 99 { 500 } else { 3_000_000 };
+            c.record(&PeriodRecord {
+                index: i,
+                wake_late_ns: late,
+                ..Default::default()
+            });
+        }
+        let s = c.snapshot();
+        assert_eq!(s.periods, 100);
+        assert_eq!(s.wake_quantile_us(0.5), 1);
+        assert_eq!(s.wake_quantile_us(0.99), 1);
+        assert_eq!(s.wake_quantile_us(1.0), 4096);
+    }
+}

@@ -149,8 +149,35 @@ enum Io {
     Stopping {
         handle: JoinHandle<Box<IoContext>>,
     },
+    /// Another thread is joining the driver thread (see [`PendingStop`]).
+    Joining,
     /// The thread ended abnormally; buffers must be recreated.
     Broken,
+}
+
+/// A stop in progress: the driver thread was told to stop and must now be
+/// joined *without* holding the engine's lock (the host's callback, still
+/// running on the driver thread, may call back into the driver).
+#[derive(Debug)]
+pub struct PendingStop {
+    handle: JoinHandle<Box<IoContext>>,
+}
+
+/// A joined driver thread, to hand back to [`Engine::finish_stop`].
+pub struct JoinedStop(std::thread::Result<Box<IoContext>>);
+
+impl std::fmt::Debug for JoinedStop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JoinedStop")
+    }
+}
+
+impl PendingStop {
+    /// Waits for the driver thread to finish its last period. Blocks for at
+    /// most about one period plus the host's callback.
+    pub fn join(self) -> JoinedStop {
+        JoinedStop(self.handle.join())
+    }
 }
 
 struct Prepared {
@@ -218,6 +245,7 @@ impl Engine {
             }) => match p.io {
                 Io::Idle(_) => "prepared (buffers created, not streaming)",
                 Io::Running { .. } | Io::Stopping { .. } => "streaming",
+                Io::Joining => "stopping",
                 Io::Broken => "prepared after the audio thread failed",
             },
         }
@@ -813,6 +841,23 @@ impl Engine {
     }
 
     fn stop_inner(&mut self) -> Result<()> {
+        if let Some(pending) = self.begin_stop()? {
+            let joined = pending.join();
+            self.finish_stop(joined)?;
+        }
+        Ok(())
+    }
+
+    /// First half of `stop` for callers that share the engine behind a lock:
+    /// tells the driver thread to stop and hands back what must be joined
+    /// after the lock is released. `None` when there is nothing to join
+    /// (called from inside the host's own buffer switch).
+    pub fn begin_stop(&mut self) -> Result<Option<PendingStop>> {
+        let r = self.begin_stop_inner();
+        self.note(r)
+    }
+
+    fn begin_stop_inner(&mut self) -> Result<Option<PendingStop>> {
         self.init_state("stop")?;
         if !self.is_running() {
             return Err(EngineError::WrongState {
@@ -821,9 +866,31 @@ impl Engine {
                 hint: "stop() is only valid after start()",
             });
         }
-        self.halt();
+        Ok(self.begin_halt())
+    }
+
+    /// Second half of `stop`: takes the joined thread's context back.
+    pub fn finish_stop(&mut self, joined: JoinedStop) -> Result<()> {
+        let r = self.finish_stop_inner(joined);
+        self.note(r)
+    }
+
+    fn finish_stop_inner(&mut self, joined: JoinedStop) -> Result<()> {
+        let Some(p) = self.state.as_mut().and_then(|s| s.prepared.as_mut()) else {
+            return Ok(());
+        };
+        match joined.0 {
+            Ok(ctx) => {
+                self.policy_description.clone_from(&ctx.policy_description);
+                p.io = Io::Idle(ctx);
+            }
+            Err(_) => p.io = Io::Broken,
+        }
+        let rate = self.state.as_ref().map_or(0.0, |s| s.sample_rate);
+        self.shared.set_sample_rate(rate);
+        self.update_latencies();
         if let Some(e) = self.shared.stream_error() {
-            self.last_error = EngineError::Stream(e).to_string();
+            return Err(EngineError::Stream(e));
         }
         match self.state.as_ref().and_then(|s| s.prepared.as_ref()) {
             Some(Prepared { io: Io::Broken, .. }) => Err(EngineError::Thread(
@@ -833,29 +900,32 @@ impl Engine {
         }
     }
 
-    /// Stops the driver thread if it runs and takes its context back.
-    fn halt(&mut self) {
-        let on_driver_thread = |t: &ThreadId| *t == std::thread::current().id();
-        let Some(p) = self.state.as_mut().and_then(|s| s.prepared.as_mut()) else {
-            return;
-        };
+    /// Tells the driver thread to stop; returns the handle to join unless
+    /// called on the driver thread itself.
+    fn begin_halt(&mut self) -> Option<PendingStop> {
+        let current = std::thread::current().id();
+        let p = self.state.as_mut().and_then(|s| s.prepared.as_mut())?;
         self.shared.stop_requested.store(true, Ordering::Release);
-        match std::mem::replace(&mut p.io, Io::Broken) {
-            Io::Running { handle, thread } if on_driver_thread(&thread) => {
+        match std::mem::replace(&mut p.io, Io::Joining) {
+            Io::Running { handle, thread } if thread == current => {
                 p.io = Io::Stopping { handle };
+                None
             }
-            Io::Running { handle, .. } | Io::Stopping { handle } => {
-                p.io = match handle.join() {
-                    Ok(ctx) => {
-                        self.policy_description.clone_from(&ctx.policy_description);
-                        Io::Idle(ctx)
-                    }
-                    Err(_) => Io::Broken,
-                };
+            Io::Running { handle, .. } | Io::Stopping { handle } => Some(PendingStop { handle }),
+            other => {
+                p.io = other;
+                None
             }
-            other => p.io = other,
         }
-        self.shared.set_sample_rate(self.state.as_ref().map_or(0.0, |s| s.sample_rate));
+    }
+
+    /// Stops the driver thread if it runs and takes its context back,
+    /// joining while holding `&mut self` (for single-owner use and drop).
+    fn halt(&mut self) {
+        if let Some(pending) = self.begin_halt() {
+            let joined = pending.join();
+            let _ = self.finish_stop_inner(joined);
+        }
     }
 
     fn join_stopping(&mut self) {

@@ -53,6 +53,9 @@ pub enum EngineError {
         /// How many bytes were asked for.
         bytes: usize,
     },
+    /// A feature this driver does not offer.
+    #[error("{0}")]
+    Unsupported(String),
     /// The driver thread could not be created or ended abnormally.
     #[error("the driver's audio thread {0}")]
     Thread(String),
@@ -71,6 +74,7 @@ impl EngineError {
             Self::Device(DeviceError::UnsupportedPeriod { .. }) => ASE_INVALID_PARAMETER,
             Self::Device(_) | Self::Stream(_) | Self::Thread(_) => ASE_HW_MALFUNCTION,
             Self::NoMemory { .. } => ASE_NO_MEMORY,
+            Self::Unsupported(_) => ASE_NOT_PRESENT,
         }
     }
 

@@ -48,7 +48,7 @@ pub mod virtual_device;
 pub use device::{Device, DeviceStream};
 pub use engine::{
     default_host_format, BufferPointers, BufferRequest, BufferSizeInfo, ChannelDetails,
-    ClockSourceDetails, Engine, EngineOptions, MAX_SANE_RATE,
+    ClockSourceDetails, Engine, EngineOptions, JoinedStop, PendingStop, MAX_SANE_RATE,
 };
 pub use error::EngineError;
 pub use tenuto_convert::{DeviceFormat, HostFormat};

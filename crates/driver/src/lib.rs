@@ -65,8 +65,8 @@ impl DriverInstance {
     }
 
     /// Gives the reference away (e.g. to a host that will `Release` it).
-    pub fn into_raw(self) -> *mut IAsio {
-        let raw = self.raw.as_ptr();
+    pub fn into_raw(self) -> NonNull<IAsio> {
+        let raw = self.raw;
         std::mem::forget(self);
         raw
     }

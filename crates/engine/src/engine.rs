@@ -439,17 +439,17 @@ impl Engine {
 
     // ----- sample rate and clock ----------------------------------------
 
-    fn check_rate(&self, call: &'static str, rate: f64) -> Result<()> {
+    fn check_rate(&self, rate: f64) -> Result<()> {
         if !rate.is_finite() || rate <= 0.0 || rate > MAX_SANE_RATE {
             return Err(EngineError::NoClock(format!(
-                "{call}({rate}): not a usable sample rate; device \"{}\" supports {}",
+                "{rate} Hz is not a usable sample rate; {} runs at {}",
                 self.device.info().name,
                 format_rates(self.device.sample_rates())
             )));
         }
         if !self.device.sample_rates().contains(&rate) {
             return Err(EngineError::NoClock(format!(
-                "{call}({rate}): device \"{}\" does not run at {rate} Hz; it supports {}",
+                "{} cannot run at {rate} Hz; it runs at {}",
                 self.device.info().name,
                 format_rates(self.device.sample_rates())
             )));
@@ -461,7 +461,7 @@ impl Engine {
     pub fn can_sample_rate(&mut self, rate: f64) -> Result<()> {
         let r = self
             .init_state("canSampleRate")
-            .and_then(|_| self.check_rate("canSampleRate", rate));
+            .and_then(|_| self.check_rate(rate));
         self.note(r)
     }
 
@@ -481,7 +481,7 @@ impl Engine {
 
     fn set_sample_rate_inner(&mut self, rate: f64) -> Result<()> {
         self.init_state("setSampleRate")?;
-        self.check_rate("setSampleRate", rate)?;
+        self.check_rate(rate)?;
         let running = self.is_running();
         let Some(s) = self.state.as_mut() else {
             return Err(EngineError::NotInitialized {

@@ -160,13 +160,14 @@ impl Device for VirtualDevice {
     }
 }
 
-/// Formats a list of rates for messages: "44100, 48000 and 96000 Hz".
+/// Formats a list of rates compactly for messages (ASIO error messages hold
+/// 123 characters): "44.1, 48, 96 or 192 kHz".
 pub fn format_rates(rates: &[f64]) -> String {
-    let parts: Vec<String> = rates.iter().map(|r| format!("{r}")).collect();
+    let parts: Vec<String> = rates.iter().map(|r| format!("{}", r / 1000.0)).collect();
     match parts.split_last() {
         None => "no rates".to_owned(),
-        Some((last, [])) => format!("{last} Hz"),
-        Some((last, rest)) => format!("{} and {last} Hz", rest.join(", ")),
+        Some((last, [])) => format!("{last} kHz"),
+        Some((last, rest)) => format!("{} or {last} kHz", rest.join(", ")),
     }
 }
 

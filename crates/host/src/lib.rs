@@ -1,0 +1,104 @@
+//! # tenuto-host
+//!
+//! An ASIO host in Rust: loads nothing by itself, but drives any `IASIO`
+//! object it is handed — Tenuto's in-process driver on every OS, or (on
+//! Windows) a registered driver created through COM — the way a careful
+//! DAW does.
+//!
+//! * [`Driver`] calls the vtable, turning each ASIO error into a
+//!   [`CallError`] carrying the driver's own `getErrorMessage` text;
+//! * [`Driver::create_buffers`] installs the callbacks and routes each
+//!   buffer switch to a [`PeriodHandler`] on the driver's thread;
+//! * [`check`] runs the conformance sequence behind `tenuto check`;
+//! * [`stream`] plays a signal and measures what comes back, behind
+//!   `tenuto stream`.
+//!
+//! ASIO callbacks carry no context pointer, so one process streams through
+//! one driver at a time with this library.
+//!
+//! ## Unsafe
+//! Only the `ffi` module contains `unsafe`; its header states the invariant.
+
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod check;
+mod ffi;
+pub mod signal;
+pub mod stream;
+
+pub use ffi::{
+    call_with_null_object, call_with_null_pointers, create_buffers_again,
+    create_buffers_without_switch,
+    stray_callbacks, vtbl_of, BufferSize, ChannelInfo, ClockSource, Driver, HostCounters,
+    Period, Session,
+};
+
+/// An ASIO call that did not return `ASE_OK`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{call}() returned {} ({code}): {message}", asio_abi::error_name(*code).unwrap_or("unknown error"))]
+pub struct CallError {
+    /// The ASIO method.
+    pub call: &'static str,
+    /// The code it returned.
+    pub code: i32,
+    /// The driver's `getErrorMessage` right after.
+    pub message: String,
+}
+
+/// What this host tells the driver it supports (through `asioMessage`),
+/// and whether it calls `outputReady` after each switch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostOptions {
+    /// Answer yes to `kAsioSupportsTimeInfo` (receive `bufferSwitchTimeInfo`).
+    pub time_info: bool,
+    /// Accept `kAsioResetRequest`.
+    pub reset_request: bool,
+    /// Accept `kAsioLatenciesChanged`.
+    pub latencies_changed: bool,
+    /// Accept `kAsioOverload`.
+    pub overload: bool,
+    /// Accept `kAsioResyncRequest`.
+    pub resync_request: bool,
+    /// Call `outputReady()` after every switch.
+    pub call_output_ready: bool,
+}
+
+impl Default for HostOptions {
+    fn default() -> Self {
+        Self {
+            time_info: true,
+            reset_request: true,
+            latencies_changed: true,
+            overload: true,
+            resync_request: true,
+            call_output_ready: false,
+        }
+    }
+}
+
+/// The time information of a `bufferSwitchTimeInfo` call.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TimeInfo {
+    /// Sample position of the half's first frame.
+    pub sample_position: u64,
+    /// System time of that frame, ns.
+    pub system_time_ns: u64,
+    /// Sample rate.
+    pub sample_rate: f64,
+    /// Raw flags.
+    pub flags: u32,
+    /// `kSamplePositionValid` was set.
+    pub position_valid: bool,
+    /// `kSystemTimeValid` was set.
+    pub time_valid: bool,
+}
+
+/// Receives every buffer switch on the driver's thread. Must be real-time
+/// safe if the measurement is to mean anything.
+pub trait PeriodHandler: Send {
+    /// Reads inputs and writes outputs of `period`.
+    fn process(&mut self, period: &mut Period<'_>);
+    /// Lets the host recover the concrete handler after streaming.
+    fn as_any(&mut self) -> &mut dyn std::any::Any;
+}

@@ -378,7 +378,7 @@ impl Driver {
             .collect();
         let state = Box::new(SessionState {
             options,
-            handler: tenuto_engine::sync::Mutex::new(handler),
+            handler: HandlerLock::new(handler),
             channels: Vec::new(),
             frames: usize::try_from(buffer_size).unwrap_or(0),
             driver: self.raw,
@@ -518,9 +518,16 @@ pub struct HostCounters {
     pub rate_changes: AtomicU64,
 }
 
+/// The host's own lock around its handler. Deliberately not Tenuto's
+/// `sync::Mutex`: that one counts uses on the driver thread, and this lock
+/// belongs to the host, not to the driver being measured. It is uncontended
+/// while streaming (the main thread only takes it after `stop`).
+#[allow(clippy::disallowed_types)]
+type HandlerLock = std::sync::Mutex<Box<dyn PeriodHandler>>;
+
 struct SessionState {
     options: HostOptions,
-    handler: tenuto_engine::sync::Mutex<Box<dyn PeriodHandler>>,
+    handler: HandlerLock,
     channels: Vec<ChannelBuffers>,
     frames: usize,
     driver: NonNull<IAsio>,
@@ -575,7 +582,7 @@ impl Session {
     /// Runs `f` on the handler (not while streaming: it would contend with
     /// the driver thread).
     pub fn with_handler<R>(&self, f: impl FnOnce(&mut dyn PeriodHandler) -> R) -> R {
-        let mut h = self.state().handler.lock();
+        let mut h = self.state().handler.lock().unwrap_or_else(|p| p.into_inner());
         f(h.as_mut())
     }
 
@@ -630,7 +637,7 @@ fn dispatch(half: i32, time: Option<TimeInfo>) {
         state.counters.time_info_switches.fetch_add(1, Ordering::Relaxed);
     }
     let half = if half == 0 { 0 } else { 1 };
-    let mut handler = state.handler.lock();
+    let mut handler = state.handler.lock().unwrap_or_else(|p| p.into_inner());
     let mut period = Period {
         half,
         time,

@@ -1,0 +1,124 @@
+//! Proof that the driver thread's streaming loop allocates nothing and
+//! takes no Tenuto lock, with a host that queries the driver from inside
+//! its callback the way DAWs do.
+//!
+//! A counting global allocator counts every allocation made while the
+//! calling thread is inside the driver's real-time section
+//! (`tenuto_engine::rt`); Tenuto's only lock type counts every acquisition
+//! made there. Both must stay at zero while real periods stream.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tenuto_engine::virtual_device::{VirtualConfig, VirtualDevice};
+use tenuto_engine::{Engine, EngineOptions};
+use tenuto_host::stream::{self, StreamOptions};
+use tenuto_host::{Driver, HostOptions};
+
+struct CountingAllocator;
+
+static RT_ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: forwards every call to the system allocator unchanged; the only
+// addition is an atomic counter and a const thread-local read.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if tenuto_engine::rt::in_rt_section() {
+            RT_ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        if tenuto_engine::rt::in_rt_section() {
+            RT_ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: same contract as ours.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if tenuto_engine::rt::in_rt_section() {
+            RT_ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: same contract as ours.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+fn driver(config: VirtualConfig) -> (Driver, std::sync::Arc<tenuto_engine::shared::Shared>) {
+    let engine = Engine::new(Box::new(VirtualDevice::new(config)), EngineOptions::default());
+    let instance = tenuto_driver::create_instance(engine);
+    let shared = std::sync::Arc::clone(instance.shared());
+    (Driver::from_instance(instance), shared)
+}
+
+/// Negative control: if this did not count, the real test would prove
+/// nothing. Runs inside the one test function (the counters are global).
+fn the_counting_allocator_sees_allocations_in_a_real_time_section() {
+    let before = RT_ALLOCATIONS.load(Ordering::Relaxed);
+    tenuto_engine::rt::enter();
+    let v: Vec<u64> = Vec::with_capacity(16);
+    drop(std::hint::black_box(v));
+    tenuto_engine::rt::leave();
+    assert!(RT_ALLOCATIONS.load(Ordering::Relaxed) >= before + 2);
+
+    let lock = tenuto_engine::sync::Mutex::new(0);
+    let before = tenuto_engine::rt::lock_violations();
+    tenuto_engine::rt::enter();
+    *lock.lock() += 1;
+    tenuto_engine::rt::leave();
+    assert_eq!(tenuto_engine::rt::lock_violations(), before + 1);
+}
+
+fn stream_and_count(frames: i32, inputs: usize, outputs: usize, output_ready: bool) {
+    let (mut d, shared) = driver(VirtualConfig {
+        inputs,
+        outputs,
+        ..VirtualConfig::default()
+    });
+    let allocs_before = RT_ALLOCATIONS.load(Ordering::Relaxed);
+    let locks_before = tenuto_engine::rt::lock_violations();
+    let options = StreamOptions {
+        buffer_frames: Some(frames),
+        duration: Duration::from_secs(2),
+        host: HostOptions {
+            // The handler also calls getSamplePosition inside every switch.
+            call_output_ready: output_ready,
+            ..HostOptions::default()
+        },
+        ..StreamOptions::default()
+    };
+    let report = stream::run(&mut d, &options, &mut |_, _| {}).expect("stream");
+    let stats = shared.counters.snapshot();
+    assert!(report.switches > 50, "only {} switches", report.switches);
+    assert_eq!(report.discontinuities, 0);
+    assert_eq!(stats.periods, report.switches);
+    assert_eq!(
+        RT_ALLOCATIONS.load(Ordering::Relaxed) - allocs_before,
+        0,
+        "the driver thread allocated while streaming ({frames} frames, {inputs}x{outputs})"
+    );
+    assert_eq!(
+        tenuto_engine::rt::lock_violations() - locks_before,
+        0,
+        "the driver thread took a Tenuto lock while streaming"
+    );
+}
+
+// One test function: the allocator counter is process-wide and ASIO allows
+// one streaming session per process, so the cases run in sequence.
+#[test]
+fn the_streaming_loop_neither_allocates_nor_locks() {
+    the_counting_allocator_sees_allocations_in_a_real_time_section();
+    stream_and_count(32, 2, 2, false);
+    stream_and_count(64, 2, 2, true);
+    stream_and_count(256, 32, 32, true);
+    stream_and_count(64, 0, 2, false);
+    stream_and_count(64, 2, 0, false);
+}

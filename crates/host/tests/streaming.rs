@@ -1,0 +1,103 @@
+//! Long and varied streaming through the in-process driver's vtable.
+
+use std::time::Duration;
+
+use tenuto_engine::virtual_device::{VirtualConfig, VirtualDevice};
+use tenuto_engine::{Engine, EngineOptions};
+use tenuto_host::check::{self, CheckOptions};
+use tenuto_host::stream::{self, StreamOptions};
+use tenuto_host::Driver;
+
+#[allow(clippy::disallowed_types)]
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn driver(config: VirtualConfig) -> (Driver, std::sync::Arc<tenuto_engine::shared::Shared>) {
+    let engine = Engine::new(Box::new(VirtualDevice::new(config)), EngineOptions::default());
+    let instance = tenuto_driver::create_instance(engine);
+    let shared = std::sync::Arc::clone(instance.shared());
+    (Driver::from_instance(instance), shared)
+}
+
+/// The acceptance matrix: every step passes for each buffer size
+/// and rate.
+#[test]
+fn check_passes_for_every_required_buffer_size_and_rate() {
+    let _g = serial();
+    for rate in [44_100.0, 48_000.0, 96_000.0] {
+        for buffer in [32, 64, 256, 1024] {
+            let (d, _) = driver(VirtualConfig::default());
+            // Enough switches to cover ~0.25 s at small buffers, at least 8.
+            let switches = ((rate * 0.25) / f64::from(buffer)).max(8.0) as usize;
+            let report = check::run(
+                d,
+                &CheckOptions {
+                    buffer_frames: Some(buffer),
+                    sample_rate: Some(rate),
+                    switches,
+                    ..CheckOptions::default()
+                },
+            );
+            let failed: Vec<_> = report.steps.iter().filter(|s| !s.passed).collect();
+            assert!(
+                report.ok(),
+                "buffer {buffer} at {rate} Hz: {failed:#?}"
+            );
+        }
+    }
+}
+
+/// ≥ 10 s of streaming: every switch's position is exactly the previous
+/// one plus the buffer size, and the sample clock keeps pace with the wall
+/// clock.
+#[test]
+fn ten_seconds_of_streaming_advance_the_position_exactly() {
+    let _g = serial();
+    let (mut d, shared) = driver(VirtualConfig::default());
+    let report = stream::run(
+        &mut d,
+        &StreamOptions {
+            buffer_frames: Some(64),
+            sample_rate: Some(48_000.0),
+            duration: Duration::from_secs(10),
+            ..StreamOptions::default()
+        },
+        &mut |_, _| {},
+    )
+    .expect("stream");
+    assert_eq!(report.discontinuities, 0, "{report:#?}");
+    assert!(report.switches as f64 >= report.expected_switches * 0.98, "{report:#?}");
+    assert!(report.switches as f64 <= report.expected_switches + 2.0, "{report:#?}");
+    let stats = shared.counters.snapshot();
+    assert_eq!(stats.periods, report.switches);
+    println!(
+        "10 s at 64 frames: {} switches, {} late periods, worst wake-up {} µs",
+        report.switches,
+        stats.late_periods,
+        stats.max_wake_late_ns / 1000
+    );
+}
+
+/// Every host-visible device format streams and checks out.
+#[test]
+fn every_device_format_passes_the_check() {
+    let _g = serial();
+    for format in tenuto_engine::DeviceFormat::ALL {
+        let (d, _) = driver(VirtualConfig {
+            format,
+            ..VirtualConfig::default()
+        });
+        let report = check::run(
+            d,
+            &CheckOptions {
+                buffer_frames: Some(128),
+                switches: 20,
+                ..CheckOptions::default()
+            },
+        );
+        assert!(report.ok(), "{format:?}: {:#?}", report.steps.iter().filter(|s| !s.passed).collect::<Vec<_>>());
+    }
+}

@@ -331,11 +331,10 @@ impl Engine {
     }
 
     /// `getErrorMessage`: the last error, in words; a streaming failure the
-    /// driver thread hit takes precedence.
+    /// driver thread hit takes precedence until the next `start`.
     pub fn error_message(&mut self) -> &str {
         if let Some(e) = self.shared.stream_error() {
             self.last_error = EngineError::Stream(e).to_string();
-            self.shared.clear_stream_error();
         }
         &self.last_error
     }
@@ -889,9 +888,8 @@ impl Engine {
         let rate = self.state.as_ref().map_or(0.0, |s| s.sample_rate);
         self.shared.set_sample_rate(rate);
         self.update_latencies();
-        if let Some(e) = self.shared.stream_error() {
-            return Err(EngineError::Stream(e));
-        }
+        // A device failure already ended the stream and asked the host for a
+        // reset; stopping is then a success, and getErrorMessage explains.
         match self.state.as_ref().and_then(|s| s.prepared.as_ref()) {
             Some(Prepared { io: Io::Broken, .. }) => Err(EngineError::Thread(
                 "ended abnormally; call disposeBuffers() and createBuffers() again".to_owned(),

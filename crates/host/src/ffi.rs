@@ -695,6 +695,13 @@ impl Period<'_> {
         self.channels.len()
     }
 
+    /// Calls the driver's `stop()` from inside the switch, as some hosts do
+    /// when the user presses stop; returns its ASIO code.
+    pub fn stop_driver(&self) -> AsioError {
+        // SAFETY: `driver` is the live driver of the session (module invariant).
+        unsafe { ((*(*self.driver).vtbl).stop)(self.driver) }
+    }
+
     /// Calls the driver's `getSamplePosition` from inside the switch, as
     /// many hosts do.
     pub fn sample_position(&self) -> Option<(u64, u64)> {

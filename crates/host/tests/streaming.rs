@@ -101,3 +101,61 @@ fn every_device_format_passes_the_check() {
         assert!(report.ok(), "{format:?}: {:#?}", report.steps.iter().filter(|s| !s.passed).collect::<Vec<_>>());
     }
 }
+
+/// A host that calls `stop()` from inside its own buffer switch (some do,
+/// when the user presses stop): the call returns at once, that switch is
+/// the last one, and the host's later `disposeBuffers` works.
+#[test]
+fn stop_called_inside_the_switch_makes_it_the_last_one() {
+    use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+    use std::sync::Arc;
+    use tenuto_host::{HostOptions, Period, PeriodHandler};
+
+    struct StopAt {
+        n: u64,
+        seen: Arc<AtomicU64>,
+        code: Arc<AtomicI32>,
+    }
+    impl PeriodHandler for StopAt {
+        fn process(&mut self, period: &mut Period<'_>) {
+            if self.seen.fetch_add(1, Ordering::SeqCst) + 1 == self.n {
+                self.code.store(period.stop_driver(), Ordering::SeqCst);
+            }
+        }
+        fn as_any(&mut self) -> &mut dyn std::any::Any {
+            self
+        }
+    }
+
+    let _g = serial();
+    let (mut d, shared) = driver(VirtualConfig::default());
+    assert!(d.init());
+    let seen = Arc::new(AtomicU64::new(0));
+    let code = Arc::new(AtomicI32::new(12345));
+    let handler = StopAt {
+        n: 10,
+        seen: Arc::clone(&seen),
+        code: Arc::clone(&code),
+    };
+    let session = d
+        .create_buffers(&[(false, 0), (false, 1)], 64, HostOptions::default(), Box::new(handler))
+        .unwrap();
+    session.begin();
+    d.start().unwrap();
+    let t0 = std::time::Instant::now();
+    while code.load(Ordering::SeqCst) == 12345 && t0.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert_eq!(code.load(Ordering::SeqCst), asio_abi::ASE_OK);
+    std::thread::sleep(Duration::from_millis(30));
+    assert_eq!(seen.load(Ordering::SeqCst), 10, "no switch after the in-callback stop");
+    assert!(!shared.is_streaming());
+    session.end();
+    // The host may still call stop() itself: already stopped → InvalidMode.
+    assert!(d.stop().is_err());
+    d.dispose_buffers().unwrap();
+    drop(session);
+    // And stream again afterwards.
+    let report = tenuto_host::check::run(d, &CheckOptions { switches: 10, ..CheckOptions::default() });
+    assert!(!report.steps.is_empty());
+}

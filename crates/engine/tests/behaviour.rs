@@ -1,0 +1,305 @@
+//! How the engine behaves when things go wrong while streaming: a device
+//! that disappears, a host that overruns its callback, a rate change
+//! requested mid-stream. Driven through the engine's Rust API with a Rust
+//! host, so each case is direct.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use asio_abi::message;
+use tenuto_engine::device::{
+    BufferSizes, Device, DeviceError, DeviceInfo, DeviceLatency, DeviceStream, PeriodTiming,
+    StreamConfig, StreamError,
+};
+use tenuto_engine::host::{HostCallbacks, HostMessages, PeriodTime, SwitchCallback};
+use tenuto_engine::virtual_device::{VirtualConfig, VirtualDevice};
+use tenuto_engine::{BufferRequest, Engine, EngineError, EngineOptions};
+
+#[derive(Default)]
+struct Messages {
+    supports_reset: bool,
+    resets: AtomicU64,
+    overloads: AtomicU64,
+    latencies: AtomicU64,
+}
+
+impl HostMessages for Messages {
+    fn message(&self, selector: i32, value: i32) -> i32 {
+        match selector {
+            message::SELECTOR_SUPPORTED => i32::from(match value {
+                message::RESET_REQUEST => self.supports_reset,
+                message::OVERLOAD | message::LATENCIES_CHANGED => true,
+                _ => false,
+            }),
+            message::RESET_REQUEST => {
+                self.resets.fetch_add(1, Ordering::SeqCst);
+                1
+            }
+            message::OVERLOAD => {
+                self.overloads.fetch_add(1, Ordering::SeqCst);
+                1
+            }
+            message::LATENCIES_CHANGED => {
+                self.latencies.fetch_add(1, Ordering::SeqCst);
+                1
+            }
+            _ => 0,
+        }
+    }
+
+    fn sample_rate_did_change(&self, _rate: f64) {}
+}
+
+/// Counts switches; sleeps `stall` in every `every`-th one.
+struct Switch {
+    count: Arc<AtomicU64>,
+    every: u64,
+    stall: Duration,
+}
+
+impl SwitchCallback for Switch {
+    fn buffer_switch(&mut self, _half: usize, _time: &PeriodTime) {
+        let n = self.count.fetch_add(1, Ordering::SeqCst) + 1;
+        if self.every > 0 && n % self.every == 0 {
+            std::thread::sleep(self.stall);
+        }
+    }
+}
+
+fn host(messages: &Arc<Messages>, count: &Arc<AtomicU64>, every: u64, stall: Duration) -> HostCallbacks {
+    HostCallbacks {
+        switch: Box::new(Switch {
+            count: Arc::clone(count),
+            every,
+            stall,
+        }),
+        messages: Arc::clone(messages) as Arc<dyn HostMessages>,
+    }
+}
+
+fn stereo_out() -> Vec<BufferRequest> {
+    vec![
+        BufferRequest { is_input: false, channel: 0 },
+        BufferRequest { is_input: false, channel: 1 },
+        BufferRequest { is_input: true, channel: 0 },
+    ]
+}
+
+fn wait_for(what: impl Fn() -> bool) -> bool {
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(10) {
+        if what() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    false
+}
+
+/// A virtual device whose stream reports a disconnection after N periods.
+struct Unplugged {
+    inner: VirtualDevice,
+    after: u64,
+}
+
+struct UnpluggedStream {
+    inner: Box<dyn DeviceStream>,
+    left: u64,
+}
+
+impl Device for Unplugged {
+    fn info(&self) -> &DeviceInfo {
+        self.inner.info()
+    }
+    fn sample_rates(&self) -> &[f64] {
+        self.inner.sample_rates()
+    }
+    fn default_sample_rate(&self) -> f64 {
+        self.inner.default_sample_rate()
+    }
+    fn buffer_sizes(&self, rate: f64) -> BufferSizes {
+        self.inner.buffer_sizes(rate)
+    }
+    fn latency(&self, config: &StreamConfig) -> DeviceLatency {
+        self.inner.latency(config)
+    }
+    fn open(&mut self, config: &StreamConfig) -> Result<Box<dyn DeviceStream>, DeviceError> {
+        Ok(Box::new(UnpluggedStream {
+            inner: self.inner.open(config)?,
+            left: self.after,
+        }))
+    }
+}
+
+impl DeviceStream for UnpluggedStream {
+    fn start(&mut self) -> Result<(), StreamError> {
+        self.inner.start()
+    }
+    fn wait(&mut self) -> Result<PeriodTiming, StreamError> {
+        if self.left == 0 {
+            return Err(StreamError::Disconnected);
+        }
+        self.left -= 1;
+        self.inner.wait()
+    }
+    fn read(&mut self, dst: &mut [u8]) -> Result<(), StreamError> {
+        self.inner.read(dst)
+    }
+    fn write(&mut self, src: &[u8]) -> Result<(), StreamError> {
+        self.inner.write(src)
+    }
+    fn stop(&mut self) {
+        self.inner.stop()
+    }
+}
+
+#[test]
+fn a_device_that_disappears_asks_the_host_for_a_reset_and_explains() {
+    let device = Unplugged {
+        inner: VirtualDevice::new(VirtualConfig::default()),
+        after: 20,
+    };
+    let mut e = Engine::new(Box::new(device), EngineOptions::default());
+    e.init().unwrap();
+    let messages = Arc::new(Messages {
+        supports_reset: true,
+        ..Messages::default()
+    });
+    let count = Arc::new(AtomicU64::new(0));
+    e.create_buffers(&stereo_out(), 64, host(&messages, &count, 0, Duration::ZERO))
+        .unwrap();
+    e.start().unwrap();
+    assert!(wait_for(|| messages.resets.load(Ordering::SeqCst) == 1));
+    assert_eq!(count.load(Ordering::SeqCst), 20, "every period before the loss was delivered");
+    assert!(!e.shared().is_streaming());
+    let msg = e.error_message().to_owned();
+    assert!(msg.contains("disconnected"), "{msg}");
+    // The host reacts to the reset: stop and dispose both succeed, and the
+    // message still explains what happened.
+    e.stop().unwrap();
+    assert!(e.error_message().contains("disconnected"));
+    e.dispose_buffers().unwrap();
+    // A fresh start on the same engine works (the device is "back").
+    e.create_buffers(&stereo_out(), 64, host(&messages, &count, 0, Duration::ZERO))
+        .unwrap();
+    e.start().unwrap();
+    e.stop().ok();
+}
+
+#[test]
+fn a_host_that_overruns_gets_overload_messages_and_late_periods_are_counted() {
+    let mut e = Engine::new(
+        Box::new(VirtualDevice::new(VirtualConfig::default())),
+        EngineOptions::default(),
+    );
+    e.init().unwrap();
+    let messages = Arc::new(Messages::default());
+    let count = Arc::new(AtomicU64::new(0));
+    // 64 frames at 48 kHz = 1.33 ms; every 10th callback takes 8 ms.
+    e.create_buffers(&stereo_out(), 64, host(&messages, &count, 10, Duration::from_millis(8)))
+        .unwrap();
+    e.start().unwrap();
+    assert!(wait_for(|| count.load(Ordering::SeqCst) >= 100));
+    e.stop().unwrap();
+    let s = e.shared().counters.snapshot();
+    assert!(s.host_overruns >= 9, "{s:?}");
+    assert!(s.late_periods >= s.host_overruns.min(9), "{s:?}");
+    assert_eq!(messages.overloads.load(Ordering::SeqCst), s.late_periods);
+    let mut records = Vec::new();
+    e.drain_records(&mut records);
+    assert_eq!(records.len() as u64, s.periods);
+    let overrun_records = records
+        .iter()
+        .filter(|r| r.flags & tenuto_engine::stats::flags::HOST_OVERRUN != 0)
+        .count() as u64;
+    assert_eq!(overrun_records, s.host_overruns);
+    assert!(records.iter().all(|r| r.host_ns < 1_000_000 || r.flags & tenuto_engine::stats::flags::HOST_OVERRUN != 0 || r.host_ns <= 1_333_334));
+}
+
+#[test]
+fn a_rate_change_while_streaming_is_a_reset_request_when_the_host_supports_it() {
+    let mut e = Engine::new(
+        Box::new(VirtualDevice::new(VirtualConfig::default())),
+        EngineOptions::default(),
+    );
+    e.init().unwrap();
+    let messages = Arc::new(Messages {
+        supports_reset: true,
+        ..Messages::default()
+    });
+    let count = Arc::new(AtomicU64::new(0));
+    e.create_buffers(&stereo_out(), 128, host(&messages, &count, 0, Duration::ZERO))
+        .unwrap();
+    e.start().unwrap();
+    e.set_sample_rate(48_000.0).unwrap(); // same rate: nothing happens
+    assert_eq!(messages.resets.load(Ordering::SeqCst), 0);
+    e.set_sample_rate(96_000.0).unwrap();
+    assert_eq!(messages.resets.load(Ordering::SeqCst), 1);
+    // Streaming continues at the old rate until the host resets.
+    assert_eq!(e.shared().sample_rate(), 48_000.0);
+    e.stop().unwrap();
+    e.dispose_buffers().unwrap();
+    assert_eq!(e.sample_rate().unwrap(), 96_000.0);
+    e.create_buffers(&stereo_out(), 128, host(&messages, &count, 0, Duration::ZERO))
+        .unwrap();
+    e.start().unwrap();
+    assert_eq!(e.shared().sample_rate(), 96_000.0);
+    e.stop().unwrap();
+}
+
+#[test]
+fn a_rate_change_while_streaming_is_refused_when_the_host_cannot_reset() {
+    let mut e = Engine::new(
+        Box::new(VirtualDevice::new(VirtualConfig::default())),
+        EngineOptions::default(),
+    );
+    e.init().unwrap();
+    let messages = Arc::new(Messages::default());
+    let count = Arc::new(AtomicU64::new(0));
+    e.create_buffers(&stereo_out(), 128, host(&messages, &count, 0, Duration::ZERO))
+        .unwrap();
+    e.start().unwrap();
+    let r = e.set_sample_rate(96_000.0);
+    assert_eq!(r.as_ref().map_err(EngineError::asio_code), Err(asio_abi::ASE_INVALID_MODE));
+    assert!(e.error_message().contains("stop streaming"));
+    assert_eq!(e.sample_rate().unwrap(), 48_000.0);
+    e.stop().unwrap();
+}
+
+#[test]
+fn a_rate_change_with_buffers_but_not_streaming_reopens_the_device() {
+    let mut e = Engine::new(
+        Box::new(VirtualDevice::new(VirtualConfig::default())),
+        EngineOptions::default(),
+    );
+    e.init().unwrap();
+    let messages = Arc::new(Messages::default());
+    let count = Arc::new(AtomicU64::new(0));
+    e.create_buffers(&stereo_out(), 256, host(&messages, &count, 0, Duration::ZERO))
+        .unwrap();
+    e.set_sample_rate(44_100.0).unwrap();
+    e.start().unwrap();
+    assert!(wait_for(|| count.load(Ordering::SeqCst) >= 20));
+    assert_eq!(e.shared().sample_rate(), 44_100.0);
+    e.stop().unwrap();
+}
+
+#[test]
+fn dropping_a_streaming_engine_stops_its_thread() {
+    let mut e = Engine::new(
+        Box::new(VirtualDevice::new(VirtualConfig::default())),
+        EngineOptions::default(),
+    );
+    e.init().unwrap();
+    let messages = Arc::new(Messages::default());
+    let count = Arc::new(AtomicU64::new(0));
+    e.create_buffers(&stereo_out(), 64, host(&messages, &count, 0, Duration::ZERO))
+        .unwrap();
+    e.start().unwrap();
+    assert!(wait_for(|| count.load(Ordering::SeqCst) >= 10));
+    drop(e);
+    let after = count.load(Ordering::SeqCst);
+    std::thread::sleep(Duration::from_millis(20));
+    assert_eq!(count.load(Ordering::SeqCst), after, "a callback fired after the engine was dropped");
+}

@@ -54,7 +54,9 @@ fn cargo() -> Command {
 fn run(what: &str, mut cmd: Command) -> Result<(), String> {
     eprintln!("==> {what}");
     let t0 = Instant::now();
-    let status = cmd.status().map_err(|e| format!("could not run {what}: {e}"))?;
+    let status = cmd
+        .status()
+        .map_err(|e| format!("could not run {what}: {e}"))?;
     eprintln!("    ({:.1} s)", t0.elapsed().as_secs_f64());
     if status.success() {
         Ok(())
@@ -92,6 +94,53 @@ fn ensure_toolchain() -> Result<(), String> {
     Ok(())
 }
 
+/// Debian packages the checks need, by the command that proves each present.
+const APT_PACKAGES: &[(&str, &str)] = &[
+    // Build scripts of some dependencies compile C for the Windows target.
+    ("x86_64-w64-mingw32-gcc", "gcc-mingw-w64-x86-64"),
+    ("cc", "gcc"),
+];
+
+fn have(command: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {command} >/dev/null 2>&1")])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Installs missing Debian packages with apt-get (as root, or through sudo).
+fn ensure_packages() -> Result<(), String> {
+    let missing: Vec<&str> = APT_PACKAGES
+        .iter()
+        .filter(|(cmd, _)| !have(cmd))
+        .map(|(_, pkg)| *pkg)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    if !have("apt-get") {
+        return Err(format!(
+            "missing packages {missing:?} and no apt-get to install them; install them and retry"
+        ));
+    }
+    let root = output("id", &["-u"]).is_some_and(|u| u.trim() == "0");
+    let apt = |args: &[&str]| {
+        let mut cmd = if root {
+            Command::new("apt-get")
+        } else {
+            let mut c = Command::new("sudo");
+            c.arg("apt-get");
+            c
+        };
+        cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        cmd
+    };
+    run("apt-get update", apt(&["update", "-qq"]))?;
+    let mut args = vec!["install", "-y", "-qq", "--no-install-recommends"];
+    args.extend(&missing);
+    run(&format!("apt-get install {}", missing.join(" ")), apt(&args))
+}
+
 fn demo(rest: &[String]) -> Result<(), String> {
     let seconds = rest.first().map_or("10", String::as_str);
     let mut build = cargo();
@@ -99,14 +148,33 @@ fn demo(rest: &[String]) -> Result<(), String> {
     run("build tenuto (release)", build)?;
     let mut check = cargo();
     check.args([
-        "run", "--quiet", "--release", "--package", "tenuto-cli", "--", "check", "--in-process",
-        "--backend", "virtual", "--buffer", "64", "--rate", "48000", "--switches", "100",
+        "run",
+        "--quiet",
+        "--release",
+        "--package",
+        "tenuto-cli",
+        "--",
+        "check",
+        "--in-process",
+        "--backend",
+        "virtual",
+        "--buffer",
+        "64",
+        "--rate",
+        "48000",
+        "--switches",
+        "100",
     ]);
     // The conformance run prints ~70 lines; show only its summary here.
     eprintln!("==> tenuto check --in-process --backend virtual --buffer 64 --rate 48000");
-    let out = check.output().map_err(|e| format!("could not run tenuto check: {e}"))?;
+    let out = check
+        .output()
+        .map_err(|e| format!("could not run tenuto check: {e}"))?;
     let text = String::from_utf8_lossy(&out.stdout);
-    for line in text.lines().filter(|l| l.starts_with("FAIL") || l.starts_with("tenuto check:")) {
+    for line in text
+        .lines()
+        .filter(|l| l.starts_with("FAIL") || l.starts_with("tenuto check:"))
+    {
         println!("{line}");
     }
     if !out.status.success() {
@@ -114,8 +182,22 @@ fn demo(rest: &[String]) -> Result<(), String> {
     }
     let mut stream = cargo();
     stream.args([
-        "run", "--quiet", "--release", "--package", "tenuto-cli", "--", "stream", "--in-process",
-        "--backend", "virtual", "--buffer", "64", "--rate", "48000", "--seconds", seconds,
+        "run",
+        "--quiet",
+        "--release",
+        "--package",
+        "tenuto-cli",
+        "--",
+        "stream",
+        "--in-process",
+        "--backend",
+        "virtual",
+        "--buffer",
+        "64",
+        "--rate",
+        "48000",
+        "--seconds",
+        seconds,
     ]);
     run(
         &format!("tenuto stream --in-process --backend virtual --buffer 64 --rate 48000 --seconds {seconds}"),
@@ -126,21 +208,39 @@ fn demo(rest: &[String]) -> Result<(), String> {
 fn test() -> Result<(), String> {
     let t0 = Instant::now();
     ensure_toolchain()?;
+    ensure_packages()?;
     let mut fmt = cargo();
     fmt.args(["fmt", "--all", "--check"]);
     run("cargo fmt --check", fmt)?;
     let mut clippy = cargo();
-    clippy.args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]);
+    clippy.args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]);
     run("cargo clippy (Linux)", clippy)?;
     let mut clippy_win = cargo();
     clippy_win.args([
-        "clippy", "--workspace", "--all-targets", "--target", WINDOWS_TARGET, "--", "-D", "warnings",
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--target",
+        WINDOWS_TARGET,
+        "--",
+        "-D",
+        "warnings",
     ]);
     run(&format!("cargo clippy ({WINDOWS_TARGET})"), clippy_win)?;
     let mut tests = cargo();
     tests.args(["test", "--workspace"]);
     run("cargo test --workspace", tests)?;
-    eprintln!("==> all checks passed in {:.0} s", t0.elapsed().as_secs_f64());
+    eprintln!(
+        "==> all checks passed in {:.0} s",
+        t0.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 

@@ -18,7 +18,11 @@ use tenuto_host::stream::{self, Live, StreamOptions};
 use tenuto_host::{Driver, HostOptions};
 
 #[derive(Parser, Debug)]
-#[command(name = "tenuto", version, about = "Tenuto, a low-latency ASIO driver: check, stream and inspect ASIO drivers")]
+#[command(
+    name = "tenuto",
+    version,
+    about = "Tenuto, a low-latency ASIO driver: check, stream and inspect ASIO drivers"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -147,7 +151,10 @@ fn open(args: &DriverArgs) -> Result<Opened, String> {
         },
         ..VirtualConfig::default()
     };
-    let engine = Engine::new(Box::new(VirtualDevice::new(config)), EngineOptions::default());
+    let engine = Engine::new(
+        Box::new(VirtualDevice::new(config)),
+        EngineOptions::default(),
+    );
     let instance = tenuto_driver::create_instance(engine);
     let shared = std::sync::Arc::clone(instance.shared());
     let driver = tenuto_host::Driver::from_instance(instance);
@@ -181,7 +188,10 @@ fn run_check(args: &CheckArgs) -> ExitCode {
     };
     let report = check::run(opened.driver, &options);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
     } else {
         for s in &report.steps {
             let mark = if s.passed { "pass" } else { "FAIL" };
@@ -195,7 +205,11 @@ fn run_check(args: &CheckArgs) -> ExitCode {
             "tenuto check: {} of {} steps passed{}",
             report.passed(),
             report.steps.len(),
-            if report.ok() { "" } else { " — see FAIL lines above" }
+            if report.ok() {
+                ""
+            } else {
+                " — see FAIL lines above"
+            }
         );
     }
     if report.ok() {
@@ -268,9 +282,18 @@ fn run_stream(args: &StreamArgs) -> ExitCode {
         if let (Some(s), Some(obj)) = (stats, v.as_object_mut()) {
             obj.insert("late_periods".into(), s.late_periods.into());
             obj.insert("host_overruns".into(), s.host_overruns.into());
-            obj.insert("max_wake_late_us".into(), (s.max_wake_late_ns as f64 / 1e3).into());
-            obj.insert("wake_late_p99_us_upper".into(), s.wake_quantile_us(0.99).into());
-            obj.insert("mean_engine_ns_per_period".into(), s.mean_engine_ns().into());
+            obj.insert(
+                "max_wake_late_us".into(),
+                (s.max_wake_late_ns as f64 / 1e3).into(),
+            );
+            obj.insert(
+                "wake_late_p99_us_upper".into(),
+                s.wake_quantile_us(0.99).into(),
+            );
+            obj.insert(
+                "mean_engine_ns_per_period".into(),
+                s.mean_engine_ns().into(),
+            );
             obj.insert("output_underruns".into(), s.output_underruns.into());
         }
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
@@ -309,7 +332,10 @@ fn run_stream(args: &StreamArgs) -> ExitCode {
                 s.mean_engine_ns()
             );
         }
-        println!("host messages {} overload, {} reset requests", report.overloads, report.reset_requests);
+        println!(
+            "host messages {} overload, {} reset requests",
+            report.overloads, report.reset_requests
+        );
     }
     ExitCode::SUCCESS
 }

@@ -99,9 +99,9 @@ pub fn adapt(cb: &AsioCallbacks) -> Result<(HostCallbacks, bool), EngineError> {
         asio_message,
         rate_changed,
     });
-    let wants_time_info = messages.message(message::SELECTOR_SUPPORTED, message::SUPPORTS_TIME_INFO)
-        == 1
-        && messages.message(message::SUPPORTS_TIME_INFO, 0) == 1;
+    let wants_time_info =
+        messages.message(message::SELECTOR_SUPPORTED, message::SUPPORTS_TIME_INFO) == 1
+            && messages.message(message::SUPPORTS_TIME_INFO, 0) == 1;
     let switch = match switch_time_info {
         Some(f) if wants_time_info => Switch::TimeInfo(f, Box::default()),
         _ => Switch::Plain(switch),

@@ -26,10 +26,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use asio_abi::{
     future, write_c_string, AsioBool, AsioBufferInfo, AsioCallbacks, AsioChannelInfo,
-    AsioClockSource, AsioError, AsioInternalBufferInfo, AsioSamples, AsioTimeStamp, Guid,
-    HResult, IAsio, IAsioVtbl, ASE_HW_MALFUNCTION, ASE_NOT_PRESENT,
-    ASE_OK, ASE_SUCCESS, ASIO_DRIVER_NAME_LEN, ASIO_ERROR_MESSAGE_LEN, ASIO_FALSE, ASIO_TRUE,
-    E_NOINTERFACE, E_POINTER, IID_IUNKNOWN, S_OK,
+    AsioClockSource, AsioError, AsioInternalBufferInfo, AsioSamples, AsioTimeStamp, Guid, HResult,
+    IAsio, IAsioVtbl, ASE_HW_MALFUNCTION, ASE_NOT_PRESENT, ASE_OK, ASE_SUCCESS,
+    ASIO_DRIVER_NAME_LEN, ASIO_ERROR_MESSAGE_LEN, ASIO_FALSE, ASIO_TRUE, E_NOINTERFACE, E_POINTER,
+    IID_IUNKNOWN, S_OK,
 };
 use tenuto_engine::{BufferRequest, EngineError};
 
@@ -76,7 +76,12 @@ fn panic_detail(payload: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// The boundary for every IASIO method: object check and panic catch.
-fn enter<R>(this: *mut IAsio, call: &'static str, fallback: R, f: impl FnOnce(&DriverCore) -> R) -> R {
+fn enter<R>(
+    this: *mut IAsio,
+    call: &'static str,
+    fallback: R,
+    f: impl FnOnce(&DriverCore) -> R,
+) -> R {
     // SAFETY: module invariant.
     let Some(object) = (unsafe { object(this) }) else {
         return fallback;
@@ -437,6 +442,7 @@ iasio_methods! {
             if callbacks.is_null() {
                 return Err(null("createBuffers", "callbacks"));
             }
+            core.with_engine(|e| e.require_initialized("createBuffers"))?;
             let (n_in, n_out) = core.with_engine(|e| e.channels())?;
             let total = i64::from(n_in) + i64::from(n_out);
             if num_channels < 1 || i64::from(num_channels) > total {
@@ -488,7 +494,9 @@ iasio_methods! {
             future::CAN_REPORT_OVERLOAD => {
                 core.with_engine(|e| e.can_report_overload()).map(|()| ASE_SUCCESS)
             }
-            future::CAN_TIME_INFO => core.with_engine(|e| e.sample_rate()).map(|_| ASE_SUCCESS),
+            future::CAN_TIME_INFO => core
+                .with_engine(|e| e.require_initialized("future(kAsioCanTimeInfo)"))
+                .map(|()| ASE_SUCCESS),
             future::GET_INTERNAL_BUFFER_SAMPLES => {
                 if opt.is_null() {
                     return Err(null("future(kAsioGetInternalBufferSamples)", "opt"));

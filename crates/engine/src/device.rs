@@ -182,7 +182,9 @@ pub enum DeviceError {
         supported: String,
     },
     /// The device does not accept this period.
-    #[error("device \"{device}\" does not accept a buffer of {frames} frames; it accepts {allowed}")]
+    #[error(
+        "device \"{device}\" does not accept a buffer of {frames} frames; it accepts {allowed}"
+    )]
     UnsupportedPeriod {
         /// Device name.
         device: String,

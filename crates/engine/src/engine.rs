@@ -341,6 +341,12 @@ impl Engine {
 
     // ----- queries -------------------------------------------------------
 
+    /// Fails with "`call`() was called before init()" unless initialized.
+    pub fn require_initialized(&mut self, call: &'static str) -> Result<()> {
+        let r = self.init_state(call).map(|_| ());
+        self.note(r)
+    }
+
     /// `getChannels`: (inputs, outputs).
     pub fn channels(&mut self) -> Result<(i32, i32)> {
         let r = self.init_state("getChannels").map(|_| {
@@ -441,15 +447,17 @@ impl Engine {
     fn check_rate(&self, rate: f64) -> Result<()> {
         if !rate.is_finite() || rate <= 0.0 || rate > MAX_SANE_RATE {
             return Err(EngineError::NoClock(format!(
-                "{rate} Hz is not a usable sample rate; {} runs at {}",
+                "{} Hz is not a usable sample rate; {} runs at {}",
+                readable_rate(rate),
                 self.device.info().name,
                 format_rates(self.device.sample_rates())
             )));
         }
         if !self.device.sample_rates().contains(&rate) {
             return Err(EngineError::NoClock(format!(
-                "{} cannot run at {rate} Hz; it runs at {}",
+                "{} cannot run at {} Hz; it runs at {}",
                 self.device.info().name,
+                readable_rate(rate),
                 format_rates(self.device.sample_rates())
             )));
         }
@@ -674,11 +682,10 @@ impl Engine {
         let host_format = s.host_format;
         let sample_rate = s.sample_rate;
         let half_bytes = frames as usize * host_format.bytes_per_sample();
-        let (buffers, access) = HostBuffers::allocate(requests.len(), half_bytes).ok_or(
-            EngineError::NoMemory {
+        let (buffers, access) =
+            HostBuffers::allocate(requests.len(), half_bytes).ok_or(EngineError::NoMemory {
                 bytes: half_bytes.saturating_mul(2 * requests.len()),
-            },
-        )?;
+            })?;
         let stream = self.device.open(&StreamConfig {
             sample_rate,
             period_frames: frames,
@@ -747,7 +754,8 @@ impl Engine {
             s.prepared = None;
         }
         self.records = None;
-        self.shared.set_sample_rate(self.state.as_ref().map_or(0.0, |s| s.sample_rate));
+        self.shared
+            .set_sample_rate(self.state.as_ref().map_or(0.0, |s| s.sample_rate));
         self.update_latencies();
         Ok(())
     }
@@ -992,6 +1000,16 @@ impl Drop for Engine {
     fn drop(&mut self) {
         // Release while streaming: stop so that no callback outlives us.
         self.halt();
+    }
+}
+
+/// A rate as a user can read it: plain for ordinary values, scientific
+/// notation for absurd ones (1e300 would otherwise fill the message).
+fn readable_rate(rate: f64) -> String {
+    if rate.is_finite() && rate != 0.0 && (rate.abs() < 1.0 || rate.abs() >= 1e7) {
+        format!("{rate:e}")
+    } else {
+        format!("{rate}")
     }
 }
 

@@ -98,7 +98,9 @@ impl IoContext {
 
         self.shared.set_streaming(false);
         self.stream.stop();
-        self.shared.counters.set_device(&self.stream.device_counters());
+        self.shared
+            .counters
+            .set_device(&self.stream.device_counters());
         if let Err(e) = outcome {
             self.shared.set_stream_error(e);
             if self.caps.reset_request {

@@ -26,7 +26,9 @@ impl<T> Mutex<T> {
         if crate::rt::in_rt_section() {
             crate::rt::record_lock_violation();
         }
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Consumes the lock and returns the value.

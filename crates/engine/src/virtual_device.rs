@@ -99,7 +99,9 @@ impl VirtualDevice {
     pub fn new(config: VirtualConfig) -> Self {
         let info = DeviceInfo {
             name: config.name.clone(),
-            input_channels: (1..=config.inputs).map(|c| format!("Virtual In {c}")).collect(),
+            input_channels: (1..=config.inputs)
+                .map(|c| format!("Virtual In {c}"))
+                .collect(),
             output_channels: (1..=config.outputs)
                 .map(|c| format!("Virtual Out {c}"))
                 .collect(),

@@ -67,7 +67,12 @@ impl SwitchCallback for Switch {
     }
 }
 
-fn host(messages: &Arc<Messages>, count: &Arc<AtomicU64>, every: u64, stall: Duration) -> HostCallbacks {
+fn host(
+    messages: &Arc<Messages>,
+    count: &Arc<AtomicU64>,
+    every: u64,
+    stall: Duration,
+) -> HostCallbacks {
     HostCallbacks {
         switch: Box::new(Switch {
             count: Arc::clone(count),
@@ -80,9 +85,18 @@ fn host(messages: &Arc<Messages>, count: &Arc<AtomicU64>, every: u64, stall: Dur
 
 fn stereo_out() -> Vec<BufferRequest> {
     vec![
-        BufferRequest { is_input: false, channel: 0 },
-        BufferRequest { is_input: false, channel: 1 },
-        BufferRequest { is_input: true, channel: 0 },
+        BufferRequest {
+            is_input: false,
+            channel: 0,
+        },
+        BufferRequest {
+            is_input: false,
+            channel: 1,
+        },
+        BufferRequest {
+            is_input: true,
+            channel: 0,
+        },
     ]
 }
 
@@ -167,11 +181,19 @@ fn a_device_that_disappears_asks_the_host_for_a_reset_and_explains() {
         ..Messages::default()
     });
     let count = Arc::new(AtomicU64::new(0));
-    e.create_buffers(&stereo_out(), 64, host(&messages, &count, 0, Duration::ZERO))
-        .unwrap();
+    e.create_buffers(
+        &stereo_out(),
+        64,
+        host(&messages, &count, 0, Duration::ZERO),
+    )
+    .unwrap();
     e.start().unwrap();
     assert!(wait_for(|| messages.resets.load(Ordering::SeqCst) == 1));
-    assert_eq!(count.load(Ordering::SeqCst), 20, "every period before the loss was delivered");
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        20,
+        "every period before the loss was delivered"
+    );
     assert!(!e.shared().is_streaming());
     let msg = e.error_message().to_owned();
     assert!(msg.contains("disconnected"), "{msg}");
@@ -181,8 +203,12 @@ fn a_device_that_disappears_asks_the_host_for_a_reset_and_explains() {
     assert!(e.error_message().contains("disconnected"));
     e.dispose_buffers().unwrap();
     // A fresh start on the same engine works (the device is "back").
-    e.create_buffers(&stereo_out(), 64, host(&messages, &count, 0, Duration::ZERO))
-        .unwrap();
+    e.create_buffers(
+        &stereo_out(),
+        64,
+        host(&messages, &count, 0, Duration::ZERO),
+    )
+    .unwrap();
     e.start().unwrap();
     e.stop().ok();
 }
@@ -197,8 +223,12 @@ fn a_host_that_overruns_gets_overload_messages_and_late_periods_are_counted() {
     let messages = Arc::new(Messages::default());
     let count = Arc::new(AtomicU64::new(0));
     // 64 frames at 48 kHz = 1.33 ms; every 10th callback takes 8 ms.
-    e.create_buffers(&stereo_out(), 64, host(&messages, &count, 10, Duration::from_millis(8)))
-        .unwrap();
+    e.create_buffers(
+        &stereo_out(),
+        64,
+        host(&messages, &count, 10, Duration::from_millis(8)),
+    )
+    .unwrap();
     e.start().unwrap();
     assert!(wait_for(|| count.load(Ordering::SeqCst) >= 100));
     e.stop().unwrap();
@@ -214,7 +244,9 @@ fn a_host_that_overruns_gets_overload_messages_and_late_periods_are_counted() {
         .filter(|r| r.flags & tenuto_engine::stats::flags::HOST_OVERRUN != 0)
         .count() as u64;
     assert_eq!(overrun_records, s.host_overruns);
-    assert!(records.iter().all(|r| r.host_ns < 1_000_000 || r.flags & tenuto_engine::stats::flags::HOST_OVERRUN != 0 || r.host_ns <= 1_333_334));
+    assert!(records.iter().all(|r| r.host_ns < 1_000_000
+        || r.flags & tenuto_engine::stats::flags::HOST_OVERRUN != 0
+        || r.host_ns <= 1_333_334));
 }
 
 #[test]
@@ -229,8 +261,12 @@ fn a_rate_change_while_streaming_is_a_reset_request_when_the_host_supports_it() 
         ..Messages::default()
     });
     let count = Arc::new(AtomicU64::new(0));
-    e.create_buffers(&stereo_out(), 128, host(&messages, &count, 0, Duration::ZERO))
-        .unwrap();
+    e.create_buffers(
+        &stereo_out(),
+        128,
+        host(&messages, &count, 0, Duration::ZERO),
+    )
+    .unwrap();
     e.start().unwrap();
     e.set_sample_rate(48_000.0).unwrap(); // same rate: nothing happens
     assert_eq!(messages.resets.load(Ordering::SeqCst), 0);
@@ -241,8 +277,12 @@ fn a_rate_change_while_streaming_is_a_reset_request_when_the_host_supports_it() 
     e.stop().unwrap();
     e.dispose_buffers().unwrap();
     assert_eq!(e.sample_rate().unwrap(), 96_000.0);
-    e.create_buffers(&stereo_out(), 128, host(&messages, &count, 0, Duration::ZERO))
-        .unwrap();
+    e.create_buffers(
+        &stereo_out(),
+        128,
+        host(&messages, &count, 0, Duration::ZERO),
+    )
+    .unwrap();
     e.start().unwrap();
     assert_eq!(e.shared().sample_rate(), 96_000.0);
     e.stop().unwrap();
@@ -257,11 +297,18 @@ fn a_rate_change_while_streaming_is_refused_when_the_host_cannot_reset() {
     e.init().unwrap();
     let messages = Arc::new(Messages::default());
     let count = Arc::new(AtomicU64::new(0));
-    e.create_buffers(&stereo_out(), 128, host(&messages, &count, 0, Duration::ZERO))
-        .unwrap();
+    e.create_buffers(
+        &stereo_out(),
+        128,
+        host(&messages, &count, 0, Duration::ZERO),
+    )
+    .unwrap();
     e.start().unwrap();
     let r = e.set_sample_rate(96_000.0);
-    assert_eq!(r.as_ref().map_err(EngineError::asio_code), Err(asio_abi::ASE_INVALID_MODE));
+    assert_eq!(
+        r.as_ref().map_err(EngineError::asio_code),
+        Err(asio_abi::ASE_INVALID_MODE)
+    );
     assert!(e.error_message().contains("stop streaming"));
     assert_eq!(e.sample_rate().unwrap(), 48_000.0);
     e.stop().unwrap();
@@ -276,8 +323,12 @@ fn a_rate_change_with_buffers_but_not_streaming_reopens_the_device() {
     e.init().unwrap();
     let messages = Arc::new(Messages::default());
     let count = Arc::new(AtomicU64::new(0));
-    e.create_buffers(&stereo_out(), 256, host(&messages, &count, 0, Duration::ZERO))
-        .unwrap();
+    e.create_buffers(
+        &stereo_out(),
+        256,
+        host(&messages, &count, 0, Duration::ZERO),
+    )
+    .unwrap();
     e.set_sample_rate(44_100.0).unwrap();
     e.start().unwrap();
     assert!(wait_for(|| count.load(Ordering::SeqCst) >= 20));
@@ -294,12 +345,20 @@ fn dropping_a_streaming_engine_stops_its_thread() {
     e.init().unwrap();
     let messages = Arc::new(Messages::default());
     let count = Arc::new(AtomicU64::new(0));
-    e.create_buffers(&stereo_out(), 64, host(&messages, &count, 0, Duration::ZERO))
-        .unwrap();
+    e.create_buffers(
+        &stereo_out(),
+        64,
+        host(&messages, &count, 0, Duration::ZERO),
+    )
+    .unwrap();
     e.start().unwrap();
     assert!(wait_for(|| count.load(Ordering::SeqCst) >= 10));
     drop(e);
     let after = count.load(Ordering::SeqCst);
     std::thread::sleep(Duration::from_millis(20));
-    assert_eq!(count.load(Ordering::SeqCst), after, "a callback fired after the engine was dropped");
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        after,
+        "a callback fired after the engine was dropped"
+    );
 }

@@ -139,7 +139,11 @@ fn is_pow2(v: i32) -> bool {
 pub fn run(mut driver: Driver, options: &CheckOptions) -> Report {
     let mut r = Report::default();
 
-    if !r.push("init", driver.init(), format!("error message: \"{}\"", driver.error_message())) {
+    if !r.push(
+        "init",
+        driver.init(),
+        format!("error message: \"{}\"", driver.error_message()),
+    ) {
         return r;
     }
     let name = driver.name();
@@ -161,7 +165,11 @@ pub fn run(mut driver: Driver, options: &CheckOptions) -> Report {
     );
 
     match driver.latencies() {
-        Ok((i, o)) => r.push("getLatencies", i >= 0 && o >= 0, format!("input {i}, output {o} frames")),
+        Ok((i, o)) => r.push(
+            "getLatencies",
+            i >= 0 && o >= 0,
+            format!("input {i}, output {o} frames"),
+        ),
         Err(e) => r.push("getLatencies", false, e.to_string()),
     };
 
@@ -194,13 +202,29 @@ pub fn run(mut driver: Driver, options: &CheckOptions) -> Report {
             return r;
         }
     };
-    r.push("getSampleRate", rate.is_finite() && rate > 0.0, format!("{rate} Hz"));
+    r.push(
+        "getSampleRate",
+        rate.is_finite() && rate > 0.0,
+        format!("{rate} Hz"),
+    );
     match driver.can_sample_rate(rate) {
-        Ok(()) => r.push("canSampleRate(current)", true, format!("{rate} Hz accepted")),
+        Ok(()) => r.push(
+            "canSampleRate(current)",
+            true,
+            format!("{rate} Hz accepted"),
+        ),
         Err(e) => r.push("canSampleRate(current)", false, e.to_string()),
     };
 
-    for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 0.0, -48_000.0, 1e12, 12_345.678] {
+    for bad in [
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        0.0,
+        -48_000.0,
+        1e12,
+        12_345.678,
+    ] {
         match driver.can_sample_rate(bad) {
             Ok(()) => r.push(format!("canSampleRate({bad}) refused"), false, "accepted"),
             Err(e) => r.push(
@@ -225,7 +249,11 @@ pub fn run(mut driver: Driver, options: &CheckOptions) -> Report {
         Some(want) => match driver.set_sample_rate(want) {
             Ok(()) => {
                 let now = driver.sample_rate().unwrap_or(f64::NAN);
-                r.push("setSampleRate(requested)", now == want, format!("now {now} Hz"));
+                r.push(
+                    "setSampleRate(requested)",
+                    now == want,
+                    format!("now {now} Hz"),
+                );
                 now
             }
             Err(e) => {
@@ -244,7 +272,8 @@ pub fn run(mut driver: Driver, options: &CheckOptions) -> Report {
             match driver.channel_info(ch, is_input) {
                 Ok(ci) => {
                     let t = asio_abi::SampleType::from_raw(ci.sample_type);
-                    let good = !ci.name.is_empty() && t.is_some() && ci.channel == ch && !ci.is_active;
+                    let good =
+                        !ci.name.is_empty() && t.is_some() && ci.channel == ch && !ci.is_active;
                     info_ok &= good;
                     if info_detail.len() < 4 {
                         info_detail.push(format!(
@@ -263,7 +292,11 @@ pub fn run(mut driver: Driver, options: &CheckOptions) -> Report {
             }
         }
     }
-    r.push("getChannelInfo (every channel)", info_ok, info_detail.join("; "));
+    r.push(
+        "getChannelInfo (every channel)",
+        info_ok,
+        info_detail.join("; "),
+    );
     let bad = driver.channel_info(ins, true);
     r.push(
         "getChannelInfo(out of range) refused",
@@ -277,39 +310,68 @@ pub fn run(mut driver: Driver, options: &CheckOptions) -> Report {
             r.push(
                 "getClockSources",
                 !c.is_empty() && current == 1,
-                c.iter().map(|s| format!("{} \"{}\"", s.index, s.name)).collect::<Vec<_>>().join(", "),
+                c.iter()
+                    .map(|s| format!("{} \"{}\"", s.index, s.name))
+                    .collect::<Vec<_>>()
+                    .join(", "),
             );
             let idx = c.first().map_or(0, |s| s.index);
-            r.push("setClockSource(current)", driver.set_clock_source(idx).is_ok(), format!("index {idx}"));
+            r.push(
+                "setClockSource(current)",
+                driver.set_clock_source(idx).is_ok(),
+                format!("index {idx}"),
+            );
         }
         Err(e) => {
             r.push("getClockSources", false, e.to_string());
         }
     };
     let bad = driver.set_clock_source(99);
-    r.push("setClockSource(99) refused", bad.is_err(), bad.err().map_or("accepted".to_owned(), |e| e.message));
+    r.push(
+        "setClockSource(99) refused",
+        bad.is_err(),
+        bad.err().map_or("accepted".to_owned(), |e| e.message),
+    );
 
     let pos = driver.sample_position();
     r.push(
         "getSamplePosition before start refused",
         pos.is_err(),
-        pos.err().map_or("returned a position".to_owned(), |e| e.message),
+        pos.err()
+            .map_or("returned a position".to_owned(), |e| e.message),
     );
 
     let first = options.buffer_frames.unwrap_or(sizes.preferred);
     let second = [first * 2, first / 2, sizes.min, sizes.max]
         .into_iter()
-        .find(|&b| b != first && b >= sizes.min && b <= sizes.max && (sizes.granularity != -1 || is_pow2(b)))
+        .find(|&b| {
+            b != first
+                && b >= sizes.min
+                && b <= sizes.max
+                && (sizes.granularity != -1 || is_pow2(b))
+        })
         .unwrap_or(first);
 
     for (run_no, frames) in [(1, first), (2, second)] {
-        if !stream_once(&mut driver, &mut r, run_no, &channels, frames, rate, options) {
+        if !stream_once(
+            &mut driver,
+            &mut r,
+            run_no,
+            &channels,
+            frames,
+            rate,
+            options,
+        ) {
             break;
         }
     }
 
     let refs = driver.ref_count();
-    r.push("reference count before Release", refs == 1, format!("{refs}"));
+    r.push(
+        "reference count before Release",
+        refs == 1,
+        format!("{refs}"),
+    );
     let left = driver.release();
     r.push("Release", left == 0, format!("returned {left}"));
     r
@@ -345,7 +407,10 @@ fn stream_once(
             format!("input {i}, output {o} frames"),
         );
     }
-    let active = driver.channel_info(channels.first().map_or(0, |c| c.1), channels.first().is_some_and(|c| c.0));
+    let active = driver.channel_info(
+        channels.first().map_or(0, |c| c.1),
+        channels.first().is_some_and(|c| c.0),
+    );
     r.push(
         tag("getChannelInfo shows the channel active"),
         active.as_ref().is_ok_and(|c| c.is_active),
@@ -355,7 +420,11 @@ fn stream_once(
     r.push(
         tag("second createBuffers refused"),
         again != asio_abi::ASE_OK,
-        format!("{} ({again}): {}", asio_abi::error_name(again).unwrap_or("?"), driver.error_message()),
+        format!(
+            "{} ({again}): {}",
+            asio_abi::error_name(again).unwrap_or("?"),
+            driver.error_message()
+        ),
     );
 
     session.begin();
@@ -366,20 +435,36 @@ fn stream_once(
     }
     r.push(tag("start"), true, "streaming");
     let again = driver.start();
-    r.push(tag("start while running refused"), again.is_err(), again.err().map_or("accepted".to_owned(), |e| e.message));
+    r.push(
+        tag("start while running refused"),
+        again.is_err(),
+        again.err().map_or("accepted".to_owned(), |e| e.message),
+    );
 
     let period_s = f64::from(frames) / rate;
     let budget = Duration::from_secs_f64(period_s * options.switches as f64 * 3.0 + 3.0);
     let t0 = Instant::now();
-    while (session.counters().switches.load(std::sync::atomic::Ordering::Acquire) as usize) < options.switches
+    while (session
+        .counters()
+        .switches
+        .load(std::sync::atomic::Ordering::Acquire) as usize)
+        < options.switches
         && t0.elapsed() < budget
     {
         std::thread::sleep(Duration::from_millis(5));
     }
     let can = driver.can_sample_rate(rate);
-    r.push(tag("canSampleRate while running"), can.is_ok(), format!("{can:?}"));
+    r.push(
+        tag("canSampleRate while running"),
+        can.is_ok(),
+        format!("{can:?}"),
+    );
     let running_pos = driver.sample_position();
-    r.push(tag("getSamplePosition while running"), running_pos.is_ok(), format!("{running_pos:?}"));
+    r.push(
+        tag("getSamplePosition while running"),
+        running_pos.is_ok(),
+        format!("{running_pos:?}"),
+    );
 
     let stop = driver.stop();
     session.end();
@@ -387,9 +472,17 @@ fn stream_once(
     r.push(tag("stop"), stop.is_ok(), format!("{stop:?}"));
     std::thread::sleep(Duration::from_secs_f64((period_s * 4.0).max(0.02)));
     let stray = crate::stray_callbacks() - stray_before;
-    r.push(tag("no callback after stop returned"), stray == 0, format!("{stray} late callbacks"));
+    r.push(
+        tag("no callback after stop returned"),
+        stray == 0,
+        format!("{stray} late callbacks"),
+    );
     let again = driver.stop();
-    r.push(tag("second stop refused"), again.is_err(), again.err().map_or("accepted".to_owned(), |e| e.message));
+    r.push(
+        tag("second stop refused"),
+        again.is_err(),
+        again.err().map_or("accepted".to_owned(), |e| e.message),
+    );
 
     let seen: Vec<Seen> = session.with_handler(|h| {
         h.as_any()
@@ -400,10 +493,18 @@ fn stream_once(
     judge_switches(r, &tag, &seen, frames, rate, options);
 
     let dispose = driver.dispose_buffers();
-    r.push(tag("disposeBuffers"), dispose.is_ok(), format!("{dispose:?}"));
+    r.push(
+        tag("disposeBuffers"),
+        dispose.is_ok(),
+        format!("{dispose:?}"),
+    );
     drop(session);
     let again = driver.dispose_buffers();
-    r.push(tag("second disposeBuffers refused"), again.is_err(), again.err().map_or("accepted".to_owned(), |e| e.message));
+    r.push(
+        tag("second disposeBuffers refused"),
+        again.is_err(),
+        again.err().map_or("accepted".to_owned(), |e| e.message),
+    );
     stop.is_ok() && dispose.is_ok()
 }
 
@@ -416,7 +517,11 @@ fn judge_switches(
     options: &CheckOptions,
 ) {
     let n = seen.len();
-    r.push(tag("buffer switches received"), n >= options.switches, format!("{n} of {}", options.switches));
+    r.push(
+        tag("buffer switches received"),
+        n >= options.switches,
+        format!("{n} of {}", options.switches),
+    );
     if n < 2 {
         return;
     }
@@ -424,10 +529,21 @@ fn judge_switches(
     r.push(tag("halves alternate 0,1,0,1…"), halves_ok, "");
     let via_time = seen.iter().all(|s| s.time_info);
     if options.host.time_info {
-        r.push(tag("bufferSwitchTimeInfo used"), via_time, format!("{}", seen.iter().filter(|s| s.time_info).count()));
-        r.push(tag("time info flags valid"), seen.iter().all(|s| s.flags_ok), "");
+        r.push(
+            tag("bufferSwitchTimeInfo used"),
+            via_time,
+            format!("{}", seen.iter().filter(|s| s.time_info).count()),
+        );
+        r.push(
+            tag("time info flags valid"),
+            seen.iter().all(|s| s.flags_ok),
+            "",
+        );
     }
-    let positions: Vec<u64> = seen.iter().filter_map(|s| s.position.or(s.polled_position)).collect();
+    let positions: Vec<u64> = seen
+        .iter()
+        .filter_map(|s| s.position.or(s.polled_position))
+        .collect();
     let step = u64::try_from(frames).unwrap_or(0);
     let bad_step = positions.windows(2).position(|w| w[1] != w[0] + step);
     r.push(
@@ -435,11 +551,20 @@ fn judge_switches(
         positions.len() == n && positions.first() == Some(&0) && bad_step.is_none(),
         match bad_step {
             Some(i) => format!("switch {i}: {} → {}", positions[i], positions[i + 1]),
-            None => format!("0 → {} in steps of {step}", positions.last().copied().unwrap_or(0)),
+            None => format!(
+                "0 → {} in steps of {step}",
+                positions.last().copied().unwrap_or(0)
+            ),
         },
     );
-    let polled_ok = seen.iter().all(|s| s.polled_position.is_some() && (s.position.is_none() || s.polled_position == s.position));
-    r.push(tag("getSamplePosition inside the switch matches"), polled_ok, "");
+    let polled_ok = seen.iter().all(|s| {
+        s.polled_position.is_some() && (s.position.is_none() || s.polled_position == s.position)
+    });
+    r.push(
+        tag("getSamplePosition inside the switch matches"),
+        polled_ok,
+        "",
+    );
     let times: Vec<u64> = seen.iter().filter_map(|s| s.time_ns).collect();
     if times.len() == n {
         let monotonic = times.windows(2).all(|w| w[1] > w[0]);
@@ -449,8 +574,13 @@ fn judge_switches(
         r.push(
             tag("system time monotonic and consistent with the rate"),
             monotonic && err < 0.02,
-            format!("{:.3} ms over {} switches, expected {:.3} ms ({:+.3} %)", span_ns / 1e6, n - 1, expect_ns / 1e6, (span_ns - expect_ns) / expect_ns * 100.0),
+            format!(
+                "{:.3} ms over {} switches, expected {:.3} ms ({:+.3} %)",
+                span_ns / 1e6,
+                n - 1,
+                expect_ns / 1e6,
+                (span_ns - expect_ns) / expect_ns * 100.0
+            ),
         );
     }
 }
-

@@ -582,7 +582,11 @@ impl Session {
     /// Runs `f` on the handler (not while streaming: it would contend with
     /// the driver thread).
     pub fn with_handler<R>(&self, f: impl FnOnce(&mut dyn PeriodHandler) -> R) -> R {
-        let mut h = self.state().handler.lock().unwrap_or_else(|p| p.into_inner());
+        let mut h = self
+            .state()
+            .handler
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         f(h.as_mut())
     }
 
@@ -634,7 +638,10 @@ fn dispatch(half: i32, time: Option<TimeInfo>) {
     }
     state.counters.switches.fetch_add(1, Ordering::Relaxed);
     if time.is_some() {
-        state.counters.time_info_switches.fetch_add(1, Ordering::Relaxed);
+        state
+            .counters
+            .time_info_switches
+            .fetch_add(1, Ordering::Relaxed);
     }
     let half = if half == 0 { 0 } else { 1 };
     let mut handler = state.handler.lock().unwrap_or_else(|p| p.into_inner());
@@ -797,13 +804,22 @@ pub fn call_with_null_pointers(driver: &mut Driver) -> Vec<(&'static str, AsioEr
     // driver must survive (its boundary checks them before any access).
     unsafe {
         vec![
-            ("getChannels(null, null)", (v.get_channels)(raw, null_i, null_i)),
-            ("getLatencies(null, null)", (v.get_latencies)(raw, null_i, null_i)),
+            (
+                "getChannels(null, null)",
+                (v.get_channels)(raw, null_i, null_i),
+            ),
+            (
+                "getLatencies(null, null)",
+                (v.get_latencies)(raw, null_i, null_i),
+            ),
             (
                 "getBufferSize(null ×4)",
                 (v.get_buffer_size)(raw, null_i, null_i, null_i, null_i),
             ),
-            ("getSampleRate(null)", (v.get_sample_rate)(raw, std::ptr::null_mut())),
+            (
+                "getSampleRate(null)",
+                (v.get_sample_rate)(raw, std::ptr::null_mut()),
+            ),
             (
                 "getClockSources(null, null)",
                 (v.get_clock_sources)(raw, std::ptr::null_mut(), null_i),
@@ -812,7 +828,10 @@ pub fn call_with_null_pointers(driver: &mut Driver) -> Vec<(&'static str, AsioEr
                 "getSamplePosition(null, null)",
                 (v.get_sample_position)(raw, std::ptr::null_mut(), std::ptr::null_mut()),
             ),
-            ("getChannelInfo(null)", (v.get_channel_info)(raw, std::ptr::null_mut())),
+            (
+                "getChannelInfo(null)",
+                (v.get_channel_info)(raw, std::ptr::null_mut()),
+            ),
             (
                 "createBuffers(null infos)",
                 (v.create_buffers)(raw, std::ptr::null_mut(), 1, 64, std::ptr::null()),
@@ -839,7 +858,11 @@ pub fn call_with_null_pointers(driver: &mut Driver) -> Vec<(&'static str, AsioEr
 
 /// A second `createBuffers` for `channels`, bypassing the session slot (the
 /// driver must refuse it while buffers exist). Returns the driver's code.
-pub fn create_buffers_again(driver: &mut Driver, channels: &[(bool, i32)], buffer_size: i32) -> AsioError {
+pub fn create_buffers_again(
+    driver: &mut Driver,
+    channels: &[(bool, i32)],
+    buffer_size: i32,
+) -> AsioError {
     let mut infos: Vec<AsioBufferInfo> = channels
         .iter()
         .map(|&(is_input, ch)| {

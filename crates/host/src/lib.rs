@@ -29,9 +29,8 @@ pub mod stream;
 
 pub use ffi::{
     call_with_null_object, call_with_null_pointers, create_buffers_again,
-    create_buffers_without_switch,
-    stray_callbacks, vtbl_of, BufferSize, ChannelInfo, ClockSource, Driver, HostCounters,
-    Period, Session,
+    create_buffers_without_switch, stray_callbacks, vtbl_of, BufferSize, ChannelInfo, ClockSource,
+    Driver, HostCounters, Period, Session,
 };
 
 /// An ASIO call that did not return `ASE_OK`.

@@ -103,7 +103,10 @@ impl PeriodHandler for ToneHandler {
             self.live.max_gap_ns.fetch_max(gap, Ordering::Relaxed);
         }
         self.last_call = Some(now);
-        let position = period.time.map(|t| t.sample_position).or_else(|| period.sample_position().map(|p| p.0));
+        let position = period
+            .time
+            .map(|t| t.sample_position)
+            .or_else(|| period.sample_position().map(|p| p.0));
         if let Some(p) = position {
             if let Some(prev) = self.last_position {
                 if p != prev + self.frames {
@@ -139,7 +142,9 @@ impl PeriodHandler for ToneHandler {
         if wrote {
             self.sine = next;
         }
-        self.live.input_peak_bits.store(u64::from((peak as f32).to_bits()), Ordering::Relaxed);
+        self.live
+            .input_peak_bits
+            .store(u64::from((peak as f32).to_bits()), Ordering::Relaxed);
         self.live.switches.fetch_add(1, Ordering::Release);
     }
 
@@ -173,7 +178,10 @@ pub fn run(
         Some(f) => f,
         None => driver.buffer_size()?.preferred,
     };
-    let channels: Vec<(bool, i32)> = (0..ins).map(|c| (true, c)).chain((0..outs).map(|c| (false, c))).collect();
+    let channels: Vec<(bool, i32)> = (0..ins)
+        .map(|c| (true, c))
+        .chain((0..outs).map(|c| (false, c)))
+        .collect();
     let live = Arc::new(Live::default());
     let handler = ToneHandler {
         live: Arc::clone(&live),

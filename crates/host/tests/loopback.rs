@@ -17,7 +17,8 @@ static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 /// as raw little-endian bytes valid for `t` (finite floats in ±1, integers
 /// within their significant bits).
 fn pattern(frame: u64, channel: u64, t: SampleType) -> [u8; 8] {
-    let mut x = frame.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ channel.wrapping_mul(0xc2b2_ae3d_27d4_eb4f);
+    let mut x =
+        frame.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ channel.wrapping_mul(0xc2b2_ae3d_27d4_eb4f);
     x ^= x >> 31;
     x = x.wrapping_mul(0xbf58_476d_1ce4_e5b9);
     x ^= x >> 29;
@@ -117,7 +118,9 @@ fn run_loopback(device: DeviceFormat, host: HostFormat, frames: i32, output_read
         call_output_ready: output_ready,
         ..HostOptions::default()
     };
-    let session = d.create_buffers(&channels, frames, options, Box::new(handler)).unwrap();
+    let session = d
+        .create_buffers(&channels, frames, options, Box::new(handler))
+        .unwrap();
     session.begin();
     d.start().unwrap();
     let t0 = Instant::now();
@@ -134,7 +137,11 @@ fn run_loopback(device: DeviceFormat, host: HostFormat, frames: i32, output_read
     let latencies_changed = session.counters().latencies_changed.load(Ordering::Acquire);
     let (captured, got, positions_ok) = session.with_handler(|h| {
         let l = h.as_any().downcast_mut::<Loop>().unwrap();
-        (std::mem::take(&mut l.captured), l.frames_captured, l.positions_ok)
+        (
+            std::mem::take(&mut l.captured),
+            l.frames_captured,
+            l.positions_ok,
+        )
     });
     d.dispose_buffers().unwrap();
     drop(session);
@@ -144,10 +151,14 @@ fn run_loopback(device: DeviceFormat, host: HostFormat, frames: i32, output_read
     let latency = (lat_in + lat_out) as u64;
     // Device buffering (48 in + one period + 4096 out) plus the ASIO buffer
     // (input), plus one more period unless the host used outputReady.
-    let expected = 48 + frames as u64 + 4096 + frames as u64 + if output_ready { 0 } else { frames as u64 };
+    let expected =
+        48 + frames as u64 + 4096 + frames as u64 + if output_ready { 0 } else { frames as u64 };
     assert_eq!(latency, expected, "reported round trip");
     if output_ready {
-        assert_eq!(latencies_changed, 1, "switching to outputReady must be announced once");
+        assert_eq!(
+            latencies_changed, 1,
+            "switching to outputReady must be announced once"
+        );
     }
     let n = t.bytes_per_sample();
     // With outputReady, the first period ran deferred and its block was
@@ -158,7 +169,10 @@ fn run_loopback(device: DeviceFormat, host: HostFormat, frames: i32, output_read
         for j in 0..got as u64 {
             let actual = &buf[j as usize * n..(j as usize + 1) * n];
             if j < latency {
-                assert!(actual.iter().all(|&b| b == 0), "ch {ch} frame {j}: expected silence before the round trip");
+                assert!(
+                    actual.iter().all(|&b| b == 0),
+                    "ch {ch} frame {j}: expected silence before the round trip"
+                );
                 continue;
             }
             if j < latency + settle {

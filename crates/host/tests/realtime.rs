@@ -52,7 +52,10 @@ unsafe impl GlobalAlloc for CountingAllocator {
 static ALLOCATOR: CountingAllocator = CountingAllocator;
 
 fn driver(config: VirtualConfig) -> (Driver, std::sync::Arc<tenuto_engine::shared::Shared>) {
-    let engine = Engine::new(Box::new(VirtualDevice::new(config)), EngineOptions::default());
+    let engine = Engine::new(
+        Box::new(VirtualDevice::new(config)),
+        EngineOptions::default(),
+    );
     let instance = tenuto_driver::create_instance(engine);
     let shared = std::sync::Arc::clone(instance.shared());
     (Driver::from_instance(instance), shared)

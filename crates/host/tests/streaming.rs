@@ -16,7 +16,10 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
 }
 
 fn driver(config: VirtualConfig) -> (Driver, std::sync::Arc<tenuto_engine::shared::Shared>) {
-    let engine = Engine::new(Box::new(VirtualDevice::new(config)), EngineOptions::default());
+    let engine = Engine::new(
+        Box::new(VirtualDevice::new(config)),
+        EngineOptions::default(),
+    );
     let instance = tenuto_driver::create_instance(engine);
     let shared = std::sync::Arc::clone(instance.shared());
     (Driver::from_instance(instance), shared)
@@ -42,10 +45,7 @@ fn check_passes_for_every_required_buffer_size_and_rate() {
                 },
             );
             let failed: Vec<_> = report.steps.iter().filter(|s| !s.passed).collect();
-            assert!(
-                report.ok(),
-                "buffer {buffer} at {rate} Hz: {failed:#?}"
-            );
+            assert!(report.ok(), "buffer {buffer} at {rate} Hz: {failed:#?}");
         }
     }
 }
@@ -69,8 +69,14 @@ fn ten_seconds_of_streaming_advance_the_position_exactly() {
     )
     .expect("stream");
     assert_eq!(report.discontinuities, 0, "{report:#?}");
-    assert!(report.switches as f64 >= report.expected_switches * 0.98, "{report:#?}");
-    assert!(report.switches as f64 <= report.expected_switches + 2.0, "{report:#?}");
+    assert!(
+        report.switches as f64 >= report.expected_switches * 0.98,
+        "{report:#?}"
+    );
+    assert!(
+        report.switches as f64 <= report.expected_switches + 2.0,
+        "{report:#?}"
+    );
     let stats = shared.counters.snapshot();
     assert_eq!(stats.periods, report.switches);
     println!(
@@ -98,7 +104,15 @@ fn every_device_format_passes_the_check() {
                 ..CheckOptions::default()
             },
         );
-        assert!(report.ok(), "{format:?}: {:#?}", report.steps.iter().filter(|s| !s.passed).collect::<Vec<_>>());
+        assert!(
+            report.ok(),
+            "{format:?}: {:#?}",
+            report
+                .steps
+                .iter()
+                .filter(|s| !s.passed)
+                .collect::<Vec<_>>()
+        );
     }
 }
 
@@ -138,7 +152,12 @@ fn stop_called_inside_the_switch_makes_it_the_last_one() {
         code: Arc::clone(&code),
     };
     let session = d
-        .create_buffers(&[(false, 0), (false, 1)], 64, HostOptions::default(), Box::new(handler))
+        .create_buffers(
+            &[(false, 0), (false, 1)],
+            64,
+            HostOptions::default(),
+            Box::new(handler),
+        )
         .unwrap();
     session.begin();
     d.start().unwrap();
@@ -148,7 +167,11 @@ fn stop_called_inside_the_switch_makes_it_the_last_one() {
     }
     assert_eq!(code.load(Ordering::SeqCst), asio_abi::ASE_OK);
     std::thread::sleep(Duration::from_millis(30));
-    assert_eq!(seen.load(Ordering::SeqCst), 10, "no switch after the in-callback stop");
+    assert_eq!(
+        seen.load(Ordering::SeqCst),
+        10,
+        "no switch after the in-callback stop"
+    );
     assert!(!shared.is_streaming());
     session.end();
     // The host may still call stop() itself: already stopped → InvalidMode.
@@ -156,6 +179,12 @@ fn stop_called_inside_the_switch_makes_it_the_last_one() {
     d.dispose_buffers().unwrap();
     drop(session);
     // And stream again afterwards.
-    let report = tenuto_host::check::run(d, &CheckOptions { switches: 10, ..CheckOptions::default() });
+    let report = tenuto_host::check::run(
+        d,
+        &CheckOptions {
+            switches: 10,
+            ..CheckOptions::default()
+        },
+    );
     assert!(!report.steps.is_empty());
 }

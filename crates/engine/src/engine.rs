@@ -797,6 +797,33 @@ impl Engine {
                 });
             }
         };
+        // A rate accepted while streaming (the host did not reset but just
+        // restarted) applies now: reopen the device stream at that rate.
+        let mut ctx = ctx;
+        let rate = self.state.as_ref().map_or(ctx.sample_rate, |s| s.sample_rate);
+        if ctx.sample_rate != rate {
+            let config = StreamConfig {
+                sample_rate: rate,
+                period_frames: ctx.period_frames,
+            };
+            match self.device.open(&config) {
+                Ok(stream) => {
+                    ctx.stream = stream;
+                    ctx.sample_rate = rate;
+                }
+                Err(e) => {
+                    if let Some(p) = self.state.as_mut().and_then(|s| s.prepared.as_mut()) {
+                        p.io = Io::Idle(ctx);
+                    }
+                    return Err(e.into());
+                }
+            }
+            self.shared.set_sample_rate(rate);
+            self.update_latencies();
+        }
+        let Some(p) = self.state.as_mut().and_then(|s| s.prepared.as_mut()) else {
+            return Err(EngineError::NotInitialized { call: "start" });
+        };
         self.shared.stop_requested.store(false, Ordering::Release);
         self.shared.output_ready.store(false, Ordering::Release);
         self.shared.clear_stream_error();

@@ -362,3 +362,30 @@ fn dropping_a_streaming_engine_stops_its_thread() {
         "a callback fired after the engine was dropped"
     );
 }
+
+#[test]
+fn a_rate_accepted_while_streaming_applies_at_the_next_start_even_without_dispose() {
+    let mut e = Engine::new(
+        Box::new(VirtualDevice::new(VirtualConfig::default())),
+        EngineOptions::default(),
+    );
+    e.init().unwrap();
+    let messages = Arc::new(Messages {
+        supports_reset: true,
+        ..Messages::default()
+    });
+    let count = Arc::new(AtomicU64::new(0));
+    e.create_buffers(&stereo_out(), 128, host(&messages, &count, 0, Duration::ZERO))
+        .unwrap();
+    e.start().unwrap();
+    e.set_sample_rate(96_000.0).unwrap();
+    e.stop().unwrap();
+    e.start().unwrap();
+    assert_eq!(e.shared().sample_rate(), 96_000.0);
+    let before = count.load(Ordering::SeqCst);
+    std::thread::sleep(Duration::from_millis(200));
+    let periods = count.load(Ordering::SeqCst) - before;
+    e.stop().unwrap();
+    // 200 ms at 96 kHz in 128-frame periods is 150 periods (75 at 48 kHz).
+    assert!(periods > 110, "{periods} periods: still streaming at the old rate?");
+}

@@ -1,0 +1,718 @@
+//! Real-time-safe sample conversion between a device's interleaved frames and ASIO's
+//! per-channel (non-interleaved) host buffers.
+//!
+//! The driver's audio thread calls these functions once per channel and period: capture
+//! data goes [`device_to_host`] (one channel of the device's interleaved frames into that
+//! channel's ASIO buffer), playback data goes [`host_to_device`] (one ASIO buffer into one
+//! channel of the interleaved frames the device will play). [`silence_device_channel`] and
+//! [`silence_host`] write silence.
+//!
+//! ```
+//! use tenuto_convert::{device_to_host, host_to_device, DeviceFormat, HostFormat};
+//!
+//! // Two interleaved stereo i16 frames: (L, R) = (1, -2), (3, -4).
+//! let device: Vec<u8> = [1i16, -2, 3, -4].iter().flat_map(|s| s.to_le_bytes()).collect();
+//!
+//! // The right channel into an ASIO Int32LSB buffer: an exact 16-bit left shift.
+//! let mut host = [0u8; 8];
+//! let frames = device_to_host(&device, DeviceFormat::I16, 2, 1, &mut host, HostFormat::Int32Lsb);
+//! assert_eq!(frames, 2);
+//! assert_eq!(host[..4], (-2i32 << 16).to_le_bytes());
+//!
+//! // A Float32LSB host buffer into the left channel of f32 frames; the right one is kept.
+//! let out: Vec<u8> = [0.5f32, -1.0].iter().flat_map(|s| s.to_le_bytes()).collect();
+//! let mut frames_f32 = [0u8; 16];
+//! host_to_device(&out, HostFormat::Float32Lsb, &mut frames_f32, DeviceFormat::F32, 2, 0);
+//! assert_eq!(frames_f32[..4], 0.5f32.to_le_bytes());
+//! assert_eq!(frames_f32[4..8], [0; 4]);
+//! ```
+//!
+//! # Real-time guarantees
+//!
+//! The conversion functions never allocate, lock, block, log or panic, whatever their
+//! arguments. Mismatched lengths are not errors: each function converts as many whole
+//! frames as fit in *both* buffers and returns that count; an out-of-range channel (or zero
+//! channels) converts nothing and returns 0. The crate contains no `unsafe` code.
+//!
+//! Buffers are byte slices because ASIO buffers are raw memory shared with a C host, with no
+//! alignment guarantee. Samples are read and written with `from_le_bytes`/`to_le_bytes`,
+//! which compile to plain unaligned loads and stores on x86.
+//!
+//! # Formats
+//!
+//! - Device side ([`DeviceFormat`]): the interleaved frames WASAPI hands over: `f32`,
+//!   `i16`, packed 3-byte `i24` and `i32`, all little-endian.
+//! - Host side ([`HostFormat`]): the little-endian ASIO sample types `Int16LSB`,
+//!   `Int24LSB` (packed 3 bytes), `Int32LSB`, `Int32LSB16/18/20/24` (an N-bit value
+//!   right-aligned and sign-extended in 32 bits), `Float32LSB` and `Float64LSB`. Big-endian
+//!   and DSD types are refused by [`HostFormat::from_asio`] with an
+//!   [`UnsupportedSampleType`] that says why.
+//!
+//! # Numeric rules
+//!
+//! Every conversion behaves exactly as if the sample were decoded to an `f64` and encoded
+//! from it, which is how it is implemented (all integers of up to 32 bits and all `f32`
+//! values are exact in `f64`):
+//!
+//! - **Full scale.** An N-bit integer `v` means the float `v / 2^(N-1)`: `-2^(N-1)` is
+//!   −1.0 and the largest value `2^(N-1) - 1` is just below +1.0 (+1.0 itself is out of
+//!   range). For `Int32LSB16/18/20/24`, N is 16, 18, 20 or 24, not 32.
+//! - **Float → integer.** Multiply by `2^(N-1)`, round to nearest with **ties to even**
+//!   (the IEEE 754 default, which unlike ties-away-from-zero adds no bias), then clip to
+//!   `[-2^(N-1), 2^(N-1) - 1]`. NaN (any payload) becomes 0; +∞ and −∞ clip to the largest
+//!   and smallest value; −0.0 becomes 0. So +1.0 writes `2^(N-1) - 1`.
+//! - **Integer → integer.** Same width and layout: an exact copy. Widening (for example
+//!   `i16` to `Int32LSB`): an exact left shift. Narrowing (for example `Int32LSB` to `i16`):
+//!   round to nearest, ties to even, then clip (only the largest values, which round up to
+//!   `+2^(N-1)`, are affected by clipping), the same result as going through `f64`.
+//!   Truncation (a plain right shift) is never used: it would bias the signal by −½ LSB.
+//! - **`Int32LSB16/18/20/24`.** Writing clips to the N-bit range and sign-extends into the
+//!   full 32-bit container. Reading a container value outside the N-bit range (a host that
+//!   forgot to sign-extend, or set bits above N) clips it to the N-bit range.
+//! - **Integer → float.** `v / 2^(N-1)`, exact in `f64`; into `f32` it is rounded to nearest
+//!   (ties to even), which is exact for N ≤ 24. 32-bit values can need more than the 24
+//!   bits of an `f32` significand, so they are rounded, and the largest ones round up to
+//!   exactly +1.0.
+//! - **Float → float.** `f32 → f64` is exact; `f64 → f32` rounds to nearest, ties to even.
+//!   Values beyond ±1.0 are **not** clipped when both sides are float (floats carry
+//!   headroom; values beyond `f32::MAX` become ±∞). NaN stays NaN. Identical formats
+//!   (`F32` ↔ `Float32LSB`) are byte copies, so every bit pattern survives, NaN payloads
+//!   included.
+//! - **Clipping whenever an integer is involved.** Converting a float into an integer
+//!   format always clips as above; an integer decoded to float is always within [−1, 1).
+//!
+//! Rounding relies on the thread's floating-point rounding mode being round-to-nearest,
+//! the default that hosts keep (the crate never changes the FPU state). If a host enables denormals-are-zero, subnormal
+//! `f32` samples (below about 1.2e-38, far below any integer's LSB) may read as zero on the
+//! `F32` ↔ `Float64LSB` path; integer paths are unaffected.
+//!
+//! # Lossless pairs
+//!
+//! [`DeviceFormat::is_lossless_with`] tells whether device → host → device returns every
+//! device value bit-exactly (the engine can then skip dithering or warn when it is not):
+//!
+//! | device | lossless with                                                        |
+//! |--------|-----------------------------------------------------------------------|
+//! | `i16`  | every host type (all have at least 16 significant bits)              |
+//! | `i24`  | `Int24LSB`, `Int32LSB`, `Int32LSB24`, `Float32LSB`, `Float64LSB`      |
+//! | `i32`  | `Int32LSB`, `Float64LSB`                                              |
+//! | `f32`  | `Float32LSB`, `Float64LSB` (NaN stays NaN; on the `Float64LSB` path a signalling NaN comes back quieted) |
+//!
+//! # Performance
+//!
+//! Each (device, host) pair has its own monomorphised loop (no per-sample `match` on the
+//! format), walking both buffers with `chunks_exact`; the only range check on the
+//! interleaved side is loop-invariant and hoisted out of the loop. Mono and stereo frames
+//! get their own copies of each loop with a constant stride, which lets the compiler turn
+//! the strided accesses into shuffles. Float → integer rounding is branch-free (a NaN mask,
+//! `maxpd`/`minpd` clipping, and the add-`1.5·2^52` rounding idiom), so the loops vectorise
+//! with baseline SSE2. Pairs with identical layout (`i16` ↔ `Int16LSB`, `i24` ↔ `Int24LSB`,
+//! `i32` ↔ `Int32LSB`, `f32` ↔ `Float32LSB`) are strided byte copies. Measured figures are
+//! in the repository's `docs/bench-convert.md`.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
+mod codec;
+
+use core::fmt;
+
+use codec::{Codec, Float32, Float64, Int16, Int24, Int32In};
+
+/// Sample format of a device's interleaved frames (all little-endian).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeviceFormat {
+    /// IEEE 754 single-precision float, nominal range [−1.0, 1.0).
+    F32,
+    /// 16-bit signed integer.
+    I16,
+    /// 24-bit signed integer packed in 3 bytes (least significant byte first).
+    I24,
+    /// 32-bit signed integer.
+    I32,
+}
+
+impl DeviceFormat {
+    /// Every device format.
+    pub const ALL: [DeviceFormat; 4] = [
+        DeviceFormat::F32,
+        DeviceFormat::I16,
+        DeviceFormat::I24,
+        DeviceFormat::I32,
+    ];
+
+    /// Bytes per sample: 4, 2, 3, 4.
+    pub const fn bytes_per_sample(self) -> usize {
+        match self {
+            DeviceFormat::F32 | DeviceFormat::I32 => 4,
+            DeviceFormat::I16 => 2,
+            DeviceFormat::I24 => 3,
+        }
+    }
+
+    /// Short lowercase name: `"f32"`, `"i16"`, `"i24"`, `"i32"`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            DeviceFormat::F32 => "f32",
+            DeviceFormat::I16 => "i16",
+            DeviceFormat::I24 => "i24",
+            DeviceFormat::I32 => "i32",
+        }
+    }
+
+    /// Whether the format stores floats.
+    pub const fn is_float(self) -> bool {
+        matches!(self, DeviceFormat::F32)
+    }
+
+    /// Bits of precision: 16, 24, 32 for the integers, 24 (the significand) for `f32`.
+    pub const fn significant_bits(self) -> u32 {
+        match self {
+            DeviceFormat::F32 | DeviceFormat::I24 => 24,
+            DeviceFormat::I16 => 16,
+            DeviceFormat::I32 => 32,
+        }
+    }
+
+    /// True when converting every possible device sample to `host` and back gives the
+    /// same bits (see the [crate documentation](crate#lossless-pairs) for the table and the
+    /// NaN caveat).
+    pub const fn is_lossless_with(self, host: HostFormat) -> bool {
+        use HostFormat as H;
+        match self {
+            // Every host type keeps at least 16 bits, f32 included (24-bit significand).
+            DeviceFormat::I16 => true,
+            DeviceFormat::I24 => matches!(
+                host,
+                H::Int24Lsb | H::Int32Lsb | H::Int32Lsb24 | H::Float32Lsb | H::Float64Lsb
+            ),
+            DeviceFormat::I32 => matches!(host, H::Int32Lsb | H::Float64Lsb),
+            // Integers clip values beyond [-1, 1) and drop fine detail.
+            DeviceFormat::F32 => matches!(host, H::Float32Lsb | H::Float64Lsb),
+        }
+    }
+}
+
+impl fmt::Display for DeviceFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// An ASIO sample type Tenuto can convert (the little-endian PCM/float ones).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HostFormat {
+    /// `ASIOSTInt16LSB` (16): 16-bit integer.
+    Int16Lsb,
+    /// `ASIOSTInt24LSB` (17): 24-bit integer packed in 3 bytes.
+    Int24Lsb,
+    /// `ASIOSTInt32LSB` (18): 32-bit integer.
+    Int32Lsb,
+    /// `ASIOSTInt32LSB16` (24): 16-bit value right-aligned, sign-extended in 32 bits.
+    Int32Lsb16,
+    /// `ASIOSTInt32LSB18` (25): 18-bit value right-aligned, sign-extended in 32 bits.
+    Int32Lsb18,
+    /// `ASIOSTInt32LSB20` (26): 20-bit value right-aligned, sign-extended in 32 bits.
+    Int32Lsb20,
+    /// `ASIOSTInt32LSB24` (27): 24-bit value right-aligned, sign-extended in 32 bits.
+    Int32Lsb24,
+    /// `ASIOSTFloat32LSB` (19): IEEE 754 single-precision float.
+    Float32Lsb,
+    /// `ASIOSTFloat64LSB` (20): IEEE 754 double-precision float.
+    Float64Lsb,
+}
+
+/// Names of the supported host types, in [`HostFormat::ALL`] order, for messages.
+const SUPPORTED_LIST: &str =
+    "Int16LSB, Int24LSB, Int32LSB, Int32LSB16, Int32LSB18, Int32LSB20, Int32LSB24, Float32LSB, Float64LSB";
+
+impl HostFormat {
+    /// Every supported host format.
+    pub const ALL: [HostFormat; 9] = [
+        HostFormat::Int16Lsb,
+        HostFormat::Int24Lsb,
+        HostFormat::Int32Lsb,
+        HostFormat::Int32Lsb16,
+        HostFormat::Int32Lsb18,
+        HostFormat::Int32Lsb20,
+        HostFormat::Int32Lsb24,
+        HostFormat::Float32Lsb,
+        HostFormat::Float64Lsb,
+    ];
+
+    /// Maps an ASIO `ASIOSampleType` value to a supported format, or says why it is not
+    /// supported (big-endian, DSD, or an unknown value).
+    pub fn from_asio(sample_type: i32) -> Result<Self, UnsupportedSampleType> {
+        Ok(match sample_type {
+            16 => HostFormat::Int16Lsb,
+            17 => HostFormat::Int24Lsb,
+            18 => HostFormat::Int32Lsb,
+            19 => HostFormat::Float32Lsb,
+            20 => HostFormat::Float64Lsb,
+            24 => HostFormat::Int32Lsb16,
+            25 => HostFormat::Int32Lsb18,
+            26 => HostFormat::Int32Lsb20,
+            27 => HostFormat::Int32Lsb24,
+            value => {
+                let big_endian = match value {
+                    0 => Some("Int16MSB"),
+                    1 => Some("Int24MSB"),
+                    2 => Some("Int32MSB"),
+                    3 => Some("Float32MSB"),
+                    4 => Some("Float64MSB"),
+                    8 => Some("Int32MSB16"),
+                    9 => Some("Int32MSB18"),
+                    10 => Some("Int32MSB20"),
+                    11 => Some("Int32MSB24"),
+                    _ => None,
+                };
+                let dsd = match value {
+                    32 => Some("DSDInt8LSB1"),
+                    33 => Some("DSDInt8MSB1"),
+                    40 => Some("DSDInt8NER8"),
+                    _ => None,
+                };
+                return Err(match (big_endian, dsd) {
+                    (Some(name), _) => UnsupportedSampleType::BigEndian { value, name },
+                    (None, Some(name)) => UnsupportedSampleType::Dsd { value, name },
+                    (None, None) => UnsupportedSampleType::Unknown { value },
+                });
+            }
+        })
+    }
+
+    /// The ASIO `ASIOSampleType` value.
+    pub const fn asio_type(self) -> i32 {
+        match self {
+            HostFormat::Int16Lsb => 16,
+            HostFormat::Int24Lsb => 17,
+            HostFormat::Int32Lsb => 18,
+            HostFormat::Float32Lsb => 19,
+            HostFormat::Float64Lsb => 20,
+            HostFormat::Int32Lsb16 => 24,
+            HostFormat::Int32Lsb18 => 25,
+            HostFormat::Int32Lsb20 => 26,
+            HostFormat::Int32Lsb24 => 27,
+        }
+    }
+
+    /// Bytes per sample: 2, 3, 4 (all `Int32*` and `Float32LSB`) or 8.
+    pub const fn bytes_per_sample(self) -> usize {
+        match self {
+            HostFormat::Int16Lsb => 2,
+            HostFormat::Int24Lsb => 3,
+            HostFormat::Int32Lsb
+            | HostFormat::Int32Lsb16
+            | HostFormat::Int32Lsb18
+            | HostFormat::Int32Lsb20
+            | HostFormat::Int32Lsb24
+            | HostFormat::Float32Lsb => 4,
+            HostFormat::Float64Lsb => 8,
+        }
+    }
+
+    /// The ASIO name without the `ASIOST` prefix, e.g. `"Int32LSB20"`, `"Float32LSB"`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            HostFormat::Int16Lsb => "Int16LSB",
+            HostFormat::Int24Lsb => "Int24LSB",
+            HostFormat::Int32Lsb => "Int32LSB",
+            HostFormat::Int32Lsb16 => "Int32LSB16",
+            HostFormat::Int32Lsb18 => "Int32LSB18",
+            HostFormat::Int32Lsb20 => "Int32LSB20",
+            HostFormat::Int32Lsb24 => "Int32LSB24",
+            HostFormat::Float32Lsb => "Float32LSB",
+            HostFormat::Float64Lsb => "Float64LSB",
+        }
+    }
+
+    /// Bits of precision: the integer width (16, 24, 32, 16, 18, 20, 24), or the
+    /// significand width for floats (24, 53).
+    pub const fn significant_bits(self) -> u32 {
+        match self {
+            HostFormat::Int16Lsb | HostFormat::Int32Lsb16 => 16,
+            HostFormat::Int32Lsb18 => 18,
+            HostFormat::Int32Lsb20 => 20,
+            HostFormat::Int24Lsb | HostFormat::Int32Lsb24 | HostFormat::Float32Lsb => 24,
+            HostFormat::Int32Lsb => 32,
+            HostFormat::Float64Lsb => 53,
+        }
+    }
+
+    /// Whether the format stores floats.
+    pub const fn is_float(self) -> bool {
+        matches!(self, HostFormat::Float32Lsb | HostFormat::Float64Lsb)
+    }
+}
+
+impl fmt::Display for HostFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl TryFrom<i32> for HostFormat {
+    type Error = UnsupportedSampleType;
+
+    fn try_from(sample_type: i32) -> Result<Self, Self::Error> {
+        HostFormat::from_asio(sample_type)
+    }
+}
+
+/// Why an ASIO sample type was refused by [`HostFormat::from_asio`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UnsupportedSampleType {
+    /// A big-endian type (`Int16MSB` … `Int32MSB24`).
+    #[error(
+        "ASIO sample type {value} ({name}) is big-endian; Tenuto converts only little-endian \
+         types: {list}",
+        list = SUPPORTED_LIST
+    )]
+    BigEndian {
+        /// The `ASIOSampleType` value.
+        value: i32,
+        /// Its ASIO name, e.g. `"Float32MSB"`.
+        name: &'static str,
+    },
+    /// A DSD (1-bit stream) type.
+    #[error(
+        "ASIO sample type {value} ({name}) is DSD (1-bit) audio; Tenuto converts only PCM \
+         and float types: {list}",
+        list = SUPPORTED_LIST
+    )]
+    Dsd {
+        /// The `ASIOSampleType` value.
+        value: i32,
+        /// Its ASIO name, e.g. `"DSDInt8LSB1"`.
+        name: &'static str,
+    },
+    /// A value that is not an ASIO sample type at all.
+    #[error(
+        "ASIO sample type {value} is not a known ASIO sample type; Tenuto converts: {list}",
+        list = SUPPORTED_LIST
+    )]
+    Unknown {
+        /// The `ASIOSampleType` value.
+        value: i32,
+    },
+}
+
+impl UnsupportedSampleType {
+    /// The refused `ASIOSampleType` value.
+    pub const fn value(&self) -> i32 {
+        match self {
+            UnsupportedSampleType::BigEndian { value, .. }
+            | UnsupportedSampleType::Dsd { value, .. }
+            | UnsupportedSampleType::Unknown { value } => *value,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Conversion kernels
+// ---------------------------------------------------------------------------------------
+
+/// Where one channel's samples sit in interleaved frames.
+#[derive(Clone, Copy)]
+struct Interleave {
+    /// Bytes per frame.
+    stride: usize,
+    /// Byte offset of the channel within a frame.
+    offset: usize,
+}
+
+impl Interleave {
+    /// `None` when `channel` is out of range, `channels` is 0, or the frame size overflows.
+    #[inline(always)]
+    fn new(channels: usize, channel: usize, bytes_per_sample: usize) -> Option<Self> {
+        if channel >= channels {
+            return None;
+        }
+        Some(Interleave {
+            stride: channels.checked_mul(bytes_per_sample)?,
+            offset: channel.checked_mul(bytes_per_sample)?,
+        })
+    }
+}
+
+/// Copies `B`-byte samples from one interleaved channel to a packed buffer.
+#[inline(always)]
+fn gather_copy<const B: usize>(src: &[u8], il: Interleave, dst: &mut [u8]) {
+    for (frame, out) in src.chunks_exact(il.stride).zip(dst.chunks_exact_mut(B)) {
+        if let (Some(s), Some(o)) = (
+            frame.get(il.offset..).and_then(<[u8]>::first_chunk::<B>),
+            out.first_chunk_mut::<B>(),
+        ) {
+            *o = *s;
+        }
+    }
+}
+
+/// Copies `B`-byte samples from a packed buffer into one interleaved channel.
+#[inline(always)]
+fn scatter_copy<const B: usize>(src: &[u8], dst: &mut [u8], il: Interleave) {
+    for (inp, frame) in src.chunks_exact(B).zip(dst.chunks_exact_mut(il.stride)) {
+        if let (Some(s), Some(o)) = (
+            inp.first_chunk::<B>(),
+            frame
+                .get_mut(il.offset..)
+                .and_then(<[u8]>::first_chunk_mut::<B>),
+        ) {
+            *o = *s;
+        }
+    }
+}
+
+/// Device channel → host buffer for one monomorphic (device, host) pair.
+#[inline(never)]
+fn extract<D: Codec, H: Codec>(
+    src: &[u8],
+    channels: usize,
+    channel: usize,
+    dst: &mut [u8],
+) -> usize {
+    // Constant frame strides for the common layouts let the compiler replace the strided
+    // loads by shuffles.
+    match channels {
+        1 => extract_body::<D, H>(src, 1, channel, dst),
+        2 => extract_body::<D, H>(src, 2, channel, dst),
+        _ => extract_body::<D, H>(src, channels, channel, dst),
+    }
+}
+
+#[inline(always)]
+fn extract_body<D: Codec, H: Codec>(
+    src: &[u8],
+    channels: usize,
+    channel: usize,
+    dst: &mut [u8],
+) -> usize {
+    let Some(il) = Interleave::new(channels, channel, D::BYTES) else {
+        return 0;
+    };
+    let frames = (src.len() / il.stride).min(dst.len() / H::BYTES);
+    if D::LAYOUT == H::LAYOUT {
+        // Same bit layout: a strided copy (bit-exact, also for NaN payloads).
+        match D::BYTES {
+            2 => gather_copy::<2>(src, il, dst),
+            3 => gather_copy::<3>(src, il, dst),
+            4 => gather_copy::<4>(src, il, dst),
+            _ => gather_copy::<8>(src, il, dst),
+        }
+    } else {
+        for (frame, out) in src
+            .chunks_exact(il.stride)
+            .zip(dst.chunks_exact_mut(H::BYTES))
+        {
+            if let Some(s) = frame.get(il.offset..) {
+                H::encode(D::decode(s), out);
+            }
+        }
+    }
+    frames
+}
+
+/// Host buffer → device channel for one monomorphic (host, device) pair.
+#[inline(never)]
+fn insert<H: Codec, D: Codec>(
+    src: &[u8],
+    dst: &mut [u8],
+    channels: usize,
+    channel: usize,
+) -> usize {
+    match channels {
+        1 => insert_body::<H, D>(src, dst, 1, channel),
+        2 => insert_body::<H, D>(src, dst, 2, channel),
+        _ => insert_body::<H, D>(src, dst, channels, channel),
+    }
+}
+
+#[inline(always)]
+fn insert_body<H: Codec, D: Codec>(
+    src: &[u8],
+    dst: &mut [u8],
+    channels: usize,
+    channel: usize,
+) -> usize {
+    let Some(il) = Interleave::new(channels, channel, D::BYTES) else {
+        return 0;
+    };
+    let frames = (src.len() / H::BYTES).min(dst.len() / il.stride);
+    if D::LAYOUT == H::LAYOUT {
+        match D::BYTES {
+            2 => scatter_copy::<2>(src, dst, il),
+            3 => scatter_copy::<3>(src, dst, il),
+            4 => scatter_copy::<4>(src, dst, il),
+            _ => scatter_copy::<8>(src, dst, il),
+        }
+    } else {
+        for (inp, frame) in src
+            .chunks_exact(H::BYTES)
+            .zip(dst.chunks_exact_mut(il.stride))
+        {
+            if let Some(o) = frame.get_mut(il.offset..) {
+                D::encode(H::decode(inp), o);
+            }
+        }
+    }
+    frames
+}
+
+/// Expands `$body` with `$H` bound to the codec type of host format `$host`.
+macro_rules! with_host_codec {
+    ($host:expr, $H:ident => $body:expr) => {
+        match $host {
+            HostFormat::Int16Lsb => {
+                type $H = Int16;
+                $body
+            }
+            HostFormat::Int24Lsb => {
+                type $H = Int24;
+                $body
+            }
+            HostFormat::Int32Lsb => {
+                type $H = Int32In<32>;
+                $body
+            }
+            HostFormat::Int32Lsb16 => {
+                type $H = Int32In<16>;
+                $body
+            }
+            HostFormat::Int32Lsb18 => {
+                type $H = Int32In<18>;
+                $body
+            }
+            HostFormat::Int32Lsb20 => {
+                type $H = Int32In<20>;
+                $body
+            }
+            HostFormat::Int32Lsb24 => {
+                type $H = Int32In<24>;
+                $body
+            }
+            HostFormat::Float32Lsb => {
+                type $H = Float32;
+                $body
+            }
+            HostFormat::Float64Lsb => {
+                type $H = Float64;
+                $body
+            }
+        }
+    };
+}
+
+/// Expands `$body` with `$D` bound to the codec type of device format `$device`.
+macro_rules! with_device_codec {
+    ($device:expr, $D:ident => $body:expr) => {
+        match $device {
+            DeviceFormat::F32 => {
+                type $D = Float32;
+                $body
+            }
+            DeviceFormat::I16 => {
+                type $D = Int16;
+                $body
+            }
+            DeviceFormat::I24 => {
+                type $D = Int24;
+                $body
+            }
+            DeviceFormat::I32 => {
+                type $D = Int32In<32>;
+                $body
+            }
+        }
+    };
+}
+
+/// Copies channel `channel` of the interleaved device frames in `src` (`src_channels`
+/// samples of `src_format` per frame) into the host buffer `dst` (`dst_format`), converting
+/// each sample as described in the [crate documentation](crate#numeric-rules).
+///
+/// Converts `min(src.len() / frame_bytes, dst.len() / host_sample_bytes)` frames and
+/// returns that count; bytes of `dst` beyond them are untouched. Returns 0 without touching
+/// anything when `channel >= src_channels`. Never panics, allocates or blocks.
+pub fn device_to_host(
+    src: &[u8],
+    src_format: DeviceFormat,
+    src_channels: usize,
+    channel: usize,
+    dst: &mut [u8],
+    dst_format: HostFormat,
+) -> usize {
+    with_device_codec!(src_format, D => with_host_codec!(dst_format, H => {
+        extract::<D, H>(src, src_channels, channel, dst)
+    }))
+}
+
+/// Copies the host buffer `src` (`src_format`) into channel `channel` of the interleaved
+/// device frames in `dst` (`dst_channels` samples of `dst_format` per frame), converting
+/// each sample as described in the [crate documentation](crate#numeric-rules). The other
+/// channels of `dst` are not touched.
+///
+/// Converts `min(src.len() / host_sample_bytes, dst.len() / frame_bytes)` frames and
+/// returns that count. Returns 0 without touching anything when `channel >= dst_channels`.
+/// Never panics, allocates or blocks.
+pub fn host_to_device(
+    src: &[u8],
+    src_format: HostFormat,
+    dst: &mut [u8],
+    dst_format: DeviceFormat,
+    dst_channels: usize,
+    channel: usize,
+) -> usize {
+    with_device_codec!(dst_format, D => with_host_codec!(src_format, H => {
+        insert::<H, D>(src, dst, dst_channels, channel)
+    }))
+}
+
+/// Writes silence (all-zero samples, which is 0 or +0.0 in every format) into channel
+/// `channel` of the interleaved frames in `dst`, leaving the other channels untouched.
+///
+/// Returns the number of whole frames written (`dst.len() / frame_bytes`), or 0 when
+/// `channel >= channels`. Never panics.
+pub fn silence_device_channel(
+    dst: &mut [u8],
+    format: DeviceFormat,
+    channels: usize,
+    channel: usize,
+) -> usize {
+    #[inline(always)]
+    fn fill<const B: usize>(dst: &mut [u8], il: Interleave) -> usize {
+        let mut frames = 0;
+        for frame in dst.chunks_exact_mut(il.stride) {
+            if let Some(o) = frame
+                .get_mut(il.offset..)
+                .and_then(<[u8]>::first_chunk_mut::<B>)
+            {
+                *o = [0; B];
+            }
+            frames += 1;
+        }
+        frames
+    }
+    let Some(il) = Interleave::new(channels, channel, format.bytes_per_sample()) else {
+        return 0;
+    };
+    match format {
+        DeviceFormat::I16 => fill::<2>(dst, il),
+        DeviceFormat::I24 => fill::<3>(dst, il),
+        DeviceFormat::F32 | DeviceFormat::I32 => fill::<4>(dst, il),
+    }
+}
+
+/// Writes silence into a whole host buffer: every byte becomes 0, which is a zero sample
+/// in every [`HostFormat`].
+pub fn silence_host(dst: &mut [u8]) {
+    dst.fill(0);
+}
+
+#[cfg(test)]
+mod tests;

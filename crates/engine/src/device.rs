@@ -163,6 +163,9 @@ pub enum StreamError {
     /// The device stopped delivering periods.
     #[error("the audio device stopped delivering audio (no period for {0} ms)")]
     Stalled(u32),
+    /// A bug inside Tenuto or a backend stopped the audio thread.
+    #[error("Tenuto's audio thread failed (internal error; please report it)")]
+    Internal,
     /// A backend-specific failure with its OS error code.
     #[error("the audio device reported error 0x{0:08x}")]
     Os(u32),

@@ -148,6 +148,7 @@ enum Io {
     /// The thread was asked to stop from inside its own callback; joined later.
     Stopping {
         handle: JoinHandle<Box<IoContext>>,
+        thread: ThreadId,
     },
     /// Another thread is joining the driver thread (see [`PendingStop`]).
     Joining,
@@ -244,8 +245,8 @@ impl Engine {
                 prepared: Some(p), ..
             }) => match p.io {
                 Io::Idle(_) => "prepared (buffers created, not streaming)",
-                Io::Running { .. } | Io::Stopping { .. } => "streaming",
-                Io::Joining => "stopping",
+                Io::Running { .. } => "streaming",
+                Io::Stopping { .. } | Io::Joining => "stopping",
                 Io::Broken => "prepared after the audio thread failed",
             },
         }
@@ -800,7 +801,10 @@ impl Engine {
         // A rate accepted while streaming (the host did not reset but just
         // restarted) applies now: reopen the device stream at that rate.
         let mut ctx = ctx;
-        let rate = self.state.as_ref().map_or(ctx.sample_rate, |s| s.sample_rate);
+        let rate = self
+            .state
+            .as_ref()
+            .map_or(ctx.sample_rate, |s| s.sample_rate);
         if ctx.sample_rate != rate {
             let config = StreamConfig {
                 sample_rate: rate,
@@ -940,11 +944,18 @@ impl Engine {
         let p = self.state.as_mut().and_then(|s| s.prepared.as_mut())?;
         self.shared.stop_requested.store(true, Ordering::Release);
         match std::mem::replace(&mut p.io, Io::Joining) {
-            Io::Running { handle, thread } if thread == current => {
-                p.io = Io::Stopping { handle };
+            // On the driver thread itself (the host called us from inside its
+            // buffer switch): the loop ends after this switch; it cannot join
+            // itself, so the join is left for a later call from another thread.
+            Io::Running { handle, thread } | Io::Stopping { handle, thread }
+                if thread == current =>
+            {
+                p.io = Io::Stopping { handle, thread };
                 None
             }
-            Io::Running { handle, .. } | Io::Stopping { handle } => Some(PendingStop { handle }),
+            Io::Running { handle, .. } | Io::Stopping { handle, .. } => {
+                Some(PendingStop { handle })
+            }
             other => {
                 p.io = other;
                 None

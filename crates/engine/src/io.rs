@@ -93,7 +93,11 @@ impl IoContext {
         drop(started);
 
         rt::enter();
-        let outcome = self.stream_periods();
+        // A panic here would be a bug in Tenuto or a backend; catching it keeps
+        // the cleanup below (and the host) intact.
+        let outcome =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.stream_periods()))
+                .unwrap_or(Err(StreamError::Internal));
         rt::leave();
 
         self.shared.set_streaming(false);
@@ -103,7 +107,7 @@ impl IoContext {
             .set_device(&self.stream.device_counters());
         if let Err(e) = outcome {
             self.shared.set_stream_error(e);
-            if self.caps.reset_request {
+            if self.caps.reset_request && !self.shared.stop_requested.load(Ordering::Acquire) {
                 self.messages.message(message::RESET_REQUEST, 0);
             }
         }
@@ -159,13 +163,16 @@ impl IoContext {
                 },
             );
             let after_host = time::now_ns();
+            // The host may have called stop() inside the switch: then this
+            // was the last call into the host, messages included.
+            let stopping = self.shared.stop_requested.load(Ordering::Acquire);
             let ready = self.shared.output_ready.swap(false, Ordering::AcqRel);
             if ready && mode == OutputMode::Deferred {
                 // The host completes its outputs inside the switch: play them
                 // at once and drop the queued half, cutting one period.
                 mode = OutputMode::Direct;
                 pending = None;
-                if self.caps.latencies_changed {
+                if self.caps.latencies_changed && !stopping {
                     self.messages.message(message::LATENCIES_CHANGED, 0);
                 }
             }
@@ -195,7 +202,8 @@ impl IoContext {
 
             let host_ns = after_host.saturating_sub(before_host);
             let engine_ns = done.saturating_sub(woke).saturating_sub(host_ns);
-            let slack = timing.deadline_ns as i64 - done as i64;
+            let slack = i64::try_from(i128::from(timing.deadline_ns) - i128::from(done))
+                .unwrap_or(i64::MAX);
             let gaps = self.stream.device_counters();
             let gap_total = gaps.output_underruns + gaps.input_overruns + gaps.resyncs;
             let mut f = 0;
@@ -222,7 +230,7 @@ impl IoContext {
             if self.records.push(record).is_err() {
                 self.shared.counters.record_dropped();
             }
-            if f & flags::LATE != 0 && self.caps.overload {
+            if f & flags::LATE != 0 && self.caps.overload && !stopping {
                 self.messages.message(message::OVERLOAD, 0);
             }
             half ^= 1;

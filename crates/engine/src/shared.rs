@@ -37,6 +37,7 @@ fn encode_stream_error(e: StreamError) -> u64 {
         StreamError::Disconnected => 1 << 32,
         StreamError::Stalled(ms) => (2 << 32) | u64::from(ms),
         StreamError::Os(code) => (3 << 32) | u64::from(code),
+        StreamError::Internal => 4 << 32,
     }
 }
 
@@ -46,6 +47,7 @@ fn decode_stream_error(v: u64) -> Option<StreamError> {
         1 => Some(StreamError::Disconnected),
         2 => Some(StreamError::Stalled(low)),
         3 => Some(StreamError::Os(low)),
+        4 => Some(StreamError::Internal),
         _ => None,
     }
 }
@@ -154,6 +156,7 @@ mod tests {
             StreamError::Disconnected,
             StreamError::Stalled(1234),
             StreamError::Os(0x8889_0004),
+            StreamError::Internal,
         ] {
             assert_eq!(decode_stream_error(encode_stream_error(e)), Some(e));
         }

@@ -2,10 +2,14 @@
 //!
 //! On every OS it can run Tenuto's own driver in-process (`--in-process`),
 //! through the very vtable the Windows DLL exports, on the virtual device.
+//! On Windows it also loads registered drivers through COM (`--driver
+//! NAME`), lists them (`list`) and registers Tenuto's DLL (`register`,
+//! `unregister`).
 
 #![forbid(unsafe_code)]
 
 use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -34,27 +38,57 @@ enum Command {
     Check(CheckArgs),
     /// Stream a tone through a driver with a live progress line, then summarise.
     Stream(StreamArgs),
+    /// List the ASIO drivers registered on this machine (Windows).
+    List(ListArgs),
+    /// Register tenuto.dll as the ASIO driver "Tenuto" (Windows, administrator).
+    Register(RegisterArgs),
+    /// Remove Tenuto's ASIO driver registration (Windows, administrator).
+    Unregister,
+}
+
+#[derive(Args, Debug)]
+struct ListArgs {
+    /// Print the list as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+struct RegisterArgs {
+    /// The driver DLL to register (default: tenuto.dll next to tenuto.exe).
+    #[arg(long, value_name = "PATH")]
+    dll: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]
+#[command(group(
+    clap::ArgGroup::new("which_driver")
+        .required(true)
+        .multiple(false)
+        .args(["in_process", "driver"])
+))]
 struct DriverArgs {
     /// Run Tenuto's driver inside this process (through its IASIO vtable).
     #[arg(long)]
     in_process: bool,
+    /// Load the registered ASIO driver NAME through COM, as a DAW does
+    /// (Windows; see `tenuto list`).
+    #[arg(long, value_name = "NAME")]
+    driver: Option<String>,
     /// Backend of the in-process driver.
-    #[arg(long, value_enum, default_value_t = Backend::Virtual)]
+    #[arg(long, value_enum, default_value_t = Backend::Virtual, conflicts_with = "driver")]
     backend: Backend,
     /// Virtual device: input channels.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 2, conflicts_with = "driver")]
     inputs: usize,
     /// Virtual device: output channels.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 2, conflicts_with = "driver")]
     outputs: usize,
     /// Virtual device: sample format of its frames.
-    #[arg(long, value_enum, default_value_t = Format::F32)]
+    #[arg(long, value_enum, default_value_t = Format::F32, conflicts_with = "driver")]
     device_format: Format,
     /// Virtual device: what its inputs capture.
-    #[arg(long, value_enum, default_value_t = Source::Loopback)]
+    #[arg(long, value_enum, default_value_t = Source::Loopback, conflicts_with = "driver")]
     source: Source,
 }
 
@@ -128,12 +162,14 @@ struct Opened {
 }
 
 fn open(args: &DriverArgs) -> Result<Opened, String> {
+    if let Some(name) = &args.driver {
+        return open_registered(name).map(|driver| Opened {
+            driver,
+            engine: None,
+        });
+    }
     if !args.in_process {
-        return Err(
-            "loading a registered driver needs Windows and arrives with the DLL; \
-             use --in-process to run Tenuto's driver inside this process"
-                .to_owned(),
-        );
+        return Err("choose a driver: --driver NAME or --in-process".to_owned());
     }
     let config = VirtualConfig {
         inputs: args.inputs,
@@ -164,11 +200,202 @@ fn open(args: &DriverArgs) -> Result<Opened, String> {
     })
 }
 
+/// Loads a registered driver through COM.
+#[cfg(windows)]
+fn open_registered(name: &str) -> Result<Driver, String> {
+    tenuto_host::windows::load(name).map_err(|e| e.to_string())
+}
+
+/// Registered drivers exist only on Windows.
+#[cfg(not(windows))]
+fn open_registered(name: &str) -> Result<Driver, String> {
+    Err(format!(
+        "--driver \"{name}\" loads a registered ASIO driver through COM, which needs Windows; \
+         on this OS use --in-process to run Tenuto's driver inside this process"
+    ))
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check(args) => run_check(&args),
         Command::Stream(args) => run_stream(&args),
+        Command::List(args) => run_list(&args),
+        Command::Register(args) => run_register(&args),
+        Command::Unregister => run_unregister(),
+    }
+}
+
+/// The exit code and message for Windows-only commands elsewhere.
+#[cfg(not(windows))]
+fn needs_windows(command: &str, what: &str) -> ExitCode {
+    eprintln!(
+        "tenuto {command} needs Windows: {what}; on this OS only \
+         `tenuto check --in-process` and `tenuto stream --in-process` work"
+    );
+    ExitCode::from(2)
+}
+
+#[cfg(not(windows))]
+fn run_list(_args: &ListArgs) -> ExitCode {
+    needs_windows(
+        "list",
+        "ASIO drivers are registered in the Windows registry (HKLM\\SOFTWARE\\ASIO)",
+    )
+}
+
+#[cfg(not(windows))]
+fn run_register(_args: &RegisterArgs) -> ExitCode {
+    needs_windows(
+        "register",
+        "registering an ASIO driver writes the Windows registry",
+    )
+}
+
+#[cfg(not(windows))]
+fn run_unregister() -> ExitCode {
+    needs_windows(
+        "unregister",
+        "unregistering an ASIO driver edits the Windows registry",
+    )
+}
+
+#[cfg(windows)]
+fn run_list(args: &ListArgs) -> ExitCode {
+    let drivers = match tenuto_host::windows::installed_drivers() {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("tenuto list: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if args.json {
+        let list: Vec<serde_json::Value> = drivers
+            .iter()
+            .map(|d| {
+                serde_json::json!({
+                    "name": d.name,
+                    "clsid": d.clsid.map(|g| g.to_string()),
+                    "dll_path": d.dll_path.as_ref().map(|p| p.display().to_string()),
+                    "dll_exists": d.dll_exists,
+                    "description": d.description,
+                    "problem": d.problem,
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&list).unwrap_or_default()
+        );
+        return ExitCode::SUCCESS;
+    }
+    if drivers.is_empty() {
+        println!(
+            "no ASIO drivers are registered (HKLM\\{} is empty or missing); \
+             to register Tenuto, run `tenuto register` as administrator",
+            tenuto_host::windows::ASIO_KEY
+        );
+        return ExitCode::SUCCESS;
+    }
+    let width = drivers
+        .iter()
+        .map(|d| d.name.chars().count())
+        .max()
+        .unwrap_or(0);
+    for d in &drivers {
+        let clsid = d
+            .clsid
+            .map_or_else(|| "(no valid CLSID)".to_owned(), |g| g.to_string());
+        let dll = match &d.dll_path {
+            Some(p) if d.dll_exists => format!("{} (exists)", p.display()),
+            Some(p) => format!("{} (MISSING)", p.display()),
+            None => "(no DLL registered)".to_owned(),
+        };
+        let description = d
+            .description
+            .as_deref()
+            .map_or_else(|| "(no description)".to_owned(), |s| format!("\"{s}\""));
+        let problem = d
+            .problem
+            .as_deref()
+            .map_or_else(String::new, |p| format!("  — problem: {p}"));
+        println!(
+            "{:<width$}  {clsid:<38}  {dll}  {description}{problem}",
+            d.name
+        );
+    }
+    ExitCode::SUCCESS
+}
+
+/// `tenuto.dll` in the directory of the running `tenuto.exe`.
+#[cfg(windows)]
+fn default_dll() -> Result<PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| {
+        format!("cannot find where tenuto.exe is ({e}); pass --dll PATH to tenuto.dll")
+    })?;
+    let dir = exe.parent().ok_or_else(|| {
+        format!(
+            "{} has no parent directory; pass --dll PATH to tenuto.dll",
+            exe.display()
+        )
+    })?;
+    let dll = dir.join("tenuto.dll");
+    if dll.is_file() {
+        Ok(dll)
+    } else {
+        Err(format!(
+            "there is no tenuto.dll next to tenuto.exe ({} does not exist); \
+             pass --dll PATH to the Tenuto driver DLL",
+            dll.display()
+        ))
+    }
+}
+
+#[cfg(windows)]
+fn run_register(args: &RegisterArgs) -> ExitCode {
+    let dll = match args.dll.clone().map_or_else(default_dll, Ok) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("tenuto register: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match tenuto::registry::register(&dll) {
+        Ok(outcome) => {
+            println!(
+                "tenuto register: registered {} as the ASIO driver \"{}\"; wrote:",
+                dll.display(),
+                tenuto::DRIVER_NAME
+            );
+            for line in &outcome.lines {
+                println!("  {line}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("tenuto register: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(windows)]
+fn run_unregister() -> ExitCode {
+    match tenuto::registry::unregister() {
+        Ok(outcome) => {
+            println!(
+                "tenuto unregister: the ASIO driver \"{}\" is no longer registered:",
+                tenuto::DRIVER_NAME
+            );
+            for line in &outcome.lines {
+                println!("  {line}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("tenuto unregister: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 
@@ -242,21 +469,31 @@ fn run_stream(args: &StreamArgs) -> ExitCode {
     let engine = opened.engine.clone();
     let mut last_line = Duration::ZERO;
     let mut progress = |live: &Live, elapsed: Duration| {
-        let (late, overruns, wake) = engine.as_ref().map_or((0, 0, 0), |e| {
-            let s = e.counters.snapshot();
-            (s.late_periods, s.host_overruns, s.max_wake_late_ns)
-        });
         let peak = f32::from_bits(live.input_peak_bits.load(Ordering::Relaxed) as u32);
-        let line = format!(
-            "{:6.1} s  switches {:>8}  position {:>10}  late {:>3}  host overruns {:>3}  worst wake-up {:>6.0} µs  input peak {:>6.1} dBFS",
-            elapsed.as_secs_f64(),
-            live.switches.load(Ordering::Relaxed),
-            live.position.load(Ordering::Relaxed),
-            late,
-            overruns,
-            wake as f64 / 1e3,
-            20.0 * f64::from(peak.max(1e-9)).log10(),
-        );
+        // A registered driver's thread counters are out of reach: show only
+        // what the host measures itself.
+        let line = match engine.as_ref() {
+            Some(e) => {
+                let s = e.counters.snapshot();
+                format!(
+                    "{:6.1} s  switches {:>8}  position {:>10}  late {:>3}  host overruns {:>3}  worst wake-up {:>6.0} µs  input peak {:>6.1} dBFS",
+                    elapsed.as_secs_f64(),
+                    live.switches.load(Ordering::Relaxed),
+                    live.position.load(Ordering::Relaxed),
+                    s.late_periods,
+                    s.host_overruns,
+                    s.max_wake_late_ns as f64 / 1e3,
+                    20.0 * f64::from(peak.max(1e-9)).log10(),
+                )
+            }
+            None => format!(
+                "{:6.1} s  switches {:>8}  position {:>10}  input peak {:>6.1} dBFS",
+                elapsed.as_secs_f64(),
+                live.switches.load(Ordering::Relaxed),
+                live.position.load(Ordering::Relaxed),
+                20.0 * f64::from(peak.max(1e-9)).log10(),
+            ),
+        };
         if tty {
             eprint!("\r{line}\x1b[K");
             let _ = std::io::stderr().flush();
@@ -295,6 +532,14 @@ fn run_stream(args: &StreamArgs) -> ExitCode {
                 s.mean_engine_ns().into(),
             );
             obj.insert("output_underruns".into(), s.output_underruns.into());
+        } else if let Some(obj) = v.as_object_mut() {
+            // A registered driver: late periods as the kAsioOverload
+            // messages the host received (one per late period).
+            obj.insert("late_periods".into(), report.overloads.into());
+            obj.insert(
+                "late_periods_source".into(),
+                "kAsioOverload messages received by the host".into(),
+            );
         }
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     } else {
@@ -330,6 +575,13 @@ fn run_stream(args: &StreamArgs) -> ExitCode {
                 s.max_wake_late_ns as f64 / 1e3,
                 s.wake_quantile_us(0.99),
                 s.mean_engine_ns()
+            );
+        } else {
+            println!(
+                "late periods  {} (kAsioOverload messages received, one per late period); \
+                 driver-thread counters (host overruns, wake-up lateness, engine time) are \
+                 only shown for --in-process",
+                report.overloads
             );
         }
         println!(

@@ -26,6 +26,8 @@ pub mod check;
 mod ffi;
 pub mod signal;
 pub mod stream;
+#[cfg(windows)]
+pub mod windows;
 
 pub use ffi::{
     call_with_null_object, call_with_null_pointers, create_buffers_again,

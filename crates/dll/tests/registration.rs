@@ -26,7 +26,15 @@ fn register_writes_exactly_the_expected_keys_and_unregister_removes_exactly_them
     // A sibling driver and the parent keys must survive unregistration.
     let sibling = "SOFTWARE\\ASIO\\Tenuto Test Sibling";
     let sibling_written = std::process::Command::new("reg")
-        .args(["add", &format!("HKLM\\{sibling}"), "/v", "CLSID", "/d", "{00000000-0000-0000-0000-000000000001}", "/f"])
+        .args([
+            "add",
+            &format!("HKLM\\{sibling}"),
+            "/v",
+            "CLSID",
+            "/d",
+            "{00000000-0000-0000-0000-000000000001}",
+            "/f",
+        ])
         .output()
         .is_ok_and(|o| o.status.success());
 
@@ -35,8 +43,14 @@ fn register_writes_exactly_the_expected_keys_and_unregister_removes_exactly_them
     assert_eq!(outcome.lines.len(), 3, "{outcome:?}");
 
     let asio = asio_key();
-    assert_eq!(read_string(&asio, Some("CLSID")), Some(CLSID_TENUTO.to_string()));
-    assert_eq!(read_string(&asio, Some("Description")), Some(DESCRIPTION.to_owned()));
+    assert_eq!(
+        read_string(&asio, Some("CLSID")),
+        Some(CLSID_TENUTO.to_string())
+    );
+    assert_eq!(
+        read_string(&asio, Some("Description")),
+        Some(DESCRIPTION.to_owned())
+    );
     let class = clsid_key();
     assert_eq!(read_string(&class, None), Some(DESCRIPTION.to_owned()));
     let server = format!("{class}\\InprocServer32");
@@ -45,20 +59,39 @@ fn register_writes_exactly_the_expected_keys_and_unregister_removes_exactly_them
         path.to_ascii_lowercase().ends_with("tenuto.dll"),
         "InprocServer32 = {path}"
     );
-    assert!(std::path::Path::new(&path).is_absolute(), "InprocServer32 = {path}");
-    assert_eq!(read_string(&server, Some("ThreadingModel")), Some("Both".to_owned()));
+    assert!(
+        std::path::Path::new(&path).is_absolute(),
+        "InprocServer32 = {path}"
+    );
+    assert_eq!(
+        read_string(&server, Some("ThreadingModel")),
+        Some("Both".to_owned())
+    );
     // Nothing else: no values we did not write.
-    assert_eq!(read_string(&asio, None), None, "no default value on the ASIO key");
+    assert_eq!(
+        read_string(&asio, None),
+        None,
+        "no default value on the ASIO key"
+    );
 
     // Registering twice is harmless.
     registry::register(&dll).expect("register again");
 
     let outcome = registry::unregister().expect("unregister");
-    assert!(outcome.lines.iter().all(|l| l.starts_with("removed")), "{outcome:?}");
+    assert!(
+        outcome.lines.iter().all(|l| l.starts_with("removed")),
+        "{outcome:?}"
+    );
     assert!(!key_exists(&asio));
     assert!(!key_exists(&class));
-    assert!(key_exists("SOFTWARE\\ASIO"), "the ASIO parent key must stay");
-    assert!(key_exists("SOFTWARE\\Classes\\CLSID"), "the CLSID parent key must stay");
+    assert!(
+        key_exists("SOFTWARE\\ASIO"),
+        "the ASIO parent key must stay"
+    );
+    assert!(
+        key_exists("SOFTWARE\\Classes\\CLSID"),
+        "the CLSID parent key must stay"
+    );
     if sibling_written {
         assert!(key_exists(sibling), "another driver's key was removed");
         let _ = std::process::Command::new("reg")
@@ -68,7 +101,10 @@ fn register_writes_exactly_the_expected_keys_and_unregister_removes_exactly_them
 
     // Unregistering when nothing is registered succeeds and says so.
     let outcome = registry::unregister().expect("unregister twice");
-    assert!(outcome.lines.iter().all(|l| l.ends_with("was not there")), "{outcome:?}");
+    assert!(
+        outcome.lines.iter().all(|l| l.ends_with("was not there")),
+        "{outcome:?}"
+    );
 
     // Leave the machine as we found it.
     if was_registered {

@@ -885,6 +885,52 @@ pub fn create_buffers_again(
     unsafe { ((*(*raw).vtbl).create_buffers)(raw, infos.as_mut_ptr(), n, buffer_size, &callbacks) }
 }
 
+static COUNTING_SWITCHES: AtomicU64 = AtomicU64::new(0);
+
+extern "C" fn on_counting_switch(_index: i32, _direct: i32) {
+    COUNTING_SWITCHES.fetch_add(1, Ordering::AcqRel);
+}
+
+extern "C" fn on_counting_message(selector: i32, value: i32, _m: *mut c_void, _o: *mut f64) -> i32 {
+    i32::from(selector == message::SELECTOR_SUPPORTED && value == message::ENGINE_VERSION)
+}
+
+/// A second, minimal host for a second driver instance in the same
+/// process: `createBuffers` with callbacks that only count switches
+/// ([`counting_switches`]) and support no optional message. It does not
+/// touch the session slot, so it can run next to a [`Session`].
+pub fn create_buffers_counting(
+    driver: &mut Driver,
+    channels: &[(bool, i32)],
+    buffer_size: i32,
+) -> AsioError {
+    let mut infos: Vec<AsioBufferInfo> = channels
+        .iter()
+        .map(|&(is_input, ch)| {
+            let mut b = AsioBufferInfo::zeroed();
+            b.is_input = i32::from(is_input);
+            b.channel_num = ch;
+            b
+        })
+        .collect();
+    let callbacks = AsioCallbacks {
+        buffer_switch: Some(on_counting_switch),
+        sample_rate_did_change: None,
+        asio_message: Some(on_counting_message),
+        buffer_switch_time_info: None,
+    };
+    let raw = driver.as_raw();
+    let n = i32::try_from(infos.len()).unwrap_or(i32::MAX);
+    // SAFETY: live driver, `n` valid entries, a valid callbacks table whose
+    // functions touch only a static counter.
+    unsafe { ((*(*raw).vtbl).create_buffers)(raw, infos.as_mut_ptr(), n, buffer_size, &callbacks) }
+}
+
+/// Switches received by the [`create_buffers_counting`] callbacks.
+pub fn counting_switches() -> u64 {
+    COUNTING_SWITCHES.load(Ordering::Acquire)
+}
+
 /// `createBuffers` with a callbacks table whose `bufferSwitch` is null.
 pub fn create_buffers_without_switch(driver: &mut Driver, buffer_size: i32) -> AsioError {
     let mut info = AsioBufferInfo::zeroed();

@@ -23,6 +23,8 @@
 #![warn(missing_docs)]
 
 pub mod check;
+#[cfg(windows)]
+pub mod dll;
 mod ffi;
 pub mod signal;
 pub mod stream;
@@ -30,9 +32,9 @@ pub mod stream;
 pub mod windows;
 
 pub use ffi::{
-    call_with_null_object, call_with_null_pointers, create_buffers_again,
-    create_buffers_without_switch, stray_callbacks, vtbl_of, BufferSize, ChannelInfo, ClockSource,
-    Driver, HostCounters, Period, Session,
+    call_with_null_object, call_with_null_pointers, counting_switches, create_buffers_again,
+    create_buffers_counting, create_buffers_without_switch, stray_callbacks, vtbl_of, BufferSize,
+    ChannelInfo, ClockSource, Driver, HostCounters, Period, Session,
 };
 
 /// An ASIO call that did not return `ASE_OK`.

@@ -1,18 +1,31 @@
 //! Project automation, run as `cargo xtask <command>`:
 //!
-//! * `demo`  — the main job: stream through Tenuto's driver (in-process,
-//!   virtual device) with a live progress line and a summary;
+//! * `demo`  — the main job: build `tenuto.dll` and `tenuto.exe` for Windows,
+//!   register the DLL in the project's Wine prefix and stream through it with
+//!   a live progress line and a summary (`demo --in-process` streams through
+//!   the driver inside a native Linux `tenuto` instead);
 //! * `test`  — everything CI runs: formatting, clippy on Linux and the
-//!   Windows target, all tests;
-//! * `bench` — the benchmarks whose figures are in docs/BENCHMARKS.md.
+//!   Windows target, all Linux tests, then the Windows side under Wine: all
+//!   Windows-target tests, DLL registration, `tenuto check` and the C++ host
+//!   against the registered DLL;
+//! * `bench` — the benchmarks whose figures are in docs/BENCHMARKS.md;
+//! * `wine`  — run any Windows program in the project's Wine prefix.
 //!
-//! Each installs what it needs and is missing (rustup components and
-//! targets), so the README's two commands work on a fresh machine.
+//! Each installs what it needs and is missing (Debian packages, rustup
+//! components and targets), so the README's commands work on a fresh machine.
+//! The Wine environment itself (private prefix under `target/`, the ProcessPrng
+//! shim) is set up by `tools/wine/env.sh`, which is also the cargo runner's
+//! back end (`tools/wine/runner.sh`).
 
-use std::process::{Command, ExitCode};
-use std::time::Instant;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
 
 const WINDOWS_TARGET: &str = "x86_64-pc-windows-gnu";
+
+/// The name Tenuto's DLL registers under `HKLM\SOFTWARE\ASIO`.
+const DRIVER_NAME: &str = "Tenuto";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -22,14 +35,22 @@ fn main() -> ExitCode {
     };
     let result = match cmd {
         "demo" => demo(rest),
-        "test" => test(),
+        "test" => test(rest),
         "bench" => bench(rest),
+        "wine" => return wine(rest),
         _ => {
             eprintln!(
-                "usage: cargo xtask <demo|test|bench>\n\
-                 \n  demo [SECONDS]   stream through Tenuto's driver on the virtual device (default 10 s)\
-                 \n  test             fmt + clippy (Linux and {WINDOWS_TARGET}) + all tests, as CI runs them\
-                 \n  bench [--quick]  conversion and per-period engine benchmarks"
+                "usage: cargo xtask <demo|test|bench|wine>\n\
+                 \n  demo [SECONDS]        build and register tenuto.dll in the Wine prefix, then stream through it\
+                 \n                        (64 frames, 48 kHz, virtual device; default 10 s)\
+                 \n  demo --in-process [SECONDS]\
+                 \n                        the same through the driver inside a native tenuto (no Wine)\
+                 \n  test [--wine-only]    fmt + clippy (Linux and {WINDOWS_TARGET}) + all tests, then under Wine:\
+                 \n                        Windows tests, regsvr32, tenuto check, the C++ host; as CI runs them\
+                 \n                        (--wine-only: just the steps under Wine)\
+                 \n  bench [--quick]       conversion and per-period engine benchmarks\
+                 \n  wine -- PROGRAM [ARGS]\
+                 \n                        run a Windows program in the project's Wine prefix (target/wine-prefix)"
             );
             return if cmd == "help" || cmd == "--help" {
                 ExitCode::SUCCESS
@@ -47,10 +68,254 @@ fn main() -> ExitCode {
     }
 }
 
-fn cargo() -> Command {
-    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
+// ---------------------------------------------------------------------------
+// Paths and commands
+
+/// The repository root (xtask lives in `<root>/xtask`).
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives inside the repository")
+        .to_path_buf()
 }
 
+/// Cargo's target directory: `$CARGO_TARGET_DIR` if set, else `<root>/target`.
+fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => {
+            let dir = PathBuf::from(dir);
+            if dir.is_absolute() {
+                dir
+            } else {
+                std::env::current_dir().unwrap_or_default().join(dir)
+            }
+        }
+        _ => root().join("target"),
+    }
+}
+
+/// Where cargo puts Windows artifacts of a profile (`debug` or `release`).
+fn windows_out(profile: &str) -> PathBuf {
+    target_dir().join(WINDOWS_TARGET).join(profile)
+}
+
+/// The project's Wine prefix, as `tools/wine/env.sh` chooses it.
+fn wine_prefix() -> PathBuf {
+    match std::env::var_os("TENUTO_WINEPREFIX") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => root().join("target").join("wine-prefix"),
+    }
+}
+
+fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
+    cmd.current_dir(root());
+    cmd
+}
+
+/// A command run in the project's Wine prefix through `tools/wine/env.sh`,
+/// which creates the prefix and installs the ProcessPrng shim on first use.
+fn in_wine_env<S: AsRef<OsStr>>(program: &str, args: &[S]) -> Command {
+    let mut cmd = Command::new(root().join("tools/wine/env.sh"));
+    cmd.current_dir(root()).arg(program).args(args);
+    cmd
+}
+
+/// `wine ARGS` in the project's prefix.
+fn wine_cmd<S: AsRef<OsStr>>(args: &[S]) -> Command {
+    in_wine_env("wine", args)
+}
+
+/// The path Windows programs in the prefix see for a Linux path (drive Z: is
+/// the Linux root in every Wine prefix).
+fn windows_path(path: &Path) -> String {
+    format!("Z:{}", path.display()).replace('/', "\\")
+}
+
+fn output(cmd: &str, args: &[&str]) -> Option<String> {
+    let out = Command::new(cmd).args(args).output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Whether `command` is an executable on `PATH`.
+fn have(command: &str) -> bool {
+    let Some(path) = std::env::var_os("PATH") else {
+        return false;
+    };
+    std::env::split_paths(&path).any(|dir| is_executable(&dir.join(command)))
+}
+
+#[cfg(unix)]
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(not(unix))]
+fn is_executable(path: &Path) -> bool {
+    path.is_file() || path.with_extension("exe").is_file()
+}
+
+// ---------------------------------------------------------------------------
+// Running steps
+
+/// Waits for `child`, at most `limit`; `None` when the limit passed first.
+fn wait_with_limit(child: &mut Child, limit: Duration) -> std::io::Result<Option<ExitStatus>> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
+        }
+        if Instant::now() >= deadline {
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Stops every Windows process in the project's prefix (and its wineserver).
+fn kill_wineserver() {
+    if wine_prefix().join("system.reg").exists() {
+        let _ = in_wine_env("wineserver", &["-k"])
+            .stdin(Stdio::null())
+            .status();
+    }
+}
+
+/// One step of a command: what it runs, its time limit, and what to look at
+/// when it fails.
+struct Step<'a> {
+    name: &'a str,
+    cmd: Command,
+    limit: Option<Duration>,
+    /// Explains a failure, given the exit code (if the process exited).
+    hint: Box<dyn Fn(Option<i32>) -> String + 'a>,
+}
+
+impl<'a> Step<'a> {
+    fn new(name: &'a str, cmd: Command) -> Self {
+        Step {
+            name,
+            cmd,
+            limit: None,
+            hint: Box::new(|_| String::new()),
+        }
+    }
+
+    fn limit(mut self, limit: Duration) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+
+    fn hint(mut self, hint: impl Fn(Option<i32>) -> String + 'a) -> Self {
+        self.hint = Box::new(hint);
+        self
+    }
+}
+
+/// Runs steps one after the other, printing each with its duration, and
+/// keeps the record for the final summary.
+struct Steps {
+    started: Instant,
+    done: Vec<(String, Duration, bool)>,
+}
+
+impl Steps {
+    fn new() -> Self {
+        Steps {
+            started: Instant::now(),
+            done: Vec::new(),
+        }
+    }
+
+    fn run(&mut self, step: Step<'_>) -> Result<(), String> {
+        let Step {
+            name,
+            mut cmd,
+            limit,
+            hint,
+        } = step;
+        eprintln!("==> {name}");
+        let t0 = Instant::now();
+        let result = (|| {
+            let mut child = cmd
+                .spawn()
+                .map_err(|e| format!("could not start it: {e}"))?;
+            let status = match limit {
+                None => child.wait().map_err(|e| e.to_string())?,
+                Some(limit) => match wait_with_limit(&mut child, limit) {
+                    Ok(Some(status)) => status,
+                    Ok(None) | Err(_) => {
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        // A Windows program may hang on in the prefix.
+                        kill_wineserver();
+                        return Err(format!("did not finish within {} s", limit.as_secs()));
+                    }
+                },
+            };
+            if status.success() {
+                Ok(())
+            } else {
+                let code = status.code();
+                let extra = hint(code);
+                let sep = if extra.is_empty() { "" } else { ": " };
+                Err(format!("{status}{sep}{extra}"))
+            }
+        })();
+        let elapsed = t0.elapsed();
+        let ok = result.is_ok();
+        eprintln!(
+            "    {} ({:.1} s)",
+            if ok { "ok" } else { "FAILED" },
+            elapsed.as_secs_f64()
+        );
+        self.done.push((name.to_owned(), elapsed, ok));
+        result.map_err(|e| format!("step \"{name}\" failed: {e}"))
+    }
+
+    /// A step done in-process (not a command), timed like the others.
+    fn record(&mut self, name: &str, f: impl FnOnce() -> Result<(), String>) -> Result<(), String> {
+        eprintln!("==> {name}");
+        let t0 = Instant::now();
+        let result = f();
+        let elapsed = t0.elapsed();
+        eprintln!(
+            "    {} ({:.1} s)",
+            if result.is_ok() { "ok" } else { "FAILED" },
+            elapsed.as_secs_f64()
+        );
+        self.done.push((name.to_owned(), elapsed, result.is_ok()));
+        result.map_err(|e| format!("step \"{name}\" failed: {e}"))
+    }
+
+    /// Prints every step with its duration and a final line.
+    fn summary(&self, what: &str, result: &Result<(), String>) {
+        let total = self.started.elapsed().as_secs_f64();
+        eprintln!("\n==> summary of {what}");
+        for (name, elapsed, ok) in &self.done {
+            eprintln!(
+                "    {:>7.1} s  {}  {name}",
+                elapsed.as_secs_f64(),
+                if *ok { "ok    " } else { "FAILED" }
+            );
+        }
+        match result {
+            Ok(()) => eprintln!(
+                "==> {what}: all {} steps passed in {total:.0} s",
+                self.done.len()
+            ),
+            Err(_) => eprintln!(
+                "==> {what}: FAILED after {} steps, {total:.0} s (the failing step's message follows)",
+                self.done.len()
+            ),
+        }
+    }
+}
+
+/// Runs a command outside the step record (installation, the old-style demo).
 fn run(what: &str, mut cmd: Command) -> Result<(), String> {
     eprintln!("==> {what}");
     let t0 = Instant::now();
@@ -65,55 +330,64 @@ fn run(what: &str, mut cmd: Command) -> Result<(), String> {
     }
 }
 
-fn output(cmd: &str, args: &[&str]) -> Option<String> {
-    let out = Command::new(cmd).args(args).output().ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
-}
+// ---------------------------------------------------------------------------
+// Installing what is missing
 
-/// Installs the rustup components and targets the checks need, if missing.
-fn ensure_toolchain() -> Result<(), String> {
+/// Installs the rustup components (rustfmt, clippy) if missing.
+fn ensure_components() -> Result<(), String> {
     let Some(components) = output("rustup", &["component", "list", "--installed"]) else {
-        eprintln!("==> rustup not found; assuming rustfmt, clippy and the {WINDOWS_TARGET} target are installed");
+        eprintln!("==> rustup not found; assuming rustfmt and clippy are installed");
         return Ok(());
     };
     for c in ["rustfmt", "clippy"] {
         if !components.lines().any(|l| l.starts_with(c)) {
             let mut cmd = Command::new("rustup");
-            cmd.args(["component", "add", c]);
+            cmd.args(["component", "add", c]).stdin(Stdio::null());
             run(&format!("install rustup component {c}"), cmd)?;
         }
     }
-    let targets = output("rustup", &["target", "list", "--installed"]).unwrap_or_default();
+    Ok(())
+}
+
+/// Installs the rustup target for Windows if missing.
+fn ensure_windows_target() -> Result<(), String> {
+    let Some(targets) = output("rustup", &["target", "list", "--installed"]) else {
+        eprintln!("==> rustup not found; assuming the {WINDOWS_TARGET} target is installed");
+        return Ok(());
+    };
     if !targets.lines().any(|l| l.trim() == WINDOWS_TARGET) {
         let mut cmd = Command::new("rustup");
-        cmd.args(["target", "add", WINDOWS_TARGET]);
+        cmd.args(["target", "add", WINDOWS_TARGET])
+            .stdin(Stdio::null());
         run(&format!("install rustup target {WINDOWS_TARGET}"), cmd)?;
     }
     Ok(())
 }
 
-/// Debian packages the checks need, by the command that proves each present.
-const APT_PACKAGES: &[(&str, &str)] = &[
-    // Build scripts of some dependencies compile C for the Windows target.
-    ("x86_64-w64-mingw32-gcc", "gcc-mingw-w64-x86-64"),
-    ("cc", "gcc"),
+/// Debian packages the build and the Wine harness need, each with the
+/// command that proves it present.
+const APT_PACKAGES: &[(&str, &[&str])] = &[
+    // Build scripts (and the ABI layout test) compile C for the host.
+    ("cc", &["gcc"]),
+    // The linker for the Windows target, and the ProcessPrng shim's compiler.
+    ("x86_64-w64-mingw32-gcc", &["gcc-mingw-w64-x86-64"]),
+    // The C++ test host (tests/cpp-host).
+    ("x86_64-w64-mingw32-g++", &["g++-mingw-w64-x86-64"]),
+    // 64-bit Wine 8.0 (Debian bookworm): `wine` is in the first, the loader in the second.
+    ("wine", &["wine", "wine64"]),
+    // Audio (winepulse on null sinks) and a display for Wine, for the harness.
+    ("pulseaudio", &["pulseaudio"]),
+    ("Xvfb", &["xvfb"]),
+    // Locks the Wine prefix's first-use setup (tools/wine/env.sh); essential on Debian.
+    ("flock", &["util-linux"]),
 ];
-
-fn have(command: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {command} >/dev/null 2>&1")])
-        .status()
-        .is_ok_and(|s| s.success())
-}
 
 /// Installs missing Debian packages with apt-get (as root, or through sudo).
 fn ensure_packages() -> Result<(), String> {
     let missing: Vec<&str> = APT_PACKAGES
         .iter()
         .filter(|(cmd, _)| !have(cmd))
-        .map(|(_, pkg)| *pkg)
+        .flat_map(|(_, pkgs)| pkgs.iter().copied())
         .collect();
     if missing.is_empty() {
         return Ok(());
@@ -132,17 +406,188 @@ fn ensure_packages() -> Result<(), String> {
             c.arg("apt-get");
             c
         };
-        cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        cmd.args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .stdin(Stdio::null());
         cmd
     };
     run("apt-get update", apt(&["update", "-qq"]))?;
     let mut args = vec!["install", "-y", "-qq", "--no-install-recommends"];
     args.extend(&missing);
-    run(&format!("apt-get install {}", missing.join(" ")), apt(&args))
+    run(
+        &format!("apt-get install {}", missing.join(" ")),
+        apt(&args),
+    )
 }
 
+// ---------------------------------------------------------------------------
+// Steps shared by `test` and `demo`
+
+/// `cargo build` of tenuto.dll and tenuto.exe for Windows.
+fn build_windows_step(profile: &str) -> Step<'static> {
+    let mut cmd = cargo();
+    cmd.args([
+        "build",
+        "--target",
+        WINDOWS_TARGET,
+        "--package",
+        "tenuto-dll",
+        "--package",
+        "tenuto-cli",
+    ]);
+    if profile == "release" {
+        cmd.arg("--release");
+    }
+    let name = if profile == "release" {
+        "build tenuto.dll + tenuto.exe (x86_64-pc-windows-gnu, release)"
+    } else {
+        "build tenuto.dll + tenuto.exe (x86_64-pc-windows-gnu)"
+    };
+    Step::new(name, cmd).hint(|_| "the compiler errors above".to_owned())
+}
+
+/// Creates the Wine prefix and installs the ProcessPrng shim, if not done yet.
+fn prefix_step() -> Step<'static> {
+    let mut cmd = in_wine_env("true", &[] as &[&str]);
+    cmd.stdin(Stdio::null());
+    Step::new("Wine prefix + ProcessPrng shim (target/wine-prefix)", cmd)
+        .limit(Duration::from_secs(300))
+        .hint(|_| {
+            let mut log = wine_prefix().into_os_string();
+            log.push(".wineboot.log");
+            format!(
+                "tools/wine/env.sh could not set up the prefix; see the message above and {}",
+                Path::new(&log).display()
+            )
+        })
+}
+
+/// What `regsvr32` exit codes mean (Wine's regsvr32 prints nothing with /s).
+fn regsvr32_meaning(code: Option<i32>, dll: &Path) -> String {
+    let what = match code {
+        Some(1) => "bad arguments to regsvr32",
+        Some(3) => {
+            "the DLL could not be loaded: missing file, or one of its imports is missing \
+             (is the ProcessPrng shim in the prefix's system32? rerun with \
+             WINEDEBUG=err+module,warn+module to see which import)"
+        }
+        Some(4) => "the DLL does not export DllRegisterServer",
+        Some(5) => {
+            "DllRegisterServer returned a failure HRESULT (the DLL's registration code failed)"
+        }
+        _ => "unexpected regsvr32 exit code",
+    };
+    format!(
+        "{what}; rerun without /s to see its message: cargo xtask wine -- regsvr32 {}",
+        dll.display()
+    )
+}
+
+/// `wine regsvr32 /s tenuto.dll`.
+fn register_step(dll: &Path) -> Step<'static> {
+    let dll = dll.to_path_buf();
+    let win = windows_path(&dll);
+    let mut cmd = wine_cmd(&["regsvr32", "/s", win.as_str()]);
+    cmd.stdin(Stdio::null());
+    Step::new("wine regsvr32 /s tenuto.dll", cmd)
+        .limit(Duration::from_secs(120))
+        .hint(move |code| regsvr32_meaning(code, &dll))
+}
+
+/// Checks that registration left `HKLM\SOFTWARE\ASIO\Tenuto` in the prefix.
+fn registry_step() -> Step<'static> {
+    let key = format!("HKLM\\SOFTWARE\\ASIO\\{DRIVER_NAME}");
+    let mut cmd = wine_cmd(&["reg", "query", key.as_str()]);
+    cmd.stdin(Stdio::null()).stdout(Stdio::null());
+    Step::new("registry has HKLM\\SOFTWARE\\ASIO\\Tenuto", cmd)
+        .limit(Duration::from_secs(60))
+        .hint(move |_| {
+            format!("regsvr32 succeeded but {key} is missing; see DllRegisterServer in crates/dll")
+        })
+}
+
+fn tenuto_exe_step(
+    name: &'static str,
+    exe: &Path,
+    args: &[&str],
+    limit: Duration,
+) -> Step<'static> {
+    let mut full = vec![exe.as_os_str().to_owned()];
+    full.extend(args.iter().map(|a| OsStr::new(a).to_owned()));
+    let mut cmd = wine_cmd(&full);
+    cmd.stdin(Stdio::null());
+    Step::new(name, cmd).limit(limit).hint(move |code| {
+        if code == Some(53) {
+            "exit code 53: a DLL tenuto.exe imports is missing in the prefix (the ProcessPrng shim?)"
+                .to_owned()
+        } else {
+            "see its output above (check: the FAIL lines)".to_owned()
+        }
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Commands
+
 fn demo(rest: &[String]) -> Result<(), String> {
-    let seconds = rest.first().map_or("10", String::as_str);
+    let in_process = rest.iter().any(|a| a == "--in-process");
+    let seconds = rest
+        .iter()
+        .find(|a| !a.starts_with("--"))
+        .map_or("10", String::as_str);
+    if !seconds.parse::<f64>().is_ok_and(|s| s > 0.0) {
+        return Err(format!(
+            "SECONDS must be a positive number, not {seconds:?}"
+        ));
+    }
+    if in_process {
+        return demo_in_process(seconds);
+    }
+    ensure_windows_target()?;
+    ensure_packages()?;
+    let mut steps = Steps::new();
+    let out = windows_out("release");
+    let dll = out.join("tenuto.dll");
+    let exe = out.join("tenuto.exe");
+    let result = (|| {
+        steps.run(build_windows_step("release"))?;
+        steps.run(prefix_step())?;
+        steps.run(register_step(&dll))?;
+        let args = [
+            "stream",
+            "--driver",
+            DRIVER_NAME,
+            "--buffer",
+            "64",
+            "--rate",
+            "48000",
+            "--seconds",
+            seconds,
+        ];
+        let mut cmd = wine_cmd(&[exe.as_os_str()]);
+        cmd.args(args);
+        let limit = Duration::from_secs_f64(seconds.parse::<f64>().unwrap_or(10.0) + 120.0);
+        steps.run(
+            Step::new("wine tenuto.exe stream (the registered tenuto.dll)", cmd)
+                .limit(limit)
+                .hint(|_| "see tenuto.exe's message above".to_owned()),
+        )
+    })();
+    kill_wineserver();
+    if result.is_ok() {
+        eprintln!(
+            "==> streamed through {} (registered as HKLM\\SOFTWARE\\ASIO\\{DRIVER_NAME} in the \
+             Wine prefix {}) with tenuto.exe, 64 frames at 48000 Hz, for {seconds} s",
+            dll.display(),
+            wine_prefix().display()
+        );
+    }
+    steps.summary("cargo xtask demo", &result);
+    result
+}
+
+/// The demo without Wine: the driver runs inside a native `tenuto`.
+fn demo_in_process(seconds: &str) -> Result<(), String> {
     let mut build = cargo();
     build.args(["build", "--release", "--package", "tenuto-cli"]);
     run("build tenuto (release)", build)?;
@@ -205,13 +650,38 @@ fn demo(rest: &[String]) -> Result<(), String> {
     )
 }
 
-fn test() -> Result<(), String> {
-    let t0 = Instant::now();
-    ensure_toolchain()?;
-    ensure_packages()?;
+fn test(rest: &[String]) -> Result<(), String> {
+    let wine_only = match rest {
+        [] => false,
+        [flag] if flag == "--wine-only" => true,
+        _ => return Err(format!("unknown arguments {rest:?} (only --wine-only)")),
+    };
+    let mut steps = Steps::new();
+    let result = test_steps(&mut steps, wine_only);
+    // Leave no wineserver or hung Windows program behind, whatever happened.
+    kill_wineserver();
+    steps.summary("cargo xtask test", &result);
+    result
+}
+
+fn test_steps(steps: &mut Steps, wine_only: bool) -> Result<(), String> {
+    steps.record("install what is missing (rustup, apt-get)", || {
+        ensure_components()?;
+        ensure_windows_target()?;
+        ensure_packages()
+    })?;
+    if !wine_only {
+        linux_steps(steps)?;
+    }
+    windows_steps(steps)
+}
+
+/// fmt, clippy (Linux and the Windows target), the Linux tests.
+fn linux_steps(steps: &mut Steps) -> Result<(), String> {
+    // Linux.
     let mut fmt = cargo();
     fmt.args(["fmt", "--all", "--check"]);
-    run("cargo fmt --check", fmt)?;
+    steps.run(Step::new("cargo fmt --check", fmt).hint(|_| "run cargo fmt --all".to_owned()))?;
     let mut clippy = cargo();
     clippy.args([
         "clippy",
@@ -221,7 +691,7 @@ fn test() -> Result<(), String> {
         "-D",
         "warnings",
     ]);
-    run("cargo clippy (Linux)", clippy)?;
+    steps.run(Step::new("cargo clippy (Linux)", clippy).hint(|_| "the lints above".to_owned()))?;
     let mut clippy_win = cargo();
     clippy_win.args([
         "clippy",
@@ -233,15 +703,111 @@ fn test() -> Result<(), String> {
         "-D",
         "warnings",
     ]);
-    run(&format!("cargo clippy ({WINDOWS_TARGET})"), clippy_win)?;
+    steps.run(
+        Step::new("cargo clippy (x86_64-pc-windows-gnu)", clippy_win)
+            .hint(|_| "the lints above".to_owned()),
+    )?;
     let mut tests = cargo();
     tests.args(["test", "--workspace"]);
-    run("cargo test --workspace", tests)?;
-    eprintln!(
-        "==> all checks passed in {:.0} s",
-        t0.elapsed().as_secs_f64()
-    );
-    Ok(())
+    steps.run(
+        Step::new("cargo test --workspace (Linux)", tests)
+            .hint(|_| "the failing tests above".to_owned()),
+    )
+}
+
+/// Under Wine: the Windows-target tests, registration of tenuto.dll, tenuto
+/// check and the C++ host against it.
+fn windows_steps(steps: &mut Steps) -> Result<(), String> {
+    steps.run(prefix_step())?;
+    // Before the tests: crates/dll's tests load target/x86_64-pc-windows-gnu/debug/tenuto.dll.
+    steps.run(build_windows_step("debug"))?;
+    let mut win_tests = cargo();
+    win_tests.args(["test", "--workspace", "--target", WINDOWS_TARGET]);
+    win_tests.stdin(Stdio::null());
+    steps.run(
+        Step::new(
+            "cargo test --workspace --target x86_64-pc-windows-gnu (under Wine)",
+            win_tests,
+        )
+        .limit(Duration::from_secs(25 * 60))
+        .hint(|_| {
+            "the failing tests above; rerun one crate with `cargo test --target \
+             x86_64-pc-windows-gnu -p CRATE` (runs under Wine through tools/wine/runner.sh); \
+             exit code 53 or 0xc0000135 means a DLL is missing in the prefix, \
+             WINEDEBUG=err+module shows which"
+                .to_owned()
+        }),
+    )?;
+    let out = windows_out("debug");
+    let dll = out.join("tenuto.dll");
+    let exe = out.join("tenuto.exe");
+    steps.run(register_step(&dll))?;
+    steps.run(registry_step())?;
+    steps.run(tenuto_exe_step(
+        "wine tenuto.exe list",
+        &exe,
+        &["list"],
+        Duration::from_secs(60),
+    ))?;
+    steps.run(tenuto_exe_step(
+        "wine tenuto.exe check --driver Tenuto --buffer 64 --rate 48000",
+        &exe,
+        &[
+            "check",
+            "--driver",
+            DRIVER_NAME,
+            "--buffer",
+            "64",
+            "--rate",
+            "48000",
+        ],
+        Duration::from_secs(300),
+    ))?;
+
+    // The C++ host, against the registered DLL (the build line of tests/cpp-host/README.md).
+    let source = root().join("tests/cpp-host/asio_host.cpp");
+    let host_dir = target_dir().join(WINDOWS_TARGET).join("cpp-host");
+    let host = host_dir.join("asio_host.exe");
+    steps.record("find tests/cpp-host/asio_host.cpp", || {
+        if source.is_file() {
+            std::fs::create_dir_all(&host_dir).map_err(|e| format!("{}: {e}", host_dir.display()))
+        } else {
+            Err(format!("{} does not exist", source.display()))
+        }
+    })?;
+    let mut gxx = Command::new("x86_64-w64-mingw32-g++");
+    gxx.args([
+        "-std=c++17",
+        "-O2",
+        "-Wall",
+        "-Wextra",
+        "-Werror",
+        "-static",
+        "-o",
+    ])
+    .arg(&host)
+    .arg(&source)
+    .args(["-lole32", "-luuid", "-ladvapi32", "-lwinmm"]);
+    steps.run(
+        Step::new("build the C++ host (x86_64-w64-mingw32-g++)", gxx)
+            .hint(|_| "the compiler errors above (tests/cpp-host/asio_host.cpp)".to_owned()),
+    )?;
+    let mut run_host = wine_cmd(&[host.as_os_str(), OsStr::new(DRIVER_NAME)]);
+    run_host.args(["3", "64"]).stdin(Stdio::null());
+    steps.run(
+        Step::new("wine asio_host.exe Tenuto 3 64", run_host)
+            .limit(Duration::from_secs(120))
+            .hint(|_| "the C++ host's failed checks above".to_owned()),
+    )?;
+
+    // Exit code 1 only means that no wineserver was running any more.
+    steps.record("stop the wineserver (wineserver -k)", || {
+        in_wine_env("wineserver", &["-k"])
+            .stdin(Stdio::null())
+            .status()
+            .map(drop)
+            .map_err(|e| format!("could not run wineserver -k: {e}"))
+    })
 }
 
 fn bench(rest: &[String]) -> Result<(), String> {
@@ -260,4 +826,43 @@ fn bench(rest: &[String]) -> Result<(), String> {
     run("engine per-period benchmark", period)?;
     eprintln!("==> figures and how to read them: docs/BENCHMARKS.md");
     Ok(())
+}
+
+/// `cargo xtask wine -- PROGRAM [ARGS]`: runs a Windows program (a path to an
+/// .exe, or a Wine builtin such as `regsvr32`, `reg`, `cmd`) in the project's
+/// prefix and exits with its exit code.
+fn wine(rest: &[String]) -> ExitCode {
+    let args = match rest.split_first() {
+        Some((first, tail)) if first == "--" => tail,
+        _ => rest,
+    };
+    if args.is_empty() {
+        eprintln!(
+            "usage: cargo xtask wine -- PROGRAM [ARGS]\n\
+             runs PROGRAM under Wine in the project's prefix ({}),\n\
+             e.g. cargo xtask wine -- target/{WINDOWS_TARGET}/debug/tenuto.exe list\n\
+             For a shell with that environment: eval \"$(tools/wine/env.sh)\"",
+            wine_prefix().display()
+        );
+        return ExitCode::from(2);
+    }
+    if let Err(e) = ensure_packages() {
+        eprintln!("xtask wine: {e}");
+        return ExitCode::FAILURE;
+    }
+    // Relative paths are the user's, relative to where cargo was run: keep that cwd.
+    let mut cmd = wine_cmd(args);
+    if let Ok(dir) = std::env::current_dir() {
+        cmd.current_dir(dir);
+    }
+    match cmd.status() {
+        Ok(status) => match status.code() {
+            Some(code) => ExitCode::from(u8::try_from(code & 0xff).unwrap_or(1)),
+            None => ExitCode::FAILURE,
+        },
+        Err(e) => {
+            eprintln!("xtask wine: could not run tools/wine/env.sh: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

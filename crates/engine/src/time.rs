@@ -34,7 +34,9 @@ pub fn align_to(reference_ns: u64) {
     init();
     let epoch = EPOCH.get_or_init(Instant::now);
     let since = i64::try_from(epoch.elapsed().as_nanos()).unwrap_or(i64::MAX);
-    let offset = i64::try_from(reference_ns).unwrap_or(i64::MAX).saturating_sub(since);
+    let offset = i64::try_from(reference_ns)
+        .unwrap_or(i64::MAX)
+        .saturating_sub(since);
     OFFSET_NS.store(offset, Ordering::Relaxed);
 }
 

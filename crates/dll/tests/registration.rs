@@ -11,11 +11,16 @@ use tenuto::{CLSID_TENUTO, DESCRIPTION};
 
 /// The DLL cargo built next to this test's `deps` directory.
 fn built_dll() -> PathBuf {
+    // `cargo test` builds the cdylib next to the test binary (deps/); a
+    // plain `cargo build` puts it one level up.
     let exe = std::env::current_exe().expect("current exe");
-    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
-    let dll = dir.join("tenuto.dll");
-    assert!(dll.is_file(), "{} not built", dll.display());
-    dll
+    let deps = exe.parent().expect("deps dir");
+    let candidates = [deps.join("tenuto.dll"), deps.join("..").join("tenuto.dll")];
+    candidates
+        .iter()
+        .find(|p| p.is_file())
+        .cloned()
+        .unwrap_or_else(|| panic!("tenuto.dll not built next to {}", deps.display()))
 }
 
 #[test]

@@ -54,6 +54,8 @@ pub struct Live {
     pub max_gap_ns: AtomicU64,
     /// Peak of input channel 0 in the last second, as f32 bits.
     pub input_peak_bits: AtomicU64,
+    /// Nanoseconds from the first switch to the latest one (host clock).
+    pub span_ns: AtomicU64,
 }
 
 /// What the host measured.
@@ -73,11 +75,13 @@ pub struct StreamReport {
     pub seconds: f64,
     /// Switches received.
     pub switches: u64,
-    /// Switches the wall clock says should have happened.
+    /// Switches the wall clock says should have happened between the first
+    /// and the last switch.
     pub expected_switches: f64,
     /// Position discontinuities seen by the host.
     pub discontinuities: u64,
-    /// Sample clock vs wall clock, parts per million.
+    /// Sample clock vs the host's wall clock between the first and the last
+    /// switch, parts per million (precision ≈ wake-up jitter / duration).
     pub drift_ppm: f64,
     /// Longest gap between callbacks, ms.
     pub max_gap_ms: f64,
@@ -93,6 +97,7 @@ struct ToneHandler {
     frames: u64,
     last_position: Option<u64>,
     last_call: Option<Instant>,
+    first_call: Option<Instant>,
 }
 
 impl PeriodHandler for ToneHandler {
@@ -103,6 +108,9 @@ impl PeriodHandler for ToneHandler {
             self.live.max_gap_ns.fetch_max(gap, Ordering::Relaxed);
         }
         self.last_call = Some(now);
+        let first = *self.first_call.get_or_insert(now);
+        let span = u64::try_from(now.duration_since(first).as_nanos()).unwrap_or(u64::MAX);
+        self.live.span_ns.store(span, Ordering::Relaxed);
         let position = period
             .time
             .map(|t| t.sample_position)
@@ -189,6 +197,7 @@ pub fn run(
         frames: u64::try_from(frames).unwrap_or(0),
         last_position: None,
         last_call: None,
+        first_call: None,
     };
     let session = driver.create_buffers(&channels, frames, options.host, Box::new(handler))?;
     let latencies = driver.latencies()?;
@@ -217,11 +226,17 @@ pub fn run(
     drop(session);
     stop?;
     let switches = live.switches.load(Ordering::Acquire);
-    let expected = seconds * rate / f64::from(frames);
-    // Drift: frames the driver delivered vs frames the wall clock allows,
-    // excluding the period still in flight.
-    let delivered = switches as f64 * f64::from(frames);
-    let drift_ppm = (delivered / (seconds * rate) - 1.0) * 1e6;
+    // Sample clock against the host's wall clock, from the first switch to
+    // the last (start-up and stop excluded). Wake-up jitter at the two ends
+    // limits the precision to about (jitter / span).
+    let span_s = live.span_ns.load(Ordering::Acquire) as f64 / 1e9;
+    let frames_f = f64::from(frames);
+    let expected = span_s * rate / frames_f + 1.0;
+    let drift_ppm = if span_s > 0.0 && switches > 1 {
+        ((switches - 1) as f64 * frames_f / rate / span_s - 1.0) * 1e6
+    } else {
+        0.0
+    };
     Ok(StreamReport {
         driver: name,
         buffer_frames: frames,

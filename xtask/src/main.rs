@@ -190,6 +190,8 @@ struct Step<'a> {
     name: &'a str,
     cmd: Command,
     limit: Option<Duration>,
+    /// Read the command's stdout for test-result lines and add them up.
+    count_tests: bool,
     /// Explains a failure, given the exit code (if the process exited).
     hint: Box<dyn Fn(Option<i32>) -> String + 'a>,
 }
@@ -200,8 +202,14 @@ impl<'a> Step<'a> {
             name,
             cmd,
             limit: None,
+            count_tests: false,
             hint: Box::new(|_| String::new()),
         }
+    }
+
+    fn count_tests(mut self) -> Self {
+        self.count_tests = true;
+        self
     }
 
     fn limit(mut self, limit: Duration) -> Self {
@@ -220,6 +228,22 @@ impl<'a> Step<'a> {
 struct Steps {
     started: Instant,
     done: Vec<(String, Duration, bool)>,
+    /// Tests passed and failed, added up from the test runners' result lines.
+    tests: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    failed_tests: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+/// Parses "test result: ok. 12 passed; 0 failed; …" (cargo test) and
+/// "name: 38 passed, 0 failed" (the C++ host): (passed, failed).
+fn parse_result_line(line: &str) -> Option<(u64, u64)> {
+    let number_before = |word: &str| -> Option<u64> {
+        let at = line.find(word)?;
+        line[..at].split_whitespace().last()?.parse().ok()
+    };
+    if !(line.starts_with("test result:") || line.contains(" passed, ")) {
+        return None;
+    }
+    Some((number_before(" passed")?, number_before(" failed")?))
 }
 
 impl Steps {
@@ -227,6 +251,8 @@ impl Steps {
         Steps {
             started: Instant::now(),
             done: Vec::new(),
+            tests: Default::default(),
+            failed_tests: Default::default(),
         }
     }
 
@@ -235,14 +261,32 @@ impl Steps {
             name,
             mut cmd,
             limit,
+            count_tests,
             hint,
         } = step;
         eprintln!("==> {name}");
         let t0 = Instant::now();
+        let (tests, failed_tests) = (self.tests.clone(), self.failed_tests.clone());
         let result = (|| {
+            if count_tests {
+                cmd.stdout(Stdio::piped());
+            }
             let mut child = cmd
                 .spawn()
                 .map_err(|e| format!("could not start it: {e}"))?;
+            let reader = child.stdout.take().map(|out| {
+                std::thread::spawn(move || {
+                    use std::io::BufRead;
+                    use std::sync::atomic::Ordering::Relaxed;
+                    for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                        println!("{line}");
+                        if let Some((p, f)) = parse_result_line(&line) {
+                            tests.fetch_add(p, Relaxed);
+                            failed_tests.fetch_add(f, Relaxed);
+                        }
+                    }
+                })
+            });
             let status = match limit {
                 None => child.wait().map_err(|e| e.to_string())?,
                 Some(limit) => match wait_with_limit(&mut child, limit) {
@@ -256,6 +300,9 @@ impl Steps {
                     }
                 },
             };
+            if let Some(reader) = reader {
+                let _ = reader.join();
+            }
             if status.success() {
                 Ok(())
             } else {
@@ -311,6 +358,13 @@ impl Steps {
                 "==> {what}: FAILED after {} steps, {total:.0} s (the failing step's message follows)",
                 self.done.len()
             ),
+        }
+        use std::sync::atomic::Ordering::Relaxed;
+        let (passed, failed) = (self.tests.load(Relaxed), self.failed_tests.load(Relaxed));
+        if passed + failed > 0 {
+            // Totals of every test runner above (cargo test on Linux and under
+            // Wine, the C++ host), on a line of their own.
+            println!("tests: {passed} passed, {failed} failed");
         }
     }
 }
@@ -711,6 +765,7 @@ fn linux_steps(steps: &mut Steps) -> Result<(), String> {
     tests.args(["test", "--workspace"]);
     steps.run(
         Step::new("cargo test --workspace (Linux)", tests)
+            .count_tests()
             .hint(|_| "the failing tests above".to_owned()),
     )
 }
@@ -729,6 +784,7 @@ fn windows_steps(steps: &mut Steps) -> Result<(), String> {
             "cargo test --workspace --target x86_64-pc-windows-gnu (under Wine)",
             win_tests,
         )
+        .count_tests()
         .limit(Duration::from_secs(25 * 60))
         .hint(|_| {
             "the failing tests above; rerun one crate with `cargo test --target \
@@ -796,6 +852,7 @@ fn windows_steps(steps: &mut Steps) -> Result<(), String> {
     run_host.args(["3", "64"]).stdin(Stdio::null());
     steps.run(
         Step::new("wine asio_host.exe Tenuto 3 64", run_host)
+            .count_tests()
             .limit(Duration::from_secs(120))
             .hint(|_| "the C++ host's failed checks above".to_owned()),
     )?;

@@ -23,6 +23,9 @@ use std::process::{Child, Command, ExitCode, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 const WINDOWS_TARGET: &str = "x86_64-pc-windows-gnu";
+/// 32-bit Windows: the IASIO methods use thiscall there; the DLL is checked
+/// (not linked or run) for this target.
+const WINDOWS_32_TARGET: &str = "i686-pc-windows-gnu";
 
 /// The name Tenuto's DLL registers under `HKLM\SOFTWARE\ASIO`.
 const DRIVER_NAME: &str = "Tenuto";
@@ -409,11 +412,12 @@ fn ensure_windows_target() -> Result<(), String> {
         eprintln!("==> rustup not found; assuming the {WINDOWS_TARGET} target is installed");
         return Ok(());
     };
-    if !targets.lines().any(|l| l.trim() == WINDOWS_TARGET) {
-        let mut cmd = Command::new("rustup");
-        cmd.args(["target", "add", WINDOWS_TARGET])
-            .stdin(Stdio::null());
-        run(&format!("install rustup target {WINDOWS_TARGET}"), cmd)?;
+    for target in [WINDOWS_TARGET, WINDOWS_32_TARGET] {
+        if !targets.lines().any(|l| l.trim() == target) {
+            let mut cmd = Command::new("rustup");
+            cmd.args(["target", "add", target]).stdin(Stdio::null());
+            run(&format!("install rustup target {target}"), cmd)?;
+        }
     }
     Ok(())
 }
@@ -760,6 +764,26 @@ fn linux_steps(steps: &mut Steps) -> Result<(), String> {
     steps.run(
         Step::new("cargo clippy (x86_64-pc-windows-gnu)", clippy_win)
             .hint(|_| "the lints above".to_owned()),
+    )?;
+    let mut check32 = cargo();
+    check32.args([
+        "clippy",
+        "-p",
+        "tenuto-dll",
+        "-p",
+        "tenuto-host",
+        "--target",
+        WINDOWS_32_TARGET,
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    steps.run(
+        Step::new(
+            "cargo clippy (i686-pc-windows-gnu: 32-bit, thiscall)",
+            check32,
+        )
+        .hint(|_| "the errors above".to_owned()),
     )?;
     let mut tests = cargo();
     tests.args(["test", "--workspace"]);

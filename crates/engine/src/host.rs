@@ -93,10 +93,40 @@ pub trait ThreadPolicy: Send + Sync {
     fn apply(&self) -> Box<dyn AppliedPolicy>;
 }
 
+/// The driver thread's scheduler state at one instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PrioritySample {
+    /// The thread's current priority as the OS numbers it: on Windows the
+    /// absolute priority 1–31 (`THREAD_BASIC_INFORMATION.Priority`); on
+    /// Linux the real-time priority 1–99 under SCHED_FIFO/RR (0 otherwise).
+    pub priority: i32,
+    /// The thread is in a real-time class (Linux FIFO/RR/DEADLINE; Windows
+    /// priority 16 or more).
+    pub realtime: bool,
+    /// Power throttling (EcoQoS) applies to the thread.
+    pub throttled: bool,
+}
+
 /// A policy in effect on the driver thread; dropping it reverts it.
 pub trait AppliedPolicy {
     /// One line for diagnostics: what is in effect and why.
     fn describe(&self) -> String;
+
+    /// Reads the calling (driver) thread's scheduler state. Called inside
+    /// the period loop — every few periods and on every late period — so
+    /// it must be real-time safe: no allocation, no lock, nothing but a
+    /// non-blocking system call. `None` when the OS offers no probe.
+    fn sample(&mut self) -> Option<PrioritySample> {
+        None
+    }
+
+    /// Whether `sample` shows the thread demoted below what this policy
+    /// gave it (MMCSS's exhausted band 1–7 while registered; a Linux thread
+    /// dropped out of its real-time class). Real-time safe.
+    fn is_demoted(&self, sample: &PrioritySample) -> bool {
+        let _ = sample;
+        false
+    }
 }
 
 /// Leaves the thread as it was created.

@@ -1,0 +1,1 @@
+//! Owned by the Linux scheduling work (in progress).

@@ -1,0 +1,1 @@
+//! Owned by the MMCSS service work (in progress).

@@ -1,0 +1,1 @@
+//! Per-DAW profiles (in progress).

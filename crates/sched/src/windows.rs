@@ -1,0 +1,1 @@
+//! Owned by the Windows scheduling work (in progress).

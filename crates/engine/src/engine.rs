@@ -29,7 +29,7 @@ use crate::error::EngineError;
 use crate::host::{HostCallbacks, HostCaps, HostMessages, InheritPolicy, ThreadPolicy};
 use crate::io::{IoContext, Route};
 use crate::shared::Shared;
-use crate::stats::PeriodRecord;
+use crate::stats::{PeriodRecord, ScheduleEvent};
 use crate::virtual_device::format_rates;
 
 type Result<T> = std::result::Result<T, EngineError>;
@@ -51,6 +51,9 @@ pub struct EngineOptions {
     pub policy: Arc<dyn ThreadPolicy>,
     /// Capacity of the per-period record ring.
     pub record_capacity: usize,
+    /// The driver thread samples its own priority every this many periods
+    /// (and on every late period) to notice demotions.
+    pub sample_every_periods: u32,
 }
 
 impl Default for EngineOptions {
@@ -61,6 +64,7 @@ impl Default for EngineOptions {
             host_format: None,
             policy: Arc::new(InheritPolicy),
             record_capacity: 8192,
+            sample_every_periods: 64,
         }
     }
 }
@@ -204,8 +208,15 @@ pub struct Engine {
     last_error: String,
     state: Option<Initialized>,
     records: Option<rtrb::Consumer<PeriodRecord>>,
+    events: Option<rtrb::Consumer<ScheduleEvent>>,
+    recent: std::collections::VecDeque<ScheduleEvent>,
     policy_description: String,
 }
+
+/// Capacity of the driver thread's event ring.
+const EVENT_RING: usize = 1024;
+/// Scheduling events kept for `recent_events`.
+pub const RECENT_EVENTS: usize = 64;
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -227,6 +238,8 @@ impl Engine {
             last_error: String::new(),
             state: None,
             records: None,
+            events: None,
+            recent: std::collections::VecDeque::new(),
             policy_description: String::new(),
         }
     }
@@ -692,6 +705,7 @@ impl Engine {
             period_frames: frames,
         })?;
         let (producer, consumer) = rtrb::RingBuffer::new(self.options.record_capacity.max(16));
+        let (event_producer, event_consumer) = rtrb::RingBuffer::new(EVENT_RING);
         let caps = HostCaps::query(host.messages.as_ref());
         let bytes = format.bytes_per_sample();
         let ctx = IoContext {
@@ -712,6 +726,8 @@ impl Engine {
             period_frames: frames,
             sample_rate,
             records: producer,
+            events: event_producer,
+            sample_every: u64::from(self.options.sample_every_periods.max(1)),
             policy: Arc::clone(&self.options.policy),
             policy_description: String::new(),
         };
@@ -719,6 +735,7 @@ impl Engine {
             .map(|slot| BufferPointers([buffers.pointer(slot, 0), buffers.pointer(slot, 1)]))
             .collect();
         self.records = Some(consumer);
+        self.events = Some(event_consumer);
         if let Some(s) = self.state.as_mut() {
             s.prepared = Some(Prepared {
                 buffer_frames: frames,
@@ -1021,6 +1038,20 @@ impl Engine {
                 out.push(r);
             }
         }
+    }
+
+    /// The last [`RECENT_EVENTS`] scheduling events (demotions, priority
+    /// changes, late periods with their likely cause), oldest first.
+    pub fn recent_events(&mut self) -> Vec<ScheduleEvent> {
+        if let Some(c) = self.events.as_mut() {
+            while let Ok(e) = c.pop() {
+                if self.recent.len() == RECENT_EVENTS {
+                    self.recent.pop_front();
+                }
+                self.recent.push_back(e);
+            }
+        }
+        self.recent.iter().copied().collect()
     }
 
     /// What the scheduling policy did in the last completed run.

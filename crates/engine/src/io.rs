@@ -27,10 +27,12 @@ use tenuto_convert::{device_to_host, host_to_device, DeviceFormat, HostFormat};
 
 use crate::buffers::BufferAccess;
 use crate::device::{DeviceStream, StreamError};
-use crate::host::{HostCaps, HostMessages, PeriodTime, SwitchCallback, ThreadPolicy};
+use crate::host::{
+    AppliedPolicy, HostCaps, HostMessages, PeriodTime, PrioritySample, SwitchCallback, ThreadPolicy,
+};
 use crate::rt;
 use crate::shared::Shared;
-use crate::stats::{flags, PeriodRecord};
+use crate::stats::{flags, EventKind, LateCause, PeriodRecord, ScheduleEvent};
 use crate::time;
 
 /// An active channel: which device channel feeds which buffer slot.
@@ -68,6 +70,11 @@ pub(crate) struct IoContext {
     pub period_frames: u32,
     pub sample_rate: f64,
     pub records: rtrb::Producer<PeriodRecord>,
+    /// Scheduling events (demotions, priority changes, late causes).
+    pub events: rtrb::Producer<ScheduleEvent>,
+    /// Sample the thread's priority every this many periods (and on every
+    /// late period).
+    pub sample_every: u64,
     pub policy: Arc<dyn ThreadPolicy>,
     /// One-line description of the policy in effect during the last run.
     pub policy_description: String,
@@ -79,7 +86,7 @@ pub(crate) type Started = Result<(), StreamError>;
 impl IoContext {
     /// The thread body. Returns the context for reuse.
     pub fn run(mut self: Box<Self>, started: SyncSender<Started>) -> Box<Self> {
-        let applied = self.policy.apply();
+        let mut applied = self.policy.apply();
         self.policy_description = applied.describe();
         self.access.clear();
         self.device_out.fill(0);
@@ -95,9 +102,10 @@ impl IoContext {
         rt::enter();
         // A panic here would be a bug in Tenuto or a backend; catching it keeps
         // the cleanup below (and the host) intact.
-        let outcome =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.stream_periods()))
-                .unwrap_or(Err(StreamError::Internal));
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.stream_periods(applied.as_mut())
+        }))
+        .unwrap_or(Err(StreamError::Internal));
         rt::leave();
 
         self.shared.set_streaming(false);
@@ -116,7 +124,47 @@ impl IoContext {
     }
 
     /// The real-time loop. No allocation, no lock, no I/O, no panic.
-    fn stream_periods(&mut self) -> Result<(), StreamError> {
+    /// Samples the thread's priority and records what changed. Real-time
+    /// safe: the policy's probe is, and the rest is atomics and a ring.
+    fn sample(
+        &mut self,
+        applied: &mut dyn AppliedPolicy,
+        index: u64,
+        last: &mut Option<(PrioritySample, bool)>,
+    ) -> Option<(PrioritySample, bool)> {
+        let sample = applied.sample()?;
+        let demoted = applied.is_demoted(&sample);
+        self.shared.counters.record_sample(sample.priority);
+        let kind = match *last {
+            None if demoted => Some(EventKind::Demoted),
+            Some((_, false)) if demoted => Some(EventKind::Demoted),
+            Some((_, true)) if !demoted => Some(EventKind::Restored),
+            Some((prev, was)) if was == demoted && prev.priority != sample.priority => {
+                Some(EventKind::PriorityChanged {
+                    from: prev.priority,
+                })
+            }
+            _ => None,
+        };
+        match kind {
+            Some(EventKind::Demoted) => self.shared.counters.record_demotion(),
+            Some(EventKind::PriorityChanged { .. }) => {
+                self.shared.counters.record_priority_change()
+            }
+            _ => {}
+        }
+        if let Some(kind) = kind {
+            let _ = self.events.push(ScheduleEvent {
+                index,
+                kind,
+                priority: Some(sample.priority),
+            });
+        }
+        *last = Some((sample, demoted));
+        *last
+    }
+
+    fn stream_periods(&mut self, applied: &mut dyn AppliedPolicy) -> Result<(), StreamError> {
         let period = u64::from(self.period_frames);
         let period_ns = (period as f64 * 1e9 / self.sample_rate) as u64;
         let mut half = 0usize;
@@ -128,6 +176,8 @@ impl IoContext {
         // In deferred mode: the half written in the previous period.
         let mut pending: Option<usize> = None;
         let mut last_gaps = 0u64;
+        let mut last_sample: Option<(PrioritySample, bool)> = None;
+        let sample_every = self.sample_every.max(1);
 
         while !self.shared.stop_requested.load(Ordering::Acquire) {
             let timing = self.stream.wait()?;
@@ -135,6 +185,13 @@ impl IoContext {
             if self.shared.stop_requested.load(Ordering::Acquire) {
                 break;
             }
+            // Sample at wake-up every few periods: this is the priority the
+            // thread had while it was waiting to run.
+            let mut sampled = if timing.index % sample_every == 0 {
+                self.sample(applied, timing.index, &mut last_sample)
+            } else {
+                None
+            };
 
             // Input: device frames → host half.
             self.stream.read(&mut self.device_in)?;
@@ -218,6 +275,34 @@ impl IoContext {
                 last_gaps = gap_total;
                 self.shared.counters.set_device(&gaps);
             }
+            if f & flags::LATE != 0 {
+                // Every late period gets a fresh sample and a likely cause.
+                if sampled.is_none() {
+                    sampled = self.sample(applied, timing.index, &mut last_sample);
+                }
+                let cause = if f & flags::HOST_OVERRUN != 0 {
+                    LateCause::HostOverrun
+                } else {
+                    match sampled {
+                        Some((_, true)) => LateCause::Demotion,
+                        Some((s, false)) if s.throttled => LateCause::Throttling,
+                        Some(_) => LateCause::Contention,
+                        None => LateCause::Unknown,
+                    }
+                };
+                self.shared.counters.record_late(cause);
+                let _ = self.events.push(ScheduleEvent {
+                    index: timing.index,
+                    kind: EventKind::Late(cause),
+                    priority: sampled.map(|(s, _)| s.priority),
+                });
+            }
+            if let Some((_, demoted)) = sampled {
+                f |= flags::SAMPLED;
+                if demoted {
+                    f |= flags::DEMOTED;
+                }
+            }
             let record = PeriodRecord {
                 index: timing.index,
                 wake_late_ns: woke.saturating_sub(timing.due_ns),
@@ -225,6 +310,7 @@ impl IoContext {
                 engine_ns,
                 slack_ns: slack,
                 flags: f,
+                priority: sampled.map_or(0, |(s, _)| s.priority),
             };
             self.shared.counters.record(&record);
             if self.records.push(record).is_err() {

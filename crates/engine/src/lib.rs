@@ -49,6 +49,7 @@ pub use device::{Device, DeviceStream};
 pub use engine::{
     default_host_format, BufferPointers, BufferRequest, BufferSizeInfo, ChannelDetails,
     ClockSourceDetails, Engine, EngineOptions, JoinedStop, PendingStop, MAX_SANE_RATE,
+    RECENT_EVENTS,
 };
 pub use error::EngineError;
 pub use tenuto_convert::{DeviceFormat, HostFormat};

@@ -19,6 +19,89 @@ pub mod flags {
     pub const HOST_OVERRUN: u8 = 2;
     /// The device reported a gap on its side during this period.
     pub const DEVICE_GAP: u8 = 4;
+    /// The thread's priority was sampled in this period.
+    pub const SAMPLED: u8 = 8;
+    /// The sample showed the thread demoted.
+    pub const DEMOTED: u8 = 16;
+}
+
+/// Why a period was late, as far as the driver thread can tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LateCause {
+    /// The host's callback took longer than the period: a larger buffer or
+    /// less processing in the DAW helps; driver settings do not.
+    HostOverrun,
+    /// The OS had demoted the thread (MMCSS exhausted band, or a Linux
+    /// thread dropped out of its real-time class).
+    Demotion,
+    /// The thread was throttled by power management (EcoQoS).
+    Throttling,
+    /// The thread held its full priority and still woke late: something
+    /// at higher priority ran (drivers' DPCs/ISRs, other real-time
+    /// threads) — a DPC/ISR latency tool shows which.
+    Contention,
+    /// No priority probe is available (the policy in effect offers none).
+    Unknown,
+}
+
+impl LateCause {
+    /// Every cause, in the order of [`StatsSnapshot::late_by_cause`].
+    pub const ALL: [LateCause; 5] = [
+        Self::HostOverrun,
+        Self::Demotion,
+        Self::Throttling,
+        Self::Contention,
+        Self::Unknown,
+    ];
+
+    /// Short name for tables and logs.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::HostOverrun => "host overrun",
+            Self::Demotion => "demotion",
+            Self::Throttling => "power throttling",
+            Self::Contention => "contention at full priority",
+            Self::Unknown => "unknown (no priority probe)",
+        }
+    }
+
+    const fn index(self) -> usize {
+        match self {
+            Self::HostOverrun => 0,
+            Self::Demotion => 1,
+            Self::Throttling => 2,
+            Self::Contention => 3,
+            Self::Unknown => 4,
+        }
+    }
+}
+
+/// Something the driver thread noticed about its own scheduling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScheduleEvent {
+    /// Period number.
+    pub index: u64,
+    /// What happened.
+    pub kind: EventKind,
+    /// The thread's priority sampled then (OS numbering), if sampled.
+    pub priority: Option<i32>,
+}
+
+/// Kinds of [`ScheduleEvent`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    /// A late period and its likely cause.
+    Late(LateCause),
+    /// The thread was found demoted (first sample showing it).
+    Demoted,
+    /// The thread was found back at its policy's priority after a demotion.
+    Restored,
+    /// The priority changed without a demotion — typically the host set
+    /// the thread's priority inside its callback (respected, recorded).
+    PriorityChanged {
+        /// Priority before.
+        from: i32,
+    },
 }
 
 /// Timing of one period, recorded by the driver thread.
@@ -36,7 +119,11 @@ pub struct PeriodRecord {
     pub slack_ns: i64,
     /// Bit set of [`flags`].
     pub flags: u8,
+    /// The thread's priority when sampled (see [`flags::SAMPLED`]).
+    pub priority: i32,
 }
+
+const PRIORITY_OFFSET: i64 = 1 << 32;
 
 /// Running totals since `start`.
 #[derive(Debug, Default)]
@@ -54,6 +141,12 @@ pub struct StreamCounters {
     input_overruns: AtomicU64,
     resyncs: AtomicU64,
     wake_histogram: [AtomicU64; HISTOGRAM_BUCKETS],
+    late_by_cause: [AtomicU64; 5],
+    demotions: AtomicU64,
+    priority_changes: AtomicU64,
+    samples: AtomicU64,
+    /// Last sampled priority plus [`PRIORITY_OFFSET`]; 0 = never sampled.
+    last_priority: std::sync::atomic::AtomicI64,
 }
 
 /// A plain copy of [`StreamCounters`].
@@ -87,9 +180,24 @@ pub struct StatsSnapshot {
     /// less than `2^i` µs late (bucket 0: under 1 µs), the last bucket
     /// everything later.
     pub wake_histogram: [u64; HISTOGRAM_BUCKETS],
+    /// Late periods by likely cause, in [`LateCause::ALL`] order.
+    pub late_by_cause: [u64; 5],
+    /// Times the thread was found demoted.
+    pub demotions: u64,
+    /// Priority changes that were not demotions (e.g. by the host).
+    pub priority_changes: u64,
+    /// Priority samples taken.
+    pub samples: u64,
+    /// The last sampled priority, if any.
+    pub last_priority: Option<i32>,
 }
 
 impl StatsSnapshot {
+    /// Late periods attributed to `cause`.
+    pub fn late(&self, cause: LateCause) -> u64 {
+        self.late_by_cause[cause.index()]
+    }
+
     /// Mean engine time per period, ns.
     pub fn mean_engine_ns(&self) -> u64 {
         self.total_engine_ns.checked_div(self.periods).unwrap_or(0)
@@ -143,9 +251,33 @@ impl StreamCounters {
         ] {
             a.store(0, Relaxed);
         }
-        for a in &self.wake_histogram {
+        for a in self.wake_histogram.iter().chain(&self.late_by_cause) {
             a.store(0, Relaxed);
         }
+        for a in [&self.demotions, &self.priority_changes, &self.samples] {
+            a.store(0, Relaxed);
+        }
+        self.last_priority.store(0, Relaxed);
+    }
+
+    pub(crate) fn record_late(&self, cause: LateCause) {
+        if let Some(a) = self.late_by_cause.get(cause.index()) {
+            a.fetch_add(1, Relaxed);
+        }
+    }
+
+    pub(crate) fn record_sample(&self, priority: i32) {
+        self.samples.fetch_add(1, Relaxed);
+        self.last_priority
+            .store(i64::from(priority) + PRIORITY_OFFSET, Relaxed);
+    }
+
+    pub(crate) fn record_demotion(&self) {
+        self.demotions.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn record_priority_change(&self) {
+        self.priority_changes.fetch_add(1, Relaxed);
     }
 
     /// Adds one period. Real-time safe (atomics only).
@@ -183,7 +315,17 @@ impl StreamCounters {
         for (d, s) in wake_histogram.iter_mut().zip(&self.wake_histogram) {
             *d = s.load(Relaxed);
         }
+        let mut late_by_cause = [0; 5];
+        for (d, s) in late_by_cause.iter_mut().zip(&self.late_by_cause) {
+            *d = s.load(Relaxed);
+        }
+        let last = self.last_priority.load(Relaxed);
         StatsSnapshot {
+            late_by_cause,
+            demotions: self.demotions.load(Relaxed),
+            priority_changes: self.priority_changes.load(Relaxed),
+            samples: self.samples.load(Relaxed),
+            last_priority: (last != 0).then(|| i32::try_from(last - PRIORITY_OFFSET).unwrap_or(0)),
             periods: self.periods.load(Relaxed),
             late_periods: self.late_periods.load(Relaxed),
             host_overruns: self.host_overruns.load(Relaxed),

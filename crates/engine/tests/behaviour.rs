@@ -550,3 +550,141 @@ fn a_panicking_backend_ends_the_stream_cleanly() {
     e.stop().unwrap();
     e.dispose_buffers().unwrap();
 }
+
+/// The attribution of late periods and the demotion bookkeeping, with a
+/// scripted priority probe and a device whose thread wakes late on cue.
+#[test]
+fn late_periods_are_attributed_and_demotions_recorded() {
+    use std::sync::atomic::AtomicI32;
+    use tenuto_engine::host::{AppliedPolicy, PrioritySample, ThreadPolicy};
+    use tenuto_engine::stats::{EventKind, LateCause};
+
+    /// Reports the priority stored in `priority`; ≤ 7 counts as demoted.
+    struct Scripted(Arc<AtomicI32>);
+    struct ScriptedApplied(Arc<AtomicI32>);
+    impl AppliedPolicy for ScriptedApplied {
+        fn describe(&self) -> String {
+            "scripted".to_owned()
+        }
+        fn sample(&mut self) -> Option<PrioritySample> {
+            let priority = self.0.load(Ordering::SeqCst);
+            Some(PrioritySample {
+                priority,
+                realtime: priority >= 16,
+                throttled: false,
+            })
+        }
+        fn is_demoted(&self, sample: &PrioritySample) -> bool {
+            sample.priority <= 7
+        }
+    }
+    impl ThreadPolicy for Scripted {
+        fn apply(&self) -> Box<dyn AppliedPolicy> {
+            Box::new(ScriptedApplied(Arc::clone(&self.0)))
+        }
+    }
+
+    /// Wakes 6 ms late in periods 30 and 90 (a 64-frame period is 1.3 ms).
+    struct Sleepy(Box<dyn DeviceStream>);
+    impl DeviceStream for Sleepy {
+        fn start(&mut self) -> Result<(), StreamError> {
+            self.0.start()
+        }
+        fn wait(&mut self) -> Result<PeriodTiming, StreamError> {
+            let t = self.0.wait()?;
+            if t.index == 30 || t.index == 90 {
+                std::thread::sleep(Duration::from_millis(6));
+            }
+            Ok(t)
+        }
+        fn read(&mut self, dst: &mut [u8]) -> Result<(), StreamError> {
+            self.0.read(dst)
+        }
+        fn write(&mut self, src: &[u8]) -> Result<(), StreamError> {
+            self.0.write(src)
+        }
+        fn stop(&mut self) {
+            self.0.stop()
+        }
+    }
+    struct SleepyDevice(VirtualDevice);
+    impl Device for SleepyDevice {
+        fn info(&self) -> &DeviceInfo {
+            self.0.info()
+        }
+        fn sample_rates(&self) -> &[f64] {
+            self.0.sample_rates()
+        }
+        fn default_sample_rate(&self) -> f64 {
+            self.0.default_sample_rate()
+        }
+        fn buffer_sizes(&self, rate: f64) -> BufferSizes {
+            self.0.buffer_sizes(rate)
+        }
+        fn latency(&self, config: &StreamConfig) -> DeviceLatency {
+            self.0.latency(config)
+        }
+        fn open(&mut self, config: &StreamConfig) -> Result<Box<dyn DeviceStream>, DeviceError> {
+            Ok(Box::new(Sleepy(self.0.open(config)?)))
+        }
+    }
+
+    let priority = Arc::new(AtomicI32::new(26));
+    let mut e = Engine::new(
+        Box::new(SleepyDevice(VirtualDevice::new(VirtualConfig::default()))),
+        EngineOptions {
+            policy: Arc::new(Scripted(Arc::clone(&priority))),
+            sample_every_periods: 8,
+            ..EngineOptions::default()
+        },
+    );
+    e.init().unwrap();
+    let messages = Arc::new(Messages::default());
+    let count = Arc::new(AtomicU64::new(0));
+    e.create_buffers(
+        &stereo_out(),
+        64,
+        host(&messages, &count, 0, Duration::ZERO),
+    )
+    .unwrap();
+    e.start().unwrap();
+    // Full priority until period ~45, then demoted (period 90 is late while
+    // demoted: 60 ms of margin), restored, then a host-style change.
+    assert!(wait_for(|| count.load(Ordering::SeqCst) >= 45));
+    priority.store(4, Ordering::SeqCst);
+    assert!(wait_for(|| count.load(Ordering::SeqCst) >= 110));
+    priority.store(15, Ordering::SeqCst);
+    assert!(wait_for(|| count.load(Ordering::SeqCst) >= 135));
+    priority.store(13, Ordering::SeqCst);
+    assert!(wait_for(|| count.load(Ordering::SeqCst) >= 160));
+    e.stop().unwrap();
+
+    let s = e.shared().counters.snapshot();
+    assert_eq!(e.policy_description(), "scripted");
+    assert!(s.samples >= 130 / 8, "{s:?}");
+    assert_eq!(s.demotions, 1, "{s:?}");
+    assert!(
+        s.late(LateCause::Contention) >= 1,
+        "period 30 woke late at full priority: {s:?}"
+    );
+    assert!(
+        s.late(LateCause::Demotion) >= 1,
+        "period 90 woke late while demoted: {s:?}"
+    );
+    assert_eq!(s.late(LateCause::HostOverrun), 0, "{s:?}");
+    let events = e.recent_events();
+    let kinds: Vec<_> = events.iter().map(|e| e.kind).collect();
+    assert!(kinds.contains(&EventKind::Demoted), "{kinds:?}");
+    assert!(kinds.contains(&EventKind::Restored), "{kinds:?}");
+    assert!(
+        kinds.contains(&EventKind::PriorityChanged { from: 15 }),
+        "{kinds:?}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|ev| ev.kind == EventKind::Late(LateCause::Demotion) && ev.priority == Some(4)),
+        "{events:?}"
+    );
+    assert_eq!(s.priority_changes, 1, "{s:?}");
+}

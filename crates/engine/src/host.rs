@@ -91,6 +91,13 @@ impl HostCaps {
 pub trait ThreadPolicy: Send + Sync {
     /// Applies the policy to the calling thread.
     fn apply(&self) -> Box<dyn AppliedPolicy>;
+
+    /// Applies the policy knowing the stream's period in nanoseconds, for
+    /// policies that need it (SCHED_DEADLINE). The engine calls this one.
+    fn apply_with_period(&self, period_ns: u64) -> Box<dyn AppliedPolicy> {
+        let _ = period_ns;
+        self.apply()
+    }
 }
 
 /// The driver thread's scheduler state at one instant.

@@ -86,7 +86,8 @@ pub(crate) type Started = Result<(), StreamError>;
 impl IoContext {
     /// The thread body. Returns the context for reuse.
     pub fn run(mut self: Box<Self>, started: SyncSender<Started>) -> Box<Self> {
-        let mut applied = self.policy.apply();
+        let period_ns = (f64::from(self.period_frames) * 1e9 / self.sample_rate).round() as u64;
+        let mut applied = self.policy.apply_with_period(period_ns);
         self.policy_description = applied.describe();
         self.access.clear();
         self.device_out.fill(0);

@@ -108,10 +108,11 @@ pub enum MmcssFallback {
 }
 
 /// Scheduling of the driver thread on Linux.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "mode", rename_all = "snake_case")]
 pub enum LinuxPolicy {
     /// Leave the thread as created (SCHED_OTHER).
+    #[default]
     Inherit,
     /// SCHED_FIFO at `priority` (1–99); through rtkit when not permitted.
     Fifo {
@@ -123,18 +124,14 @@ pub enum LinuxPolicy {
         /// Real-time priority.
         priority: u8,
     },
-    /// SCHED_DEADLINE with the period = the buffer period and the runtime
-    /// given (µs), or derived from the measured per-period work when `None`.
+    /// SCHED_DEADLINE with period = deadline = the buffer period and the
+    /// runtime given (µs), or 25 % of the period when `None` — far above the
+    /// engine's measured work per period (docs/bench-engine.md), leaving
+    /// room for the host's callback.
     Deadline {
         /// Runtime per period, µs.
         runtime_us: Option<u32>,
     },
-}
-
-impl Default for LinuxPolicy {
-    fn default() -> Self {
-        Self::Inherit
-    }
 }
 
 /// Everything the user chose about the driver thread's scheduling.

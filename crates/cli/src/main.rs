@@ -8,6 +8,8 @@
 
 #![forbid(unsafe_code)]
 
+mod doctor;
+
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -44,6 +46,33 @@ enum Command {
     Register(RegisterArgs),
     /// Remove Tenuto's ASIO driver registration (Windows, administrator).
     Unregister,
+    /// Stream at a small buffer under each scheduling policy in turn
+    /// (optionally with every core busy) and compare late periods.
+    Doctor(DoctorArgs),
+}
+
+#[derive(Args, Debug)]
+struct DoctorArgs {
+    /// Keep every core busy at normal priority while measuring.
+    #[arg(long)]
+    load: bool,
+    /// Seconds per policy.
+    #[arg(long, default_value_t = 10.0)]
+    seconds: f64,
+    /// Buffer size in frames.
+    #[arg(long, default_value_t = 32)]
+    buffer: u32,
+    /// Sample rate in Hz.
+    #[arg(long, default_value_t = 48_000.0)]
+    rate: f64,
+    /// Policies to compare (default: every one this OS offers without
+    /// changing the process: inherit, fifo, rr, deadline on Linux;
+    /// inherit, mmcss, manual on Windows). Repeat or comma-separate.
+    #[arg(long = "policy", value_name = "POLICY", value_delimiter = ',')]
+    policies: Vec<tenuto_sched::PolicyArg>,
+    /// Print the results as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -90,6 +119,16 @@ struct DriverArgs {
     /// Virtual device: what its inputs capture.
     #[arg(long, value_enum, default_value_t = Source::Loopback, conflicts_with = "driver")]
     source: Source,
+    /// Scheduling of the in-process driver thread: inherit;
+    /// fifo[:PRIO], rr[:PRIO], deadline[:RUNTIME_US] (Linux);
+    /// mmcss[:TASK[:PRIORITY]], manual[:LEVEL[:CLASS]] (Windows).
+    #[arg(
+        long,
+        value_name = "POLICY",
+        default_value = "inherit",
+        conflicts_with = "driver"
+    )]
+    policy: tenuto_sched::PolicyArg,
 }
 
 #[derive(Args, Debug)]
@@ -189,7 +228,13 @@ fn open(args: &DriverArgs) -> Result<Opened, String> {
     };
     let engine = Engine::new(
         Box::new(VirtualDevice::new(config)),
-        EngineOptions::default(),
+        EngineOptions {
+            policy: tenuto_sched::thread_policy(
+                &args.policy,
+                &tenuto_sched::Scheduling::default(),
+            )?,
+            ..EngineOptions::default()
+        },
     );
     let instance = tenuto_driver::create_instance(engine);
     let shared = std::sync::Arc::clone(instance.shared());
@@ -223,7 +268,56 @@ fn main() -> ExitCode {
         Command::List(args) => run_list(&args),
         Command::Register(args) => run_register(&args),
         Command::Unregister => run_unregister(),
+        Command::Doctor(args) => run_doctor(&args),
     }
+}
+
+fn default_doctor_policies() -> Vec<tenuto_sched::PolicyArg> {
+    let names: &[&str] = if cfg!(windows) {
+        &["inherit", "mmcss", "manual"]
+    } else {
+        &["inherit", "fifo:80", "rr:80", "deadline"]
+    };
+    names.iter().filter_map(|n| n.parse().ok()).collect()
+}
+
+fn run_doctor(args: &DoctorArgs) -> ExitCode {
+    let policies = if args.policies.is_empty() {
+        default_doctor_policies()
+    } else {
+        args.policies.clone()
+    };
+    let mut outcomes = Vec::new();
+    for p in &policies {
+        let policy = match tenuto_sched::thread_policy(p, &tenuto_sched::Scheduling::default()) {
+            Ok(policy) => policy,
+            Err(e) => {
+                eprintln!("tenuto doctor: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        eprintln!("tenuto doctor: {p} for {} s…", args.seconds);
+        let candidate = doctor::Candidate {
+            label: p.to_string(),
+            policy,
+        };
+        match doctor::measure(&candidate, args.buffer, args.rate, args.seconds, args.load) {
+            Ok(o) => outcomes.push(o),
+            Err(e) => {
+                eprintln!("tenuto doctor: {p}: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&outcomes).unwrap_or_default()
+        );
+    } else {
+        doctor::print_table(&outcomes, args.buffer, args.rate, args.seconds, args.load);
+    }
+    ExitCode::SUCCESS
 }
 
 /// The exit code and message for Windows-only commands elsewhere.

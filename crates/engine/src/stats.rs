@@ -36,9 +36,10 @@ pub enum LateCause {
     Demotion,
     /// The thread was throttled by power management (EcoQoS).
     Throttling,
-    /// The thread held its full priority and still woke late: something
-    /// at higher priority ran (drivers' DPCs/ISRs, other real-time
-    /// threads) — a DPC/ISR latency tool shows which.
+    /// The thread held the priority its policy gave it and still woke
+    /// late: something at that priority or above ran first — for a
+    /// real-time thread, drivers' DPCs/ISRs or other real-time threads (a
+    /// DPC/ISR latency tool shows which); for a normal one, any busy thread.
     Contention,
     /// No priority probe is available (the policy in effect offers none).
     Unknown,
@@ -60,7 +61,7 @@ impl LateCause {
             Self::HostOverrun => "host overrun",
             Self::Demotion => "demotion",
             Self::Throttling => "power throttling",
-            Self::Contention => "contention at full priority",
+            Self::Contention => "woke late at its priority (contention)",
             Self::Unknown => "unknown (no priority probe)",
         }
     }

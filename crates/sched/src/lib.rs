@@ -29,3 +29,52 @@ pub mod policy;
 pub mod profiles;
 #[cfg(windows)]
 pub mod windows;
+
+use std::sync::Arc;
+
+use tenuto_engine::host::{InheritPolicy, ThreadPolicy};
+
+pub use policy::{PolicyArg, Scheduling};
+
+/// The engine policy for a `--policy` choice on the OS this runs on. A
+/// choice for the other OS is an error that says so.
+pub fn thread_policy(
+    choice: &PolicyArg,
+    scheduling: &Scheduling,
+) -> Result<Arc<dyn ThreadPolicy>, String> {
+    match choice {
+        // Inherit through the OS module where there is one: it changes
+        // nothing but still offers the priority probe.
+        #[cfg(target_os = "linux")]
+        PolicyArg::Inherit => Ok(Arc::new(linux::LinuxThreadPolicy::new(
+            policy::LinuxPolicy::Inherit,
+        ))),
+        #[cfg(not(target_os = "linux"))]
+        PolicyArg::Inherit => Ok(Arc::new(InheritPolicy)),
+        #[cfg(target_os = "linux")]
+        PolicyArg::Linux(p) => {
+            let _ = scheduling;
+            Ok(Arc::new(linux::LinuxThreadPolicy::new(*p)))
+        }
+        #[cfg(windows)]
+        PolicyArg::Windows(p) => {
+            let scheduling = Scheduling {
+                windows: p.clone(),
+                ..scheduling.clone()
+            };
+            Ok(Arc::new(windows::WindowsThreadPolicy::new(&scheduling)))
+        }
+        other => {
+            let _ = scheduling;
+            Err(format!(
+                "--policy {other} is for {}; this is {}",
+                if matches!(other, PolicyArg::Windows(_)) {
+                    "Windows"
+                } else {
+                    "Linux"
+                },
+                std::env::consts::OS
+            ))
+        }
+    }
+}

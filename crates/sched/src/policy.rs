@@ -205,3 +205,187 @@ mod tests {
         );
     }
 }
+
+/// A policy named on the command line (`tenuto --policy …`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum PolicyArg {
+    /// Leave the thread as created (both OSes).
+    Inherit,
+    /// A Windows policy.
+    Windows(WindowsPolicy),
+    /// A Linux policy.
+    Linux(LinuxPolicy),
+}
+
+/// Why a `--policy` value was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("--policy {value}: {problem}; use inherit, mmcss[:TASK[:low|normal|high|critical]], manual[:normal|above_normal|highest|time_critical[:high|realtime]] (Windows), fifo[:1-99], rr[:1-99] or deadline[:RUNTIME_US] (Linux)")]
+pub struct PolicyArgError {
+    /// The value given.
+    pub value: String,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+impl std::str::FromStr for PolicyArg {
+    type Err = PolicyArgError;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        let err = |problem: &str| PolicyArgError {
+            value: value.to_owned(),
+            problem: problem.to_owned(),
+        };
+        let mut parts = value.split(':');
+        let mode = parts.next().unwrap_or("").to_ascii_lowercase();
+        let rest: Vec<&str> = parts.collect();
+        let rt_priority = |rest: &[&str]| -> Result<u8, PolicyArgError> {
+            match rest.first() {
+                None => Ok(80),
+                Some(p) => p
+                    .parse::<u8>()
+                    .ok()
+                    .filter(|p| (1..=99).contains(p))
+                    .ok_or_else(|| err("the real-time priority must be 1–99")),
+            }
+        };
+        match mode.as_str() {
+            "inherit" | "none" if rest.is_empty() => Ok(Self::Inherit),
+            "fifo" if rest.len() <= 1 => Ok(Self::Linux(LinuxPolicy::Fifo {
+                priority: rt_priority(&rest)?,
+            })),
+            "rr" if rest.len() <= 1 => Ok(Self::Linux(LinuxPolicy::RoundRobin {
+                priority: rt_priority(&rest)?,
+            })),
+            "deadline" if rest.len() <= 1 => Ok(Self::Linux(LinuxPolicy::Deadline {
+                runtime_us: match rest.first() {
+                    None => None,
+                    Some(r) => Some(
+                        r.parse::<u32>()
+                            .ok()
+                            .filter(|r| *r > 0)
+                            .ok_or_else(|| err("the runtime must be a positive number of µs"))?,
+                    ),
+                },
+            })),
+            "mmcss" if rest.len() <= 2 => {
+                let task = rest.first().map_or("Pro Audio", |t| t).to_owned();
+                let priority = match rest.get(1).map(|p| p.to_ascii_lowercase()).as_deref() {
+                    None | Some("critical") => AvrtPriority::Critical,
+                    Some("high") => AvrtPriority::High,
+                    Some("normal") => AvrtPriority::Normal,
+                    Some("low") => AvrtPriority::Low,
+                    Some(_) => {
+                        return Err(err(
+                            "the AVRT priority must be low, normal, high or critical",
+                        ))
+                    }
+                };
+                Ok(Self::Windows(WindowsPolicy::Mmcss { task, priority }))
+            }
+            "manual" if rest.len() <= 2 => {
+                let level = match rest.first().map(|p| p.to_ascii_lowercase()).as_deref() {
+                    None | Some("time_critical") => ThreadLevel::TimeCritical,
+                    Some("highest") => ThreadLevel::Highest,
+                    Some("above_normal") => ThreadLevel::AboveNormal,
+                    Some("normal") => ThreadLevel::Normal,
+                    Some(_) => return Err(err(
+                        "the thread level must be normal, above_normal, highest or time_critical",
+                    )),
+                };
+                let process_class = match rest.get(1).map(|p| p.to_ascii_lowercase()).as_deref() {
+                    None => None,
+                    Some("high") => Some(ProcessClass::High),
+                    Some("realtime") => Some(ProcessClass::Realtime),
+                    Some(_) => return Err(err("the process class must be high or realtime")),
+                };
+                Ok(Self::Windows(WindowsPolicy::Manual {
+                    level,
+                    process_class,
+                }))
+            }
+            _ => Err(err("unknown policy or too many parts")),
+        }
+    }
+}
+
+impl std::fmt::Display for PolicyArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Inherit => f.write_str("inherit"),
+            Self::Linux(LinuxPolicy::Inherit) | Self::Windows(WindowsPolicy::Inherit) => {
+                f.write_str("inherit")
+            }
+            Self::Linux(LinuxPolicy::Fifo { priority }) => write!(f, "fifo:{priority}"),
+            Self::Linux(LinuxPolicy::RoundRobin { priority }) => write!(f, "rr:{priority}"),
+            Self::Linux(LinuxPolicy::Deadline { runtime_us: None }) => f.write_str("deadline"),
+            Self::Linux(LinuxPolicy::Deadline {
+                runtime_us: Some(r),
+            }) => write!(f, "deadline:{r}"),
+            Self::Windows(WindowsPolicy::Mmcss { task, priority }) => {
+                write!(
+                    f,
+                    "mmcss:{task}:{}",
+                    format!("{priority:?}").to_ascii_lowercase()
+                )
+            }
+            Self::Windows(WindowsPolicy::Manual {
+                level,
+                process_class,
+            }) => {
+                let level = match level {
+                    ThreadLevel::Normal => "normal",
+                    ThreadLevel::AboveNormal => "above_normal",
+                    ThreadLevel::Highest => "highest",
+                    ThreadLevel::TimeCritical => "time_critical",
+                };
+                match process_class {
+                    None => write!(f, "manual:{level}"),
+                    Some(ProcessClass::High) => write!(f, "manual:{level}:high"),
+                    Some(ProcessClass::Realtime) => write!(f, "manual:{level}:realtime"),
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod arg_tests {
+    use super::*;
+
+    #[test]
+    fn policy_arguments_parse_and_print_back() {
+        for s in [
+            "inherit",
+            "fifo:80",
+            "rr:10",
+            "deadline",
+            "deadline:300",
+            "mmcss:Pro Audio:critical",
+            "mmcss:Audio:low",
+            "manual:time_critical",
+            "manual:highest:realtime",
+        ] {
+            let p: PolicyArg = s.parse().unwrap();
+            assert_eq!(p.to_string(), s);
+        }
+        assert_eq!("fifo".parse::<PolicyArg>().unwrap().to_string(), "fifo:80");
+        assert_eq!(
+            "mmcss".parse::<PolicyArg>().unwrap().to_string(),
+            "mmcss:Pro Audio:critical"
+        );
+        for bad in [
+            "fifo:0",
+            "fifo:100",
+            "rr:x",
+            "mmcss:Pro Audio:max",
+            "manual:ultra",
+            "manual:highest:idle",
+            "deadline:0",
+            "sched_batch",
+            "inherit:1",
+        ] {
+            let e = bad.parse::<PolicyArg>().unwrap_err();
+            assert!(e.to_string().contains(bad), "{e}");
+        }
+    }
+}

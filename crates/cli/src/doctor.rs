@@ -1,0 +1,237 @@
+//! `tenuto doctor`: stream through the engine on the virtual device at a
+//! small buffer under each scheduling policy in turn — optionally with
+//! every core busy at normal priority — and compare what the driver thread
+//! went through.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tenuto_engine::host::{HostCallbacks, HostMessages, PeriodTime, SwitchCallback, ThreadPolicy};
+use tenuto_engine::stats::{LateCause, PeriodRecord};
+use tenuto_engine::virtual_device::{VirtualConfig, VirtualDevice};
+use tenuto_engine::{BufferRequest, Engine, EngineOptions};
+
+/// One policy to try.
+pub struct Candidate {
+    /// Short label for the table ("inherit", "fifo 80", …).
+    pub label: String,
+    /// The policy.
+    pub policy: Arc<dyn ThreadPolicy>,
+}
+
+/// What one policy's run measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    /// The label.
+    pub policy: String,
+    /// What the policy reported it applied.
+    pub applied: String,
+    /// Periods streamed.
+    pub periods: u64,
+    /// Late periods.
+    pub late: u64,
+    /// Worst wake-up lateness, µs.
+    pub worst_wake_us: f64,
+    /// 99th percentile of wake-up lateness, µs.
+    pub p99_us: f64,
+    /// 99.9th percentile, µs.
+    pub p999_us: f64,
+    /// Demotions seen.
+    pub demotions: u64,
+    /// Late periods by cause (name, count), non-zero only.
+    pub causes: Vec<(String, u64)>,
+}
+
+struct Quiet;
+
+impl SwitchCallback for Quiet {
+    fn buffer_switch(&mut self, _half: usize, _time: &PeriodTime) {}
+}
+
+impl HostMessages for Quiet {
+    fn message(&self, _selector: i32, _value: i32) -> i32 {
+        0
+    }
+    fn sample_rate_did_change(&self, _rate: f64) {}
+}
+
+/// Busy threads at normal priority, one per core, until dropped.
+struct Load {
+    stop: Arc<AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Load {
+    fn start(n: usize) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let threads = (0..n)
+            .map(|i| {
+                let stop = Arc::clone(&stop);
+                std::thread::Builder::new()
+                    .name(format!("doctor-load-{i}"))
+                    .spawn(move || {
+                        let mut x = 0x9e37_79b9_7f4a_7c15u64 ^ i as u64;
+                        while !stop.load(Ordering::Relaxed) {
+                            for _ in 0..10_000 {
+                                x ^= x << 13;
+                                x ^= x >> 7;
+                                x ^= x << 17;
+                            }
+                            std::hint::black_box(x);
+                        }
+                    })
+                    .expect("spawn a load thread")
+            })
+            .collect();
+        Self { stop, threads }
+    }
+}
+
+impl Drop for Load {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+fn quantile_us(sorted_ns: &[u64], q: f64) -> f64 {
+    if sorted_ns.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted_ns.len() as f64 * q).ceil() as usize).clamp(1, sorted_ns.len()) - 1;
+    sorted_ns[i] as f64 / 1e3
+}
+
+/// Streams `seconds` at `buffer` frames / `rate` Hz under `candidate`.
+pub fn measure(
+    candidate: &Candidate,
+    buffer: u32,
+    rate: f64,
+    seconds: f64,
+    load: bool,
+) -> Result<Outcome, String> {
+    let mut engine = Engine::new(
+        Box::new(VirtualDevice::new(VirtualConfig::default())),
+        EngineOptions {
+            policy: Arc::clone(&candidate.policy),
+            sample_every_periods: 16,
+            ..EngineOptions::default()
+        },
+    );
+    engine.init().map_err(|e| e.to_string())?;
+    engine.set_sample_rate(rate).map_err(|e| e.to_string())?;
+    let requests = [
+        BufferRequest {
+            is_input: true,
+            channel: 0,
+        },
+        BufferRequest {
+            is_input: true,
+            channel: 1,
+        },
+        BufferRequest {
+            is_input: false,
+            channel: 0,
+        },
+        BufferRequest {
+            is_input: false,
+            channel: 1,
+        },
+    ];
+    let quiet = Arc::new(Quiet);
+    engine
+        .create_buffers(
+            &requests,
+            i32::try_from(buffer).unwrap_or(i32::MAX),
+            HostCallbacks {
+                switch: Box::new(Quiet),
+                messages: quiet,
+            },
+        )
+        .map_err(|e| e.to_string())?;
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let load_guard = load.then(|| Load::start(cores));
+    engine.start().map_err(|e| e.to_string())?;
+    let mut records: Vec<PeriodRecord> = Vec::new();
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs_f64(seconds) {
+        std::thread::sleep(Duration::from_millis(50));
+        engine.drain_records(&mut records);
+    }
+    engine.stop().map_err(|e| e.to_string())?;
+    drop(load_guard);
+    engine.drain_records(&mut records);
+    let s = engine.shared().counters.snapshot();
+    let mut wake: Vec<u64> = records.iter().map(|r| r.wake_late_ns).collect();
+    wake.sort_unstable();
+    Ok(Outcome {
+        policy: candidate.label.clone(),
+        applied: engine.policy_description().to_owned(),
+        periods: s.periods,
+        late: s.late_periods,
+        worst_wake_us: s.max_wake_late_ns as f64 / 1e3,
+        p99_us: quantile_us(&wake, 0.99),
+        p999_us: quantile_us(&wake, 0.999),
+        demotions: s.demotions,
+        causes: LateCause::ALL
+            .iter()
+            .filter(|c| s.late(**c) > 0)
+            .map(|c| (c.name().to_owned(), s.late(*c)))
+            .collect(),
+    })
+}
+
+/// The policy to recommend: fewest late periods, then the lowest p99.9.
+pub fn recommend(outcomes: &[Outcome]) -> Option<&Outcome> {
+    outcomes
+        .iter()
+        .min_by(|a, b| a.late.cmp(&b.late).then(a.p999_us.total_cmp(&b.p999_us)))
+}
+
+/// Prints the side-by-side table.
+pub fn print_table(outcomes: &[Outcome], buffer: u32, rate: f64, seconds: f64, load: bool) {
+    println!(
+        "tenuto doctor: {buffer} frames at {rate} Hz ({:.2} ms per period), {seconds} s per policy, {}",
+        f64::from(buffer) / rate * 1e3,
+        if load {
+            "every core busy at normal priority"
+        } else {
+            "no added load"
+        }
+    );
+    println!();
+    println!(
+        "| policy | periods | late | worst wake-up µs | p99 µs | p99.9 µs | demotions | late causes |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---|");
+    for o in outcomes {
+        let causes = if o.causes.is_empty() {
+            "—".to_owned()
+        } else {
+            o.causes
+                .iter()
+                .map(|(c, n)| format!("{n} {c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        println!(
+            "| {} | {} | {} | {:.0} | {:.0} | {:.0} | {} | {causes} |",
+            o.policy, o.periods, o.late, o.worst_wake_us, o.p99_us, o.p999_us, o.demotions
+        );
+    }
+    println!();
+    for o in outcomes {
+        println!("{:<10} applied: {}", o.policy, o.applied);
+    }
+    if let Some(best) = recommend(outcomes) {
+        println!();
+        println!(
+            "recommendation: {} — {} late periods of {} (p99.9 wake-up {:.0} µs).",
+            best.policy, best.late, best.periods, best.p999_us
+        );
+    }
+}

@@ -32,7 +32,7 @@ pub mod windows;
 
 use std::sync::Arc;
 
-use tenuto_engine::host::{InheritPolicy, ThreadPolicy};
+use tenuto_engine::host::ThreadPolicy;
 
 pub use policy::{PolicyArg, Scheduling};
 
@@ -50,7 +50,7 @@ pub fn thread_policy(
             policy::LinuxPolicy::Inherit,
         ))),
         #[cfg(not(target_os = "linux"))]
-        PolicyArg::Inherit => Ok(Arc::new(InheritPolicy)),
+        PolicyArg::Inherit => Ok(Arc::new(tenuto_engine::host::InheritPolicy)),
         #[cfg(target_os = "linux")]
         PolicyArg::Linux(p) => {
             let _ = scheduling;

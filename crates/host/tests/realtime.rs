@@ -80,11 +80,33 @@ fn the_counting_allocator_sees_allocations_in_a_real_time_section() {
 }
 
 fn stream_and_count(frames: i32, inputs: usize, outputs: usize, output_ready: bool) {
-    let (mut d, shared) = driver(VirtualConfig {
+    stream_and_count_with(
+        frames,
         inputs,
         outputs,
-        ..VirtualConfig::default()
-    });
+        output_ready,
+        EngineOptions::default(),
+    );
+}
+
+fn stream_and_count_with(
+    frames: i32,
+    inputs: usize,
+    outputs: usize,
+    output_ready: bool,
+    options: EngineOptions,
+) -> tenuto_engine::stats::StatsSnapshot {
+    let engine = Engine::new(
+        Box::new(VirtualDevice::new(VirtualConfig {
+            inputs,
+            outputs,
+            ..VirtualConfig::default()
+        })),
+        options,
+    );
+    let instance = tenuto_driver::create_instance(engine);
+    let shared = std::sync::Arc::clone(instance.shared());
+    let mut d = Driver::from_instance(instance);
     let allocs_before = RT_ALLOCATIONS.load(Ordering::Relaxed);
     let locks_before = tenuto_engine::rt::lock_violations();
     let options = StreamOptions {
@@ -112,6 +134,7 @@ fn stream_and_count(frames: i32, inputs: usize, outputs: usize, output_ready: bo
         0,
         "the driver thread took a Tenuto lock while streaming"
     );
+    stats
 }
 
 // One test function: the allocator counter is process-wide and ASIO allows
@@ -124,4 +147,18 @@ fn the_streaming_loop_neither_allocates_nor_locks() {
     stream_and_count(256, 32, 32, true);
     stream_and_count(64, 0, 2, false);
     stream_and_count(64, 2, 0, false);
+    // With a scheduling policy whose priority probe runs on the driver
+    // thread, sampled every period (the most the loop ever does).
+    let policy = if cfg!(windows) { "mmcss" } else { "fifo:80" };
+    let choice: tenuto_sched::PolicyArg = policy.parse().unwrap();
+    let options = EngineOptions {
+        policy: tenuto_sched::thread_policy(&choice, &tenuto_sched::Scheduling::default()).unwrap(),
+        sample_every_periods: 1,
+        ..EngineOptions::default()
+    };
+    let stats = stream_and_count_with(64, 2, 2, false, options);
+    assert!(
+        stats.samples >= stats.periods.saturating_sub(2),
+        "{stats:?}"
+    );
 }

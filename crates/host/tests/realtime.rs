@@ -51,16 +51,6 @@ unsafe impl GlobalAlloc for CountingAllocator {
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;
 
-fn driver(config: VirtualConfig) -> (Driver, std::sync::Arc<tenuto_engine::shared::Shared>) {
-    let engine = Engine::new(
-        Box::new(VirtualDevice::new(config)),
-        EngineOptions::default(),
-    );
-    let instance = tenuto_driver::create_instance(engine);
-    let shared = std::sync::Arc::clone(instance.shared());
-    (Driver::from_instance(instance), shared)
-}
-
 /// Negative control: if this did not count, the real test would prove
 /// nothing. Runs inside the one test function (the counters are global).
 fn the_counting_allocator_sees_allocations_in_a_real_time_section() {

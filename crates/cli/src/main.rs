@@ -46,9 +46,28 @@ enum Command {
     Register(RegisterArgs),
     /// Remove Tenuto's ASIO driver registration (Windows, administrator).
     Unregister,
+    /// Show or change the MMCSS service (Windows): status, disable, enable.
+    /// Never done implicitly by the driver.
+    Mmcss {
+        #[command(subcommand)]
+        action: MmcssAction,
+    },
     /// Stream at a small buffer under each scheduling policy in turn
     /// (optionally with every core busy) and compare late periods.
     Doctor(DoctorArgs),
+}
+
+#[derive(Subcommand, Debug, Clone, Copy)]
+enum MmcssAction {
+    /// The service's Start value, SystemResponsiveness, the Pro Audio
+    /// task's values, and whether MMCSS is running.
+    Status,
+    /// Disable the MMCSS service (administrator; saves the previous value;
+    /// takes effect after a restart). A last resort against crackles.
+    Disable,
+    /// Restore the MMCSS service's saved start value (administrator;
+    /// takes effect after a restart).
+    Enable,
 }
 
 #[derive(Args, Debug)]
@@ -269,7 +288,37 @@ fn main() -> ExitCode {
         Command::Register(args) => run_register(&args),
         Command::Unregister => run_unregister(),
         Command::Doctor(args) => run_doctor(&args),
+        Command::Mmcss { action } => run_mmcss(action),
     }
+}
+
+#[cfg(windows)]
+fn run_mmcss(action: MmcssAction) -> ExitCode {
+    use tenuto_sched::mmcss_service as svc;
+    let result = match action {
+        MmcssAction::Status => svc::status().map(|s| s.to_string()),
+        MmcssAction::Disable => svc::disable(svc::is_elevated()).map(|c| c.to_string()),
+        MmcssAction::Enable => svc::enable(svc::is_elevated()).map(|c| c.to_string()),
+    };
+    match result {
+        Ok(text) => {
+            println!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("tenuto mmcss: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(not(windows))]
+fn run_mmcss(action: MmcssAction) -> ExitCode {
+    let _ = action;
+    needs_windows(
+        "mmcss",
+        "MMCSS is the Windows Multimedia Class Scheduler Service",
+    )
 }
 
 fn default_doctor_policies() -> Vec<tenuto_sched::PolicyArg> {
@@ -325,7 +374,7 @@ fn run_doctor(args: &DoctorArgs) -> ExitCode {
 fn needs_windows(command: &str, what: &str) -> ExitCode {
     eprintln!(
         "tenuto {command} needs Windows: {what}; on this OS only \
-         `tenuto check --in-process` and `tenuto stream --in-process` work"
+         `tenuto check --in-process`, `tenuto stream --in-process` and `tenuto doctor` work"
     );
     ExitCode::from(2)
 }
@@ -626,6 +675,14 @@ fn run_stream(args: &StreamArgs) -> ExitCode {
                 s.mean_engine_ns().into(),
             );
             obj.insert("output_underruns".into(), s.output_underruns.into());
+            obj.insert("demotions".into(), s.demotions.into());
+            obj.insert("priority_samples".into(), s.samples.into());
+            let causes: serde_json::Map<String, serde_json::Value> =
+                tenuto_engine::stats::LateCause::ALL
+                    .iter()
+                    .map(|c| (c.name().to_owned(), s.late(*c).into()))
+                    .collect();
+            obj.insert("late_causes".into(), causes.into());
         } else if let Some(obj) = v.as_object_mut() {
             // A registered driver: late periods as the kAsioOverload
             // messages the host received (one per late period).
@@ -677,6 +734,27 @@ fn run_stream(args: &StreamArgs) -> ExitCode {
                  only shown for --in-process",
                 report.overloads
             );
+        }
+        if let Some(s) = stats {
+            let causes: Vec<String> = tenuto_engine::stats::LateCause::ALL
+                .iter()
+                .filter(|c| s.late(**c) > 0)
+                .map(|c| format!("{} {}", s.late(*c), c.name()))
+                .collect();
+            println!(
+                "late causes   {}; {} demotions, {} priority changes in {} samples",
+                if causes.is_empty() {
+                    "none".to_owned()
+                } else {
+                    causes.join(", ")
+                },
+                s.demotions,
+                s.priority_changes,
+                s.samples
+            );
+        }
+        if let Some(engine) = &opened.engine {
+            println!("scheduling    {}", engine.policy_description());
         }
         println!(
             "host messages {} overload, {} reset requests",

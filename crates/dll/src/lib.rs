@@ -45,14 +45,31 @@ pub fn driver_version() -> i32 {
 }
 
 /// The engine a new driver object gets. In this version the backend is the
-/// virtual device (WASAPI arrives with its own milestone).
+/// virtual device (WASAPI arrives with its own milestone); the driver
+/// thread's scheduling follows the host (per-DAW profile or Auto, default
+/// MMCSS "Pro Audio" at CRITICAL), with a 1 ms timer resolution because the
+/// virtual device waits on timers.
 pub fn new_engine() -> Engine {
     Engine::new(
         Box::new(VirtualDevice::new(VirtualConfig::default())),
         EngineOptions {
             driver_name: DRIVER_NAME.to_owned(),
             driver_version: driver_version(),
+            policy: thread_policy(),
             ..EngineOptions::default()
         },
     )
+}
+
+#[cfg(windows)]
+fn thread_policy() -> std::sync::Arc<dyn tenuto_engine::host::ThreadPolicy> {
+    std::sync::Arc::new(
+        tenuto_sched::host_aware::HostAwarePolicy::new(tenuto_sched::Scheduling::default())
+            .with_timer_resolution(1),
+    )
+}
+
+#[cfg(not(windows))]
+fn thread_policy() -> std::sync::Arc<dyn tenuto_engine::host::ThreadPolicy> {
+    std::sync::Arc::new(tenuto_engine::host::InheritPolicy)
 }

@@ -89,6 +89,7 @@ impl IoContext {
         let period_ns = (f64::from(self.period_frames) * 1e9 / self.sample_rate).round() as u64;
         let mut applied = self.policy.apply_with_period(period_ns);
         self.policy_description = applied.describe();
+        self.shared.set_policy_description(&self.policy_description);
         self.access.clear();
         self.device_out.fill(0);
         if let Err(e) = self.stream.start() {

@@ -30,6 +30,9 @@ pub struct Shared {
     stream_error: AtomicU64,
     /// What the driver thread measured.
     pub counters: StreamCounters,
+    /// What the scheduling policy applied in the current (or last) run,
+    /// and why. Written once per run, before the real-time section.
+    policy: crate::sync::Mutex<String>,
 }
 
 fn encode_stream_error(e: StreamError) -> u64 {
@@ -139,6 +142,19 @@ impl Shared {
     /// The last error the driver thread hit, if any.
     pub fn stream_error(&self) -> Option<StreamError> {
         decode_stream_error(self.stream_error.load(Ordering::Acquire))
+    }
+
+    pub(crate) fn set_policy_description(&self, text: &str) {
+        let mut p = self.policy.lock();
+        p.clear();
+        p.push_str(text);
+    }
+
+    /// What the scheduling policy applied in the current (or last) run and
+    /// why — e.g. "MMCSS \"Pro Audio\" CRITICAL … [Cubase13.exe: BuiltIn —
+    /// Cubase registers its audio threads with MMCSS …]".
+    pub fn policy_description(&self) -> String {
+        self.policy.lock().clone()
     }
 
     pub(crate) fn clear_stream_error(&self) {

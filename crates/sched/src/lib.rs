@@ -21,6 +21,8 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(windows)]
+pub mod host_aware;
 #[cfg(target_os = "linux")]
 pub mod linux;
 #[cfg(windows)]

@@ -42,6 +42,20 @@ pub struct Outcome {
     pub demotions: u64,
     /// Late periods by cause (name, count), non-zero only.
     pub causes: Vec<(String, u64)>,
+    /// CPU time the hypervisor took from this VM during the run, ms
+    /// (Linux `/proc/stat` steal; `None` elsewhere). Guest scheduling
+    /// cannot prevent a stall the host causes.
+    pub steal_ms: Option<f64>,
+}
+
+/// Total steal time of all CPUs from `/proc/stat`, ms (Linux).
+fn steal_ms() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let cpu = stat.lines().next()?;
+    // cpu user nice system idle iowait irq softirq steal ...
+    let ticks: u64 = cpu.split_whitespace().nth(8)?.parse().ok()?;
+    // USER_HZ is 100 on every mainstream Linux configuration.
+    Some(ticks as f64 * 10.0)
 }
 
 struct Quiet;
@@ -154,7 +168,10 @@ pub fn measure(
         )
         .map_err(|e| e.to_string())?;
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let load_guard = load.then(|| Load::start(cores));
+    // Four busy threads per core: more runnable threads than cores, as on a
+    // busy machine, so a normal-priority thread waits its turn.
+    let load_guard = load.then(|| Load::start(cores * 4));
+    let steal_before = steal_ms();
     engine.start().map_err(|e| e.to_string())?;
     let mut records: Vec<PeriodRecord> = Vec::new();
     let t0 = Instant::now();
@@ -163,6 +180,7 @@ pub fn measure(
         engine.drain_records(&mut records);
     }
     engine.stop().map_err(|e| e.to_string())?;
+    let steal = steal_before.zip(steal_ms()).map(|(a, b)| b - a);
     drop(load_guard);
     engine.drain_records(&mut records);
     let s = engine.shared().counters.snapshot();
@@ -182,6 +200,7 @@ pub fn measure(
             .filter(|c| s.late(**c) > 0)
             .map(|c| (c.name().to_owned(), s.late(*c)))
             .collect(),
+        steal_ms: steal,
     })
 }
 
@@ -198,16 +217,16 @@ pub fn print_table(outcomes: &[Outcome], buffer: u32, rate: f64, seconds: f64, l
         "tenuto doctor: {buffer} frames at {rate} Hz ({:.2} ms per period), {seconds} s per policy, {}",
         f64::from(buffer) / rate * 1e3,
         if load {
-            "every core busy at normal priority"
+            "four busy threads per core at normal priority"
         } else {
             "no added load"
         }
     );
     println!();
     println!(
-        "| policy | periods | late | worst wake-up µs | p99 µs | p99.9 µs | demotions | late causes |"
+        "| policy | periods | late | worst wake-up µs | p99 µs | p99.9 µs | demotions | VM steal ms | late causes |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---|");
     for o in outcomes {
         let causes = if o.causes.is_empty() {
             "—".to_owned()
@@ -218,8 +237,9 @@ pub fn print_table(outcomes: &[Outcome], buffer: u32, rate: f64, seconds: f64, l
                 .collect::<Vec<_>>()
                 .join(", ")
         };
+        let steal = o.steal_ms.map_or("—".to_owned(), |ms| format!("{ms:.0}"));
         println!(
-            "| {} | {} | {} | {:.0} | {:.0} | {:.0} | {} | {causes} |",
+            "| {} | {} | {} | {:.0} | {:.0} | {:.0} | {} | {steal} | {causes} |",
             o.policy, o.periods, o.late, o.worst_wake_us, o.p99_us, o.p999_us, o.demotions
         );
     }

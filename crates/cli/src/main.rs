@@ -72,7 +72,8 @@ enum MmcssAction {
 
 #[derive(Args, Debug)]
 struct DoctorArgs {
-    /// Keep every core busy at normal priority while measuring.
+    /// Keep every core busy (four threads per core at normal priority)
+    /// while measuring.
     #[arg(long)]
     load: bool,
     /// Seconds per policy.

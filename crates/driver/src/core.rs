@@ -12,6 +12,32 @@ use tenuto_engine::{Engine, EngineError};
 pub struct DriverCore {
     engine: Mutex<Engine>,
     shared: Arc<Shared>,
+    hooks: DriverHooks,
+}
+
+/// Opens the settings window for the driver whose status is given.
+pub type ControlPanelHook = Box<dyn Fn(&Arc<Shared>) -> Result<(), String> + Send + Sync>;
+
+/// What the shell around the driver object (the DLL) adds: things the
+/// engine knows nothing about.
+#[derive(Default)]
+pub struct DriverHooks {
+    /// Opens the settings window without blocking (`controlPanel`). `None`:
+    /// the call answers `ASE_NotPresent`.
+    pub control_panel: Option<ControlPanelHook>,
+    /// A problem with the settings found when the object was created (a
+    /// broken settings file): shown by `getErrorMessage` until another
+    /// error replaces it.
+    pub startup_message: Option<String>,
+}
+
+impl std::fmt::Debug for DriverHooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DriverHooks")
+            .field("control_panel", &self.control_panel.is_some())
+            .field("startup_message", &self.startup_message)
+            .finish()
+    }
 }
 
 impl std::fmt::Debug for DriverCore {
@@ -23,10 +49,30 @@ impl std::fmt::Debug for DriverCore {
 impl DriverCore {
     /// Wraps an engine.
     pub fn new(engine: Engine) -> Self {
+        Self::with_hooks(engine, DriverHooks::default())
+    }
+
+    /// Wraps an engine with the shell's hooks.
+    pub fn with_hooks(mut engine: Engine, hooks: DriverHooks) -> Self {
+        if let Some(message) = &hooks.startup_message {
+            engine.record_error(&EngineError::Unsupported(message.clone()));
+        }
         let shared = Arc::clone(engine.shared());
         Self {
             engine: Mutex::new(engine),
             shared,
+            hooks,
+        }
+    }
+
+    /// `controlPanel`: opens the settings window through the shell's hook.
+    pub fn control_panel(&self) -> Result<(), EngineError> {
+        match &self.hooks.control_panel {
+            Some(open) => open(&self.shared).map_err(EngineError::Unsupported),
+            None => Err(EngineError::Unsupported(
+                "this Tenuto build has no settings window; use `tenuto config` or edit the settings file"
+                    .to_owned(),
+            )),
         }
     }
 

@@ -91,8 +91,14 @@ impl Drop for DriverInstance {
 
 /// Creates a driver object around `engine`, with one reference.
 pub fn create_instance(engine: Engine) -> DriverInstance {
+    create_instance_with_hooks(engine, core::DriverHooks::default())
+}
+
+/// Creates a driver object with the shell's hooks (settings window,
+/// start-up message), with one reference.
+pub fn create_instance_with_hooks(engine: Engine, hooks: core::DriverHooks) -> DriverInstance {
     let shared = Arc::clone(engine.shared());
     LIVE_OBJECTS.fetch_add(1, Ordering::AcqRel);
-    let raw = object::into_raw(core::DriverCore::new(engine), CLSID_TENUTO);
+    let raw = object::into_raw(core::DriverCore::with_hooks(engine, hooks), CLSID_TENUTO);
     DriverInstance { raw, shared }
 }

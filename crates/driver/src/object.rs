@@ -482,11 +482,7 @@ iasio_methods! {
     }
 
     fn control_panel(this: *mut IAsio) -> AsioError {
-        enter_err(this, "controlPanel", |_| {
-            Err(EngineError::Unsupported(
-                "Tenuto has no settings window in this version; nothing to configure yet".to_owned(),
-            ))
-        })
+        enter_err(this, "controlPanel", |core| core.control_panel().map(|()| ASE_OK))
     }
 
     fn future(this: *mut IAsio, selector: i32, opt: *mut c_void) -> AsioError {

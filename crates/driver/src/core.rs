@@ -29,6 +29,10 @@ pub struct DriverHooks {
     /// broken settings file): shown by `getErrorMessage` until another
     /// error replaces it.
     pub startup_message: Option<String>,
+    /// Things that live exactly as long as the driver object (e.g. the
+    /// settings watcher, whose drop stops and joins its thread). Dropped
+    /// after the engine, when the last reference is released.
+    pub attachments: Vec<Box<dyn std::any::Any + Send + Sync>>,
 }
 
 impl std::fmt::Debug for DriverHooks {
@@ -36,6 +40,7 @@ impl std::fmt::Debug for DriverHooks {
         f.debug_struct("DriverHooks")
             .field("control_panel", &self.control_panel.is_some())
             .field("startup_message", &self.startup_message)
+            .field("attachments", &self.attachments.len())
             .finish()
     }
 }

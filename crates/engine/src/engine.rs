@@ -736,6 +736,8 @@ impl Engine {
             .collect();
         self.records = Some(consumer);
         self.events = Some(event_consumer);
+        self.shared
+            .set_reset_channel(caps.reset_request.then(|| Arc::clone(&host.messages)));
         if let Some(s) = self.state.as_mut() {
             s.prepared = Some(Prepared {
                 buffer_frames: frames,
@@ -771,6 +773,7 @@ impl Engine {
         if let Some(s) = self.state.as_mut() {
             s.prepared = None;
         }
+        self.shared.set_reset_channel(None);
         self.records = None;
         self.shared
             .set_sample_rate(self.state.as_ref().map_or(0.0, |s| s.sample_rate));

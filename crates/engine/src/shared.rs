@@ -33,6 +33,24 @@ pub struct Shared {
     /// What the scheduling policy applied in the current (or last) run,
     /// and why. Written once per run, before the real-time section.
     policy: crate::sync::Mutex<String>,
+    /// The host's message channel while buffers exist and the host accepts
+    /// `kAsioResetRequest`; used to ask for a reset from outside the
+    /// engine (settings changed). Never touched by the driver thread.
+    reset: crate::sync::Mutex<ResetChannel>,
+}
+
+/// The host's message channel, kept for reset requests.
+#[derive(Default)]
+struct ResetChannel(Option<std::sync::Arc<dyn crate::host::HostMessages>>);
+
+impl std::fmt::Debug for ResetChannel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "ResetChannel(host)"
+        } else {
+            "ResetChannel(none)"
+        })
+    }
 }
 
 fn encode_stream_error(e: StreamError) -> u64 {
@@ -155,6 +173,27 @@ impl Shared {
     /// Cubase registers its audio threads with MMCSS …]".
     pub fn policy_description(&self) -> String {
         self.policy.lock().clone()
+    }
+
+    pub(crate) fn set_reset_channel(
+        &self,
+        messages: Option<std::sync::Arc<dyn crate::host::HostMessages>>,
+    ) {
+        *self.reset.lock() = ResetChannel(messages);
+    }
+
+    /// Asks the host for a reset (`kAsioResetRequest`) — e.g. because the
+    /// settings changed — if buffers exist and the host accepts it. Returns
+    /// whether the request was sent. Not for the driver thread.
+    pub fn request_reset(&self) -> bool {
+        let messages = self.reset.lock().0.clone();
+        match messages {
+            Some(m) => {
+                m.message(asio_abi::message::RESET_REQUEST, 0);
+                true
+            }
+            None => false,
+        }
     }
 
     pub(crate) fn clear_stream_error(&self) {

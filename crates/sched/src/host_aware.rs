@@ -20,6 +20,8 @@ pub struct HostAwarePolicy {
     profiles: Vec<(String, ProfileSetting)>,
     /// Request this timer resolution (ms) while streaming.
     timer_resolution_ms: Option<u32>,
+    /// The profile for hosts without one of their own (e.g. Auto).
+    default_profile: Option<ProfileSetting>,
 }
 
 impl HostAwarePolicy {
@@ -29,7 +31,15 @@ impl HostAwarePolicy {
             scheduling,
             profiles: Vec::new(),
             timer_resolution_ms: None,
+            default_profile: None,
         }
+    }
+
+    /// The profile for hosts the user set none for (e.g. Auto everywhere),
+    /// taking precedence over the built-in ones.
+    pub fn with_default_profile(mut self, setting: ProfileSetting) -> Self {
+        self.default_profile = Some(setting);
+        self
     }
 
     /// Adds the user's profile for an executable (file name).
@@ -57,7 +67,8 @@ impl HostAwarePolicy {
             .profiles
             .iter()
             .find(|(name, _)| *name == lower)
-            .map(|(_, s)| s);
+            .map(|(_, s)| s)
+            .or(self.default_profile.as_ref());
         // The host's other threads, as they are right now.
         let me = windows::current_priority().ok().map(|t| t.tid);
         let snapshot: Vec<ThreadObservation> =

@@ -8,6 +8,7 @@
 
 #![forbid(unsafe_code)]
 
+mod config;
 mod doctor;
 
 use std::io::{IsTerminal, Write};
@@ -55,6 +56,13 @@ enum Command {
     /// Stream at a small buffer under each scheduling policy in turn
     /// (optionally with every core busy) and compare late periods.
     Doctor(DoctorArgs),
+    /// Open the settings window without a DAW (Windows).
+    Panel(PanelArgs),
+    /// The settings file (tenuto.toml): path, show, check, set KEY VALUE.
+    Config {
+        #[command(subcommand)]
+        action: config::ConfigAction,
+    },
 }
 
 #[derive(Subcommand, Debug, Clone, Copy)]
@@ -93,6 +101,13 @@ struct DoctorArgs {
     /// Print the results as JSON.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Args, Debug)]
+struct PanelArgs {
+    /// The settings file to edit (default: the driver's, see `tenuto config path`).
+    #[arg(long, value_name = "PATH")]
+    file: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -289,7 +304,9 @@ fn main() -> ExitCode {
         Command::Register(args) => run_register(&args),
         Command::Unregister => run_unregister(),
         Command::Doctor(args) => run_doctor(&args),
+        Command::Panel(args) => run_panel(&args),
         Command::Mmcss { action } => run_mmcss(action),
+        Command::Config { action } => config::run(&action),
     }
 }
 
@@ -368,6 +385,31 @@ fn run_doctor(args: &DoctorArgs) -> ExitCode {
         doctor::print_table(&outcomes, args.buffer, args.rate, args.seconds, args.load);
     }
     ExitCode::SUCCESS
+}
+
+/// `tenuto panel`: the settings window, until it is closed.
+#[cfg(windows)]
+fn run_panel(args: &PanelArgs) -> ExitCode {
+    let Some(path) = args.file.clone().or_else(tenuto_settings::default_path) else {
+        eprintln!("tenuto panel: no settings path (APPDATA is not set); pass --file PATH");
+        return ExitCode::from(2);
+    };
+    match tenuto_panel::run_standalone(path) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tenuto panel: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(not(windows))]
+fn run_panel(args: &PanelArgs) -> ExitCode {
+    let _ = &args.file;
+    needs_windows(
+        "panel",
+        "the settings window is a Windows window; use `tenuto config` to change the settings",
+    )
 }
 
 /// The exit code and message for Windows-only commands elsewhere.

@@ -150,7 +150,7 @@ unsafe extern "system" fn create_instance(
             return E_POINTER;
         }
         align_clock();
-        let instance = tenuto_driver::create_instance(crate::new_engine());
+        let instance = crate::settings_glue::new_instance();
         let raw = instance.as_raw();
         // SAFETY: `raw` is a live driver object we hold a reference to; its
         // QueryInterface adds a reference for the caller on success.

@@ -23,9 +23,11 @@ mod exports;
 mod factory;
 #[cfg(windows)]
 pub mod registry;
+mod settings_glue;
 
-use tenuto_engine::virtual_device::{VirtualConfig, VirtualDevice};
-use tenuto_engine::{Engine, EngineOptions};
+pub use settings_glue::new_instance;
+
+use tenuto_engine::Engine;
 
 pub use tenuto_driver::CLSID_TENUTO;
 
@@ -44,32 +46,8 @@ pub fn driver_version() -> i32 {
         + part(env!("CARGO_PKG_VERSION_PATCH"))
 }
 
-/// The engine a new driver object gets. In this version the backend is the
-/// virtual device (WASAPI arrives with its own milestone); the driver
-/// thread's scheduling follows the host (per-DAW profile or Auto, default
-/// MMCSS "Pro Audio" at CRITICAL), with a 1 ms timer resolution because the
-/// virtual device waits on timers.
+/// The engine a new driver object gets, from the default settings (the
+/// DLL's class factory reads the user's settings file instead).
 pub fn new_engine() -> Engine {
-    Engine::new(
-        Box::new(VirtualDevice::new(VirtualConfig::default())),
-        EngineOptions {
-            driver_name: DRIVER_NAME.to_owned(),
-            driver_version: driver_version(),
-            policy: thread_policy(),
-            ..EngineOptions::default()
-        },
-    )
-}
-
-#[cfg(windows)]
-fn thread_policy() -> std::sync::Arc<dyn tenuto_engine::host::ThreadPolicy> {
-    std::sync::Arc::new(
-        tenuto_sched::host_aware::HostAwarePolicy::new(tenuto_sched::Scheduling::default())
-            .with_timer_resolution(1),
-    )
-}
-
-#[cfg(not(windows))]
-fn thread_policy() -> std::sync::Arc<dyn tenuto_engine::host::ThreadPolicy> {
-    std::sync::Arc::new(tenuto_engine::host::InheritPolicy)
+    settings_glue::engine_for(&tenuto_settings::Settings::default())
 }

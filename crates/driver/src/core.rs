@@ -60,7 +60,7 @@ impl DriverCore {
     /// Wraps an engine with the shell's hooks.
     pub fn with_hooks(mut engine: Engine, hooks: DriverHooks) -> Self {
         if let Some(message) = &hooks.startup_message {
-            engine.record_error(&EngineError::Unsupported(message.clone()));
+            engine.set_notice(message.clone());
         }
         let shared = Arc::clone(engine.shared());
         Self {

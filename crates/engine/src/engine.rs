@@ -211,6 +211,9 @@ pub struct Engine {
     events: Option<rtrb::Consumer<ScheduleEvent>>,
     recent: std::collections::VecDeque<ScheduleEvent>,
     policy_description: String,
+    /// A standing notice (e.g. a broken settings file), shown by
+    /// `getErrorMessage` whenever there is no more recent error.
+    notice: String,
 }
 
 /// Capacity of the driver thread's event ring.
@@ -241,6 +244,7 @@ impl Engine {
             events: None,
             recent: std::collections::VecDeque::new(),
             policy_description: String::new(),
+            notice: String::new(),
         }
     }
 
@@ -284,6 +288,12 @@ impl Engine {
             self.last_error = e.to_string();
         }
         r
+    }
+
+    /// Sets a standing notice that `getErrorMessage` shows whenever no more
+    /// recent error replaced it (the shell uses it for settings problems).
+    pub fn set_notice(&mut self, notice: impl Into<String>) {
+        self.notice = notice.into();
     }
 
     /// Stores an error found by the driver shell (e.g. a null pointer), so
@@ -350,7 +360,11 @@ impl Engine {
         if let Some(e) = self.shared.stream_error() {
             self.last_error = EngineError::Stream(e).to_string();
         }
-        &self.last_error
+        if self.last_error.is_empty() {
+            &self.notice
+        } else {
+            &self.last_error
+        }
     }
 
     // ----- queries -------------------------------------------------------

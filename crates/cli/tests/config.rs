@@ -1,0 +1,141 @@
+//! `tenuto config` through the built binary, with `TENUTO_CONFIG` pointing to a
+//! file in a fresh temporary folder.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::SystemTime;
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "tenuto-cli-config-{}-{name}-{}",
+        std::process::id(),
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn tenuto(config: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tenuto"))
+        .arg("config")
+        .args(args)
+        .env("TENUTO_CONFIG", config)
+        .output()
+        .expect("run tenuto")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn set_then_show_then_check() {
+    let dir = temp_dir("set");
+    let file = dir.join("sub").join("tenuto.toml");
+
+    let out = tenuto(&file, &["path"]);
+    assert!(out.status.success());
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("tenuto.toml"), "{stdout}");
+    assert!(stdout.contains("does not exist"), "{stdout}");
+
+    let out = tenuto(&file, &["set", "scheduling.mode", "manual"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("scheduling.mode = \"manual\""));
+    let out = tenuto(&file, &["set", "profiles.Reaper.exe", "auto"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = tenuto(&file, &["set", "driver.buffer_size", "64"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let out = tenuto(&file, &["path"]);
+    assert!(text(&out.stdout).contains("exists"));
+
+    let out = tenuto(&file, &["show"]);
+    assert!(out.status.success());
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("mode = \"manual\""), "{stdout}");
+    assert!(stdout.contains("\n\"reaper.exe\" = \"auto\""), "{stdout}");
+    assert!(stdout.contains("buffer_size = 64"), "{stdout}");
+    assert_eq!(text(&out.stderr), "");
+
+    let out = tenuto(&file, &["check"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("manual, TIME_CRITICAL in a normal process: base priority 15"));
+    assert!(stdout.contains("64 frames preferred"), "{stdout}");
+    assert!(stdout.contains("0 errors, 0 warnings"), "{stdout}");
+
+    // A bad value is refused with the reason, and the file is unchanged.
+    let before = std::fs::read(&file).unwrap();
+    let out = tenuto(&file, &["set", "scheduling.mmcss_priority", "max"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(
+            "scheduling.mmcss_priority = \"max\" is not allowed; use low, normal, high or critical"
+        ),
+        "{stderr}"
+    );
+    let out = tenuto(&file, &["set", "scheduling.mod", "inherit"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("did you mean `scheduling.mode`?"));
+    assert_eq!(std::fs::read(&file).unwrap(), before);
+
+    // Removing the profile.
+    let out = tenuto(&file, &["set", "profiles.reaper.exe", "none"]);
+    assert!(out.status.success());
+    assert!(!text(&tenuto(&file, &["show"]).stdout).contains("\n\"reaper.exe\" = "));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn check_exit_codes() {
+    let dir = temp_dir("check");
+    let file = dir.join("tenuto.toml");
+
+    // No file: the defaults, fine.
+    let out = tenuto(&file, &["check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("does not exist"));
+
+    // Warnings only: still 0.
+    std::fs::write(&file, "[scheduling]\nmod = \"manual\"\n").unwrap();
+    let out = tenuto(&file, &["check"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("did you mean `scheduling.mode`?"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("0 errors, 1 warning"), "{stdout}");
+
+    // An error: 1, and the message says what is allowed.
+    std::fs::write(&file, "[driver]\nbuffer_size = 100\n").unwrap();
+    let out = tenuto(&file, &["check"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("tenuto.toml line 2: driver.buffer_size = 100 is not allowed"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("128 frames preferred"), "{stdout}");
+
+    // --file overrides TENUTO_CONFIG; a broken file is an error, and `set` refuses
+    // to overwrite it.
+    let broken = dir.join("broken.toml");
+    std::fs::write(&broken, "[driver").unwrap();
+    let broken_arg = broken.to_str().unwrap();
+    let out = tenuto(&file, &["check", "--file", broken_arg]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).contains("not valid TOML"));
+    let out = tenuto(
+        &file,
+        &["set", "--file", broken_arg, "scheduling.mode", "auto"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(std::fs::read_to_string(&broken).unwrap(), "[driver");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

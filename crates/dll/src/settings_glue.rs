@@ -1,0 +1,189 @@
+//! The DLL's settings: read when a driver object is created, watched while
+//! it lives.
+//!
+//! A broken file never stops the driver from loading: it runs with the
+//! defaults for whatever was wrong, and `getErrorMessage` explains the first
+//! error until another error replaces it. When the file changes while a
+//! host holds the driver, the watcher compares the *settings* (not the
+//! bytes): if they differ from the ones the object was built with, it asks
+//! the host for a reset (`kAsioResetRequest`) so the host re-creates the
+//! driver with the new settings; if they are the same (a re-save, a comment
+//! edited) it does nothing.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, SystemTime};
+
+use tenuto_engine::host::ThreadPolicy;
+use tenuto_engine::shared::Shared;
+use tenuto_engine::virtual_device::VirtualDevice;
+use tenuto_engine::{Engine, EngineOptions};
+use tenuto_settings::{Settings, Severity};
+
+/// How often the watcher looks at the file.
+const POLL: Duration = Duration::from_millis(300);
+
+/// The settings an object starts with, and what was wrong with the file.
+pub(crate) struct Startup {
+    /// Where the settings live (None: no per-user folder known).
+    pub path: Option<PathBuf>,
+    /// The effective settings.
+    pub settings: Settings,
+    /// The first error in the file, for `getErrorMessage`.
+    pub message: Option<String>,
+}
+
+/// Reads the settings file (or the defaults).
+pub(crate) fn startup() -> Startup {
+    let path = tenuto_settings::default_path();
+    let Some(p) = path.as_deref() else {
+        return Startup {
+            path,
+            settings: Settings::default(),
+            message: None,
+        };
+    };
+    let loaded = tenuto_settings::load(p);
+    let errors: Vec<_> = loaded
+        .problems
+        .iter()
+        .filter(|p| p.severity == Severity::Error)
+        .collect();
+    let message = errors.first().map(|first| {
+        if errors.len() > 1 {
+            format!("settings ({} problems): {first}", errors.len())
+        } else {
+            format!("settings: {first}")
+        }
+    });
+    Startup {
+        path,
+        settings: loaded.settings,
+        message,
+    }
+}
+
+/// A driver object built from the user's settings file, with a watcher
+/// that asks the host for a reset when the settings change, and the
+/// settings window behind `controlPanel()`.
+pub fn new_instance() -> tenuto_driver::DriverInstance {
+    let startup = startup();
+    let engine = engine_for(&startup.settings);
+    let weak = Arc::downgrade(engine.shared());
+    let mut hooks = tenuto_driver::core::DriverHooks {
+        startup_message: startup.message,
+        ..Default::default()
+    };
+    if let Some(path) = startup.path.clone() {
+        if let Some(watcher) = Watcher::start(path, startup.settings.clone(), weak) {
+            hooks.attachments.push(Box::new(watcher));
+        }
+    }
+    tenuto_driver::create_instance_with_hooks(engine, hooks)
+}
+
+/// The engine for `settings`: the virtual device (the only backend in this
+/// version) and the scheduling the settings ask for.
+pub(crate) fn engine_for(settings: &Settings) -> Engine {
+    Engine::new(
+        Box::new(VirtualDevice::new(settings.virtual_config())),
+        EngineOptions {
+            driver_name: crate::DRIVER_NAME.to_owned(),
+            driver_version: crate::driver_version(),
+            host_format: settings.driver.host_format(),
+            policy: thread_policy(settings),
+            ..EngineOptions::default()
+        },
+    )
+}
+
+#[cfg(windows)]
+fn thread_policy(settings: &Settings) -> Arc<dyn ThreadPolicy> {
+    use tenuto_sched::host_aware::HostAwarePolicy;
+    let mut policy = HostAwarePolicy::new(settings.scheduling.to_scheduling())
+        // The virtual device waits on timers.
+        .with_timer_resolution(1);
+    for (exe, value) in &settings.profiles {
+        policy = policy.with_profile(exe, value.to_profile_setting(&settings.scheduling));
+    }
+    if let Some(profile) = settings.scheduling.default_profile() {
+        policy = policy.with_default_profile(profile);
+    }
+    Arc::new(policy)
+}
+
+#[cfg(not(windows))]
+fn thread_policy(settings: &Settings) -> Arc<dyn ThreadPolicy> {
+    let choice = tenuto_sched::PolicyArg::Linux(settings.scheduling.to_scheduling().linux);
+    tenuto_sched::thread_policy(&choice, &settings.scheduling.to_scheduling())
+        .unwrap_or_else(|_| Arc::new(tenuto_engine::host::InheritPolicy))
+}
+
+/// Watches the settings file for one driver object; dropping it stops and
+/// joins the thread (the object's last `Release` does, so no thread of ours
+/// outlives the object and the DLL can unload).
+pub(crate) struct Watcher {
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.modified().ok()?, m.len()))
+}
+
+impl Watcher {
+    /// Starts watching `path`; `current` are the settings the object runs
+    /// with.
+    pub(crate) fn start(path: PathBuf, current: Settings, shared: Weak<Shared>) -> Option<Self> {
+        let (stop, stopped) = mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("tenuto-settings".to_owned())
+            .spawn(move || {
+                let mut current = current;
+                let mut seen = stamp(&path);
+                // Settings that differ from the running ones but could not
+                // be announced yet (no buffers, or a host without resets).
+                let mut pending: Option<Settings> = None;
+                loop {
+                    match stopped.recv_timeout(POLL) {
+                        Err(RecvTimeoutError::Timeout) => {}
+                        Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
+                    }
+                    let now = stamp(&path);
+                    if now != seen {
+                        seen = now;
+                        let next = tenuto_settings::load(&path).settings;
+                        // Re-saved, or only comments changed: nothing to do.
+                        pending = (next != current).then_some(next);
+                    }
+                    let Some(next) = pending.take() else {
+                        continue;
+                    };
+                    let Some(shared) = shared.upgrade() else {
+                        return;
+                    };
+                    if shared.request_reset() {
+                        current = next;
+                    } else {
+                        pending = Some(next);
+                    }
+                }
+            })
+            .ok()?;
+        Some(Self {
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

@@ -1,0 +1,500 @@
+//! Every key of the file: its type, its documentation, and the one validation that
+//! loading, [`set_key`] and the panel share.
+
+use crate::choices::{
+    list_or, BackendSetting, Choice, FallbackSetting, FormatSetting, LogLevel, ManualLevelSetting,
+    MmcssPrioritySetting, ProcessClassSetting, ProfileValue, SampleTypeSetting, SchedulingMode,
+    SourceSetting,
+};
+use crate::model::{
+    format_linux_policy, parse_linux_policy, profile_key, Settings, BUFFER_SIZE_MAX,
+    BUFFER_SIZE_MIN, MAX_CHANNELS, SAMPLE_RATES,
+};
+use crate::parse::{did_you_mean_key, Problem, Severity};
+use crate::write::toml_string;
+
+/// The TOML type a key takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueKind {
+    /// A string.
+    String,
+    /// A whole number.
+    Integer,
+    /// `true` or `false`.
+    Boolean,
+}
+
+impl ValueKind {
+    /// "a string", "a whole number", "true or false".
+    pub const fn noun(self) -> &'static str {
+        match self {
+            ValueKind::String => "a string",
+            ValueKind::Integer => "a whole number",
+            ValueKind::Boolean => "true or false",
+        }
+    }
+}
+
+/// One key of the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyInfo {
+    /// `section.name`, e.g. `"scheduling.mode"`.
+    pub key: &'static str,
+    /// Its TOML type.
+    pub kind: ValueKind,
+    /// What it does, one sentence.
+    pub help: &'static str,
+}
+
+impl KeyInfo {
+    /// The section (`"scheduling"`).
+    pub fn section(&self) -> &'static str {
+        self.key.split_once('.').map_or(self.key, |(s, _)| s)
+    }
+
+    /// The name within the section (`"mode"`).
+    pub fn name(&self) -> &'static str {
+        self.key.split_once('.').map_or(self.key, |(_, n)| n)
+    }
+}
+
+const fn key(key: &'static str, kind: ValueKind, help: &'static str) -> KeyInfo {
+    KeyInfo { key, kind, help }
+}
+
+/// Every key, in file order (`[profiles]` entries, whose names are executables,
+/// are not listed: their key is `profiles.<file name>`).
+pub const KEYS: &[KeyInfo] = &[
+    key(
+        "driver.backend",
+        ValueKind::String,
+        "Where the audio goes. Only the virtual device in this version; WASAPI arrives later.",
+    ),
+    key(
+        "driver.sample_type",
+        ValueKind::String,
+        "The ASIO sample type of the host's buffers; auto matches the device's format.",
+    ),
+    key(
+        "driver.buffer_size",
+        ValueKind::Integer,
+        "The buffer size offered to hosts as preferred, in frames.",
+    ),
+    key(
+        "virtual.inputs",
+        ValueKind::Integer,
+        "Input channels of the virtual device.",
+    ),
+    key(
+        "virtual.outputs",
+        ValueKind::Integer,
+        "Output channels of the virtual device (inputs + outputs must be at least 1).",
+    ),
+    key(
+        "virtual.format",
+        ValueKind::String,
+        "Sample format of the virtual device's frames.",
+    ),
+    key(
+        "virtual.source",
+        ValueKind::String,
+        "What the virtual inputs capture: the outputs (loopback), a sine per channel, or silence.",
+    ),
+    key(
+        "virtual.sample_rate",
+        ValueKind::Integer,
+        "The virtual device's rate, in Hz, until the host sets one.",
+    ),
+    key(
+        "scheduling.mode",
+        ValueKind::String,
+        "How the driver thread is scheduled on Windows; auto decides from the host's own threads.",
+    ),
+    key(
+        "scheduling.mmcss_task",
+        ValueKind::String,
+        "The MMCSS task the driver thread registers with (a task under the registry's \
+         Multimedia\\SystemProfile\\Tasks; the driver reports a name that is missing there).",
+    ),
+    key(
+        "scheduling.mmcss_priority",
+        ValueKind::String,
+        "The AVRT priority within the MMCSS task.",
+    ),
+    key(
+        "scheduling.mmcss_fallback",
+        ValueKind::String,
+        "What to do when MMCSS registration fails: manual TIME_CRITICAL or leave the thread as created.",
+    ),
+    key(
+        "scheduling.manual_level",
+        ValueKind::String,
+        "The driver thread's priority level in manual mode.",
+    ),
+    key(
+        "scheduling.process_class",
+        ValueKind::String,
+        "The host process's priority class while streaming in manual mode; strictly opt-in \
+         (realtime needs the \"Increase scheduling priority\" privilege).",
+    ),
+    key(
+        "scheduling.eco_qos_opt_out",
+        ValueKind::Boolean,
+        "Opt the driver thread out of EcoQoS power throttling (Windows 11).",
+    ),
+    key(
+        "scheduling.linux",
+        ValueKind::String,
+        "The driver thread's policy on native Linux runs (priority 80 when omitted).",
+    ),
+    key(
+        "logging.level",
+        ValueKind::String,
+        "How much the driver writes to its log.",
+    ),
+];
+
+/// The sections of the file, in order.
+pub(crate) const SECTIONS: &[&str] = &["driver", "virtual", "scheduling", "profiles", "logging"];
+
+/// The key's entry in [`KEYS`].
+pub(crate) fn info(key: &str) -> Option<&'static KeyInfo> {
+    KEYS.iter().find(|k| k.key == key)
+}
+
+fn choices<C: Choice>() -> Vec<(&'static str, &'static str)> {
+    C::all()
+        .iter()
+        .map(|c| (c.as_str(), c.describe()))
+        .collect()
+}
+
+/// For a key that is a choice among names: each value with its one-line
+/// description, in the order the panel lists them. `profiles.<exe>` keys give the
+/// profile values.
+pub fn choices_for(key: &str) -> Option<Vec<(&'static str, &'static str)>> {
+    Some(match key {
+        "driver.backend" => choices::<BackendSetting>(),
+        "driver.sample_type" => choices::<SampleTypeSetting>(),
+        "virtual.format" => choices::<FormatSetting>(),
+        "virtual.source" => choices::<SourceSetting>(),
+        "scheduling.mode" => choices::<SchedulingMode>(),
+        "scheduling.mmcss_priority" => choices::<MmcssPrioritySetting>(),
+        "scheduling.mmcss_fallback" => choices::<FallbackSetting>(),
+        "scheduling.manual_level" => choices::<ManualLevelSetting>(),
+        "scheduling.process_class" => choices::<ProcessClassSetting>(),
+        "logging.level" => choices::<LogLevel>(),
+        k if k.starts_with("profiles.") => choices::<ProfileValue>(),
+        _ => return None,
+    })
+}
+
+/// What a key allows, as the validation messages say it ("low, normal, high or
+/// critical", "a power of two from 16 to 8192").
+pub fn allowed(key: &str) -> Option<String> {
+    Some(match key {
+        "driver.backend" => BackendSetting::allowed(),
+        "driver.sample_type" => SampleTypeSetting::allowed(),
+        "driver.buffer_size" => {
+            format!("a power of two from {BUFFER_SIZE_MIN} to {BUFFER_SIZE_MAX}")
+        }
+        "virtual.inputs" | "virtual.outputs" => {
+            format!("a whole number from 0 to {MAX_CHANNELS}, with inputs + outputs at least 1")
+        }
+        "virtual.format" => FormatSetting::allowed(),
+        "virtual.source" => SourceSetting::allowed(),
+        "virtual.sample_rate" => {
+            let rates: Vec<String> = SAMPLE_RATES.iter().map(u32::to_string).collect();
+            list_or(rates.iter().map(String::as_str))
+        }
+        "scheduling.mode" => SchedulingMode::allowed(),
+        "scheduling.mmcss_task" => {
+            "a non-empty MMCSS task name such as \"Pro Audio\" or \"Audio\"".to_owned()
+        }
+        "scheduling.mmcss_priority" => MmcssPrioritySetting::allowed(),
+        "scheduling.mmcss_fallback" => FallbackSetting::allowed(),
+        "scheduling.manual_level" => ManualLevelSetting::allowed(),
+        "scheduling.process_class" => ProcessClassSetting::allowed(),
+        "scheduling.eco_qos_opt_out" => "true or false".to_owned(),
+        "scheduling.linux" => "inherit, fifo[:1-99], rr[:1-99] or deadline[:RUNTIME_US]".to_owned(),
+        "logging.level" => LogLevel::allowed(),
+        k if k.starts_with("profiles.") => ProfileValue::allowed(),
+        _ => return None,
+    })
+}
+
+/// A value as found in the file or given to [`set_key`].
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Val {
+    Str(String),
+    Int(i64),
+    Bool(bool),
+    /// Another TOML type ("a float", "an array", …), or an integer beyond i64.
+    Other(&'static str),
+}
+
+impl Val {
+    fn noun(&self) -> &'static str {
+        match self {
+            Val::Str(_) => "a string",
+            Val::Int(_) => "a whole number",
+            Val::Bool(_) => "a boolean",
+            Val::Other(noun) => noun,
+        }
+    }
+}
+
+/// Why a value was refused: `{key} = {shown} {reason}; use {allowed}`.
+#[derive(Debug)]
+pub(crate) struct Refusal {
+    pub(crate) reason: String,
+}
+
+impl Refusal {
+    fn not_allowed() -> Self {
+        Self {
+            reason: "is not allowed".to_owned(),
+        }
+    }
+
+    fn because(reason: impl Into<String>) -> Self {
+        Self {
+            reason: reason.into(),
+        }
+    }
+}
+
+fn wrong_type(val: &Val, kind: ValueKind) -> Refusal {
+    Refusal::because(format!("is {}, not {}", val.noun(), kind.noun()))
+}
+
+fn want_str(val: &Val) -> Result<&str, Refusal> {
+    match val {
+        Val::Str(s) => Ok(s),
+        other => Err(wrong_type(other, ValueKind::String)),
+    }
+}
+
+fn want_int(val: &Val) -> Result<i64, Refusal> {
+    match val {
+        Val::Int(i) => Ok(*i),
+        other => Err(wrong_type(other, ValueKind::Integer)),
+    }
+}
+
+fn want_choice<C: Choice>(val: &Val) -> Result<C, Refusal> {
+    C::parse(want_str(val)?).ok_or_else(Refusal::not_allowed)
+}
+
+fn want_channels(val: &Val) -> Result<u32, Refusal> {
+    u32::try_from(want_int(val)?)
+        .ok()
+        .filter(|n| *n <= MAX_CHANNELS)
+        .ok_or_else(Refusal::not_allowed)
+}
+
+/// Validates `val` for `key` (a key of [`KEYS`]) and stores it in `settings`. The
+/// rule between keys (inputs + outputs ≥ 1) is checked by the callers, which know
+/// whether the other key was given too.
+pub(crate) fn apply(settings: &mut Settings, key: &str, val: &Val) -> Result<(), Refusal> {
+    let d = &mut settings.driver;
+    let v = &mut settings.virtual_device;
+    let s = &mut settings.scheduling;
+    match key {
+        "driver.backend" => {
+            let text = want_str(val)?;
+            if text.trim().eq_ignore_ascii_case("wasapi") {
+                return Err(Refusal::because(
+                    "is not available in this version (the WASAPI backend arrives later)",
+                ));
+            }
+            d.backend = want_choice(val)?;
+        }
+        "driver.sample_type" => d.sample_type = want_choice(val)?,
+        "driver.buffer_size" => {
+            d.buffer_size = u32::try_from(want_int(val)?)
+                .ok()
+                .filter(|n| n.is_power_of_two() && (BUFFER_SIZE_MIN..=BUFFER_SIZE_MAX).contains(n))
+                .ok_or_else(Refusal::not_allowed)?;
+        }
+        "virtual.inputs" => v.inputs = want_channels(val)?,
+        "virtual.outputs" => v.outputs = want_channels(val)?,
+        "virtual.format" => v.format = want_choice(val)?,
+        "virtual.source" => v.source = want_choice(val)?,
+        "virtual.sample_rate" => {
+            v.sample_rate = u32::try_from(want_int(val)?)
+                .ok()
+                .filter(|r| SAMPLE_RATES.contains(r))
+                .ok_or_else(Refusal::not_allowed)?;
+        }
+        "scheduling.mode" => s.mode = want_choice(val)?,
+        "scheduling.mmcss_task" => {
+            let task = want_str(val)?;
+            if task.trim().is_empty() {
+                return Err(Refusal::because("is empty"));
+            }
+            if task.chars().any(char::is_control) {
+                return Err(Refusal::because("contains control characters"));
+            }
+            s.mmcss_task = task.to_owned();
+        }
+        "scheduling.mmcss_priority" => s.mmcss_priority = want_choice(val)?,
+        "scheduling.mmcss_fallback" => s.mmcss_fallback = want_choice(val)?,
+        "scheduling.manual_level" => s.manual_level = want_choice(val)?,
+        "scheduling.process_class" => s.process_class = want_choice(val)?,
+        "scheduling.eco_qos_opt_out" => {
+            s.eco_qos_opt_out = match val {
+                Val::Bool(b) => *b,
+                other => return Err(wrong_type(other, ValueKind::Boolean)),
+            }
+        }
+        "scheduling.linux" => {
+            s.linux = parse_linux_policy(want_str(val)?)
+                .map_err(|why| Refusal::because(format!("is not allowed ({why})")))?;
+        }
+        "logging.level" => settings.logging.level = want_choice(val)?,
+        _ => return Err(Refusal::because("is not a known key")),
+    }
+    Ok(())
+}
+
+/// The error message: `{key} = {shown} {reason}; use {allowed} ({done})`.
+pub(crate) fn refusal_message(key: &str, shown: &str, refusal: &Refusal, done: &str) -> String {
+    let allowed = allowed(key).unwrap_or_default();
+    format!("{key} = {shown} {}; use {allowed} ({done})", refusal.reason)
+}
+
+/// A key's current value in TOML spelling (`"critical"`, `128`, `true`); for
+/// `profiles.<exe>` the profile (or `None` when there is none). `None` for
+/// unknown keys.
+pub fn get_key(settings: &Settings, key: &str) -> Option<String> {
+    let d = &settings.driver;
+    let v = &settings.virtual_device;
+    let s = &settings.scheduling;
+    let quoted = |text: &str| toml_string(text);
+    Some(match key {
+        "driver.backend" => quoted(d.backend.as_str()),
+        "driver.sample_type" => quoted(d.sample_type.as_str()),
+        "driver.buffer_size" => d.buffer_size.to_string(),
+        "virtual.inputs" => v.inputs.to_string(),
+        "virtual.outputs" => v.outputs.to_string(),
+        "virtual.format" => quoted(v.format.as_str()),
+        "virtual.source" => quoted(v.source.as_str()),
+        "virtual.sample_rate" => v.sample_rate.to_string(),
+        "scheduling.mode" => quoted(s.mode.as_str()),
+        "scheduling.mmcss_task" => quoted(&s.mmcss_task),
+        "scheduling.mmcss_priority" => quoted(s.mmcss_priority.as_str()),
+        "scheduling.mmcss_fallback" => quoted(s.mmcss_fallback.as_str()),
+        "scheduling.manual_level" => quoted(s.manual_level.as_str()),
+        "scheduling.process_class" => quoted(s.process_class.as_str()),
+        "scheduling.eco_qos_opt_out" => s.eco_qos_opt_out.to_string(),
+        "scheduling.linux" => quoted(&format_linux_policy(&s.linux)),
+        "logging.level" => quoted(settings.logging.level.as_str()),
+        _ => {
+            let exe = key.strip_prefix("profiles.")?;
+            return settings
+                .profiles
+                .get(&profile_key(exe))
+                .map(|p| quoted(p.as_str()));
+        }
+    })
+}
+
+/// Checks a `[profiles]` executable name and gives its stored (lowercase) form.
+pub(crate) fn check_profile_name(name: &str) -> Result<String, String> {
+    if name.trim().is_empty() {
+        return Err("the executable's file name is empty".to_owned());
+    }
+    if name.contains(['\\', '/']) {
+        return Err(format!(
+            "\"{name}\" is a path; use the executable's file name ({})",
+            profile_key(name)
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err("the executable's file name contains control characters".to_owned());
+    }
+    Ok(profile_key(name))
+}
+
+fn set_problem(key: &str, message: String) -> Problem {
+    Problem {
+        severity: Severity::Error,
+        key: key.to_owned(),
+        line: None,
+        message,
+    }
+}
+
+/// Sets one key from text, as `tenuto config set KEY VALUE` and the panel do, with
+/// exactly the validation loading applies. `VALUE` is taken as the key's type: a
+/// whole number for integer keys, `true`/`false` for booleans, the text itself for
+/// strings (no quotes needed). `profiles.<exe>` adds or replaces the profile for an
+/// executable; the value `none` removes it. On error nothing changes, and the
+/// [`Problem`] says what is allowed.
+pub fn set_key(settings: &mut Settings, key: &str, value: &str) -> Result<(), Problem> {
+    if let Some(exe) = key.strip_prefix("profiles.") {
+        let name = check_profile_name(exe)
+            .map_err(|why| set_problem(key, format!("{key}: {why} (not changed)")))?;
+        if value.trim().eq_ignore_ascii_case("none") {
+            settings.profiles.remove(&name);
+            return Ok(());
+        }
+        return match ProfileValue::parse(value) {
+            Some(p) => {
+                settings.profiles.insert(name, p);
+                Ok(())
+            }
+            None => Err(set_problem(
+                key,
+                format!(
+                    "{key} = {} is not allowed; use {}, or none to remove the profile (not changed)",
+                    toml_string(value),
+                    ProfileValue::allowed()
+                ),
+            )),
+        };
+    }
+    let Some(info) = info(key) else {
+        let hint = did_you_mean_key(key)
+            .map(|k| format!("; did you mean `{k}`?"))
+            .unwrap_or_default();
+        return Err(set_problem(
+            key,
+            format!("unknown key `{key}`{hint} (the keys are listed by `tenuto config show`)"),
+        ));
+    };
+    let (val, shown) = match info.kind {
+        ValueKind::String => (Val::Str(value.to_owned()), toml_string(value)),
+        ValueKind::Integer => match value.trim().parse::<i64>() {
+            Ok(i) => (Val::Int(i), i.to_string()),
+            Err(_) => (Val::Str(value.to_owned()), toml_string(value)),
+        },
+        ValueKind::Boolean => match value.trim() {
+            "true" => (Val::Bool(true), "true".to_owned()),
+            "false" => (Val::Bool(false), "false".to_owned()),
+            _ => (Val::Str(value.to_owned()), toml_string(value)),
+        },
+    };
+    let current = get_key(settings, key).unwrap_or_default();
+    let done = format!("not changed: it stays {current}");
+    let mut next = settings.clone();
+    apply(&mut next, key, &val)
+        .map_err(|r| set_problem(key, refusal_message(key, &shown, &r, &done)))?;
+    if next.virtual_device.inputs + next.virtual_device.outputs == 0 {
+        let refusal = Refusal::because(format!(
+            "is not allowed while {} = 0: the device needs at least one channel",
+            if key == "virtual.inputs" {
+                "virtual.outputs"
+            } else {
+                "virtual.inputs"
+            }
+        ));
+        return Err(set_problem(
+            key,
+            refusal_message(key, &shown, &refusal, &done),
+        ));
+    }
+    *settings = next;
+    Ok(())
+}

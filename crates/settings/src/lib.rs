@@ -1,0 +1,115 @@
+//! # tenuto-settings
+//!
+//! Tenuto's settings model: everything a user can choose about the driver, the
+//! `tenuto.toml` file that stores it, how that file is validated, how it is written
+//! safely, and how the settings map onto the types the driver runs on
+//! (`tenuto_sched::Scheduling`, `tenuto_engine::virtual_device::VirtualConfig`,
+//! `tenuto_convert::HostFormat`). The driver (hot reload), the control panel and
+//! `tenuto config` all go through this crate, so the file, the panel and the command
+//! line give identical results.
+//!
+//! ## The file
+//!
+//! [`default_path`] tells where it lives:
+//!
+//! * `TENUTO_CONFIG`, when set and non-empty: that path, on every OS (tests and
+//!   portable setups use it);
+//! * Windows: `%APPDATA%\Tenuto\tenuto.toml`;
+//! * elsewhere: `$XDG_CONFIG_HOME/tenuto/tenuto.toml`, or `~/.config/tenuto/tenuto.toml`.
+//!
+//! A missing file is normal: the driver then runs with the defaults
+//! ([`Settings::default`]). The schema, with every default:
+//!
+//! ```toml
+//! [driver]
+//! backend = "virtual"            # "virtual" only in this version
+//! sample_type = "auto"           # auto | int16 | int24 | int32 | int32_lsb16 | int32_lsb18
+//!                                # | int32_lsb20 | int32_lsb24 | float32 | float64
+//! buffer_size = 128              # a power of two, 16..=8192
+//!
+//! [virtual]
+//! inputs = 2                     # 0..=64
+//! outputs = 2                    # 0..=64 (inputs + outputs >= 1)
+//! format = "f32"                 # f32 | i16 | i24 | i32
+//! source = "loopback"            # loopback | sine | silence
+//! sample_rate = 48000            # 44100 | 48000 | 88200 | 96000 | 176400 | 192000
+//!
+//! [scheduling]
+//! mode = "auto"                  # auto | mmcss | manual | inherit
+//! mmcss_task = "Pro Audio"       # an MMCSS task name (non-empty)
+//! mmcss_priority = "critical"    # low | normal | high | critical
+//! mmcss_fallback = "manual"      # manual | inherit
+//! manual_level = "time_critical" # normal | above_normal | highest | time_critical
+//! process_class = "normal"       # normal | high | realtime (manual mode only)
+//! eco_qos_opt_out = true
+//! linux = "inherit"              # inherit | fifo[:1-99] | rr[:1-99] | deadline[:RUNTIME_US]
+//!
+//! [profiles]                     # host executable file name = mmcss | manual | inherit | auto
+//! "reaper.exe" = "auto"
+//!
+//! [logging]
+//! level = "info"                 # error | warn | info | debug
+//! ```
+//!
+//! ```
+//! use tenuto_settings::{parse, set_key, SchedulingMode, Severity};
+//!
+//! let loaded = parse("[scheduling]\nmode = \"manual\"\nmmcss_priority = \"max\"\n");
+//! assert_eq!(loaded.settings.scheduling.mode, SchedulingMode::Manual);
+//! assert_eq!(
+//!     loaded.problems[0].to_string(),
+//!     "tenuto.toml line 3: scheduling.mmcss_priority = \"max\" is not allowed; \
+//!      use low, normal, high or critical (kept the default \"critical\")"
+//! );
+//! assert_eq!(loaded.problems[0].severity, Severity::Error);
+//!
+//! let mut settings = loaded.settings;
+//! set_key(&mut settings, "profiles.reaper.exe", "auto").unwrap();
+//! assert_eq!(tenuto_settings::parse(&settings.to_toml()).settings, settings);
+//! ```
+//!
+//! ## The rules
+//!
+//! * **Loading never fails** ([`load`], [`parse`]). A missing file gives the defaults
+//!   and no problem; an unreadable, non-UTF-8 or unparsable file gives the defaults and
+//!   exactly one [`Severity::Error`] problem (its [`Problem::key`] is empty); a bad value
+//!   keeps the default for that key only and adds an error that names the key, the value,
+//!   what is allowed and what was done; an unknown key or section is a
+//!   [`Severity::Warning`], with "did you mean" when a known name is within edit
+//!   distance 2. A driver can therefore always load, and report the problems.
+//! * Keys are case-sensitive (TOML is); choice values are not (`"MMCSS"` reads as
+//!   `mmcss`). A UTF-8 byte-order mark is ignored.
+//! * Profile names are executable file names, compared case-insensitively: they are
+//!   stored lowercased, so write and look them up through [`set_key`] and
+//!   [`Settings::profile_for`].
+//! * **Writing** ([`save_atomic`]) writes the whole file in its commented, canonical form
+//!   ([`Settings::to_toml`]) to a temporary file in the same directory, syncs it and
+//!   renames it over the target: a crash leaves either the old file or the new one,
+//!   never a torn one. Comments and unknown keys of a hand-edited file are not kept.
+//! * [`set_key`] validates exactly as loading does (`tenuto config set`, the panel).
+//! * [`Settings`] is `Eq`, so a reload can compare values and do nothing when the
+//!   content did not really change; [`Loaded::text_hash`] is a cheaper first test.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod choices;
+mod keys;
+mod model;
+mod parse;
+mod path;
+mod write;
+
+pub use choices::{
+    BackendSetting, Choice, FallbackSetting, FormatSetting, LogLevel, ManualLevelSetting,
+    MmcssPrioritySetting, ProcessClassSetting, ProfileValue, SampleTypeSetting, SchedulingMode,
+    SourceSetting,
+};
+pub use keys::{allowed, choices_for, get_key, set_key, KeyInfo, ValueKind, KEYS};
+pub use model::{
+    format_linux_policy, parse_linux_policy, DriverSettings, LoggingSettings, SchedulingSettings,
+    Settings, VirtualSettings, BUFFER_SIZE_MAX, BUFFER_SIZE_MIN, MAX_CHANNELS, SAMPLE_RATES,
+};
+pub use parse::{load, parse, Loaded, Problem, Severity, Source};
+pub use path::{default_path, CONFIG_ENV, FILE_NAME};
+pub use write::{save_atomic, SaveError};

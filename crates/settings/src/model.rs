@@ -1,0 +1,642 @@
+//! The settings as Rust values, their defaults, and their mapping onto the types
+//! the driver runs on.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use tenuto_convert::{DeviceFormat, HostFormat};
+use tenuto_engine::virtual_device::{VirtualConfig, VirtualSource};
+use tenuto_sched::policy::{
+    manual_base_priority, AvrtPriority, LinuxPolicy, MmcssFallback, ProcessClass, ThreadLevel,
+    WindowsPolicy,
+};
+use tenuto_sched::profiles::ProfileSetting;
+use tenuto_sched::Scheduling;
+
+use crate::choices::{
+    BackendSetting, FallbackSetting, FormatSetting, LogLevel, ManualLevelSetting,
+    MmcssPrioritySetting, ProcessClassSetting, ProfileValue, SampleTypeSetting, SchedulingMode,
+    SourceSetting,
+};
+
+/// Smallest `driver.buffer_size`, frames.
+pub const BUFFER_SIZE_MIN: u32 = 16;
+/// Largest `driver.buffer_size`, frames.
+pub const BUFFER_SIZE_MAX: u32 = 8192;
+/// Most channels `virtual.inputs` or `virtual.outputs` may have.
+pub const MAX_CHANNELS: u32 = 64;
+/// The rates `virtual.sample_rate` accepts, Hz.
+pub const SAMPLE_RATES: [u32; 6] = [44_100, 48_000, 88_200, 96_000, 176_400, 192_000];
+
+/// Everything in `tenuto.toml`. `Default` is the driver's behaviour without a file.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Settings {
+    /// `[driver]`.
+    pub driver: DriverSettings,
+    /// `[virtual]`.
+    #[serde(rename = "virtual")]
+    pub virtual_device: VirtualSettings,
+    /// `[scheduling]`.
+    pub scheduling: SchedulingSettings,
+    /// `[profiles]`: host executable file name (lowercase) → scheduling.
+    pub profiles: BTreeMap<String, ProfileValue>,
+    /// `[logging]`.
+    pub logging: LoggingSettings,
+}
+
+/// `[driver]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DriverSettings {
+    /// `backend`: where the audio goes.
+    pub backend: BackendSetting,
+    /// `sample_type`: the ASIO sample type of the host buffers.
+    pub sample_type: SampleTypeSetting,
+    /// `buffer_size`: the preferred buffer size offered to hosts, frames (a power
+    /// of two from [`BUFFER_SIZE_MIN`] to [`BUFFER_SIZE_MAX`]).
+    pub buffer_size: u32,
+}
+
+impl Default for DriverSettings {
+    fn default() -> Self {
+        Self {
+            backend: BackendSetting::Virtual,
+            sample_type: SampleTypeSetting::Auto,
+            buffer_size: 128,
+        }
+    }
+}
+
+impl DriverSettings {
+    /// The host sample type chosen, or `None` for `auto` (the engine then follows the
+    /// device, `tenuto_engine::default_host_format`).
+    pub fn host_format(&self) -> Option<HostFormat> {
+        Some(match self.sample_type {
+            SampleTypeSetting::Auto => return None,
+            SampleTypeSetting::Int16 => HostFormat::Int16Lsb,
+            SampleTypeSetting::Int24 => HostFormat::Int24Lsb,
+            SampleTypeSetting::Int32 => HostFormat::Int32Lsb,
+            SampleTypeSetting::Int32Lsb16 => HostFormat::Int32Lsb16,
+            SampleTypeSetting::Int32Lsb18 => HostFormat::Int32Lsb18,
+            SampleTypeSetting::Int32Lsb20 => HostFormat::Int32Lsb20,
+            SampleTypeSetting::Int32Lsb24 => HostFormat::Int32Lsb24,
+            SampleTypeSetting::Float32 => HostFormat::Float32Lsb,
+            SampleTypeSetting::Float64 => HostFormat::Float64Lsb,
+        })
+    }
+}
+
+/// `[virtual]`: the virtual device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VirtualSettings {
+    /// `inputs`: input channels, 0 to [`MAX_CHANNELS`].
+    pub inputs: u32,
+    /// `outputs`: output channels, 0 to [`MAX_CHANNELS`]; inputs + outputs ≥ 1.
+    pub outputs: u32,
+    /// `format`: the format of the device's frames.
+    pub format: FormatSetting,
+    /// `source`: what the inputs capture.
+    pub source: SourceSetting,
+    /// `sample_rate`: the rate before the host picks one, one of [`SAMPLE_RATES`].
+    pub sample_rate: u32,
+}
+
+impl Default for VirtualSettings {
+    fn default() -> Self {
+        Self {
+            inputs: 2,
+            outputs: 2,
+            format: FormatSetting::F32,
+            source: SourceSetting::Loopback,
+            sample_rate: 48_000,
+        }
+    }
+}
+
+impl VirtualSettings {
+    /// The device's frame format.
+    pub fn device_format(&self) -> DeviceFormat {
+        match self.format {
+            FormatSetting::F32 => DeviceFormat::F32,
+            FormatSetting::I16 => DeviceFormat::I16,
+            FormatSetting::I24 => DeviceFormat::I24,
+            FormatSetting::I32 => DeviceFormat::I32,
+        }
+    }
+
+    /// The virtual device's configuration, offering `preferred_buffer` frames
+    /// (`driver.buffer_size`) as the preferred size; everything not in the
+    /// settings keeps `VirtualConfig::default()`.
+    pub fn to_config(&self, preferred_buffer: u32) -> VirtualConfig {
+        let defaults = VirtualConfig::default();
+        let mut buffer_sizes = defaults.buffer_sizes;
+        buffer_sizes.preferred_frames =
+            preferred_buffer.clamp(buffer_sizes.min_frames, buffer_sizes.max_frames);
+        VirtualConfig {
+            inputs: self.inputs as usize,
+            outputs: self.outputs as usize,
+            format: self.device_format(),
+            source: match self.source {
+                SourceSetting::Loopback => VirtualSource::Loopback,
+                SourceSetting::Sine => VirtualSource::Sine,
+                SourceSetting::Silence => VirtualSource::Silence,
+            },
+            default_sample_rate: f64::from(self.sample_rate),
+            buffer_sizes,
+            ..defaults
+        }
+    }
+}
+
+/// `[scheduling]`: the driver thread's scheduling.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SchedulingSettings {
+    /// `mode`: the Windows policy.
+    pub mode: SchedulingMode,
+    /// `mmcss_task`: the MMCSS task to register with (non-empty).
+    pub mmcss_task: String,
+    /// `mmcss_priority`: the AVRT priority within the task.
+    pub mmcss_priority: MmcssPrioritySetting,
+    /// `mmcss_fallback`: what to do when MMCSS registration fails.
+    pub mmcss_fallback: FallbackSetting,
+    /// `manual_level`: the thread level in manual mode.
+    pub manual_level: ManualLevelSetting,
+    /// `process_class`: the host process's class in manual mode (opt-in).
+    pub process_class: ProcessClassSetting,
+    /// `eco_qos_opt_out`: opt the driver thread out of EcoQoS throttling.
+    pub eco_qos_opt_out: bool,
+    /// `linux`: the policy on native Linux runs (see [`parse_linux_policy`]).
+    #[serde(serialize_with = "serialize_linux")]
+    pub linux: LinuxPolicy,
+}
+
+fn serialize_linux<S: serde::Serializer>(p: &LinuxPolicy, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format_linux_policy(p))
+}
+
+impl Default for SchedulingSettings {
+    fn default() -> Self {
+        Self {
+            mode: SchedulingMode::Auto,
+            mmcss_task: "Pro Audio".to_owned(),
+            mmcss_priority: MmcssPrioritySetting::Critical,
+            mmcss_fallback: FallbackSetting::Manual,
+            manual_level: ManualLevelSetting::TimeCritical,
+            process_class: ProcessClassSetting::Normal,
+            eco_qos_opt_out: true,
+            linux: LinuxPolicy::Inherit,
+        }
+    }
+}
+
+impl SchedulingSettings {
+    /// MMCSS with the configured task and priority.
+    pub fn mmcss_policy(&self) -> WindowsPolicy {
+        WindowsPolicy::Mmcss {
+            task: self.mmcss_task.clone(),
+            priority: match self.mmcss_priority {
+                MmcssPrioritySetting::Low => AvrtPriority::Low,
+                MmcssPrioritySetting::Normal => AvrtPriority::Normal,
+                MmcssPrioritySetting::High => AvrtPriority::High,
+                MmcssPrioritySetting::Critical => AvrtPriority::Critical,
+            },
+        }
+    }
+
+    /// Manual priority with the configured level and process class.
+    pub fn manual_policy(&self) -> WindowsPolicy {
+        WindowsPolicy::Manual {
+            level: self.thread_level(),
+            process_class: self.process_class(),
+        }
+    }
+
+    fn thread_level(&self) -> ThreadLevel {
+        match self.manual_level {
+            ManualLevelSetting::Normal => ThreadLevel::Normal,
+            ManualLevelSetting::AboveNormal => ThreadLevel::AboveNormal,
+            ManualLevelSetting::Highest => ThreadLevel::Highest,
+            ManualLevelSetting::TimeCritical => ThreadLevel::TimeCritical,
+        }
+    }
+
+    fn process_class(&self) -> Option<ProcessClass> {
+        match self.process_class {
+            ProcessClassSetting::Normal => None,
+            ProcessClassSetting::High => Some(ProcessClass::High),
+            ProcessClassSetting::Realtime => Some(ProcessClass::Realtime),
+        }
+    }
+
+    /// The Windows policy for a mode (`auto` gives MMCSS: the policy used when the
+    /// host's threads cannot be observed).
+    pub fn windows_policy(&self, mode: SchedulingMode) -> WindowsPolicy {
+        match mode {
+            SchedulingMode::Mmcss | SchedulingMode::Auto => self.mmcss_policy(),
+            SchedulingMode::Manual => self.manual_policy(),
+            SchedulingMode::Inherit => WindowsPolicy::Inherit,
+        }
+    }
+
+    /// The scheduling the driver applies. With mode `auto` the default Windows policy
+    /// is MMCSS and hosts without a profile get [`Self::default_profile`] (Auto).
+    pub fn to_scheduling(&self) -> Scheduling {
+        Scheduling {
+            windows: self.windows_policy(self.mode),
+            mmcss_fallback: match self.mmcss_fallback {
+                FallbackSetting::Manual => MmcssFallback::ManualTimeCritical,
+                FallbackSetting::Inherit => MmcssFallback::Inherit,
+            },
+            linux: self.linux,
+            eco_qos_opt_out: self.eco_qos_opt_out,
+        }
+    }
+
+    /// The profile for hosts the user set no `[profiles]` entry for. Mode `auto` (the
+    /// default): `None`, so the built-in profile of a known DAW applies, else Auto
+    /// from the host's threads. An explicit `mmcss`, `manual` or `inherit`: that
+    /// policy, in every host without its own profile.
+    pub fn default_profile(&self) -> Option<ProfileSetting> {
+        match self.mode {
+            // Auto: the host's own profile, else the built-in one for known
+            // DAWs, else Auto from the host's threads.
+            SchedulingMode::Auto => None,
+            mode => Some(ProfileSetting::Policy(self.windows_policy(mode))),
+        }
+    }
+
+    /// What manual mode gives the thread, spelled out: "TIME_CRITICAL in a normal
+    /// process: base priority 15"; "… in a REALTIME process: base priority 31 —
+    /// outranks MMCSS threads (23–26)".
+    pub fn base_priority_text(&self) -> String {
+        let level = match self.manual_level {
+            ManualLevelSetting::Normal => "NORMAL",
+            ManualLevelSetting::AboveNormal => "ABOVE_NORMAL",
+            ManualLevelSetting::Highest => "HIGHEST",
+            ManualLevelSetting::TimeCritical => "TIME_CRITICAL",
+        };
+        let class = match self.process_class {
+            ProcessClassSetting::Normal => "a normal",
+            ProcessClassSetting::High => "a HIGH",
+            ProcessClassSetting::Realtime => "a REALTIME",
+        };
+        let base = manual_base_priority(self.thread_level(), self.process_class());
+        let rank = if self.process_class != ProcessClassSetting::Realtime {
+            ""
+        } else if base > 26 {
+            " — outranks MMCSS threads (23–26)"
+        } else {
+            " — among MMCSS threads (23–26)"
+        };
+        format!("{level} in {class} process: base priority {base}{rank}")
+    }
+
+    /// One line on the Windows scheduling, for `tenuto config check` and the panel.
+    pub fn windows_text(&self) -> String {
+        let mmcss = format!(
+            "MMCSS \"{}\" at {}",
+            self.mmcss_task,
+            self.mmcss_priority.as_str().to_ascii_uppercase()
+        );
+        let fallback = match self.mmcss_fallback {
+            FallbackSetting::Manual => "manual TIME_CRITICAL (base priority 15)",
+            FallbackSetting::Inherit => "leave the thread as created",
+        };
+        let main = match self.mode {
+            SchedulingMode::Mmcss => format!("{mmcss}; if registration fails: {fallback}"),
+            SchedulingMode::Manual => format!("manual, {}", self.base_priority_text()),
+            SchedulingMode::Inherit => "inherit (the thread is left as created)".to_owned(),
+            SchedulingMode::Auto => format!(
+                "auto: MMCSS or manual to match each host's threads (else {mmcss}; \
+                 if registration fails: {fallback})"
+            ),
+        };
+        format!(
+            "{main}; EcoQoS opt-out {}",
+            if self.eco_qos_opt_out { "on" } else { "off" }
+        )
+    }
+}
+
+impl ProfileValue {
+    /// The profile as the scheduler takes it; `mmcss` and `manual` use the task,
+    /// priority, level and class of `scheduling`.
+    pub fn to_profile_setting(self, scheduling: &SchedulingSettings) -> ProfileSetting {
+        match self {
+            ProfileValue::Mmcss => ProfileSetting::Policy(scheduling.mmcss_policy()),
+            ProfileValue::Manual => ProfileSetting::Policy(scheduling.manual_policy()),
+            ProfileValue::Inherit => ProfileSetting::Policy(WindowsPolicy::Inherit),
+            ProfileValue::Auto => ProfileSetting::Auto,
+        }
+    }
+}
+
+/// `[logging]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LoggingSettings {
+    /// `level`.
+    pub level: LogLevel,
+}
+
+impl Default for LoggingSettings {
+    fn default() -> Self {
+        Self {
+            level: LogLevel::Info,
+        }
+    }
+}
+
+impl Settings {
+    /// The virtual device's configuration (`[virtual]` with `driver.buffer_size`).
+    pub fn virtual_config(&self) -> VirtualConfig {
+        self.virtual_device.to_config(self.driver.buffer_size)
+    }
+
+    /// The host sample type in effect: `driver.sample_type`, or for `auto` the one
+    /// matching the virtual device's format.
+    pub fn effective_host_format(&self) -> HostFormat {
+        self.driver.host_format().unwrap_or_else(|| {
+            tenuto_engine::default_host_format(self.virtual_device.device_format())
+        })
+    }
+
+    /// The user's profile value for a host executable (a file name or a full path,
+    /// case-insensitive), if any.
+    pub fn profile_value(&self, executable: &str) -> Option<ProfileValue> {
+        self.profiles.get(&profile_key(executable)).copied()
+    }
+
+    /// What the scheduler should take as the user's profile for `executable`: its
+    /// `[profiles]` entry, else [`SchedulingSettings::default_profile`].
+    pub fn profile_for(&self, executable: &str) -> Option<ProfileSetting> {
+        match self.profile_value(executable) {
+            Some(v) => Some(v.to_profile_setting(&self.scheduling)),
+            None => self.scheduling.default_profile(),
+        }
+    }
+
+    /// What the driver would do with these settings, one `(topic, text)` pair per
+    /// line: backend and device, buffer size, sample type, scheduling, profiles,
+    /// logging. For `tenuto config check` and the panel.
+    pub fn explain(&self) -> Vec<(&'static str, String)> {
+        let v = &self.virtual_device;
+        let mut lines = vec![
+            (
+                "backend",
+                format!(
+                    "virtual device: {} in / {} out, {} frames, inputs capture {}, starts at {} Hz",
+                    v.inputs,
+                    v.outputs,
+                    v.format,
+                    match v.source {
+                        SourceSetting::Loopback => "the outputs (loopback)",
+                        SourceSetting::Sine => "a sine per channel",
+                        SourceSetting::Silence => "silence",
+                    },
+                    v.sample_rate
+                ),
+            ),
+            (
+                "buffer size",
+                format!(
+                    "{} frames preferred ({:.2} ms at {} Hz); hosts may pick any power of two \
+                     from {BUFFER_SIZE_MIN} to {BUFFER_SIZE_MAX}",
+                    self.driver.buffer_size,
+                    f64::from(self.driver.buffer_size) * 1000.0 / f64::from(v.sample_rate),
+                    v.sample_rate
+                ),
+            ),
+            (
+                "sample type",
+                match self.driver.host_format() {
+                    Some(f) => format!("{f} (set)"),
+                    None => format!(
+                        "{} (auto: matches the device's {} frames)",
+                        self.effective_host_format(),
+                        v.format
+                    ),
+                },
+            ),
+            (
+                "scheduling",
+                format!("Windows: {}", self.scheduling.windows_text()),
+            ),
+        ];
+        let hosts = if self.scheduling.mode == SchedulingMode::Auto {
+            "hosts without a profile: decided from the host's own threads".to_owned()
+        } else {
+            format!("hosts without a profile: {}", self.scheduling.mode)
+        };
+        lines.push(("", hosts));
+        for (exe, value) in &self.profiles {
+            let what = match value {
+                ProfileValue::Mmcss => format!(
+                    "MMCSS \"{}\" at {}",
+                    self.scheduling.mmcss_task,
+                    self.scheduling.mmcss_priority.as_str().to_ascii_uppercase()
+                ),
+                ProfileValue::Manual => self.scheduling.base_priority_text(),
+                ProfileValue::Inherit => "the thread is left as created".to_owned(),
+                ProfileValue::Auto => "decided from the host's own threads".to_owned(),
+            };
+            lines.push(("", format!("profile {exe}: {value} ({what})")));
+        }
+        lines.push((
+            "",
+            format!(
+                "Linux (native runs): {}",
+                format_linux_policy(&self.scheduling.linux)
+            ),
+        ));
+        lines.push(("logging", self.logging.level.to_string()));
+        lines
+    }
+}
+
+/// The `[profiles]` key for an executable: its file name, lowercased.
+pub(crate) fn profile_key(executable: &str) -> String {
+    executable
+        .rsplit(['\\', '/'])
+        .next()
+        .unwrap_or(executable)
+        .trim()
+        .to_lowercase()
+}
+
+/// Parses `scheduling.linux`: `inherit`, `fifo[:1-99]`, `rr[:1-99]` (80 when
+/// omitted) or `deadline[:RUNTIME_US]`. The error says what is wrong.
+pub fn parse_linux_policy(text: &str) -> Result<LinuxPolicy, String> {
+    let lower = text.trim().to_ascii_lowercase();
+    let (mode, arg) = match lower.split_once(':') {
+        Some((m, a)) => (m, Some(a)),
+        None => (lower.as_str(), None),
+    };
+    let priority = |arg: Option<&str>| match arg {
+        None => Ok(80),
+        Some(a) => a
+            .parse::<u8>()
+            .ok()
+            .filter(|p| (1..=99).contains(p))
+            .ok_or_else(|| "the real-time priority must be 1 to 99".to_owned()),
+    };
+    match (mode, arg) {
+        ("inherit", None) => Ok(LinuxPolicy::Inherit),
+        ("fifo", a) => Ok(LinuxPolicy::Fifo {
+            priority: priority(a)?,
+        }),
+        ("rr", a) => Ok(LinuxPolicy::RoundRobin {
+            priority: priority(a)?,
+        }),
+        ("deadline", None) => Ok(LinuxPolicy::Deadline { runtime_us: None }),
+        ("deadline", Some(a)) => a
+            .parse::<u32>()
+            .ok()
+            .filter(|r| *r > 0)
+            .map(|r| LinuxPolicy::Deadline {
+                runtime_us: Some(r),
+            })
+            .ok_or_else(|| "the runtime must be a positive number of microseconds".to_owned()),
+        _ => Err("unknown policy".to_owned()),
+    }
+}
+
+/// The `scheduling.linux` spelling of a policy (`fifo:80`, `deadline:300`, …).
+pub fn format_linux_policy(policy: &LinuxPolicy) -> String {
+    match policy {
+        LinuxPolicy::Inherit => "inherit".to_owned(),
+        LinuxPolicy::Fifo { priority } => format!("fifo:{priority}"),
+        LinuxPolicy::RoundRobin { priority } => format!("rr:{priority}"),
+        LinuxPolicy::Deadline { runtime_us: None } => "deadline".to_owned(),
+        LinuxPolicy::Deadline {
+            runtime_us: Some(r),
+        } => format!("deadline:{r}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_map_to_the_drivers_defaults() {
+        let s = Settings::default();
+        assert_eq!(s.scheduling.to_scheduling(), Scheduling::default());
+        assert_eq!(s.virtual_config(), VirtualConfig::default());
+        assert_eq!(s.driver.host_format(), None);
+        assert_eq!(s.effective_host_format(), HostFormat::Float32Lsb);
+        // Mode auto: built-in profiles, then Auto from the host's threads.
+        assert_eq!(s.scheduling.default_profile(), None);
+    }
+
+    #[test]
+    fn modes_map_to_policies() {
+        let mut s = SchedulingSettings {
+            mode: SchedulingMode::Manual,
+            manual_level: ManualLevelSetting::Highest,
+            process_class: ProcessClassSetting::High,
+            mmcss_fallback: FallbackSetting::Inherit,
+            ..SchedulingSettings::default()
+        };
+        let sched = s.to_scheduling();
+        assert_eq!(
+            sched.windows,
+            WindowsPolicy::Manual {
+                level: ThreadLevel::Highest,
+                process_class: Some(ProcessClass::High)
+            }
+        );
+        assert_eq!(sched.mmcss_fallback, MmcssFallback::Inherit);
+        s.mode = SchedulingMode::Inherit;
+        assert_eq!(s.to_scheduling().windows, WindowsPolicy::Inherit);
+        s.mode = SchedulingMode::Auto;
+        s.mmcss_task = "Audio".into();
+        s.mmcss_priority = MmcssPrioritySetting::High;
+        assert_eq!(
+            s.to_scheduling().windows,
+            WindowsPolicy::Mmcss {
+                task: "Audio".into(),
+                priority: AvrtPriority::High
+            }
+        );
+        assert_eq!(s.default_profile(), None);
+        s.mode = SchedulingMode::Mmcss;
+        assert_eq!(
+            s.default_profile(),
+            Some(ProfileSetting::Policy(WindowsPolicy::Mmcss {
+                task: "Audio".into(),
+                priority: AvrtPriority::High
+            }))
+        );
+        assert_eq!(
+            ProfileValue::Manual.to_profile_setting(&s),
+            ProfileSetting::Policy(WindowsPolicy::Manual {
+                level: ThreadLevel::Highest,
+                process_class: Some(ProcessClass::High)
+            })
+        );
+    }
+
+    #[test]
+    fn profiles_are_looked_up_by_file_name_case_insensitively() {
+        let mut s = Settings::default();
+        s.profiles
+            .insert("reaper.exe".into(), ProfileValue::Inherit);
+        assert_eq!(
+            s.profile_for(r"C:\Program Files\REAPER\Reaper.EXE"),
+            Some(ProfileSetting::Policy(WindowsPolicy::Inherit))
+        );
+        // Mode auto (default): no profile of its own, so the built-in one applies.
+        assert_eq!(s.profile_for("Cubase13.exe"), None);
+        s.scheduling.mode = SchedulingMode::Mmcss;
+        assert_eq!(
+            s.profile_for("Cubase13.exe"),
+            Some(ProfileSetting::Policy(WindowsPolicy::default()))
+        );
+    }
+
+    #[test]
+    fn base_priority_is_spelled_out() {
+        let mut s = SchedulingSettings::default();
+        assert_eq!(
+            s.base_priority_text(),
+            "TIME_CRITICAL in a normal process: base priority 15"
+        );
+        s.process_class = ProcessClassSetting::Realtime;
+        assert_eq!(
+            s.base_priority_text(),
+            "TIME_CRITICAL in a REALTIME process: base priority 31 — outranks MMCSS threads (23–26)"
+        );
+        s.manual_level = ManualLevelSetting::Normal;
+        assert!(s
+            .base_priority_text()
+            .ends_with("base priority 24 — among MMCSS threads (23–26)"));
+        s.process_class = ProcessClassSetting::High;
+        s.manual_level = ManualLevelSetting::AboveNormal;
+        assert_eq!(
+            s.base_priority_text(),
+            "ABOVE_NORMAL in a HIGH process: base priority 14"
+        );
+    }
+
+    #[test]
+    fn linux_policies_parse_and_print() {
+        for text in ["inherit", "fifo:80", "rr:1", "deadline", "deadline:300"] {
+            let p = parse_linux_policy(text).unwrap();
+            assert_eq!(format_linux_policy(&p), text);
+        }
+        assert_eq!(
+            parse_linux_policy("FIFO"),
+            Ok(LinuxPolicy::Fifo { priority: 80 })
+        );
+        for bad in [
+            "fifo:0",
+            "rr:100",
+            "deadline:0",
+            "deadline:x",
+            "mmcss",
+            "inherit:1",
+            "",
+        ] {
+            assert!(parse_linux_policy(bad).is_err(), "{bad}");
+        }
+    }
+}

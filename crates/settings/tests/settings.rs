@@ -1,0 +1,578 @@
+//! The settings file: round trips, validation of every key, unknown keys, broken
+//! files, atomic saving, `set_key`, the default path.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use tenuto_settings::*;
+
+/// A fresh, empty directory under the system's temporary folder.
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "tenuto-settings-test-{}-{name}-{}",
+        std::process::id(),
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Every field different from its default.
+fn non_default() -> Settings {
+    Settings {
+        driver: DriverSettings {
+            backend: BackendSetting::Virtual, // the only one
+            sample_type: SampleTypeSetting::Int32Lsb20,
+            buffer_size: 8192,
+        },
+        virtual_device: VirtualSettings {
+            inputs: 0,
+            outputs: 64,
+            format: FormatSetting::I24,
+            source: SourceSetting::Sine,
+            sample_rate: 192_000,
+        },
+        scheduling: SchedulingSettings {
+            mode: SchedulingMode::Manual,
+            mmcss_task: "My \"Task\" \\ ünï code".to_owned(),
+            mmcss_priority: MmcssPrioritySetting::Low,
+            mmcss_fallback: FallbackSetting::Inherit,
+            manual_level: ManualLevelSetting::AboveNormal,
+            process_class: ProcessClassSetting::Realtime,
+            eco_qos_opt_out: false,
+            linux: tenuto_sched::policy::LinuxPolicy::Deadline {
+                runtime_us: Some(250),
+            },
+        },
+        profiles: BTreeMap::from([
+            ("reaper.exe".to_owned(), ProfileValue::Auto),
+            ("cubase13.exe".to_owned(), ProfileValue::Inherit),
+            ("ableton live 12 suite.exe".to_owned(), ProfileValue::Manual),
+            ("bitwig studio.exe".to_owned(), ProfileValue::Mmcss),
+        ]),
+        logging: LoggingSettings {
+            level: LogLevel::Debug,
+        },
+    }
+}
+
+#[test]
+fn defaults_round_trip() {
+    let s = Settings::default();
+    let loaded = parse(&s.to_toml());
+    assert_eq!(loaded.problems, []);
+    assert_eq!(loaded.settings, s);
+    assert_eq!(loaded.source, Source::File);
+    // An empty file is the defaults too.
+    let empty = parse("");
+    assert_eq!((empty.settings, empty.problems), (s, vec![]));
+}
+
+#[test]
+fn non_default_settings_round_trip() {
+    let s = non_default();
+    assert_ne!(s.driver, DriverSettings::default());
+    let text = s.to_toml();
+    let loaded = parse(&text);
+    assert_eq!(loaded.problems, [], "{text}");
+    assert_eq!(loaded.settings, s);
+    // Every other value of every choice survives too.
+    let mut s = Settings::default();
+    for t in SampleTypeSetting::ALL {
+        s.driver.sample_type = *t;
+        assert_eq!(parse(&s.to_toml()).settings, s);
+    }
+    for l in ["inherit", "fifo:1", "rr:99", "deadline"] {
+        s.scheduling.linux = parse_linux_policy(l).unwrap();
+        assert_eq!(parse(&s.to_toml()).settings, s);
+    }
+}
+
+#[test]
+fn the_written_file_documents_every_key() {
+    let text = non_default().to_toml();
+    for info in KEYS {
+        let allowed = allowed(info.key).unwrap();
+        assert!(
+            text.contains(&format!("\n{} = ", info.name())),
+            "{} missing",
+            info.key
+        );
+        // Allowed values appear in the comments (allowing for line wrapping).
+        let flat = text.replace("\n# ", " ");
+        assert!(flat.contains(&allowed), "{}: {allowed}", info.key);
+    }
+    assert!(text.contains("[profiles]\n\"ableton live 12 suite.exe\" = \"manual\""));
+}
+
+/// (key, a value of the wrong type, a value of the right type that is not allowed).
+const BAD_VALUES: &[(&str, &str, &str)] = &[
+    ("driver.backend", "1", "\"wasapi\""),
+    ("driver.sample_type", "true", "\"int8\""),
+    ("driver.buffer_size", "\"128\"", "100"),
+    ("virtual.inputs", "\"2\"", "65"),
+    ("virtual.outputs", "2.0", "-1"),
+    ("virtual.format", "32", "\"f64\""),
+    ("virtual.source", "false", "\"noise\""),
+    ("virtual.sample_rate", "\"48000\"", "44000"),
+    ("scheduling.mode", "1", "\"realtime\""),
+    ("scheduling.mmcss_task", "42", "\"  \""),
+    ("scheduling.mmcss_priority", "[1, 2]", "\"max\""),
+    ("scheduling.mmcss_fallback", "2", "\"none\""),
+    ("scheduling.manual_level", "15", "\"idle\""),
+    ("scheduling.process_class", "1979-05-27", "\"idle\""),
+    ("scheduling.eco_qos_opt_out", "\"yes\"", "1"),
+    ("scheduling.linux", "80", "\"fifo:100\""),
+    ("logging.level", "{ a = 1 }", "\"trace\""),
+];
+
+#[test]
+fn every_key_refuses_bad_values_naming_key_value_and_what_is_allowed() {
+    // The table covers every key.
+    let covered: Vec<&str> = BAD_VALUES.iter().map(|(k, _, _)| *k).collect();
+    let all: Vec<&str> = KEYS.iter().map(|k| k.key).collect();
+    assert_eq!(covered, all);
+
+    for (key, wrong_type, not_allowed) in BAD_VALUES {
+        let (section, name) = key.split_once('.').unwrap();
+        let default = get_key(&Settings::default(), key).unwrap();
+        for bad in [wrong_type, not_allowed] {
+            let text = format!("# comment\n[{section}]\n{name} = {bad}\n");
+            let loaded = parse(&text);
+            assert_eq!(loaded.settings, Settings::default(), "{text}");
+            assert_eq!(loaded.problems.len(), 1, "{text}: {:?}", loaded.problems);
+            let p = &loaded.problems[0];
+            let shown = p.to_string();
+            assert_eq!(p.severity, Severity::Error);
+            assert_eq!(p.key, *key);
+            assert_eq!(p.line, Some(3), "{shown}");
+            assert!(shown.starts_with("tenuto.toml line 3: "), "{shown}");
+            assert!(shown.contains(&format!("{key} = {bad} ")), "{shown}");
+            assert!(
+                shown.contains(&format!("; use {}", allowed(key).unwrap())),
+                "{shown}"
+            );
+            assert!(
+                shown.contains(&format!("(kept the default {default})")),
+                "{shown}"
+            );
+            assert!(loaded.has_errors());
+        }
+    }
+}
+
+#[test]
+fn every_key_refuses_bad_values_through_set_key_too() {
+    // The same values, as `tenuto config set KEY VALUE` gets them (no TOML quoting).
+    for (key, wrong_type, not_allowed) in BAD_VALUES {
+        for bad in [wrong_type, not_allowed] {
+            let raw = bad.trim_matches('"');
+            let mut s = non_default();
+            let before = s.clone();
+            let current = get_key(&s, key).unwrap();
+            let Err(p) = set_key(&mut s, key, raw) else {
+                // A wrong TOML type can be a right value from the command line
+                // ("128" is the number 128 there).
+                assert!(
+                    matches!(
+                        *key,
+                        "driver.buffer_size"
+                            | "virtual.inputs"
+                            | "virtual.sample_rate"
+                            | "scheduling.mmcss_task"
+                    ),
+                    "{key} = {raw} accepted"
+                );
+                continue;
+            };
+            assert_eq!(s, before, "{key} = {raw} changed something");
+            let shown = p.to_string();
+            assert_eq!(
+                (p.severity, p.key.as_str(), p.line),
+                (Severity::Error, *key, None)
+            );
+            assert!(shown.contains(key) && shown.contains(raw), "{shown}");
+            assert!(shown.contains(&allowed(key).unwrap()), "{shown}");
+            assert!(
+                shown.contains(&format!("not changed: it stays {current}")),
+                "{shown}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_message_reads_as_documented() {
+    let mut text = String::new();
+    for line in 1..12 {
+        text.push_str(&format!("# line {line}\n"));
+    }
+    text.insert_str(0, "[scheduling]\n");
+    text.push_str("mmcss_priority = \"max\"\n");
+    let loaded = parse(&text);
+    assert_eq!(
+        loaded.problems[0].to_string(),
+        "tenuto.toml line 13: scheduling.mmcss_priority = \"max\" is not allowed; use low, \
+         normal, high or critical (kept the default \"critical\")"
+    );
+    let loaded = parse("[driver]\nbackend = \"wasapi\"\n");
+    assert_eq!(
+        loaded.problems[0].message,
+        "driver.backend = \"wasapi\" is not available in this version (the WASAPI backend \
+         arrives later); use virtual (kept the default \"virtual\")"
+    );
+}
+
+#[test]
+fn a_bad_value_keeps_the_default_for_that_key_only() {
+    let loaded = parse(
+        "[driver]\nbuffer_size = 100\nsample_type = \"float64\"\n\
+         [scheduling]\nmode = \"MANUAL\"\nmmcss_priority = \"max\"\nmanual_level = \"highest\"\n",
+    );
+    assert_eq!(loaded.problems.len(), 2);
+    let s = loaded.settings;
+    assert_eq!(s.driver.buffer_size, 128);
+    assert_eq!(s.driver.sample_type, SampleTypeSetting::Float64);
+    assert_eq!(s.scheduling.mode, SchedulingMode::Manual);
+    assert_eq!(s.scheduling.mmcss_priority, MmcssPrioritySetting::Critical);
+    assert_eq!(s.scheduling.manual_level, ManualLevelSetting::Highest);
+}
+
+#[test]
+fn the_device_needs_a_channel() {
+    let loaded = parse("[virtual]\ninputs = 0\noutputs = 0\n");
+    assert_eq!(loaded.problems.len(), 1);
+    let p = &loaded.problems[0];
+    assert_eq!((p.key.as_str(), p.line), ("virtual.outputs", Some(3)));
+    assert!(p.message.contains("at least one channel"), "{p}");
+    assert_eq!(loaded.settings.virtual_device.inputs, 0);
+    assert_eq!(loaded.settings.virtual_device.outputs, 2);
+    // One of them at 0 is fine.
+    assert_eq!(parse("[virtual]\ninputs = 0\n").problems, []);
+}
+
+#[test]
+fn unknown_keys_and_sections_are_warnings_with_did_you_mean() {
+    let loaded = parse(
+        "[scheduling]\nmod = \"x\"\nmmcss_prio = \"high\"\n\
+         [schedulling]\nmode = \"manual\"\n\
+         [driver]\nwhatever = 1\nmode = \"inherit\"\n\
+         [loging]\nlevel = \"debug\"\n\
+         [zzzzzzzz]\n\
+         buffer_sise = 64\n",
+    );
+    assert_eq!(loaded.settings, Settings::default());
+    assert!(!loaded.has_errors());
+    let msgs: Vec<String> = loaded.problems.iter().map(|p| p.to_string()).collect();
+    assert!(loaded
+        .problems
+        .iter()
+        .all(|p| p.severity == Severity::Warning));
+    assert_eq!(
+        msgs,
+        [
+            "tenuto.toml line 2: unknown key `scheduling.mod` ignored; did you mean `scheduling.mode`?",
+            "tenuto.toml line 3: unknown key `scheduling.mmcss_prio` ignored",
+            "tenuto.toml line 4: unknown section [schedulling] ignored; did you mean [scheduling]?",
+            "tenuto.toml line 7: unknown key `driver.whatever` ignored",
+            "tenuto.toml line 8: unknown key `driver.mode` ignored; did you mean `scheduling.mode`?",
+            "tenuto.toml line 9: unknown section [loging] ignored; did you mean [logging]?",
+            "tenuto.toml line 11: unknown section [zzzzzzzz] ignored",
+        ],
+        "{msgs:#?}"
+    );
+    // A key outside any section (before the first header).
+    let loaded = parse("buffer_sise = 64\n[driver]\n");
+    assert_eq!(
+        loaded.problems[0].message,
+        "unknown key `buffer_sise` outside any section ignored; did you mean \
+         `driver.buffer_size` (in [driver])?"
+    );
+    assert_eq!(loaded.problems[0].key, "buffer_sise");
+}
+
+#[test]
+fn a_broken_file_gives_the_defaults_and_one_error() {
+    for text in [
+        "[driver",
+        "[driver]\nbuffer_size = \n",
+        "[driver]\nbackend = \"virtual\"\nbackend = \"virtual\"\n",
+        "\u{0}\u{1}\u{2}garbage\u{7f}",
+        "[scheduling]\nmode = \"unterminated\n",
+    ] {
+        let loaded = parse(text);
+        assert_eq!(loaded.settings, Settings::default(), "{text:?}");
+        assert_eq!(loaded.problems.len(), 1, "{text:?}: {:?}", loaded.problems);
+        let p = &loaded.problems[0];
+        assert_eq!((p.severity, p.key.as_str()), (Severity::Error, ""));
+        assert!(p.line.is_some(), "{p}");
+        assert!(p.message.contains("not valid TOML"), "{p}");
+        assert!(p.message.contains("default settings"), "{p}");
+        assert_eq!(loaded.file_problem(), Some(p));
+    }
+    // A section that is not a table.
+    let loaded = parse("driver = \"virtual\"\n");
+    assert_eq!(loaded.problems.len(), 1);
+    assert!(loaded.problems[0]
+        .message
+        .contains("must be the section [driver]"));
+}
+
+#[test]
+fn loading_files() {
+    let dir = temp_dir("load");
+    // Missing: the defaults, no problem.
+    let missing = load(&dir.join("nothing.toml"));
+    assert_eq!(missing.source, Source::Defaults);
+    assert_eq!((missing.problems.len(), missing.text_hash), (0, 0));
+    assert_eq!(missing.settings, Settings::default());
+
+    // Binary garbage (not UTF-8): the defaults and one error naming the file.
+    let garbage = dir.join("garbage.toml");
+    std::fs::write(&garbage, [0xff, 0xfe, 0x00, 0x80, b'[', 0xc3, 0x28]).unwrap();
+    let loaded = load(&garbage);
+    assert_eq!(loaded.settings, Settings::default());
+    assert_eq!(loaded.problems.len(), 1);
+    assert!(loaded.problems[0].message.contains("garbage.toml"));
+    assert!(loaded.problems[0].message.contains("not UTF-8"));
+    assert_eq!(loaded.source, Source::File);
+
+    // Unreadable (a folder): the defaults and one error naming it.
+    let folder = dir.join("folder.toml");
+    std::fs::create_dir(&folder).unwrap();
+    let loaded = load(&folder);
+    assert_eq!(loaded.settings, Settings::default());
+    assert_eq!(loaded.problems.len(), 1);
+    assert!(
+        loaded.problems[0].message.contains("folder.toml"),
+        "{}",
+        loaded.problems[0]
+    );
+
+    // A byte-order mark (Notepad) is fine.
+    let bom = dir.join("bom.toml");
+    std::fs::write(&bom, "\u{feff}[driver]\nbuffer_size = 64\n").unwrap();
+    let loaded = load(&bom);
+    assert_eq!(loaded.problems, []);
+    assert_eq!(loaded.settings.driver.buffer_size, 64);
+
+    // The hash tells unchanged content from changed.
+    std::fs::write(&bom, "\u{feff}[driver]\nbuffer_size = 64\n").unwrap();
+    assert_eq!(load(&bom).text_hash, loaded.text_hash);
+    std::fs::write(&bom, "[driver]\nbuffer_size = 64\n").unwrap();
+    let again = load(&bom);
+    assert_ne!(again.text_hash, loaded.text_hash);
+    assert_eq!(again.settings, loaded.settings);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn saving_is_atomic_and_reads_back() {
+    let dir = temp_dir("save");
+    let path = dir.join("new folder").join("tenuto.toml");
+    save_atomic(&path, &non_default()).unwrap();
+    let loaded = load(&path);
+    assert_eq!((loaded.settings, loaded.problems), (non_default(), vec![]));
+    // Replacing an existing file.
+    save_atomic(&path, &Settings::default()).unwrap();
+    assert_eq!(load(&path).settings, Settings::default());
+    assert_eq!(files_in(path.parent().unwrap()), ["tenuto.toml"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_crash_mid_save_leaves_the_original_and_the_next_save_cleans_up() {
+    let dir = temp_dir("crash");
+    let path = dir.join("tenuto.toml");
+    save_atomic(&path, &non_default()).unwrap();
+
+    // A save that died after writing half of its temporary file, long ago, and one
+    // that is (as far as anyone can tell) still in progress.
+    let half = &Settings::default().to_toml()[..200];
+    let stale = dir.join(".tenuto.toml.4242-0.tmp");
+    let young = dir.join(".tenuto.toml.4243-0.tmp");
+    for temp in [&stale, &young] {
+        std::fs::write(temp, half).unwrap();
+    }
+    let file = std::fs::File::options().write(true).open(&stale).unwrap();
+    file.set_modified(SystemTime::now() - Duration::from_secs(3600))
+        .unwrap();
+    drop(file);
+
+    // The original is intact.
+    assert_eq!(load(&path).settings, non_default());
+
+    // The next save works, removes the stale temp and leaves the young one alone.
+    let mut next = non_default();
+    next.driver.buffer_size = 32;
+    save_atomic(&path, &next).unwrap();
+    assert_eq!(load(&path).settings, next);
+    assert_eq!(
+        files_in(&dir),
+        [".tenuto.toml.4243-0.tmp", "tenuto.toml"],
+        "the stale temporary file should be gone"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn save_errors_name_the_path() {
+    let dir = temp_dir("save-error");
+    let blocker = dir.join("not a folder");
+    std::fs::write(&blocker, "x").unwrap();
+    let err = save_atomic(&blocker.join("tenuto.toml"), &Settings::default()).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("not a folder"), "{text}");
+    assert!(matches!(err, SaveError::CreateDir { .. }), "{err:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn set_key_sets_every_key() {
+    let target = non_default();
+    let mut s = Settings::default();
+    for info in KEYS {
+        let value = get_key(&target, info.key).unwrap();
+        // As typed on a command line: strings without their quotes.
+        let raw = match info.key {
+            "scheduling.mmcss_task" => target.scheduling.mmcss_task.clone(),
+            _ => value.trim_matches('"').to_owned(),
+        };
+        set_key(&mut s, info.key, &raw).unwrap_or_else(|p| panic!("{}: {p}", info.key));
+        assert_eq!(get_key(&s, info.key).unwrap(), value, "{}", info.key);
+    }
+    // Profiles: add (case-insensitive name), replace, remove.
+    for (exe, v) in &target.profiles {
+        set_key(
+            &mut s,
+            &format!("profiles.{}", exe.to_uppercase()),
+            v.as_str(),
+        )
+        .unwrap();
+    }
+    assert_eq!(s, target);
+    set_key(&mut s, "profiles.Reaper.exe", "inherit").unwrap();
+    assert_eq!(s.profiles["reaper.exe"], ProfileValue::Inherit);
+    assert_eq!(
+        get_key(&s, "profiles.REAPER.EXE").as_deref(),
+        Some("\"inherit\"")
+    );
+    set_key(&mut s, "profiles.reaper.exe", "none").unwrap();
+    assert!(!s.profiles.contains_key("reaper.exe"));
+    set_key(&mut s, "profiles.reaper.exe", "none").unwrap(); // already gone: fine
+    let before = s.clone();
+    let p = set_key(&mut s, "profiles.reaper.exe", "max").unwrap_err();
+    assert!(
+        p.message
+            .contains("mmcss, manual, inherit or auto, or none"),
+        "{p}"
+    );
+    let p = set_key(
+        &mut s,
+        r"profiles.C:\Program Files\REAPER\reaper.exe",
+        "auto",
+    )
+    .unwrap_err();
+    assert!(p.message.contains("is a path"), "{p}");
+    assert_eq!(s, before);
+
+    // Unknown keys are refused, with a suggestion.
+    let p = set_key(&mut s, "scheduling.mod", "manual").unwrap_err();
+    assert!(p.message.contains("did you mean `scheduling.mode`?"), "{p}");
+    let p = set_key(&mut s, "buffer_size", "64").unwrap_err();
+    assert!(
+        p.message.contains("did you mean `driver.buffer_size`?"),
+        "{p}"
+    );
+
+    // The rule between keys.
+    let mut s = Settings::default();
+    set_key(&mut s, "virtual.inputs", "0").unwrap();
+    let p = set_key(&mut s, "virtual.outputs", "0").unwrap_err();
+    assert!(p.message.contains("at least one channel"), "{p}");
+    assert_eq!(s.virtual_device.outputs, 2);
+}
+
+#[test]
+fn choices_and_allowed_values_for_the_panel() {
+    for info in KEYS {
+        assert!(allowed(info.key).is_some(), "{}", info.key);
+        if let Some(choices) = choices_for(info.key) {
+            assert_eq!(info.kind, ValueKind::String);
+            for (value, describe) in choices {
+                assert!(!describe.is_empty());
+                let mut s = Settings::default();
+                set_key(&mut s, info.key, value).unwrap();
+            }
+        }
+    }
+    assert_eq!(choices_for("scheduling.mode").unwrap().len(), 4);
+    assert_eq!(choices_for("profiles.x.exe").unwrap().len(), 4);
+    assert!(choices_for("driver.buffer_size").is_none());
+}
+
+#[test]
+fn settings_map_to_the_drivers_types() {
+    let s = non_default();
+    let config = s.virtual_config();
+    assert_eq!((config.inputs, config.outputs), (0, 64));
+    assert_eq!(config.format, tenuto_convert::DeviceFormat::I24);
+    assert_eq!(config.default_sample_rate, 192_000.0);
+    assert_eq!(config.buffer_sizes.preferred_frames, 8192);
+    assert_eq!(
+        s.driver.host_format(),
+        Some(tenuto_convert::HostFormat::Int32Lsb20)
+    );
+    let sched = s.scheduling.to_scheduling();
+    assert_eq!(
+        sched.windows,
+        tenuto_sched::policy::WindowsPolicy::Manual {
+            level: tenuto_sched::policy::ThreadLevel::AboveNormal,
+            process_class: Some(tenuto_sched::policy::ProcessClass::Realtime),
+        }
+    );
+    assert!(!sched.eco_qos_opt_out);
+    assert_eq!(
+        s.scheduling.base_priority_text(),
+        "ABOVE_NORMAL in a REALTIME process: base priority 25 — among MMCSS threads (23–26)"
+    );
+    assert!(s.explain().iter().any(|(_, l)| l.contains("Int32LSB20")));
+}
+
+#[test]
+fn default_path_honours_tenuto_config() {
+    // The only test in this binary that touches the environment.
+    let saved = std::env::var_os(CONFIG_ENV);
+    std::env::set_var(CONFIG_ENV, "some/where/my.toml");
+    assert_eq!(default_path(), Some(PathBuf::from("some/where/my.toml")));
+    std::env::set_var(CONFIG_ENV, "");
+    let path = default_path().expect("a per-user folder");
+    assert!(path.ends_with(if cfg!(windows) {
+        "Tenuto/tenuto.toml"
+    } else {
+        "tenuto/tenuto.toml"
+    }));
+    if cfg!(windows) {
+        let app_data = std::env::var_os("APPDATA").unwrap();
+        assert!(path.starts_with(app_data), "{}", path.display());
+    }
+    std::env::remove_var(CONFIG_ENV);
+    assert_eq!(default_path().as_deref(), Some(path.as_path()));
+    if let Some(v) = saved {
+        std::env::set_var(CONFIG_ENV, v);
+    }
+}

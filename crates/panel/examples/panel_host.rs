@@ -1,0 +1,232 @@
+//! A host for the control panel's GUI test (`cargo xtask test`, under Xvfb
+//! and Wine): loads `tenuto.dll` from a path as a DAW would (through its
+//! class factory), streams through it, and opens the driver's settings
+//! window with `controlPanel()` — twice, the second call must not open a
+//! second window. Then it keeps streaming while the harness works the
+//! window, and reports what the host saw.
+//!
+//! ```text
+//! panel_host TENUTO_DLL [--wait SECONDS]
+//! ```
+//!
+//! The settings file is the driver's, so the harness points `TENUTO_CONFIG`
+//! at a file it wrote. Lines starting with `panel_host:` are for the
+//! harness, which waits for `panel_host: READY` before looking for the
+//! window, and writes `closed` to this program's stdin once the window is
+//! gone. Exit code 0 when: both `controlPanel()` calls succeeded and
+//! returned at once, the host received `kAsioResetRequest` after the
+//! settings were applied, and streaming never stopped — neither while the
+//! panel was open nor after it closed.
+
+#[cfg(not(windows))]
+fn main() -> std::process::ExitCode {
+    eprintln!("panel_host loads tenuto.dll: it runs on Windows (or under Wine)");
+    std::process::ExitCode::from(2)
+}
+
+#[cfg(windows)]
+fn main() -> std::process::ExitCode {
+    match host::run() {
+        Ok(()) => {
+            println!("panel_host: PASS");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            println!("panel_host: FAIL: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(windows)]
+mod host {
+    use std::io::{BufRead, Write};
+    use std::path::PathBuf;
+    use std::sync::atomic::Ordering;
+    use std::sync::mpsc;
+    use std::time::{Duration, Instant};
+
+    use tenuto_host::dll::DllServer;
+    use tenuto_host::{Driver, HostOptions, Period, PeriodHandler, Session};
+
+    /// `controlPanel()` must return at once: it may not wait for the window.
+    const CALL_LIMIT: Duration = Duration::from_millis(1500);
+
+    struct Count;
+
+    impl PeriodHandler for Count {
+        fn process(&mut self, _period: &mut Period<'_>) {}
+        fn as_any(&mut self) -> &mut dyn std::any::Any {
+            self
+        }
+    }
+
+    fn say(text: &str) {
+        println!("panel_host: {text}");
+        let _ = std::io::stdout().flush();
+    }
+
+    fn switches(session: &Session) -> u64 {
+        session.counters().switches.load(Ordering::Acquire)
+    }
+
+    /// Waits until the host has received `more` switches beyond now.
+    fn keeps_streaming(session: &Session, more: u64, limit: Duration) -> Result<u64, String> {
+        let start = switches(session);
+        let t0 = Instant::now();
+        while switches(session) < start + more {
+            if t0.elapsed() > limit {
+                return Err(format!(
+                    "streaming stopped: {} switches in {:.1} s (expected {more})",
+                    switches(session) - start,
+                    limit.as_secs_f64()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Ok(switches(session) - start)
+    }
+
+    fn open_panel(driver: &mut Driver, which: &str) -> Result<(), String> {
+        let t0 = Instant::now();
+        let result = driver.control_panel();
+        let took = t0.elapsed();
+        say(&format!(
+            "controlPanel() {which}: {} in {:.1} ms",
+            match &result {
+                Ok(()) => "ASE_OK".to_owned(),
+                Err(e) => e.to_string(),
+            },
+            took.as_secs_f64() * 1e3
+        ));
+        result.map_err(|e| format!("controlPanel() {which} failed: {e}"))?;
+        if took > CALL_LIMIT {
+            return Err(format!(
+                "controlPanel() {which} took {} ms: it must return at once",
+                took.as_millis()
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn run() -> Result<(), String> {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        let dll = args
+            .first()
+            .map(PathBuf::from)
+            .ok_or("usage: panel_host TENUTO_DLL [--wait SECONDS]")?;
+        let wait = match args.get(1).map(String::as_str) {
+            Some("--wait") => args
+                .get(2)
+                .and_then(|s| s.parse::<f64>().ok())
+                .ok_or("--wait needs a number of seconds")?,
+            _ => 60.0,
+        };
+        match std::env::var("TENUTO_CONFIG") {
+            Ok(path) => say(&format!("settings file (TENUTO_CONFIG): {path}")),
+            Err(_) => say("TENUTO_CONFIG is not set: the driver uses the user's settings file"),
+        }
+        // The harness's messages on stdin, read without blocking the host.
+        let (tx, rx) = mpsc::channel::<String>();
+        std::thread::spawn(move || {
+            for line in std::io::stdin().lock().lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+
+        let server = DllServer::load(&dll).map_err(|e| e.to_string())?;
+        let mut driver = server
+            .create(tenuto_driver::CLSID_TENUTO)
+            .map_err(|e| e.to_string())?;
+        if !driver.init() {
+            return Err(format!("init failed: {}", driver.error_message()));
+        }
+        let frames = driver.buffer_size().map_err(|e| e.to_string())?.preferred;
+        let session = driver
+            .create_buffers(
+                &[(true, 0), (false, 0), (false, 1)],
+                frames,
+                HostOptions::default(),
+                Box::new(Count),
+            )
+            .map_err(|e| e.to_string())?;
+        session.begin();
+        driver.start().map_err(|e| e.to_string())?;
+        let result = (|| {
+            keeps_streaming(&session, 20, Duration::from_secs(10))?;
+            say(&format!("streaming: {frames} frames per buffer"));
+            open_panel(&mut driver, "#1")?;
+            open_panel(
+                &mut driver,
+                "#2 (the window is open: brings it to the front)",
+            )?;
+            keeps_streaming(&session, 20, Duration::from_secs(10))?;
+            say("READY: controlPanel() called twice while streaming");
+
+            // The harness toggles the MMCSS check box and presses Apply;
+            // the driver sees the file change and asks for a reset.
+            let t0 = Instant::now();
+            let before = switches(&session);
+            let mut next_note = Duration::from_secs(10);
+            let reset = loop {
+                if session.counters().reset_requests.load(Ordering::Acquire) > 0 {
+                    break Some(t0.elapsed());
+                }
+                if t0.elapsed() > Duration::from_secs_f64(wait) {
+                    break None;
+                }
+                if t0.elapsed() > next_note {
+                    say(&format!(
+                        "waiting for kAsioResetRequest: {:.0} s, {} switches",
+                        t0.elapsed().as_secs_f64(),
+                        switches(&session) - before
+                    ));
+                    next_note += Duration::from_secs(10);
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            };
+            match reset {
+                Some(after) => say(&format!(
+                    "kAsioResetRequest received {:.1} s after READY ({} switches meanwhile)",
+                    after.as_secs_f64(),
+                    switches(&session) - before
+                )),
+                None => say(&format!("no kAsioResetRequest within {wait} s")),
+            }
+            keeps_streaming(&session, 20, Duration::from_secs(10))?;
+            say("streaming continued while the panel was open");
+
+            // Closing the window must not disturb the stream either.
+            let closed = rx
+                .recv_timeout(Duration::from_secs(60))
+                .map_err(|_| "the harness never said the panel was closed".to_owned())?;
+            say(&format!("harness: {closed}"));
+            let n = keeps_streaming(&session, 50, Duration::from_secs(10))?;
+            say(&format!(
+                "streaming continued after the panel closed (+{n} switches)"
+            ));
+            let c = session.counters();
+            say(&format!(
+                "host saw {} switches, {} reset requests, {} overloads",
+                switches(&session),
+                c.reset_requests.load(Ordering::Acquire),
+                c.overloads.load(Ordering::Acquire)
+            ));
+            if reset.is_none() {
+                return Err(format!(
+                    "the driver sent no kAsioResetRequest within {wait} s of the settings change"
+                ));
+            }
+            Ok(())
+        })();
+        let stopped = driver.stop();
+        session.end();
+        let _ = driver.dispose_buffers();
+        drop(session);
+        drop(driver);
+        result?;
+        stopped.map_err(|e| format!("stop: {e}"))
+    }
+}

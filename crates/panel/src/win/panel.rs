@@ -1,0 +1,1109 @@
+//! The settings window itself: its controls, their layout at the window's
+//! DPI, what happens when the user changes something, Apply, and the live
+//! status. Safe code on top of [`super::sys`].
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tenuto_engine::shared::Shared;
+use tenuto_settings::{SchedulingMode, Settings};
+
+use super::sys::{self, codes, Event, Font, Reply, Window};
+use crate::form::{self, Entry, ModeControls, SchedulingEnables};
+use crate::layout::{self, Group, Item, Measure, Size, Spacing};
+use crate::PanelContext;
+
+/// Every control, in creation (= tab) order. The discriminant is the
+/// control's ID offset and its index in `Panel::controls`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(u16)]
+enum C {
+    FilePath,
+    Message,
+    GDevice,
+    LBackend,
+    Backend,
+    LRate,
+    Rate,
+    LType,
+    SampleType,
+    LInputs,
+    Inputs,
+    LOutputs,
+    Outputs,
+    GBuffer,
+    LBuffer,
+    Buffer,
+    BufferNote,
+    GHost,
+    LProfile,
+    Profile,
+    ProfileNote,
+    GLogging,
+    LLog,
+    Log,
+    GSched,
+    Mmcss,
+    LTask,
+    Task,
+    LPriority,
+    Priority,
+    LFallback,
+    Fallback,
+    Manual,
+    Inherit,
+    LLevel,
+    Level,
+    LClass,
+    Class,
+    Base,
+    Warning,
+    Auto,
+    Eco,
+    GStatus,
+    LState,
+    VState,
+    LPolicy,
+    VPolicy,
+    LThread,
+    VThread,
+    LPeriods,
+    VPeriods,
+    LLate,
+    VLate,
+    LDemotions,
+    VDemotions,
+    Apply,
+    Close,
+}
+
+const ALL: [C; 57] = [
+    C::FilePath,
+    C::Message,
+    C::GDevice,
+    C::LBackend,
+    C::Backend,
+    C::LRate,
+    C::Rate,
+    C::LType,
+    C::SampleType,
+    C::LInputs,
+    C::Inputs,
+    C::LOutputs,
+    C::Outputs,
+    C::GBuffer,
+    C::LBuffer,
+    C::Buffer,
+    C::BufferNote,
+    C::GHost,
+    C::LProfile,
+    C::Profile,
+    C::ProfileNote,
+    C::GLogging,
+    C::LLog,
+    C::Log,
+    C::GSched,
+    C::Mmcss,
+    C::LTask,
+    C::Task,
+    C::LPriority,
+    C::Priority,
+    C::LFallback,
+    C::Fallback,
+    C::Manual,
+    C::Inherit,
+    C::LLevel,
+    C::Level,
+    C::LClass,
+    C::Class,
+    C::Base,
+    C::Warning,
+    C::Auto,
+    C::Eco,
+    C::GStatus,
+    C::LState,
+    C::VState,
+    C::LPolicy,
+    C::VPolicy,
+    C::LThread,
+    C::VThread,
+    C::LPeriods,
+    C::VPeriods,
+    C::LLate,
+    C::VLate,
+    C::LDemotions,
+    C::VDemotions,
+    C::Apply,
+    C::Close,
+];
+
+const ID_BASE: u16 = 100;
+const TIMER_STATUS: usize = 1;
+const STATUS_MS: u32 = 250;
+
+const RED: u32 = 0x0000_20B0;
+const GREEN: u32 = 0x0000_7000;
+const GREY: u32 = 0x0060_6060;
+
+impl C {
+    fn id(self) -> u16 {
+        ID_BASE + self as u16
+    }
+
+    fn from_id(id: u16) -> Option<C> {
+        ALL.get(usize::from(id.checked_sub(ID_BASE)?)).copied()
+    }
+
+    /// Window class and style.
+    fn kind(self) -> Kind {
+        use C::*;
+        match self {
+            GDevice | GBuffer | GHost | GLogging | GSched | GStatus => Kind::Group,
+            Backend | Rate | SampleType | Inputs | Outputs | Buffer | Profile | Log | Task
+            | Priority | Fallback | Level | Class => Kind::Combo,
+            Mmcss | Auto | Eco => Kind::Check,
+            Manual | Inherit => Kind::Radio,
+            Apply | Close => Kind::Button,
+            FilePath => Kind::Path,
+            Message | BufferNote | ProfileNote | Base | Warning | VPolicy => Kind::Text,
+            VState | VThread | VPeriods | VLate | VDemotions => Kind::Value,
+            _ => Kind::Label,
+        }
+    }
+
+    /// The control's fixed text (labels, check boxes, buttons, titles).
+    fn text(self) -> &'static str {
+        use C::*;
+        match self {
+            GDevice => "Device",
+            GBuffer => "Buffer",
+            GHost => "This host",
+            GLogging => "Logging",
+            GSched => "Scheduling of the driver thread",
+            GStatus => "Status",
+            LBackend => "Backend:",
+            LRate => "Sample ra&te:",
+            LType => "Sample t&ype:",
+            LInputs => "&Inputs:",
+            LOutputs => "&Outputs:",
+            LBuffer => "Buffer si&ze:",
+            BufferNote => {
+                "Smaller buffers lower the latency but need a steadier system. \
+                 The host may choose another size."
+            }
+            LProfile => "Pro&file:",
+            LLog => "Lo&g level:",
+            Mmcss => "&Register driver thread with MMCSS",
+            LTask => "MMCSS tas&k:",
+            LPriority => "&Priority:",
+            LFallback => "If MMCSS is u&navailable:",
+            Manual => "&Manual priority",
+            Inherit => "Keep the &host's priority",
+            LLevel => "Thread &level:",
+            LClass => "Process cla&ss:",
+            Auto => "&Decide from the host's threads (Auto)",
+            Eco => "Opt out of power throttling (&EcoQoS)",
+            LState => "State:",
+            LPolicy => "Scheduling in effect:",
+            LThread => "Thread priority:",
+            LPeriods => "Periods:",
+            LLate => "Late periods:",
+            LDemotions => "Demotions:",
+            Apply => "&Apply",
+            Close => "&Close",
+            _ => "",
+        }
+    }
+
+    /// The settings key a drop-down edits.
+    fn key(self) -> Option<&'static str> {
+        use C::*;
+        Some(match self {
+            Backend => "driver.backend",
+            Rate => "virtual.sample_rate",
+            SampleType => "driver.sample_type",
+            Inputs => "virtual.inputs",
+            Outputs => "virtual.outputs",
+            Buffer => "driver.buffer_size",
+            Task => "scheduling.mmcss_task",
+            Priority => "scheduling.mmcss_priority",
+            Fallback => "scheduling.mmcss_fallback",
+            Level => "scheduling.manual_level",
+            Class => "scheduling.process_class",
+            Log => "logging.level",
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Group,
+    Label,
+    Combo,
+    Check,
+    Radio,
+    Button,
+    /// A one-line path, shortened with an ellipsis in the middle.
+    Path,
+    /// Wrapped text.
+    Text,
+    /// A status value.
+    Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Note {
+    Hint(String),
+    Error(String),
+    Saved(String),
+}
+
+pub(crate) struct Panel {
+    path: PathBuf,
+    host_exe: Option<String>,
+    profile_key: Option<String>,
+    live: Option<Arc<Shared>>,
+    on_apply: Box<dyn Fn() + Send + Sync>,
+    /// The settings as in the file (after the last Apply).
+    original: Settings,
+    file_exists: bool,
+    /// The file's problems, until a save replaces them.
+    problems: Option<String>,
+    note: Note,
+    window: Option<Window>,
+    controls: Vec<Window>,
+    entries: Vec<(C, Vec<Entry>)>,
+    tasks: Vec<String>,
+    dpi: u32,
+    font: Option<Font>,
+    bold: Option<Font>,
+}
+
+impl Panel {
+    pub(crate) fn new(ctx: PanelContext) -> Self {
+        let loaded = tenuto_settings::load(&ctx.settings_path);
+        let problems = form::problems_line(&loaded.problems);
+        let profile_key = form::profile_key(ctx.host_exe.as_deref());
+        Panel {
+            file_exists: ctx.settings_path.is_file(),
+            path: ctx.settings_path,
+            host_exe: ctx.host_exe,
+            profile_key,
+            live: ctx.live,
+            on_apply: ctx.on_apply,
+            original: loaded.settings,
+            problems,
+            note: Note::Hint(String::new()),
+            window: None,
+            controls: Vec::new(),
+            entries: Vec::new(),
+            tasks: tenuto_sched::windows::mmcss_tasks(),
+            dpi: 96,
+            font: None,
+            bold: None,
+        }
+    }
+
+    fn ctl(&self, c: C) -> Option<Window> {
+        self.controls.get(c as usize).copied()
+    }
+
+    fn scale(&self, v: i32) -> i32 {
+        (i64::from(v) * i64::from(self.dpi) / 96) as i32
+    }
+
+    // -----------------------------------------------------------------
+    // Building
+
+    fn build(&mut self, window: Window) -> Result<(), u32> {
+        self.window = Some(window);
+        for c in ALL {
+            let (class, style) = match c.kind() {
+                Kind::Group => ("Button", sys::BS_GROUPBOX as u32),
+                Kind::Label | Kind::Value => ("Static", sys::SS_LEFT),
+                Kind::Path => (
+                    "Static",
+                    sys::SS_LEFT | sys::SS_NOPREFIX | sys::SS_PATHELLIPSIS,
+                ),
+                Kind::Text => ("Static", sys::SS_LEFT | sys::SS_NOPREFIX),
+                Kind::Combo => (
+                    "ComboBox",
+                    sys::CBS_DROPDOWNLIST as u32
+                        | sys::WS_VSCROLL
+                        | sys::WS_TABSTOP
+                        | sys::WS_GROUP,
+                ),
+                Kind::Check => (
+                    "Button",
+                    sys::BS_AUTOCHECKBOX as u32 | sys::WS_TABSTOP | sys::WS_GROUP,
+                ),
+                Kind::Radio => {
+                    let first = if c == C::Manual { sys::WS_GROUP } else { 0 };
+                    (
+                        "Button",
+                        sys::BS_AUTORADIOBUTTON as u32 | sys::WS_TABSTOP | first,
+                    )
+                }
+                Kind::Button => {
+                    let default = if c == C::Apply {
+                        sys::BS_DEFPUSHBUTTON
+                    } else {
+                        sys::BS_PUSHBUTTON
+                    };
+                    ("Button", default as u32 | sys::WS_TABSTOP | sys::WS_GROUP)
+                }
+            };
+            let text = match c {
+                C::LProfile => self.profile_label(),
+                C::FilePath => self.path_text(),
+                _ => c.text().to_owned(),
+            };
+            let w = sys::create_control(window, class, &text, style, c.id())?;
+            self.controls.push(w);
+        }
+        self.fill();
+        self.show_values(&self.original.clone());
+        self.apply_fonts();
+        self.update_dependents();
+        self.update_status();
+        self.refresh_note();
+        if self.live.is_some() {
+            sys::set_timer(window, TIMER_STATUS, STATUS_MS);
+        }
+        if let Some(first) = self.ctl(C::Rate) {
+            sys::focus(first);
+        }
+        Ok(())
+    }
+
+    fn path_text(&self) -> String {
+        format!("Settings file: {}", self.path.display())
+    }
+
+    fn profile_label(&self) -> String {
+        match &self.host_exe {
+            Some(exe) => format!("Pro&file for {exe}:"),
+            None => "Pro&file:".to_owned(),
+        }
+    }
+
+    fn entries_of(&self, c: C) -> &[Entry] {
+        self.entries
+            .iter()
+            .find(|(k, _)| *k == c)
+            .map_or(&[][..], |(_, e)| e.as_slice())
+    }
+
+    fn set_entries(&mut self, c: C, entries: Vec<Entry>) {
+        if let Some(w) = self.ctl(c) {
+            let labels: Vec<String> = entries.iter().map(|e| e.label.clone()).collect();
+            sys::combo_fill(w, &labels);
+        }
+        match self.entries.iter_mut().find(|(k, _)| *k == c) {
+            Some(slot) => slot.1 = entries,
+            None => self.entries.push((c, entries)),
+        }
+    }
+
+    fn fill(&mut self) {
+        let s = &self.original;
+        let rate = s.virtual_device.sample_rate;
+        let task = s.scheduling.mmcss_task.clone();
+        self.set_entries(
+            C::Backend,
+            vec![Entry {
+                value: "virtual".to_owned(),
+                label: form::BACKEND_LABEL.to_owned(),
+            }],
+        );
+        self.set_entries(C::Rate, form::sample_rates());
+        self.set_entries(C::SampleType, form::sample_types());
+        self.set_entries(C::Inputs, form::channel_counts());
+        self.set_entries(C::Outputs, form::channel_counts());
+        self.set_entries(C::Buffer, form::buffer_sizes(rate));
+        let tasks = form::mmcss_tasks(&self.tasks, &task);
+        self.set_entries(C::Task, tasks);
+        self.set_entries(C::Priority, form::mmcss_priorities());
+        self.set_entries(C::Fallback, form::fallbacks());
+        self.set_entries(C::Level, form::manual_levels());
+        self.set_entries(C::Class, form::process_classes());
+        self.set_entries(C::Profile, form::profiles());
+        self.set_entries(C::Log, form::log_levels());
+        if let Some(b) = self.ctl(C::Backend) {
+            sys::enable(b, false);
+        }
+        if self.profile_key.is_none() {
+            for c in [C::LProfile, C::Profile] {
+                if let Some(w) = self.ctl(c) {
+                    sys::enable(w, false);
+                }
+            }
+        }
+    }
+
+    /// Puts `settings`' values into the controls.
+    fn show_values(&mut self, settings: &Settings) {
+        let values = form::values_of(settings, self.profile_key.as_deref());
+        let value = |key: &str| {
+            values
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        let combos: Vec<C> = ALL
+            .iter()
+            .copied()
+            .filter(|c| c.kind() == Kind::Combo)
+            .collect();
+        for c in combos {
+            let key = match (c, &self.profile_key) {
+                (C::Profile, Some(k)) => k.clone(),
+                _ => c.key().map(str::to_owned).unwrap_or_default(),
+            };
+            let v = if c == C::Profile && self.profile_key.is_none() {
+                "none".to_owned()
+            } else {
+                value(&key)
+            };
+            let index = form::index_of(self.entries_of(c), &v);
+            if let Some(w) = self.ctl(c) {
+                sys::combo_select(w, index);
+            }
+        }
+        let mode = ModeControls::from_mode(settings.scheduling.mode);
+        self.set_check(C::Mmcss, mode.mmcss);
+        self.set_check(C::Auto, mode.auto);
+        self.set_check(C::Manual, !mode.inherit);
+        self.set_check(C::Inherit, mode.inherit);
+        self.set_check(C::Eco, settings.scheduling.eco_qos_opt_out);
+    }
+
+    fn set_check(&self, c: C, on: bool) {
+        if let Some(w) = self.ctl(c) {
+            sys::set_checked(w, on);
+        }
+    }
+
+    fn checked(&self, c: C) -> bool {
+        self.ctl(c).is_some_and(sys::is_checked)
+    }
+
+    fn selected_value(&self, c: C) -> Option<String> {
+        let i = sys::combo_selected(self.ctl(c)?)?;
+        self.entries_of(c).get(i).map(|e| e.value.clone())
+    }
+
+    fn mode_controls(&self) -> ModeControls {
+        ModeControls {
+            mmcss: self.checked(C::Mmcss),
+            auto: self.checked(C::Auto),
+            inherit: self.checked(C::Inherit),
+        }
+    }
+
+    /// Every edited key with the controls' value.
+    fn values(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for c in ALL {
+            if let (Some(key), Some(v)) = (c.key(), self.selected_value(c)) {
+                out.push((key.to_owned(), v));
+            }
+        }
+        out.push((
+            "scheduling.mode".to_owned(),
+            self.mode_controls().mode().as_str().to_owned(),
+        ));
+        out.push((
+            "scheduling.eco_qos_opt_out".to_owned(),
+            self.checked(C::Eco).to_string(),
+        ));
+        if let (Some(key), Some(v)) = (&self.profile_key, self.selected_value(C::Profile)) {
+            out.push((key.clone(), v));
+        }
+        out
+    }
+
+    // -----------------------------------------------------------------
+    // Fonts and layout
+
+    fn apply_fonts(&mut self) {
+        let Some(window) = self.window else { return };
+        self.dpi = sys::dpi_of(window);
+        self.apply_fonts_at(None);
+    }
+
+    /// Makes the fonts for the current DPI, gives them to the controls and
+    /// lays the window out again; `at`: the window's new top-left.
+    fn apply_fonts_at(&mut self, at: Option<(i32, i32)>) {
+        let font = sys::message_font(self.dpi, false);
+        let bold = sys::message_font(self.dpi, true);
+        for (c, w) in ALL.iter().zip(&self.controls) {
+            let f = if c.kind() == Kind::Group {
+                &bold
+            } else {
+                &font
+            };
+            if let Some(f) = f {
+                sys::set_font(*w, f);
+            }
+        }
+        // The old fonts are no longer used by any control: drop them now.
+        self.font = font;
+        self.bold = bold;
+        self.relayout(at);
+    }
+
+    fn groups(&self) -> Sections {
+        let row = |label, control| Item::Row {
+            label,
+            control,
+            indent: 0,
+        };
+        let sub = self.scale(20);
+        let sub_row = |label, control| Item::Row {
+            label,
+            control,
+            indent: sub,
+        };
+        let text = |control, lines| Item::Text {
+            control,
+            indent: 0,
+            lines,
+        };
+        let header = vec![
+            Item::Single {
+                control: C::FilePath,
+                indent: 0,
+            },
+            text(C::Message, Some(2)),
+        ];
+        let left = vec![
+            Group {
+                frame: C::GDevice,
+                items: vec![
+                    row(C::LBackend, C::Backend),
+                    row(C::LRate, C::Rate),
+                    row(C::LType, C::SampleType),
+                    row(C::LInputs, C::Inputs),
+                    row(C::LOutputs, C::Outputs),
+                ],
+            },
+            Group {
+                frame: C::GBuffer,
+                items: vec![row(C::LBuffer, C::Buffer), text(C::BufferNote, None)],
+            },
+            Group {
+                frame: C::GHost,
+                items: vec![row(C::LProfile, C::Profile), text(C::ProfileNote, None)],
+            },
+            Group {
+                frame: C::GLogging,
+                items: vec![row(C::LLog, C::Log)],
+            },
+        ];
+        let single = |control, indent| Item::Single { control, indent };
+        let sched = Group {
+            frame: C::GSched,
+            items: vec![
+                single(C::Mmcss, 0),
+                sub_row(C::LTask, C::Task),
+                sub_row(C::LPriority, C::Priority),
+                sub_row(C::LFallback, C::Fallback),
+                single(C::Manual, 0),
+                single(C::Inherit, 0),
+                sub_row(C::LLevel, C::Level),
+                sub_row(C::LClass, C::Class),
+                Item::Text {
+                    control: C::Base,
+                    indent: sub,
+                    lines: Some(2),
+                },
+                Item::Text {
+                    control: C::Warning,
+                    indent: sub,
+                    lines: Some(3),
+                },
+                single(C::Auto, 0),
+                single(C::Eco, 0),
+            ],
+        };
+        let status = if self.live.is_some() {
+            Group {
+                frame: C::GStatus,
+                items: vec![
+                    row(C::LState, C::VState),
+                    single(C::LPolicy, 0),
+                    Item::Text {
+                        control: C::VPolicy,
+                        indent: sub,
+                        lines: Some(3),
+                    },
+                    row(C::LThread, C::VThread),
+                    row(C::LPeriods, C::VPeriods),
+                    row(C::LLate, C::VLate),
+                    row(C::LDemotions, C::VDemotions),
+                ],
+            }
+        } else {
+            Group {
+                frame: C::GStatus,
+                items: vec![text(C::VPolicy, None)],
+            }
+        };
+        (
+            header,
+            vec![left, vec![sched, status]],
+            vec![C::Apply, C::Close],
+        )
+    }
+
+    /// Positions every control for the current DPI and font and sizes the
+    /// window; `at`: the window's new top-left (after a DPI change).
+    fn relayout(&mut self, at: Option<(i32, i32)>) {
+        let (Some(window), Some(font)) = (self.window, self.font.as_ref()) else {
+            return;
+        };
+        let measurer = Measurer {
+            panel: self,
+            window,
+            font,
+        };
+        let line = measurer.line_height();
+        let spacing = Spacing::for_font(line, f64::from(self.dpi) / 96.0);
+        let (header, columns, footer) = self.groups();
+        let placed = layout::layout(&header, &columns, &footer, &measurer, &spacing);
+        let used: Vec<C> = placed.rects.iter().map(|(c, _)| *c).collect();
+        for (c, r) in &placed.rects {
+            if let Some(w) = self.ctl(*c) {
+                let h = if c.kind() == Kind::Combo {
+                    // A drop-down's height includes its open list.
+                    r.h + self.scale(320)
+                } else {
+                    r.h
+                };
+                sys::place(
+                    w,
+                    sys::Rect {
+                        x: r.x,
+                        y: r.y,
+                        w: r.w,
+                        h,
+                    },
+                );
+            }
+        }
+        for c in ALL {
+            if let Some(w) = self.ctl(c) {
+                sys::show(w, used.contains(&c));
+            }
+        }
+        let (w, h) = sys::outer_size(placed.size.w, placed.size.h, self.dpi);
+        let current = sys::window_rect(window);
+        let (x, y) = at.unwrap_or((current.x, current.y));
+        sys::place_window(window, sys::Rect { x, y, w, h });
+    }
+
+    // -----------------------------------------------------------------
+    // Reacting
+
+    /// Enables, the base priority text, the realtime warning, the buffer
+    /// labels: everything that follows from other controls.
+    fn update_dependents(&mut self) {
+        let mode = self.mode_controls();
+        let fallback_manual = self.selected_value(C::Fallback).as_deref() == Some("manual");
+        let e = SchedulingEnables::of(mode, fallback_manual);
+        let set = |cs: &[C], on: bool| {
+            for c in cs {
+                if let Some(w) = self.ctl(*c) {
+                    sys::enable(w, on);
+                }
+            }
+        };
+        set(&[C::Mmcss], e.mmcss_box);
+        set(
+            &[
+                C::LTask,
+                C::Task,
+                C::LPriority,
+                C::Priority,
+                C::LFallback,
+                C::Fallback,
+            ],
+            e.mmcss_options,
+        );
+        set(&[C::Manual, C::Inherit], e.radios);
+        set(
+            &[C::LLevel, C::Level, C::LClass, C::Class, C::Base],
+            e.manual_options,
+        );
+
+        // What the controls would save, for the texts below.
+        let values = self.values();
+        let preview = form::apply(&self.original, self.profile_key.as_deref(), &values);
+        let base = match &preview {
+            Ok((s, _)) => format!(
+                "Resulting base priority: {}",
+                s.scheduling.base_priority_text()
+            ),
+            Err(_) => String::new(),
+        };
+        if let Some(w) = self.ctl(C::Base) {
+            sys::set_text(w, &base);
+        }
+        let realtime = self.selected_value(C::Class).as_deref() == Some("realtime");
+        if let Some(w) = self.ctl(C::Warning) {
+            sys::set_text(
+                w,
+                if realtime {
+                    form::REALTIME_WARNING
+                } else {
+                    form::PROCESS_CLASS_HINT
+                },
+            );
+            sys::enable(w, e.manual_options || realtime);
+            sys::redraw(w);
+        }
+        let profile_note = match (&self.host_exe, &preview) {
+            (None, _) => "Opened without a host: per-host profiles are set from the host's \
+                          Control Panel button, or with `tenuto config set profiles.<exe>`."
+                .to_owned(),
+            (Some(exe), Ok((s, _))) => match s.profile_value(exe) {
+                Some(_) => format!(
+                    "{exe} uses this profile instead of the scheduling settings on the right."
+                ),
+                None if s.scheduling.mode == SchedulingMode::Auto => {
+                    format!("{exe} follows the scheduling settings (Auto).")
+                }
+                None => format!(
+                    "{exe} follows the scheduling settings, or Tenuto's built-in profile for it."
+                ),
+            },
+            (Some(_), Err(_)) => String::new(),
+        };
+        if let Some(w) = self.ctl(C::ProfileNote) {
+            sys::set_text(w, &profile_note);
+        }
+        if let Err(e) = preview {
+            self.note = Note::Error(format!("Not valid: {e}"));
+            self.refresh_note();
+        }
+    }
+
+    fn relabel_buffers(&mut self) {
+        let rate = self
+            .selected_value(C::Rate)
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(self.original.virtual_device.sample_rate);
+        let current = self.selected_value(C::Buffer);
+        self.set_entries(C::Buffer, form::buffer_sizes(rate));
+        let index = current.and_then(|v| form::index_of(self.entries_of(C::Buffer), &v));
+        if let Some(w) = self.ctl(C::Buffer) {
+            sys::combo_select(w, index);
+        }
+    }
+
+    fn changed(&mut self) {
+        self.update_dependents();
+        if matches!(self.note, Note::Error(_)) {
+            if form::apply(&self.original, self.profile_key.as_deref(), &self.values()).is_ok() {
+                self.note = Note::Hint(String::new());
+            } else {
+                return;
+            }
+        }
+        let pending = form::apply(&self.original, self.profile_key.as_deref(), &self.values())
+            .map(|(_, changed)| changed.len())
+            .unwrap_or(0);
+        self.note = Note::Hint(if pending == 0 {
+            String::new()
+        } else {
+            format!(
+                "{pending} unsaved change{}: press Apply to save {}.",
+                if pending == 1 { "" } else { "s" },
+                if pending == 1 { "it" } else { "them" }
+            )
+        });
+        self.refresh_note();
+    }
+
+    fn refresh_note(&self) {
+        let text = match &self.note {
+            Note::Error(t) | Note::Saved(t) => t.clone(),
+            Note::Hint(t) if !t.is_empty() => t.clone(),
+            Note::Hint(_) => match &self.problems {
+                Some(p) => p.clone(),
+                None if self.live.is_some() => "Apply saves the settings; the host then \
+                    restarts the driver to use them."
+                    .to_owned(),
+                None => "Apply saves the settings; hosts use them the next time they \
+                    start the driver."
+                    .to_owned(),
+            },
+        };
+        if let Some(w) = self.ctl(C::Message) {
+            sys::set_text(w, &text);
+            sys::redraw(w);
+        }
+    }
+
+    fn note_color(&self) -> Option<u32> {
+        match &self.note {
+            Note::Error(_) => Some(RED),
+            Note::Saved(_) => Some(GREEN),
+            Note::Hint(t) if t.is_empty() && self.problems.is_some() => Some(RED),
+            Note::Hint(_) => None,
+        }
+    }
+
+    fn apply(&mut self) {
+        let values = self.values();
+        let (settings, changed) =
+            match form::apply(&self.original, self.profile_key.as_deref(), &values) {
+                Ok(v) => v,
+                Err(e) => {
+                    self.note = Note::Error(format!("Not saved: {e}"));
+                    self.refresh_note();
+                    return;
+                }
+            };
+        if changed.is_empty() && self.file_exists && self.problems.is_none() {
+            self.note = Note::Hint("Nothing to save: the file already has these values.".into());
+            self.refresh_note();
+            return;
+        }
+        match tenuto_settings::save_atomic(&self.path, &settings) {
+            Ok(()) => {
+                self.original = settings;
+                self.file_exists = true;
+                self.problems = None;
+                let what = match changed.len() {
+                    0 => "Saved the settings".to_owned(),
+                    1 => "Saved 1 change".to_owned(),
+                    n => format!("Saved {n} changes"),
+                };
+                let then = if self.live.is_some() {
+                    "the host restarts the driver to use them"
+                } else {
+                    "hosts use them the next time they start the driver"
+                };
+                self.note = Note::Saved(format!("{what}; {then}."));
+                self.refresh_note();
+                (self.on_apply)();
+            }
+            Err(e) => {
+                self.note = Note::Error(format!("Could not save {}: {e}", self.path.display()));
+                self.refresh_note();
+            }
+        }
+    }
+
+    fn update_status(&mut self) {
+        let Some(live) = self.live.clone() else {
+            if let Some(w) = self.ctl(C::VPolicy) {
+                sys::set_text(
+                    w,
+                    "Live status (scheduling in effect, thread priority, late periods and \
+                     their causes) appears when a host opens this window while it uses \
+                     the driver.",
+                );
+            }
+            return;
+        };
+        let rows = form::status_rows(&live);
+        let targets = [
+            C::VState,
+            C::VPolicy,
+            C::VThread,
+            C::VPeriods,
+            C::VLate,
+            C::VDemotions,
+        ];
+        for ((_, value), c) in rows.iter().zip(targets) {
+            if let Some(w) = self.ctl(c) {
+                sys::set_text(w, value);
+            }
+        }
+    }
+
+    fn close(&self, window: Window) {
+        sys::destroy(window);
+    }
+}
+
+impl sys::Handler for Panel {
+    fn created(&mut self, window: Window) {
+        if let Err(code) = self.build(window) {
+            eprintln!("tenuto panel: could not create a control (Windows error {code})");
+        }
+    }
+
+    fn event(&mut self, window: Window, event: Event) -> Reply {
+        match event {
+            Event::Command { id, code } => {
+                match (id, C::from_id(id)) {
+                    (codes::IDOK, _) | (_, Some(C::Apply)) => self.apply(),
+                    (codes::IDCANCEL, _) | (_, Some(C::Close)) => self.close(window),
+                    (_, Some(c)) if code == codes::CBN_SELCHANGE as u16 => {
+                        if c == C::Rate {
+                            self.relabel_buffers();
+                        }
+                        self.changed();
+                    }
+                    (_, Some(c))
+                        if code == codes::BN_CLICKED as u16
+                            && matches!(c.kind(), Kind::Check | Kind::Radio) =>
+                    {
+                        self.changed()
+                    }
+                    _ => return Reply::Default,
+                }
+                Reply::Done
+            }
+            Event::Timer(TIMER_STATUS) => {
+                self.update_status();
+                Reply::Done
+            }
+            Event::Timer(_) => Reply::Default,
+            Event::DpiChanged { dpi, suggested } => {
+                self.dpi = dpi;
+                self.apply_fonts_at(Some((suggested.x, suggested.y)));
+                Reply::Done
+            }
+            Event::StaticColor(ctl) => {
+                let color = if Some(ctl) == self.ctl(C::Message) {
+                    self.note_color()
+                } else if Some(ctl) == self.ctl(C::Warning) {
+                    let realtime = self.selected_value(C::Class).as_deref() == Some("realtime");
+                    Some(if realtime { RED } else { GREY })
+                } else if [C::BufferNote, C::ProfileNote, C::FilePath]
+                    .iter()
+                    .any(|c| self.ctl(*c) == Some(ctl))
+                {
+                    Some(GREY)
+                } else {
+                    None
+                };
+                color.map_or(Reply::Default, Reply::TextColor)
+            }
+            Event::Close => {
+                self.close(window);
+                Reply::Done
+            }
+        }
+    }
+}
+
+/// The header rows, the two columns of groups, the buttons.
+type Sections = (Vec<Item<C>>, Vec<Vec<Group<C>>>, Vec<C>);
+
+/// Sizes from the real font.
+struct Measurer<'a> {
+    panel: &'a Panel,
+    window: Window,
+    font: &'a Font,
+}
+
+impl Measurer<'_> {
+    fn text(&self, text: &str) -> Size {
+        let (w, h) = sys::text_size(self.window, self.font, text, None);
+        Size { w, h }
+    }
+
+    fn text_of(&self, c: C) -> String {
+        match c {
+            C::LProfile => self.panel.profile_label(),
+            _ => c.text().to_owned(),
+        }
+    }
+}
+
+impl Measure<C> for Measurer<'_> {
+    fn size(&self, c: &C) -> Size {
+        let p = self.panel;
+        let line = self.line_height();
+        match c.kind() {
+            Kind::Label => {
+                let t = self.text(&self.text_of(*c));
+                Size { w: t.w, h: line }
+            }
+            Kind::Group => {
+                let bold = p.bold.as_ref().unwrap_or(self.font);
+                let (w, _) = sys::text_size(self.window, bold, c.text(), None);
+                Size {
+                    w: w + p.scale(24),
+                    h: line,
+                }
+            }
+            Kind::Combo => {
+                let widest = p
+                    .entries_of(*c)
+                    .iter()
+                    .map(|e| self.text(&e.label).w)
+                    .max()
+                    .unwrap_or(0);
+                let arrow = sys::metric(sys::SM_CXVSCROLL, p.dpi);
+                let h = p
+                    .ctl(*c)
+                    .map_or(line + p.scale(8), |w| sys::window_rect(w).h);
+                Size {
+                    w: widest + arrow + p.scale(14),
+                    h,
+                }
+            }
+            Kind::Check | Kind::Radio => {
+                let t = self.text(c.text());
+                let check = sys::metric(sys::SM_CXMENUCHECK, p.dpi);
+                Size {
+                    w: t.w + check + p.scale(10),
+                    h: line.max(check) + p.scale(4),
+                }
+            }
+            Kind::Button => {
+                let t = self.text(c.text());
+                Size {
+                    w: (t.w + p.scale(28)).max(p.scale(96)),
+                    h: line + p.scale(12),
+                }
+            }
+            Kind::Path => {
+                let t = self.text(&p.path_text());
+                Size {
+                    w: t.w.min(p.scale(520)),
+                    h: line,
+                }
+            }
+            Kind::Value => Size {
+                w: p.scale(60),
+                h: if *c == C::VLate { 2 * line } else { line },
+            },
+            Kind::Text => Size {
+                w: p.scale(100),
+                h: line,
+            },
+        }
+    }
+
+    fn wrapped_height(&self, c: &C, width: i32) -> i32 {
+        let text = match c {
+            C::ProfileNote => {
+                // The longest of the texts it shows.
+                "Opened without a host: per-host profiles are set from the host's Control \
+                 Panel button, or with `tenuto config set profiles.<exe>`. xxxxxxxxxxxxxxxx"
+                    .to_owned()
+            }
+            C::VPolicy => "Live status (scheduling in effect, thread priority, late periods \
+                 and their causes) appears when a host opens this window while it uses the \
+                 driver."
+                .to_owned(),
+            _ => self.text_of(*c),
+        };
+        let (_, h) = sys::text_size(self.window, self.font, &text, Some(width));
+        h.max(self.line_height())
+    }
+
+    fn line_height(&self) -> i32 {
+        self.text("Ag").h
+    }
+}

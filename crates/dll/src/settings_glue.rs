@@ -80,7 +80,39 @@ pub fn new_instance() -> tenuto_driver::DriverInstance {
             hooks.attachments.push(Box::new(watcher));
         }
     }
+    hooks.control_panel = control_panel_hook(startup.path);
     tenuto_driver::create_instance_with_hooks(engine, hooks)
+}
+
+/// `controlPanel()` opens the settings window on its own thread and
+/// returns at once. Apply saves the file; the watcher then asks the host
+/// for the reset (once), as for any other change of the file.
+#[cfg(windows)]
+fn control_panel_hook(path: Option<PathBuf>) -> Option<tenuto_driver::core::ControlPanelHook> {
+    Some(Box::new(move |shared: &Arc<Shared>| {
+        let Some(settings_path) = path.clone() else {
+            return Err(
+                "no per-user settings folder (APPDATA is not set), so there is nothing to edit"
+                    .to_owned(),
+            );
+        };
+        let host_exe = std::env::current_exe()
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()));
+        tenuto_panel::open(tenuto_panel::PanelContext {
+            settings_path,
+            host_exe,
+            live: Some(Arc::clone(shared)),
+            on_apply: Box::new(|| {}),
+        })
+        .map_err(|e| e.to_string())
+    }))
+}
+
+#[cfg(not(windows))]
+fn control_panel_hook(path: Option<PathBuf>) -> Option<tenuto_driver::core::ControlPanelHook> {
+    let _ = path;
+    None
 }
 
 /// The engine for `settings`: the virtual device (the only backend in this

@@ -208,8 +208,6 @@ pub struct Engine {
     last_error: String,
     state: Option<Initialized>,
     records: Option<rtrb::Consumer<PeriodRecord>>,
-    events: Option<rtrb::Consumer<ScheduleEvent>>,
-    recent: std::collections::VecDeque<ScheduleEvent>,
     policy_description: String,
     /// A standing notice (e.g. a broken settings file), shown by
     /// `getErrorMessage` whenever there is no more recent error.
@@ -218,8 +216,7 @@ pub struct Engine {
 
 /// Capacity of the driver thread's event ring.
 const EVENT_RING: usize = 1024;
-/// Scheduling events kept for `recent_events`.
-pub const RECENT_EVENTS: usize = 64;
+pub use crate::shared::RECENT_EVENTS;
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -241,8 +238,6 @@ impl Engine {
             last_error: String::new(),
             state: None,
             records: None,
-            events: None,
-            recent: std::collections::VecDeque::new(),
             policy_description: String::new(),
             notice: String::new(),
         }
@@ -749,7 +744,7 @@ impl Engine {
             .map(|slot| BufferPointers([buffers.pointer(slot, 0), buffers.pointer(slot, 1)]))
             .collect();
         self.records = Some(consumer);
-        self.events = Some(event_consumer);
+        self.shared.set_event_source(event_consumer);
         self.shared
             .set_reset_channel(caps.reset_request.then(|| Arc::clone(&host.messages)));
         if let Some(s) = self.state.as_mut() {
@@ -1060,15 +1055,7 @@ impl Engine {
     /// The last [`RECENT_EVENTS`] scheduling events (demotions, priority
     /// changes, late periods with their likely cause), oldest first.
     pub fn recent_events(&mut self) -> Vec<ScheduleEvent> {
-        if let Some(c) = self.events.as_mut() {
-            while let Ok(e) = c.pop() {
-                if self.recent.len() == RECENT_EVENTS {
-                    self.recent.pop_front();
-                }
-                self.recent.push_back(e);
-            }
-        }
-        self.recent.iter().copied().collect()
+        self.shared.recent_events()
     }
 
     /// What the scheduling policy did in the last completed run.

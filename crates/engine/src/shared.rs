@@ -37,6 +37,42 @@ pub struct Shared {
     /// `kAsioResetRequest`; used to ask for a reset from outside the
     /// engine (settings changed). Never touched by the driver thread.
     reset: crate::sync::Mutex<ResetChannel>,
+    /// The reading end of the driver thread's event ring, and the latest
+    /// events. Only non-real-time readers lock it.
+    events: crate::sync::Mutex<EventStore>,
+}
+
+/// Scheduling events kept for [`Shared::recent_events`].
+pub const RECENT_EVENTS: usize = 64;
+
+#[derive(Default)]
+struct EventStore {
+    source: Option<rtrb::Consumer<crate::stats::ScheduleEvent>>,
+    /// The latest events with their sequence numbers (1, 2, …).
+    recent: std::collections::VecDeque<(u64, crate::stats::ScheduleEvent)>,
+    last_seq: u64,
+}
+
+impl std::fmt::Debug for EventStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventStore")
+            .field("recent", &self.recent.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl EventStore {
+    fn pull(&mut self) {
+        if let Some(c) = self.source.as_mut() {
+            while let Ok(e) = c.pop() {
+                if self.recent.len() == RECENT_EVENTS {
+                    self.recent.pop_front();
+                }
+                self.last_seq += 1;
+                self.recent.push_back((self.last_seq, e));
+            }
+        }
+    }
 }
 
 /// The host's message channel, kept for reset requests.
@@ -194,6 +230,42 @@ impl Shared {
             }
             None => false,
         }
+    }
+
+    pub(crate) fn set_event_source(&self, source: rtrb::Consumer<crate::stats::ScheduleEvent>) {
+        let mut store = self.events.lock();
+        store.pull();
+        store.source = Some(source);
+    }
+
+    /// Events newer than sequence number `after` (oldest first) into `out`;
+    /// returns the newest sequence number and how many newer events were
+    /// already gone (more than [`RECENT_EVENTS`] arrived since). Lets any
+    /// number of readers (log, panel) follow the events independently.
+    pub fn events_after(
+        &self,
+        after: u64,
+        out: &mut Vec<crate::stats::ScheduleEvent>,
+    ) -> (u64, u64) {
+        let mut store = self.events.lock();
+        store.pull();
+        let first = store.recent.front().map_or(store.last_seq + 1, |(s, _)| *s);
+        let missed = first.saturating_sub(after + 1);
+        out.extend(
+            store
+                .recent
+                .iter()
+                .filter(|(s, _)| *s > after)
+                .map(|(_, e)| *e),
+        );
+        (store.last_seq, missed)
+    }
+
+    /// The last [`RECENT_EVENTS`] scheduling events, oldest first.
+    pub fn recent_events(&self) -> Vec<crate::stats::ScheduleEvent> {
+        let mut store = self.events.lock();
+        store.pull();
+        store.recent.iter().map(|(_, e)| *e).collect()
     }
 
     pub(crate) fn clear_stream_error(&self) {

@@ -21,6 +21,7 @@
 mod exports;
 #[cfg(windows)]
 mod factory;
+pub mod log;
 #[cfg(windows)]
 pub mod registry;
 mod settings_glue;

@@ -32,6 +32,8 @@ pub(crate) struct Startup {
     pub settings: Settings,
     /// The first error in the file, for `getErrorMessage`.
     pub message: Option<String>,
+    /// Every problem in the file, for the log.
+    pub problems: Vec<String>,
 }
 
 /// Reads the settings file (or the defaults).
@@ -42,6 +44,7 @@ pub(crate) fn startup() -> Startup {
             path,
             settings: Settings::default(),
             message: None,
+            problems: Vec::new(),
         };
     };
     let loaded = tenuto_settings::load(p);
@@ -57,10 +60,12 @@ pub(crate) fn startup() -> Startup {
             format!("settings: {first}")
         }
     });
+    let problems = loaded.problems.iter().map(|p| p.to_string()).collect();
     Startup {
         path,
         settings: loaded.settings,
         message,
+        problems,
     }
 }
 
@@ -76,8 +81,38 @@ pub fn new_instance() -> tenuto_driver::DriverInstance {
         ..Default::default()
     };
     if let Some(path) = startup.path.clone() {
-        if let Some(watcher) = Watcher::start(path, startup.settings.clone(), weak) {
+        if let Some(watcher) = Watcher::start(path, startup.settings.clone(), weak.clone()) {
             hooks.attachments.push(Box::new(watcher));
+        }
+    }
+    if let Some(log_path) = startup
+        .path
+        .as_ref()
+        .map(|p| p.with_file_name("tenuto.log"))
+    {
+        let exe = std::env::current_exe()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| "an unknown host".to_owned());
+        let mut header = vec![(
+            "info",
+            format!(
+                "driver object created in {exe}; settings: {}",
+                startup
+                    .path
+                    .as_ref()
+                    .map_or(String::new(), |p| p.display().to_string())
+            ),
+        )];
+        for problem in &startup.problems {
+            header.push(("warn", format!("settings: {problem}")));
+        }
+        if let Some(logger) = crate::log::Logger::start(
+            log_path,
+            startup.settings.logging.level,
+            header,
+            weak.clone(),
+        ) {
+            hooks.attachments.push(Box::new(logger));
         }
     }
     hooks.control_panel = control_panel_hook(startup.path);

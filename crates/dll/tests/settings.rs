@@ -146,3 +146,84 @@ fn a_broken_settings_file_never_stops_the_driver_and_is_explained() {
     assert_eq!(d.release(), 0);
     std::env::remove_var("TENUTO_CONFIG");
 }
+
+/// The log next to the settings file tells what happened, written by the
+/// log thread, never by the driver thread.
+#[test]
+fn the_log_records_creation_streaming_late_periods_and_release() {
+    let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let path = settings_file(
+        "log",
+        "[logging]\nlevel = \"info\"\n\n[scheduling]\nlinux = \"inherit\"\n",
+    );
+    let log = path.with_file_name("tenuto.log");
+    let _ = std::fs::remove_file(&log);
+    std::env::set_var("TENUTO_CONFIG", &path);
+
+    /// Overruns every 20th period by 10 ms.
+    struct Slow(u64);
+    impl PeriodHandler for Slow {
+        fn process(&mut self, _period: &mut Period<'_>) {
+            self.0 += 1;
+            if self.0 % 20 == 0 {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+        fn as_any(&mut self) -> &mut dyn std::any::Any {
+            self
+        }
+    }
+
+    let mut d = Driver::from_instance(tenuto::new_instance());
+    assert!(d.init());
+    let session = d
+        .create_buffers(&[(false, 0)], 64, HostOptions::default(), Box::new(Slow(0)))
+        .unwrap();
+    session.begin();
+    d.start().unwrap();
+    assert!(wait_until(Duration::from_secs(5), || {
+        session.counters().switches.load(Ordering::Acquire) >= 100
+    }));
+    std::thread::sleep(Duration::from_millis(400));
+    d.stop().unwrap();
+    session.end();
+    std::thread::sleep(Duration::from_millis(400));
+    d.dispose_buffers().unwrap();
+    drop(session);
+    assert_eq!(d.release(), 0);
+    std::env::remove_var("TENUTO_CONFIG");
+
+    let text = std::fs::read_to_string(&log).expect("tenuto.log written");
+    for want in [
+        "driver object created in",
+        "streaming started at 48000 Hz; scheduling:",
+        "late: the host's callback took longer than the period (host overrun)",
+        "streaming stopped:",
+        "driver object released",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn the_log_rotates_and_keeps_three_old_files() {
+    let dir = std::env::temp_dir().join(format!("tenuto-log-rotate-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let path = dir.join("tenuto.log");
+    let mut log = tenuto::log::LogFile::open(&path, 2_000);
+    for i in 0..400 {
+        log.line("info", &format!("line {i} with some text to fill the file"));
+    }
+    drop(log);
+    for n in 1..=tenuto::log::KEEP {
+        assert!(
+            dir.join(format!("tenuto.{n}.log")).is_file(),
+            "tenuto.{n}.log missing"
+        );
+    }
+    assert!(!dir
+        .join(format!("tenuto.{}.log", tenuto::log::KEEP + 1))
+        .exists());
+    assert!(std::fs::metadata(&path).unwrap().len() <= 2_200);
+    let _ = std::fs::remove_dir_all(&dir);
+}

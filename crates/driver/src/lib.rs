@@ -55,7 +55,8 @@ pub fn live_objects() -> usize {
 #[derive(Debug)]
 pub struct DriverInstance {
     raw: NonNull<IAsio>,
-    shared: Arc<Shared>,
+    /// `None` only transiently inside `into_raw`.
+    shared: Option<Arc<Shared>>,
 }
 
 impl DriverInstance {
@@ -65,15 +66,19 @@ impl DriverInstance {
     }
 
     /// Gives the reference away (e.g. to a host that will `Release` it).
-    pub fn into_raw(self) -> NonNull<IAsio> {
+    pub fn into_raw(mut self) -> NonNull<IAsio> {
         let raw = self.raw;
+        drop(self.shared.take());
         std::mem::forget(self);
         raw
     }
 
     /// Lock-free status of the engine inside (counters, position).
     pub fn shared(&self) -> &Arc<Shared> {
-        &self.shared
+        // Only `into_raw` empties it, and it consumes the instance.
+        self.shared
+            .as_ref()
+            .unwrap_or_else(|| unreachable!("DriverInstance without its status"))
     }
 }
 
@@ -100,5 +105,8 @@ pub fn create_instance_with_hooks(engine: Engine, hooks: core::DriverHooks) -> D
     let shared = Arc::clone(engine.shared());
     LIVE_OBJECTS.fetch_add(1, Ordering::AcqRel);
     let raw = object::into_raw(core::DriverCore::with_hooks(engine, hooks), CLSID_TENUTO);
-    DriverInstance { raw, shared }
+    DriverInstance {
+        raw,
+        shared: Some(shared),
+    }
 }

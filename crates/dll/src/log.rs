@@ -1,0 +1,281 @@
+//! The driver's log: `tenuto.log` next to the settings file, written by a
+//! normal thread, rotated at 1 MiB (three old files kept).
+//!
+//! The driver thread never writes it: it only pushes fixed-size events into
+//! its wait-free ring (`tenuto_engine::stats::ScheduleEvent`) and updates
+//! atomics. Four times a second this thread collects them and writes what
+//! happened: the driver object's creation (host, settings problems), each
+//! start (with the scheduling in effect and why) and stop (with the
+//! period counts), late periods with their likely cause, demotions,
+//! priority changes, and streaming errors.
+
+use std::fmt::Write as _;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::Weak;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tenuto_engine::shared::Shared;
+use tenuto_engine::stats::{EventKind, LateCause, ScheduleEvent};
+use tenuto_settings::LogLevel;
+
+/// Rotate when the log reaches this size.
+pub const MAX_BYTES: u64 = 1 << 20;
+/// Old logs kept (`tenuto.1.log` … `tenuto.3.log`).
+pub const KEEP: usize = 3;
+const POLL: Duration = Duration::from_millis(250);
+
+/// A rotating log file.
+pub struct LogFile {
+    path: PathBuf,
+    file: Option<File>,
+    max_bytes: u64,
+}
+
+fn timestamp() -> String {
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = d.as_secs();
+    let (h, m, s) = ((secs / 3600) % 24, (secs / 60) % 60, secs % 60);
+    format!("{h:02}:{m:02}:{s:02}.{:03} UTC", d.subsec_millis())
+}
+
+impl LogFile {
+    /// Opens (appending) `path`, rotating at `max_bytes`.
+    pub fn open(path: &Path, max_bytes: u64) -> Self {
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let file = OpenOptions::new().create(true).append(true).open(path).ok();
+        Self {
+            path: path.to_path_buf(),
+            file,
+            max_bytes,
+        }
+    }
+
+    fn rotated(&self, n: usize) -> PathBuf {
+        let stem = self
+            .path
+            .file_stem()
+            .map_or("tenuto".into(), |s| s.to_string_lossy().into_owned());
+        self.path.with_file_name(format!("{stem}.{n}.log"))
+    }
+
+    fn rotate_if_full(&mut self) {
+        let len = std::fs::metadata(&self.path).map_or(0, |m| m.len());
+        if len < self.max_bytes {
+            return;
+        }
+        self.file = None;
+        for n in (1..KEEP).rev() {
+            let _ = std::fs::rename(self.rotated(n), self.rotated(n + 1));
+        }
+        let _ = std::fs::rename(&self.path, self.rotated(1));
+        self.file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)
+            .ok();
+    }
+
+    /// Writes one line with a time stamp and the level.
+    pub fn line(&mut self, level: &str, text: &str) {
+        self.rotate_if_full();
+        if let Some(f) = self.file.as_mut() {
+            let _ = writeln!(
+                f,
+                "{} {level:<5} [pid {}] {text}",
+                timestamp(),
+                std::process::id()
+            );
+        }
+    }
+}
+
+fn cause_text(cause: LateCause) -> &'static str {
+    match cause {
+        LateCause::HostOverrun => "the host's callback took longer than the period (host overrun)",
+        LateCause::Demotion => "the thread had been demoted by the OS (MMCSS exhausted / real-time class lost)",
+        LateCause::Throttling => "power throttling (EcoQoS)",
+        LateCause::Contention => {
+            "the thread woke late at its own priority (contention: DPC/ISR latency or other threads)"
+        }
+        LateCause::Unknown => "no priority probe for this policy",
+    }
+}
+
+fn describe(event: &ScheduleEvent) -> (&'static str, String) {
+    let prio = event
+        .priority
+        .map_or(String::new(), |p| format!(" (priority {p})"));
+    match event.kind {
+        EventKind::Late(cause) => (
+            "warn",
+            format!("period {} late: {}{prio}", event.index, cause_text(cause)),
+        ),
+        EventKind::Demoted => (
+            "warn",
+            format!(
+                "period {}: the driver thread was demoted{prio}",
+                event.index
+            ),
+        ),
+        EventKind::Restored => (
+            "info",
+            format!(
+                "period {}: the driver thread is back at its priority{prio}",
+                event.index
+            ),
+        ),
+        EventKind::PriorityChanged { from } => (
+            "info",
+            format!(
+                "period {}: the driver thread's priority changed from {from}{prio} \
+                 (not a demotion; typically the host set it — respected)",
+                event.index
+            ),
+        ),
+    }
+}
+
+fn enabled(level: LogLevel, line: &str) -> bool {
+    let rank = |l: &str| match l {
+        "error" => 0,
+        "warn" => 1,
+        "info" => 2,
+        _ => 3,
+    };
+    rank(line) <= rank(level.as_str())
+}
+
+/// The log thread of one driver object; dropping it writes a last line,
+/// stops and joins the thread.
+pub struct Logger {
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Logger {
+    /// Starts logging for the driver whose status is `shared`. `header`
+    /// lines are written first (creation, host, settings problems).
+    pub fn start(
+        path: PathBuf,
+        level: LogLevel,
+        header: Vec<(&'static str, String)>,
+        shared: Weak<Shared>,
+    ) -> Option<Self> {
+        Self::start_with_limit(path, level, header, shared, MAX_BYTES)
+    }
+
+    /// As [`Logger::start`], rotating at `max_bytes` (tests use a small one).
+    pub fn start_with_limit(
+        path: PathBuf,
+        level: LogLevel,
+        header: Vec<(&'static str, String)>,
+        shared: Weak<Shared>,
+        max_bytes: u64,
+    ) -> Option<Self> {
+        let (stop, stopped) = mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("tenuto-log".to_owned())
+            .spawn(move || {
+                let mut log = LogFile::open(&path, max_bytes);
+                let write = |log: &mut LogFile, lvl: &str, text: &str| {
+                    if enabled(level, lvl) {
+                        log.line(lvl, text);
+                    }
+                };
+                for (lvl, text) in &header {
+                    write(&mut log, lvl, text);
+                }
+                let mut seq = 0u64;
+                let mut streaming = false;
+                let mut events = Vec::new();
+                loop {
+                    let last =
+                        !matches!(stopped.recv_timeout(POLL), Err(RecvTimeoutError::Timeout));
+                    let Some(shared) = shared.upgrade() else {
+                        write(&mut log, "info", "driver object released");
+                        return;
+                    };
+                    let now = shared.is_streaming();
+                    if now && !streaming {
+                        write(
+                            &mut log,
+                            "info",
+                            &format!(
+                                "streaming started at {} Hz; scheduling: {}",
+                                shared.sample_rate(),
+                                shared.policy_description()
+                            ),
+                        );
+                    }
+                    events.clear();
+                    let (newest, missed) = shared.events_after(seq, &mut events);
+                    seq = newest;
+                    if missed > 0 {
+                        write(
+                            &mut log,
+                            "warn",
+                            &format!("{missed} scheduling events came too fast to log"),
+                        );
+                    }
+                    for e in &events {
+                        let (lvl, text) = describe(e);
+                        write(&mut log, lvl, &text);
+                    }
+                    if let Some(e) = shared.stream_error() {
+                        if streaming || now {
+                            write(&mut log, "error", &format!("streaming stopped: {e}"));
+                        }
+                    }
+                    if streaming && !now {
+                        let s = shared.counters.snapshot();
+                        let mut causes = String::new();
+                        for c in LateCause::ALL {
+                            if s.late(c) > 0 {
+                                let _ = write!(causes, "; {} {}", s.late(c), c.name());
+                            }
+                        }
+                        write(
+                            &mut log,
+                            "info",
+                            &format!(
+                                "streaming stopped: {} periods, {} late{causes}, {} host overruns, \
+                                 {} demotions, worst wake-up {} µs",
+                                s.periods,
+                                s.late_periods,
+                                s.host_overruns,
+                                s.demotions,
+                                s.max_wake_late_ns / 1000
+                            ),
+                        );
+                    }
+                    streaming = now;
+                    drop(shared);
+                    if last {
+                        write(&mut log, "info", "driver object released");
+                        return;
+                    }
+                }
+            })
+            .ok()?;
+        Some(Self {
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Logger {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

@@ -549,10 +549,20 @@ fn hklm(path: &str) -> String {
 
 /// `reg.exe` (Windows' and Wine's): an independent reader and writer.
 fn reg(args: &[&str]) -> (bool, String) {
-    let out = Command::new("reg")
-        .args(args)
-        .output()
-        .expect("run reg.exe");
+    // Starting a process under Wine can fail transiently while the
+    // wineserver is busy; try a few times before giving up.
+    let mut attempt = 0;
+    let out = loop {
+        match Command::new("reg").args(args).output() {
+            Ok(out) => break out,
+            Err(e) if attempt < 4 => {
+                attempt += 1;
+                eprintln!("starting reg.exe failed ({e}); retrying");
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+            Err(e) => panic!("run reg.exe: {e}"),
+        }
+    };
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),

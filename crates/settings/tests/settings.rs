@@ -576,3 +576,22 @@ fn default_path_honours_tenuto_config() {
         std::env::set_var(CONFIG_ENV, v);
     }
 }
+
+/// README's configuration reference names every key the settings know, so
+/// the documentation cannot fall behind the code.
+#[test]
+fn the_readme_documents_every_key() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
+        .expect("README.md");
+    for k in tenuto_settings::KEYS {
+        let name = k.key;
+        assert!(
+            readme.contains(&format!("| `{name}` |")),
+            "README.md's configuration reference lacks `{name}`"
+        );
+    }
+    assert!(
+        readme.contains("| `profiles.\"<exe>\"` |"),
+        "profiles are not documented"
+    );
+}

@@ -4,7 +4,6 @@
 
 #![cfg(windows)]
 
-use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -19,18 +18,8 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn built_dll() -> PathBuf {
-    // `cargo test` builds the cdylib next to the test binary (deps/); a
-    // plain `cargo build` puts it one level up.
-    let exe = std::env::current_exe().expect("current exe");
-    let deps = exe.parent().expect("deps dir");
-    let candidates = [deps.join("tenuto.dll"), deps.join("..").join("tenuto.dll")];
-    candidates
-        .iter()
-        .find(|p| p.is_file())
-        .cloned()
-        .unwrap_or_else(|| panic!("tenuto.dll not built next to {}", deps.display()))
-}
+mod common;
+use common::built_dll;
 
 struct Count;
 

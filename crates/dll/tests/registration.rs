@@ -9,19 +9,8 @@ use std::path::PathBuf;
 use tenuto::registry::{self, asio_key, clsid_key, key_exists, read_string};
 use tenuto::{CLSID_TENUTO, DESCRIPTION};
 
-/// The DLL cargo built next to this test's `deps` directory.
-fn built_dll() -> PathBuf {
-    // `cargo test` builds the cdylib next to the test binary (deps/); a
-    // plain `cargo build` puts it one level up.
-    let exe = std::env::current_exe().expect("current exe");
-    let deps = exe.parent().expect("deps dir");
-    let candidates = [deps.join("tenuto.dll"), deps.join("..").join("tenuto.dll")];
-    candidates
-        .iter()
-        .find(|p| p.is_file())
-        .cloned()
-        .unwrap_or_else(|| panic!("tenuto.dll not built next to {}", deps.display()))
-}
+mod common;
+use common::built_dll;
 
 #[test]
 fn register_writes_exactly_the_expected_keys_and_unregister_removes_exactly_them() {

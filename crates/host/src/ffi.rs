@@ -367,15 +367,7 @@ impl Driver {
         for &(is_input, ch) in channels {
             types.push(self.channel_info(ch, is_input)?.sample_type);
         }
-        let mut infos: Vec<AsioBufferInfo> = channels
-            .iter()
-            .map(|&(is_input, ch)| {
-                let mut b = AsioBufferInfo::zeroed();
-                b.is_input = i32::from(is_input);
-                b.channel_num = ch;
-                b
-            })
-            .collect();
+        let mut infos = buffer_infos(channels);
         let state = Box::new(SessionState {
             options,
             handler: HandlerLock::new(handler),
@@ -458,6 +450,19 @@ impl Drop for Driver {
         // SAFETY: we own one reference.
         unsafe { (self.vtbl().release)(self.as_raw()) };
     }
+}
+
+/// `ASIOBufferInfo` entries asking for `channels` (is_input, index).
+fn buffer_infos(channels: &[(bool, i32)]) -> Vec<AsioBufferInfo> {
+    channels
+        .iter()
+        .map(|&(is_input, ch)| {
+            let mut b = AsioBufferInfo::zeroed();
+            b.is_input = i32::from(is_input);
+            b.channel_num = ch;
+            b
+        })
+        .collect()
 }
 
 fn sample_position_raw(raw: *mut IAsio) -> (Result<u64, AsioError>, u64) {
@@ -863,15 +868,7 @@ pub fn create_buffers_again(
     channels: &[(bool, i32)],
     buffer_size: i32,
 ) -> AsioError {
-    let mut infos: Vec<AsioBufferInfo> = channels
-        .iter()
-        .map(|&(is_input, ch)| {
-            let mut b = AsioBufferInfo::zeroed();
-            b.is_input = i32::from(is_input);
-            b.channel_num = ch;
-            b
-        })
-        .collect();
+    let mut infos = buffer_infos(channels);
     let callbacks = AsioCallbacks {
         buffer_switch: Some(on_buffer_switch),
         sample_rate_did_change: Some(on_sample_rate_did_change),
@@ -904,15 +901,7 @@ pub fn create_buffers_counting(
     channels: &[(bool, i32)],
     buffer_size: i32,
 ) -> AsioError {
-    let mut infos: Vec<AsioBufferInfo> = channels
-        .iter()
-        .map(|&(is_input, ch)| {
-            let mut b = AsioBufferInfo::zeroed();
-            b.is_input = i32::from(is_input);
-            b.channel_num = ch;
-            b
-        })
-        .collect();
+    let mut infos = buffer_infos(channels);
     let callbacks = AsioCallbacks {
         buffer_switch: Some(on_counting_switch),
         sample_rate_did_change: None,

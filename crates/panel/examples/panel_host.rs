@@ -48,6 +48,7 @@ mod host {
 
     use tenuto_host::dll::DllServer;
     use tenuto_host::{Driver, HostOptions, Period, PeriodHandler, Session};
+    use tenuto_panel::form;
 
     /// `controlPanel()` must return at once: it may not wait for the window.
     const CALL_LIMIT: Duration = Duration::from_millis(1500);
@@ -109,6 +110,125 @@ mod host {
         Ok(())
     }
 
+    /// The panel's window: exactly one, showing the settings file's values.
+    fn check_window() -> Result<(), String> {
+        let t0 = Instant::now();
+        while tenuto_panel::testing::windows().is_empty() {
+            if t0.elapsed() > Duration::from_secs(30) {
+                return Err("no settings window 30 s after controlPanel()".to_owned());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let appeared = t0.elapsed();
+        // A second window, if the second call made one, would be there by now.
+        std::thread::sleep(Duration::from_millis(500));
+        let windows = tenuto_panel::testing::windows();
+        let [window] = windows[..] else {
+            return Err(format!(
+                "{} settings windows after two controlPanel() calls; expected 1",
+                windows.len()
+            ));
+        };
+        say(&format!(
+            "one settings window; it appeared {:.0} ms after the calls returned",
+            appeared.as_secs_f64() * 1e3
+        ));
+        let controls = tenuto_panel::testing::controls(window);
+        let path = std::env::var("TENUTO_CONFIG").map_err(|_| "TENUTO_CONFIG is not set")?;
+        let loaded = tenuto_settings::load(std::path::Path::new(&path));
+        let s = &loaded.settings;
+        let exe = std::env::current_exe()
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()));
+        let profile_key = form::profile_key(exe.as_deref());
+        let values = form::values_of(s, profile_key.as_deref());
+        let value = |key: &str| {
+            values
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        // Each drop-down's expected text: the entry for the file's value.
+        let lists: Vec<(String, Vec<form::Entry>)> = vec![
+            ("virtual.sample_rate".into(), form::sample_rates()),
+            ("driver.sample_type".into(), form::sample_types()),
+            ("virtual.inputs".into(), form::channel_counts()),
+            ("virtual.outputs".into(), form::channel_counts()),
+            (
+                "driver.buffer_size".into(),
+                form::buffer_sizes(s.virtual_device.sample_rate),
+            ),
+            (
+                "scheduling.mmcss_task".into(),
+                form::mmcss_tasks(&[], &s.scheduling.mmcss_task),
+            ),
+            ("scheduling.mmcss_priority".into(), form::mmcss_priorities()),
+            ("scheduling.mmcss_fallback".into(), form::fallbacks()),
+            ("scheduling.manual_level".into(), form::manual_levels()),
+            ("scheduling.process_class".into(), form::process_classes()),
+            ("logging.level".into(), form::log_levels()),
+        ]
+        .into_iter()
+        .chain(profile_key.clone().map(|k| (k, form::profiles())))
+        .collect();
+        let mut combos: Vec<&str> = controls
+            .iter()
+            .filter(|c| c.class.eq_ignore_ascii_case("ComboBox"))
+            .map(|c| c.text.as_str())
+            .collect();
+        let mut checked = 0;
+        for (key, entries) in &lists {
+            let v = value(key);
+            let label = entries
+                .iter()
+                .find(|e| e.value == v)
+                .map(|e| e.label.as_str())
+                .ok_or(format!("{key} = {v} is not among the panel's entries"))?;
+            let at = combos.iter().position(|t| *t == label).ok_or(format!(
+                "no drop-down shows \"{label}\" ({key} = {v} in the file); they show {combos:?}"
+            ))?;
+            combos.remove(at);
+            checked += 1;
+        }
+        let check = |text: &str| {
+            controls
+                .iter()
+                .find(|c| c.text == text)
+                .and_then(|c| c.checked)
+                .ok_or(format!("no check box \"{text}\""))
+        };
+        let mode = s.scheduling.mode.as_str();
+        for (text, want) in [
+            ("&Register driver thread with MMCSS", mode == "mmcss"),
+            ("&Decide from the host's threads (Auto)", mode == "auto"),
+            (
+                "Opt out of power throttling (&EcoQoS)",
+                s.scheduling.eco_qos_opt_out,
+            ),
+        ] {
+            if check(text)? != want {
+                return Err(format!(
+                    "\"{text}\" is {}, but the file says mode = {mode}, eco_qos_opt_out = {}",
+                    if want { "unchecked" } else { "checked" },
+                    s.scheduling.eco_qos_opt_out
+                ));
+            }
+            checked += 1;
+        }
+        let title = controls
+            .iter()
+            .any(|c| c.text.starts_with("Settings file: "));
+        if !title {
+            return Err("the window does not name the settings file".to_owned());
+        }
+        say(&format!(
+            "the window shows the file's values ({checked} controls checked, {} in all)",
+            controls.len()
+        ));
+        Ok(())
+    }
+
     pub fn run() -> Result<(), String> {
         let args: Vec<String> = std::env::args().skip(1).collect();
         let dll = args
@@ -162,6 +282,7 @@ mod host {
                 &mut driver,
                 "#2 (the window is open: brings it to the front)",
             )?;
+            check_window()?;
             keeps_streaming(&session, 20, Duration::from_secs(10))?;
             say("READY: controlPanel() called twice while streaming");
 

@@ -207,24 +207,65 @@ pub const PROCESS_CLASS_HINT: &str =
 
 /// `profiles.<exe>`: "none" removes the profile.
 pub fn profiles() -> Vec<Entry> {
-    let mut out = vec![Entry::new("none", "Use the settings above")];
+    let mut out = vec![Entry::new("none", "Same as the settings above")];
     out.extend(ProfileValue::ALL.iter().map(|p| {
         let label = match p {
-            ProfileValue::Mmcss => "Register with MMCSS (task and priority above)",
-            ProfileValue::Manual => "Manual priority (level and class above)",
-            ProfileValue::Inherit => "Leave the thread as the host made it",
-            ProfileValue::Auto => "Auto: decide from the host's own threads",
+            ProfileValue::Mmcss => "MMCSS (task, priority above)",
+            ProfileValue::Manual => "Manual priority (level, class above)",
+            ProfileValue::Inherit => "Keep the host's priority",
+            ProfileValue::Auto => "Auto: follow the host's threads",
         };
         Entry::new(p.as_str(), label)
     }));
     out
 }
 
+/// The note under the host's profile: what the host gets.
+pub fn profile_note(host_exe: Option<&str>, settings: &Settings) -> String {
+    let notes = profile_notes(host_exe);
+    let pick = match host_exe {
+        None => 0,
+        Some(exe) => match settings.profile_value(exe) {
+            Some(_) => 0,
+            None if settings.scheduling.mode == SchedulingMode::Auto => 1,
+            None => 2,
+        },
+    };
+    notes.into_iter().nth(pick).unwrap_or_default()
+}
+
+/// Every note [`profile_note`] may show for this host (to reserve room).
+pub fn profile_notes(host_exe: Option<&str>) -> Vec<String> {
+    match host_exe {
+        None => vec![
+            "Opened without a host: a host's profile is set from its Control Panel button, \
+             or with `tenuto config set profiles.<exe> VALUE`."
+                .to_owned(),
+        ],
+        Some(exe) => vec![
+            format!("{exe} uses this profile instead of the scheduling settings above."),
+            format!("{exe} follows the scheduling settings above (Auto)."),
+            format!(
+                "{exe} follows the scheduling settings above, or Tenuto's built-in profile \
+                 for it (Cubase, Nuendo, Pro Tools, REAPER)."
+            ),
+        ],
+    }
+}
+
 /// `logging.level`.
 pub fn log_levels() -> Vec<Entry> {
     LogLevel::ALL
         .iter()
-        .map(|l| Entry::new(l.as_str(), l.describe()))
+        .map(|l| {
+            let label = match l {
+                LogLevel::Error => "Errors only",
+                LogLevel::Warn => "Errors and warnings",
+                LogLevel::Info => "Info: also start, stop, settings (recommended)",
+                LogLevel::Debug => "Everything (for support requests)",
+            };
+            Entry::new(l.as_str(), label)
+        })
         .collect()
 }
 
@@ -388,7 +429,7 @@ pub fn problems_line(problems: &[tenuto_settings::Problem]) -> Option<String> {
         2 => " (and 1 more problem)".to_owned(),
         n => format!(" (and {} more problems)", n - 1),
     };
-    Some(format!("Settings file: {first}{more}"))
+    Some(format!("Problem: {first}{more}"))
 }
 
 /// Groups digits: 1234567 → "1 234 567".
@@ -439,7 +480,11 @@ pub fn status_rows(live: &Shared) -> Vec<(&'static str, String)> {
     } else if causes.is_empty() {
         thousands(snap.late_periods)
     } else {
-        format!("{}: {}", thousands(snap.late_periods), causes.join(", "))
+        format!(
+            "{} \u{2014} {}",
+            thousands(snap.late_periods),
+            causes.join(", ")
+        )
     };
     vec![
         ("State:", state),
@@ -471,7 +516,8 @@ mod tests {
 
     #[test]
     fn unchecking_mmcss_gives_manual_and_only_that_key_changes() {
-        let original = Settings::default();
+        let mut original = Settings::default();
+        original.scheduling.mode = SchedulingMode::Mmcss;
         let mut c = ModeControls::from_mode(original.scheduling.mode);
         assert!(c.mmcss);
         c.mmcss = false;

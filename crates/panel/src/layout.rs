@@ -333,11 +333,18 @@ fn place_item<C: Clone>(
             let cs = m.size(control);
             let h = ls.h.max(cs.h);
             let cx = x + label_w + sp.gap;
+            // Centred on a control one line high (a drop-down); level with
+            // the first line of taller text.
+            let label_y = if cs.h >= 2 * ls.h {
+                y
+            } else {
+                y + (h - ls.h) / 2
+            };
             rects.push((
                 label.clone(),
                 Rect {
                     x: x + indent,
-                    y: y + (h - ls.h) / 2,
+                    y: label_y,
                     w: label_w - indent,
                     h: ls.h,
                 },

@@ -109,6 +109,24 @@ pub fn run_standalone(settings_path: PathBuf) -> Result<(), PanelError> {
     }
 }
 
+/// Reading the settings window back, for tests of a host that opened it
+/// (the panel may live in another copy of this crate, inside the DLL: only
+/// Win32 is shared).
+#[cfg(windows)]
+pub mod testing {
+    pub use crate::win::sys::ControlState;
+
+    /// The settings windows of this process (by [`crate::TITLE`]).
+    pub fn windows() -> Vec<isize> {
+        crate::win::sys::windows_titled(crate::TITLE)
+    }
+
+    /// What each control of the window shows, in tab order.
+    pub fn controls(window: isize) -> Vec<ControlState> {
+        crate::win::sys::controls_of(window)
+    }
+}
+
 /// Whether a panel is open (or opening) in this process.
 pub fn is_open() -> bool {
     #[cfg(windows)]

@@ -1,7 +1,7 @@
 //! The Windows side: one panel per process, on its own thread.
 
 mod panel;
-mod sys;
+pub(crate) mod sys;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use tenuto_engine::shared::Shared;
-use tenuto_settings::{SchedulingMode, Settings};
+use tenuto_settings::Settings;
 
 use super::sys::{self, codes, Event, Font, Reply, Window};
 use crate::form::{self, Entry, ModeControls, SchedulingEnables};
@@ -35,11 +35,19 @@ enum C {
     LBuffer,
     Buffer,
     BufferNote,
-    GHost,
-    LProfile,
-    Profile,
-    ProfileNote,
-    GLogging,
+    GStatus,
+    LState,
+    VState,
+    LPolicy,
+    VPolicy,
+    LThread,
+    VThread,
+    LPeriods,
+    VPeriods,
+    LLate,
+    VLate,
+    LDemotions,
+    VDemotions,
     LLog,
     Log,
     GSched,
@@ -60,24 +68,15 @@ enum C {
     Warning,
     Auto,
     Eco,
-    GStatus,
-    LState,
-    VState,
-    LPolicy,
-    VPolicy,
-    LThread,
-    VThread,
-    LPeriods,
-    VPeriods,
-    LLate,
-    VLate,
-    LDemotions,
-    VDemotions,
+    GHost,
+    LProfile,
+    Profile,
+    ProfileNote,
     Apply,
     Close,
 }
 
-const ALL: [C; 57] = [
+const ALL: [C; 56] = [
     C::FilePath,
     C::Message,
     C::GDevice,
@@ -95,11 +94,19 @@ const ALL: [C; 57] = [
     C::LBuffer,
     C::Buffer,
     C::BufferNote,
-    C::GHost,
-    C::LProfile,
-    C::Profile,
-    C::ProfileNote,
-    C::GLogging,
+    C::GStatus,
+    C::LState,
+    C::VState,
+    C::LPolicy,
+    C::VPolicy,
+    C::LThread,
+    C::VThread,
+    C::LPeriods,
+    C::VPeriods,
+    C::LLate,
+    C::VLate,
+    C::LDemotions,
+    C::VDemotions,
     C::LLog,
     C::Log,
     C::GSched,
@@ -120,19 +127,10 @@ const ALL: [C; 57] = [
     C::Warning,
     C::Auto,
     C::Eco,
-    C::GStatus,
-    C::LState,
-    C::VState,
-    C::LPolicy,
-    C::VPolicy,
-    C::LThread,
-    C::VThread,
-    C::LPeriods,
-    C::VPeriods,
-    C::LLate,
-    C::VLate,
-    C::LDemotions,
-    C::VDemotions,
+    C::GHost,
+    C::LProfile,
+    C::Profile,
+    C::ProfileNote,
     C::Apply,
     C::Close,
 ];
@@ -158,7 +156,7 @@ impl C {
     fn kind(self) -> Kind {
         use C::*;
         match self {
-            GDevice | GBuffer | GHost | GLogging | GSched | GStatus => Kind::Group,
+            GDevice | GBuffer | GHost | GSched | GStatus => Kind::Group,
             Backend | Rate | SampleType | Inputs | Outputs | Buffer | Profile | Log | Task
             | Priority | Fallback | Level | Class => Kind::Combo,
             Mmcss | Auto | Eco => Kind::Check,
@@ -178,7 +176,6 @@ impl C {
             GDevice => "Device",
             GBuffer => "Buffer",
             GHost => "This host",
-            GLogging => "Logging",
             GSched => "Scheduling of the driver thread",
             GStatus => "Status",
             LBackend => "Backend:",
@@ -275,6 +272,9 @@ pub(crate) struct Panel {
     controls: Vec<Window>,
     entries: Vec<(C, Vec<Entry>)>,
     tasks: Vec<String>,
+    /// "Keep the host's priority" rather than "Manual priority", remembered
+    /// while the radio buttons are off (MMCSS or Auto checked).
+    keep_host: bool,
     dpi: u32,
     font: Option<Font>,
     bold: Option<Font>,
@@ -299,6 +299,7 @@ impl Panel {
             controls: Vec::new(),
             entries: Vec::new(),
             tasks: tenuto_sched::windows::mmcss_tasks(),
+            keep_host: false,
             dpi: 96,
             font: None,
             bold: None,
@@ -475,8 +476,7 @@ impl Panel {
         let mode = ModeControls::from_mode(settings.scheduling.mode);
         self.set_check(C::Mmcss, mode.mmcss);
         self.set_check(C::Auto, mode.auto);
-        self.set_check(C::Manual, !mode.inherit);
-        self.set_check(C::Inherit, mode.inherit);
+        self.keep_host = mode.inherit;
         self.set_check(C::Eco, settings.scheduling.eco_qos_opt_out);
     }
 
@@ -499,7 +499,7 @@ impl Panel {
         ModeControls {
             mmcss: self.checked(C::Mmcss),
             auto: self.checked(C::Auto),
-            inherit: self.checked(C::Inherit),
+            inherit: self.keep_host,
         }
     }
 
@@ -579,6 +579,25 @@ impl Panel {
             },
             text(C::Message, Some(2)),
         ];
+        let single = |control, indent| Item::Single { control, indent };
+        let mut status_items = if self.live.is_some() {
+            vec![
+                row(C::LState, C::VState),
+                single(C::LPolicy, 0),
+                Item::Text {
+                    control: C::VPolicy,
+                    indent: sub,
+                    lines: Some(5),
+                },
+                row(C::LThread, C::VThread),
+                row(C::LPeriods, C::VPeriods),
+                row(C::LLate, C::VLate),
+                row(C::LDemotions, C::VDemotions),
+            ]
+        } else {
+            vec![text(C::VPolicy, None)]
+        };
+        status_items.push(row(C::LLog, C::Log));
         let left = vec![
             Group {
                 frame: C::GDevice,
@@ -595,15 +614,10 @@ impl Panel {
                 items: vec![row(C::LBuffer, C::Buffer), text(C::BufferNote, None)],
             },
             Group {
-                frame: C::GHost,
-                items: vec![row(C::LProfile, C::Profile), text(C::ProfileNote, None)],
-            },
-            Group {
-                frame: C::GLogging,
-                items: vec![row(C::LLog, C::Log)],
+                frame: C::GStatus,
+                items: status_items,
             },
         ];
-        let single = |control, indent| Item::Single { control, indent };
         let sched = Group {
             frame: C::GSched,
             items: vec![
@@ -618,43 +632,24 @@ impl Panel {
                 Item::Text {
                     control: C::Base,
                     indent: sub,
-                    lines: Some(2),
+                    lines: None,
                 },
                 Item::Text {
                     control: C::Warning,
                     indent: sub,
-                    lines: Some(3),
+                    lines: None,
                 },
                 single(C::Auto, 0),
                 single(C::Eco, 0),
             ],
         };
-        let status = if self.live.is_some() {
-            Group {
-                frame: C::GStatus,
-                items: vec![
-                    row(C::LState, C::VState),
-                    single(C::LPolicy, 0),
-                    Item::Text {
-                        control: C::VPolicy,
-                        indent: sub,
-                        lines: Some(3),
-                    },
-                    row(C::LThread, C::VThread),
-                    row(C::LPeriods, C::VPeriods),
-                    row(C::LLate, C::VLate),
-                    row(C::LDemotions, C::VDemotions),
-                ],
-            }
-        } else {
-            Group {
-                frame: C::GStatus,
-                items: vec![text(C::VPolicy, None)],
-            }
+        let host = Group {
+            frame: C::GHost,
+            items: vec![row(C::LProfile, C::Profile), text(C::ProfileNote, None)],
         };
         (
             header,
-            vec![left, vec![sched, status]],
+            vec![left, vec![sched, host]],
             vec![C::Apply, C::Close],
         )
     }
@@ -734,6 +729,9 @@ impl Panel {
             e.mmcss_options,
         );
         set(&[C::Manual, C::Inherit], e.radios);
+        // Radio buttons that do not apply show no choice.
+        self.set_check(C::Manual, e.radios && !self.keep_host);
+        self.set_check(C::Inherit, e.radios && self.keep_host);
         set(
             &[C::LLevel, C::Level, C::LClass, C::Class, C::Base],
             e.manual_options,
@@ -743,10 +741,7 @@ impl Panel {
         let values = self.values();
         let preview = form::apply(&self.original, self.profile_key.as_deref(), &values);
         let base = match &preview {
-            Ok((s, _)) => format!(
-                "Resulting base priority: {}",
-                s.scheduling.base_priority_text()
-            ),
+            Ok((s, _)) => format!("Result: {}", s.scheduling.base_priority_text()),
             Err(_) => String::new(),
         };
         if let Some(w) = self.ctl(C::Base) {
@@ -765,22 +760,9 @@ impl Panel {
             sys::enable(w, e.manual_options || realtime);
             sys::redraw(w);
         }
-        let profile_note = match (&self.host_exe, &preview) {
-            (None, _) => "Opened without a host: per-host profiles are set from the host's \
-                          Control Panel button, or with `tenuto config set profiles.<exe>`."
-                .to_owned(),
-            (Some(exe), Ok((s, _))) => match s.profile_value(exe) {
-                Some(_) => format!(
-                    "{exe} uses this profile instead of the scheduling settings on the right."
-                ),
-                None if s.scheduling.mode == SchedulingMode::Auto => {
-                    format!("{exe} follows the scheduling settings (Auto).")
-                }
-                None => format!(
-                    "{exe} follows the scheduling settings, or Tenuto's built-in profile for it."
-                ),
-            },
-            (Some(_), Err(_)) => String::new(),
+        let profile_note = match &preview {
+            Ok((s, _)) => form::profile_note(self.host_exe.as_deref(), s),
+            Err(_) => String::new(),
         };
         if let Some(w) = self.ctl(C::ProfileNote) {
             sys::set_text(w, &profile_note);
@@ -819,8 +801,13 @@ impl Panel {
         self.note = Note::Hint(if pending == 0 {
             String::new()
         } else {
+            let fix = if self.problems.is_some() {
+                " Saving also replaces the file's problems with the values shown."
+            } else {
+                ""
+            };
             format!(
-                "{pending} unsaved change{}: press Apply to save {}.",
+                "{pending} unsaved change{}: press Apply to save {}.{fix}",
                 if pending == 1 { "" } else { "s" },
                 if pending == 1 { "it" } else { "them" }
             )
@@ -879,16 +866,16 @@ impl Panel {
                 self.file_exists = true;
                 self.problems = None;
                 let what = match changed.len() {
-                    0 => "Saved the settings".to_owned(),
-                    1 => "Saved 1 change".to_owned(),
-                    n => format!("Saved {n} changes"),
+                    0 => "Saved the settings.".to_owned(),
+                    1 => "Saved 1 change.".to_owned(),
+                    n => format!("Saved {n} changes."),
                 };
                 let then = if self.live.is_some() {
-                    "the host restarts the driver to use them"
+                    "The host now restarts the driver to use the new settings."
                 } else {
-                    "hosts use them the next time they start the driver"
+                    "Hosts use the new settings the next time they start the driver."
                 };
-                self.note = Note::Saved(format!("{what}; {then}."));
+                self.note = Note::Saved(format!("{what} {then}"));
                 self.refresh_note();
                 (self.on_apply)();
             }
@@ -955,6 +942,9 @@ impl sys::Handler for Panel {
                         if code == codes::BN_CLICKED as u16
                             && matches!(c.kind(), Kind::Check | Kind::Radio) =>
                     {
+                        if c.kind() == Kind::Radio {
+                            self.keep_host = self.checked(C::Inherit);
+                        }
                         self.changed()
                     }
                     _ => return Reply::Default,
@@ -1088,11 +1078,19 @@ impl Measure<C> for Measurer<'_> {
     fn wrapped_height(&self, c: &C, width: i32) -> i32 {
         let text = match c {
             C::ProfileNote => {
-                // The longest of the texts it shows.
-                "Opened without a host: per-host profiles are set from the host's Control \
-                 Panel button, or with `tenuto config set profiles.<exe>`. xxxxxxxxxxxxxxxx"
-                    .to_owned()
+                let notes = form::profile_notes(self.panel.host_exe.as_deref());
+                return notes
+                    .iter()
+                    .map(|t| sys::text_size(self.window, self.font, t, Some(width)).1)
+                    .max()
+                    .unwrap_or(0)
+                    .max(self.line_height());
             }
+            // The longest texts they show.
+            C::Base => "Result: ABOVE_NORMAL in a REALTIME process: base priority 25 \u{2014} \
+                 among MMCSS threads (23\u{2013}26)"
+                .to_owned(),
+            C::Warning => form::REALTIME_WARNING.to_owned(),
             C::VPolicy => "Live status (scheduling in effect, thread priority, late periods \
                  and their causes) appears when a host opens this window while it uses the \
                  driver."
@@ -1105,5 +1103,32 @@ impl Measure<C> for Measurer<'_> {
 
     fn line_height(&self) -> i32 {
         self.text("Ag").h
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_match_the_table_and_mnemonics_are_unique() {
+        for (i, c) in ALL.iter().enumerate() {
+            assert_eq!(*c as usize, i, "{c:?}");
+            assert_eq!(C::from_id(c.id()), Some(*c));
+        }
+        let mut seen = Vec::new();
+        for c in ALL {
+            let text = if c == C::LProfile {
+                "Pro&file:"
+            } else {
+                c.text()
+            };
+            if let Some((_, after)) = text.split_once('&') {
+                let key = after.chars().next().unwrap().to_ascii_lowercase();
+                assert!(!seen.contains(&key), "mnemonic {key} twice ({c:?})");
+                seen.push(key);
+            }
+        }
+        assert!(seen.contains(&'r') && seen.contains(&'a') && seen.contains(&'c'));
     }
 }

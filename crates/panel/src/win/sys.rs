@@ -47,7 +47,7 @@ use windows_sys::Win32::UI::HiDpi::{
     SetThreadDpiAwarenessContext, SystemParametersInfoForDpi, DPI_AWARENESS_CONTEXT,
     DPI_AWARENESS_CONTEXT_PER_MONITOR_AWARE, DPI_AWARENESS_CONTEXT_PER_MONITOR_AWARE_V2,
 };
-use windows_sys::Win32::UI::Input::KeyboardAndMouse::{EnableWindow, SetFocus};
+use windows_sys::Win32::UI::Input::KeyboardAndMouse::{EnableWindow, GetFocus, SetFocus};
 use windows_sys::Win32::UI::WindowsAndMessaging as wm;
 
 use windows_sys::Win32::UI::Controls::{BST_CHECKED, CB_SETMINVISIBLE};
@@ -340,6 +340,23 @@ fn event_of(msg: u32, wparam: WPARAM, lparam: LPARAM) -> Option<Event> {
     }
 }
 
+/// `WM_NEXTDLGCTL` as the dialog manager does it: with `lparam` set, focus
+/// the control `wparam`; else the next (`wparam` 0) or previous tab stop.
+fn next_control(hwnd: HWND, wparam: WPARAM, lparam: LPARAM) {
+    // SAFETY: handles of this thread's windows (or null, which the calls
+    // accept); GetNextDlgTabItem walks `hwnd`'s children.
+    unsafe {
+        let target = if loword(lparam as usize) != 0 {
+            wparam as HWND
+        } else {
+            wm::GetNextDlgTabItem(hwnd, GetFocus(), i32::from(wparam != 0))
+        };
+        if !target.is_null() {
+            SetFocus(target);
+        }
+    }
+}
+
 unsafe extern "system" fn window_proc(
     hwnd: HWND,
     msg: u32,
@@ -358,6 +375,13 @@ unsafe extern "system" fn window_proc(
         set_user_data(hwnd, 0);
         // SAFETY: default processing of our own window's message.
         return unsafe { wm::DefWindowProcW(hwnd, msg, wparam, lparam) };
+    }
+    if msg == wm::WM_NEXTDLGCTL {
+        // IsDialogMessageW moves the focus (Tab, Shift+Tab, a label's
+        // mnemonic) by sending this to the "dialog"; only the dialog
+        // procedure handles it, and this is a plain window.
+        next_control(hwnd, wparam, lparam);
+        return 0;
     }
     if msg == wm::WM_DESTROY {
         // SAFETY: ends this thread's message loop.
@@ -809,4 +833,122 @@ pub fn outer_size(w: i32, h: i32, dpi: u32) -> (i32, i32) {
     // SAFETY: live RECT.
     unsafe { AdjustWindowRectExForDpi(&mut r, style, 0, 0, dpi) };
     (r.right - r.left, r.bottom - r.top)
+}
+
+// ---------------------------------------------------------------------------
+// Inspection, for tests (any thread of the process)
+
+/// What a control shows, as read back from the window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ControlState {
+    /// The window class (`Button`, `ComboBox`, `Static`).
+    pub class: String,
+    /// Its text (a drop-down's: the selected entry's).
+    pub text: String,
+    /// Check boxes and radio buttons: checked or not.
+    pub checked: Option<bool>,
+    /// Enabled.
+    pub enabled: bool,
+}
+
+fn window_text(hwnd: HWND) -> String {
+    let mut buf = vec![0u16; 1024];
+    // SAFETY: `buf` is live and its length is given; any handle.
+    let n = unsafe { wm::GetWindowTextW(hwnd, buf.as_mut_ptr(), 1024) };
+    String::from_utf16_lossy(buf.get(..usize::try_from(n).unwrap_or(0)).unwrap_or(&[]))
+}
+
+fn class_name(hwnd: HWND) -> String {
+    let mut buf = vec![0u16; 64];
+    // SAFETY: as above.
+    let n = unsafe { wm::GetClassNameW(hwnd, buf.as_mut_ptr(), 64) };
+    String::from_utf16_lossy(buf.get(..usize::try_from(n).unwrap_or(0)).unwrap_or(&[]))
+}
+
+fn combo_text(hwnd: HWND) -> String {
+    // SAFETY: plain queries of a combo box (cross-thread sends are fine:
+    // the window's thread pumps messages); the buffer is one longer than
+    // the length the control reported.
+    unsafe {
+        let i = wm::SendMessageW(hwnd, wm::CB_GETCURSEL, 0, 0);
+        let Ok(index) = usize::try_from(i) else {
+            return String::new();
+        };
+        let len = wm::SendMessageW(hwnd, wm::CB_GETLBTEXTLEN, index, 0);
+        let Ok(len) = usize::try_from(len) else {
+            return String::new();
+        };
+        let mut buf = vec![0u16; len + 1];
+        let n = wm::SendMessageW(hwnd, wm::CB_GETLBTEXT, index, buf.as_mut_ptr() as isize);
+        String::from_utf16_lossy(buf.get(..usize::try_from(n).unwrap_or(0)).unwrap_or(&[]))
+    }
+}
+
+unsafe extern "system" fn collect_window(hwnd: HWND, lparam: LPARAM) -> windows_sys::core::BOOL {
+    // SAFETY: `lparam` is the `Vec<HWND>` the enumerating function passed,
+    // alive and not otherwise borrowed during the enumeration.
+    let found = unsafe { &mut *(lparam as *mut Vec<HWND>) };
+    found.push(hwnd);
+    1
+}
+
+/// This process's top-level windows titled `title`.
+pub fn windows_titled(title: &str) -> Vec<isize> {
+    let mut all: Vec<HWND> = Vec::new();
+    // SAFETY: the callback only pushes into `all`, which outlives the call.
+    unsafe { wm::EnumWindows(Some(collect_window), &mut all as *mut Vec<HWND> as LPARAM) };
+    // SAFETY: plain query.
+    let me = unsafe { windows_sys::Win32::System::Threading::GetCurrentProcessId() };
+    all.into_iter()
+        .filter(|&h| {
+            let mut pid = 0u32;
+            // SAFETY: any handle; live out-pointer.
+            unsafe { wm::GetWindowThreadProcessId(h, &mut pid) };
+            pid == me && window_text(h) == title
+        })
+        .map(|h| h as isize)
+        .collect()
+}
+
+/// The controls of window `raw`, in creation order.
+pub fn controls_of(raw: isize) -> Vec<ControlState> {
+    let mut children: Vec<HWND> = Vec::new();
+    // SAFETY: as in `windows_titled`; any parent handle.
+    unsafe {
+        wm::EnumChildWindows(
+            raw as HWND,
+            Some(collect_window),
+            &mut children as *mut Vec<HWND> as LPARAM,
+        )
+    };
+    children
+        .into_iter()
+        .map(|h| {
+            let class = class_name(h);
+            let text = if class.eq_ignore_ascii_case("ComboBox") {
+                combo_text(h)
+            } else {
+                window_text(h)
+            };
+            // SAFETY: plain queries of any handle.
+            let (style, enabled) = unsafe {
+                (
+                    wm::GetWindowLongW(h, wm::GWL_STYLE) as u32,
+                    windows_sys::Win32::UI::Input::KeyboardAndMouse::IsWindowEnabled(h) != 0,
+                )
+            };
+            let kind = style & 0x0f;
+            let checkable = class.eq_ignore_ascii_case("Button")
+                && [BS_AUTOCHECKBOX as u32, BS_AUTORADIOBUTTON as u32].contains(&kind);
+            ControlState {
+                checked: checkable.then(|| {
+                    // SAFETY: a button; plain query.
+                    unsafe { wm::SendMessageW(h, wm::BM_GETCHECK, 0, 0) == BST_CHECKED as isize }
+                }),
+                class,
+                text,
+                enabled,
+            }
+        })
+        .collect()
 }

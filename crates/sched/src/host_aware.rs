@@ -63,12 +63,24 @@ impl HostAwarePolicy {
             .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
             .unwrap_or_else(|| "unknown.exe".to_owned());
         let lower = exe.to_ascii_lowercase();
-        let profile = self
+        let own = self
             .profiles
             .iter()
             .find(|(name, _)| *name == lower)
-            .map(|(_, s)| s)
-            .or(self.default_profile.as_ref());
+            .map(|(_, s)| s);
+        // The settings' mode for hosts without a profile of their own.
+        if let (None, Some(ProfileSetting::Policy(policy))) = (own, &self.default_profile) {
+            return (
+                exe,
+                Decision {
+                    policy: policy.clone(),
+                    source: profiles::Source::Default,
+                    reason: "the scheduling mode in the settings (no profile for this host)"
+                        .to_owned(),
+                },
+            );
+        }
+        let profile = own.or(self.default_profile.as_ref());
         // The host's other threads, as they are right now.
         let me = windows::current_priority().ok().map(|t| t.tid);
         let snapshot: Vec<ThreadObservation> =

@@ -1055,7 +1055,8 @@ fn panel_test(steps: &mut Steps) -> Result<(), String> {
             }
             // Values other than the defaults, so that panel_host's check
             // that the window shows them means something.
-            let text = "[driver]\nbuffer_size = 256\n\n[virtual]\nsample_rate = 44100\n\n\
+            let text = "[driver]\nbuffer_size = 256\n\n[virtual]\nsample_rate = 44100\n\
+                        format = \"i32\"\nsource = \"sine\"\n\n\
                         [scheduling]\nmode = \"mmcss\"\nmmcss_priority = \"high\"\n\
                         eco_qos_opt_out = false\n\n[logging]\nlevel = \"debug\"\n";
             std::fs::write(&settings, text)

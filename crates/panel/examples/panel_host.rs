@@ -155,6 +155,8 @@ mod host {
             ("driver.sample_type".into(), form::sample_types()),
             ("virtual.inputs".into(), form::channel_counts()),
             ("virtual.outputs".into(), form::channel_counts()),
+            ("virtual.format".into(), form::device_formats()),
+            ("virtual.source".into(), form::sources()),
             (
                 "driver.buffer_size".into(),
                 form::buffer_sizes(s.virtual_device.sample_rate),

@@ -7,9 +7,9 @@
 use tenuto_engine::shared::Shared;
 use tenuto_engine::stats::LateCause;
 use tenuto_settings::{
-    FallbackSetting, LogLevel, ManualLevelSetting, MmcssPrioritySetting, ProcessClassSetting,
-    ProfileValue, SampleTypeSetting, SchedulingMode, Settings, BUFFER_SIZE_MAX, BUFFER_SIZE_MIN,
-    MAX_CHANNELS, SAMPLE_RATES,
+    FallbackSetting, FormatSetting, LogLevel, ManualLevelSetting, MmcssPrioritySetting,
+    ProcessClassSetting, ProfileValue, SampleTypeSetting, SchedulingMode, Settings, SourceSetting,
+    BUFFER_SIZE_MAX, BUFFER_SIZE_MIN, MAX_CHANNELS, SAMPLE_RATES,
 };
 
 /// One entry of a drop-down: the value written to the file and the text shown.
@@ -121,6 +121,37 @@ pub fn sample_types() -> Vec<Entry> {
                 _ => "Automatic (matches the device)".to_owned(),
             };
             Entry::new(t.as_str(), label)
+        })
+        .collect()
+}
+
+/// `virtual.format`: "32-bit float (f32)".
+pub fn device_formats() -> Vec<Entry> {
+    FormatSetting::ALL
+        .iter()
+        .map(|f| {
+            let label = match f {
+                FormatSetting::F32 => "32-bit float (f32)",
+                FormatSetting::I16 => "16-bit integer (i16)",
+                FormatSetting::I24 => "24-bit integer, 3 bytes (i24)",
+                FormatSetting::I32 => "32-bit integer (i32)",
+            };
+            Entry::new(f.as_str(), label)
+        })
+        .collect()
+}
+
+/// `virtual.source`: what the virtual device's inputs capture.
+pub fn sources() -> Vec<Entry> {
+    SourceSetting::ALL
+        .iter()
+        .map(|s| {
+            let label = match s {
+                SourceSetting::Loopback => "Loop back the outputs",
+                SourceSetting::Sine => "Sine per channel",
+                SourceSetting::Silence => "Silence",
+            };
+            Entry::new(s.as_str(), label)
         })
         .collect()
 }
@@ -350,6 +381,8 @@ pub fn values_of(settings: &Settings, profile_key: Option<&str>) -> Vec<(String,
         ("driver.sample_type", d.sample_type.as_str().to_owned()),
         ("virtual.inputs", v.inputs.to_string()),
         ("virtual.outputs", v.outputs.to_string()),
+        ("virtual.format", v.format.as_str().to_owned()),
+        ("virtual.source", v.source.as_str().to_owned()),
         ("driver.buffer_size", d.buffer_size.to_string()),
         ("scheduling.mode", s.mode.as_str().to_owned()),
         ("scheduling.mmcss_task", s.mmcss_task.clone()),
@@ -536,6 +569,8 @@ mod tests {
             ("virtual.sample_rate", sample_rates()),
             ("driver.sample_type", sample_types()),
             ("virtual.inputs", channel_counts()),
+            ("virtual.format", device_formats()),
+            ("virtual.source", sources()),
             ("driver.buffer_size", buffer_sizes(48_000)),
             ("scheduling.mmcss_task", mmcss_tasks(&[], "Pro Audio")),
             ("scheduling.mmcss_priority", mmcss_priorities()),

@@ -31,6 +31,10 @@ enum C {
     Inputs,
     LOutputs,
     Outputs,
+    LFormat,
+    Format,
+    LSource,
+    Source,
     GBuffer,
     LBuffer,
     Buffer,
@@ -76,7 +80,7 @@ enum C {
     Close,
 }
 
-const ALL: [C; 56] = [
+const ALL: [C; 60] = [
     C::FilePath,
     C::Message,
     C::GDevice,
@@ -90,6 +94,10 @@ const ALL: [C; 56] = [
     C::Inputs,
     C::LOutputs,
     C::Outputs,
+    C::LFormat,
+    C::Format,
+    C::LSource,
+    C::Source,
     C::GBuffer,
     C::LBuffer,
     C::Buffer,
@@ -157,8 +165,8 @@ impl C {
         use C::*;
         match self {
             GDevice | GBuffer | GHost | GSched | GStatus => Kind::Group,
-            Backend | Rate | SampleType | Inputs | Outputs | Buffer | Profile | Log | Task
-            | Priority | Fallback | Level | Class => Kind::Combo,
+            Backend | Rate | SampleType | Inputs | Outputs | Format | Source | Buffer | Profile
+            | Log | Task | Priority | Fallback | Level | Class => Kind::Combo,
             Mmcss | Auto | Eco => Kind::Check,
             Manual | Inherit => Kind::Radio,
             Apply | Close => Kind::Button,
@@ -183,6 +191,8 @@ impl C {
             LType => "Sample t&ype:",
             LInputs => "&Inputs:",
             LOutputs => "&Outputs:",
+            LFormat => "De&vice format:",
+            LSource => "Inputs capt&ure:",
             LBuffer => "Buffer si&ze:",
             BufferNote => {
                 "Smaller buffers lower the latency but need a steadier system. \
@@ -221,6 +231,8 @@ impl C {
             SampleType => "driver.sample_type",
             Inputs => "virtual.inputs",
             Outputs => "virtual.outputs",
+            Format => "virtual.format",
+            Source => "virtual.source",
             Buffer => "driver.buffer_size",
             Task => "scheduling.mmcss_task",
             Priority => "scheduling.mmcss_priority",
@@ -422,6 +434,8 @@ impl Panel {
         self.set_entries(C::SampleType, form::sample_types());
         self.set_entries(C::Inputs, form::channel_counts());
         self.set_entries(C::Outputs, form::channel_counts());
+        self.set_entries(C::Format, form::device_formats());
+        self.set_entries(C::Source, form::sources());
         self.set_entries(C::Buffer, form::buffer_sizes(rate));
         let tasks = form::mmcss_tasks(&self.tasks, &task);
         self.set_entries(C::Task, tasks);
@@ -607,6 +621,8 @@ impl Panel {
                     row(C::LType, C::SampleType),
                     row(C::LInputs, C::Inputs),
                     row(C::LOutputs, C::Outputs),
+                    row(C::LFormat, C::Format),
+                    row(C::LSource, C::Source),
                 ],
             },
             Group {

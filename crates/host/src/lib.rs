@@ -17,7 +17,9 @@
 //! one driver at a time with this library.
 //!
 //! ## Unsafe
-//! Only the `ffi` module contains `unsafe`; its header states the invariant.
+//! Only `ffi` (calling a driver, the callbacks), `windows` (registry and
+//! COM) and `dll` (loading a DLL by path) contain `unsafe`; each module
+//! header states its invariant.
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]

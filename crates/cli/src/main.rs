@@ -43,6 +43,9 @@ enum Command {
     Stream(StreamArgs),
     /// List the ASIO drivers registered on this machine (Windows).
     List(ListArgs),
+    /// List the audio endpoints WASAPI offers (Windows): direction, default marker, name,
+    /// endpoint ID, state, shared-mode mix format and engine periods.
+    Devices(DevicesArgs),
     /// Register tenuto.dll as the ASIO driver "Tenuto" (Windows, administrator).
     Register(RegisterArgs),
     /// Remove Tenuto's ASIO driver registration (Windows, administrator).
@@ -112,6 +115,13 @@ struct PanelArgs {
 
 #[derive(Args, Debug)]
 struct ListArgs {
+    /// Print the list as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+struct DevicesArgs {
     /// Print the list as JSON.
     #[arg(long)]
     json: bool,
@@ -301,6 +311,7 @@ fn main() -> ExitCode {
         Command::Check(args) => run_check(&args),
         Command::Stream(args) => run_stream(&args),
         Command::List(args) => run_list(&args),
+        Command::Devices(args) => run_devices(&args),
         Command::Register(args) => run_register(&args),
         Command::Unregister => run_unregister(),
         Command::Doctor(args) => run_doctor(&args),
@@ -509,6 +520,83 @@ fn run_list(args: &ListArgs) -> ExitCode {
             "{:<width$}  {clsid:<38}  {dll}  {description}{problem}",
             d.name
         );
+    }
+    ExitCode::SUCCESS
+}
+
+#[cfg(not(windows))]
+fn run_devices(_args: &DevicesArgs) -> ExitCode {
+    needs_windows(
+        "devices",
+        "audio endpoints are Windows' MMDevice API (WASAPI)",
+    )
+}
+
+#[cfg(windows)]
+fn run_devices(args: &DevicesArgs) -> ExitCode {
+    use tenuto_wasapi::{format_hns, Endpoint};
+    let endpoints = match tenuto_wasapi::endpoints() {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("tenuto devices: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if args.json {
+        let list: Vec<serde_json::Value> = endpoints
+            .iter()
+            .map(|e: &Endpoint| {
+                serde_json::json!({
+                    "direction": e.direction.as_str(),
+                    "default": e.is_default,
+                    "name": e.name,
+                    "id": e.id,
+                    "state": e.state.as_str(),
+                    "mix_format": e.mix_format.map(|f| serde_json::json!({
+                        "rate": f.rate,
+                        "channels": f.channels,
+                        "bits": f.bits,
+                        "valid_bits": f.valid_bits,
+                        "float": f.float,
+                        "channel_mask": f.channel_mask,
+                        "channel_names": f.channel_names(),
+                    })),
+                    "shared_period_hns": e.shared_period_hns.map(|(default, minimum)| {
+                        serde_json::json!({ "default": default, "minimum": minimum })
+                    }),
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&list).unwrap_or_default()
+        );
+        return ExitCode::SUCCESS;
+    }
+    if endpoints.is_empty() {
+        println!("Windows reports no audio endpoints");
+        return ExitCode::SUCCESS;
+    }
+    println!("(* = Windows' default device for that direction)");
+    for e in &endpoints {
+        println!(
+            "{:<7} {} {}",
+            e.direction.as_str(),
+            if e.is_default { '*' } else { ' ' },
+            e.name
+        );
+        println!("          id      {}", e.id);
+        println!("          state   {}", e.state);
+        if let Some(f) = e.mix_format {
+            println!("          format  {f} ({})", f.channel_names().join(", "));
+        }
+        if let Some((default, minimum)) = e.shared_period_hns {
+            println!(
+                "          period  shared default {}, minimum {}",
+                format_hns(default),
+                format_hns(minimum)
+            );
+        }
     }
     ExitCode::SUCCESS
 }

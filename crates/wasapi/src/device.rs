@@ -1,0 +1,800 @@
+//! [`WasapiDevice`]: the engine's [`Device`] over one render and/or one capture endpoint in
+//! shared, event-driven mode, and its [`DeviceStream`].
+//!
+//! * [`WasapiDevice::new`] (a host thread) resolves the endpoints, reads their mix formats and
+//!   periods, and probes a stream (Initialize → GetStreamLatency, GetBufferSize → release) so
+//!   that latency and buffer sizes are known before `createBuffers`, and so that a device that
+//!   cannot stream fails here with a message rather than later with a code.
+//! * [`Device::open`] checks the rate and buffer size, repeats the probe (the situation may
+//!   have changed since), plans the rings ([`RingPlan`]) and preallocates them.
+//! * The stream's `start` (the driver thread) initialises COM, opens and initialises both
+//!   clients, starts capture, waits for its first packet (discarding it), queues the planned
+//!   silence and starts render. `wait`, `read` and `write` only move frames between WASAPI
+//!   and the preallocated rings: no allocation, no lock, no logging. `stop` stops and
+//!   releases everything on the same thread.
+//! * If the output queue ever exceeds the plan's high-water mark (render stalled, capture
+//!   ran ahead), it is cut back to the prefill once and counted as a resync.
+//!
+//! The driver thread waits on both events at once (render and capture), not on the render
+//! event alone: a capture packet that arrives just after a render pull is then turned into
+//! output before the *next* pull, which is what keeps the duplex prefill at `2·P + B − gcd`
+//! instead of one period more.
+
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
+use tenuto_engine::device::{
+    BufferSizes, Device, DeviceCounters, DeviceError, DeviceInfo, DeviceLatency, DeviceStream,
+    Granularity, PeriodTiming, StreamConfig, StreamError,
+};
+use tenuto_engine::time;
+use tenuto_engine::virtual_device::format_rates;
+
+use crate::com::{self, Apartment, AudioClient, CaptureClient, Enumerator, Event, RenderClient};
+use crate::endpoint::{Direction, EndpointState};
+use crate::error::WasapiError;
+use crate::format::MixFormat;
+use crate::plan::{hns_to_frames, RingPlan};
+use crate::ring::FrameRing;
+
+/// Which endpoint to use for one direction.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum EndpointChoice {
+    /// Windows' default device at the time the device is created (none: the direction is
+    /// left out). Following later default changes is not done yet.
+    #[default]
+    Default,
+    /// The endpoint with this ID (see `tenuto devices`).
+    Id(String),
+    /// Leave this direction out.
+    Off,
+}
+
+/// What a [`WasapiDevice`] streams through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WasapiConfig {
+    /// The output.
+    pub render: EndpointChoice,
+    /// The input.
+    pub capture: EndpointChoice,
+    /// Smallest ASIO buffer offered, frames.
+    pub min_buffer_frames: u32,
+    /// Largest ASIO buffer offered, frames.
+    pub max_buffer_frames: u32,
+}
+
+impl Default for WasapiConfig {
+    fn default() -> Self {
+        Self {
+            render: EndpointChoice::Default,
+            capture: EndpointChoice::Default,
+            min_buffer_frames: 16,
+            max_buffer_frames: 8192,
+        }
+    }
+}
+
+/// What was learned about one endpoint.
+#[derive(Debug, Clone, PartialEq)]
+struct Side {
+    direction: Direction,
+    id: String,
+    name: String,
+    mix: MixFormat,
+    /// The engine period, frames at the mix rate.
+    period_frames: u32,
+    /// The shared-mode buffer a stream gets, frames.
+    buffer_frames: u32,
+    /// `GetStreamLatency`, frames.
+    stream_latency_frames: u32,
+}
+
+/// A shared-mode WASAPI device: one output endpoint, one input endpoint, or both.
+#[derive(Debug)]
+pub struct WasapiDevice {
+    config: WasapiConfig,
+    info: DeviceInfo,
+    rates: Vec<f64>,
+    render: Option<Side>,
+    capture: Option<Side>,
+}
+
+impl WasapiDevice {
+    /// Resolves the endpoints and probes them. Call from a normal thread (COM is
+    /// initialised for the call if the thread has no apartment yet).
+    pub fn new(config: WasapiConfig) -> Result<Self, WasapiError> {
+        let _apartment = Apartment::enter()?;
+        let enumerator = Enumerator::new()?;
+        let render = probe_choice(&enumerator, &config.render, Direction::Render)?;
+        let capture = probe_choice(&enumerator, &config.capture, Direction::Capture)?;
+        drop(enumerator);
+        Self::from_sides(config, render, capture)
+    }
+
+    fn from_sides(
+        config: WasapiConfig,
+        render: Option<Side>,
+        capture: Option<Side>,
+    ) -> Result<Self, WasapiError> {
+        let (format, rate) = match (&render, &capture) {
+            (None, None) => return Err(WasapiError::NoEndpoints),
+            (Some(r), Some(c))
+                if r.mix.rate != c.mix.rate || r.mix.device_format() != c.mix.device_format() =>
+            {
+                return Err(WasapiError::Mismatch {
+                    render: r.name.clone(),
+                    render_format: r.mix.sample_description(),
+                    capture: c.name.clone(),
+                    capture_format: c.mix.sample_description(),
+                });
+            }
+            (Some(s), _) | (None, Some(s)) => (
+                s.mix.device_format().ok_or_else(|| unsupported(s))?,
+                s.mix.rate,
+            ),
+        };
+        let name = match (&render, &capture) {
+            (Some(r), Some(c)) if r.name == c.name => r.name.clone(),
+            (Some(r), Some(c)) => format!("{} + {}", r.name, c.name),
+            (Some(s), None) | (None, Some(s)) => s.name.clone(),
+            (None, None) => String::new(),
+        };
+        let info = DeviceInfo {
+            name,
+            input_channels: capture
+                .as_ref()
+                .map_or_else(Vec::new, |c| c.mix.channel_names()),
+            output_channels: render
+                .as_ref()
+                .map_or_else(Vec::new, |r| r.mix.channel_names()),
+            format,
+            clock_name: "Windows audio engine (shared mode)".to_owned(),
+        };
+        Ok(Self {
+            config,
+            info,
+            rates: vec![f64::from(rate)],
+            render,
+            capture,
+        })
+    }
+
+    /// The output endpoint's ID and name, if there is one.
+    pub fn render_endpoint(&self) -> Option<(&str, &str)> {
+        self.render
+            .as_ref()
+            .map(|s| (s.id.as_str(), s.name.as_str()))
+    }
+
+    /// The input endpoint's ID and name, if there is one.
+    pub fn capture_endpoint(&self) -> Option<(&str, &str)> {
+        self.capture
+            .as_ref()
+            .map(|s| (s.id.as_str(), s.name.as_str()))
+    }
+
+    /// The engine period of each side, frames: (render, capture).
+    pub fn device_periods(&self) -> (Option<u32>, Option<u32>) {
+        (
+            self.render.as_ref().map(|s| s.period_frames),
+            self.capture.as_ref().map(|s| s.period_frames),
+        )
+    }
+
+    /// The ring plan a stream with `buffer_frames` ASIO frames gets.
+    pub fn plan(&self, buffer_frames: u32) -> RingPlan {
+        RingPlan::new(
+            buffer_frames,
+            self.render.as_ref().map(|s| s.period_frames),
+            self.capture.as_ref().map(|s| s.period_frames),
+            self.capture.as_ref().map_or(0, |s| s.buffer_frames),
+        )
+    }
+}
+
+fn unsupported(s: &Side) -> WasapiError {
+    WasapiError::UnsupportedFormat {
+        name: s.name.clone(),
+        id: s.id.clone(),
+        format: s.mix.to_string(),
+    }
+}
+
+fn probe_choice(
+    enumerator: &Enumerator,
+    choice: &EndpointChoice,
+    direction: Direction,
+) -> Result<Option<Side>, WasapiError> {
+    let device = match choice {
+        EndpointChoice::Off => return Ok(None),
+        EndpointChoice::Default => match enumerator.default_device(direction)? {
+            Some(d) => d,
+            None => return Ok(None),
+        },
+        EndpointChoice::Id(id) => match enumerator.by_id(id, direction)? {
+            Some(d) => d,
+            None => {
+                let mut available = Vec::new();
+                for d in enumerator.list(direction)? {
+                    if d.state()? == EndpointState::Active {
+                        available.push(format!("{} [{}]", d.name, d.id));
+                    }
+                }
+                return Err(WasapiError::NotFound {
+                    direction,
+                    id: id.clone(),
+                    available,
+                });
+            }
+        },
+    };
+    probe(&device).map(Some)
+}
+
+/// Activates, initialises and releases a stream on `device` to learn what a real one gets.
+fn probe(device: &com::MmDevice) -> Result<Side, WasapiError> {
+    let state = device.state()?;
+    if state != EndpointState::Active {
+        return Err(WasapiError::NotActive {
+            name: device.name.clone(),
+            id: device.id.clone(),
+            state,
+        });
+    }
+    let client = device.activate()?;
+    let mix = client.mix_format();
+    if mix.device_format().is_none() {
+        return Err(WasapiError::UnsupportedFormat {
+            name: device.name.clone(),
+            id: device.id.clone(),
+            format: mix.to_string(),
+        });
+    }
+    let (default_period, _minimum) = client.device_period()?;
+    client.initialize_shared_event()?;
+    let buffer_frames = client.buffer_frames()?;
+    let latency = client.stream_latency_hns()?;
+    Ok(Side {
+        direction: device.direction,
+        id: device.id.clone(),
+        name: device.name.clone(),
+        mix,
+        period_frames: hns_to_frames(default_period, mix.rate).max(1),
+        buffer_frames,
+        stream_latency_frames: hns_to_frames(latency, mix.rate),
+    })
+}
+
+impl Device for WasapiDevice {
+    fn info(&self) -> &DeviceInfo {
+        &self.info
+    }
+
+    fn sample_rates(&self) -> &[f64] {
+        &self.rates
+    }
+
+    fn default_sample_rate(&self) -> f64 {
+        self.rates.first().copied().unwrap_or(48_000.0)
+    }
+
+    fn buffer_sizes(&self, _sample_rate: f64) -> BufferSizes {
+        let min = self.config.min_buffer_frames.max(1);
+        let max = self.config.max_buffer_frames.max(min);
+        // The engine period is the natural size: with it no ring buffering is added on the
+        // input side and the output prefill is two periods.
+        let period = self
+            .render
+            .as_ref()
+            .or(self.capture.as_ref())
+            .map_or(min, |s| s.period_frames);
+        BufferSizes {
+            min_frames: min,
+            max_frames: max,
+            preferred_frames: period.clamp(min, max),
+            granularity: Granularity::Step(1),
+        }
+    }
+
+    fn latency(&self, config: &StreamConfig) -> DeviceLatency {
+        self.plan(config.period_frames).latency(
+            self.render.as_ref().map_or(0, |s| s.stream_latency_frames),
+            self.capture.as_ref().map_or(0, |s| s.stream_latency_frames),
+        )
+    }
+
+    fn open(&mut self, config: &StreamConfig) -> Result<Box<dyn DeviceStream>, DeviceError> {
+        if !self.rates.contains(&config.sample_rate) {
+            return Err(DeviceError::UnsupportedRate {
+                device: self.info.name.clone(),
+                rate: config.sample_rate,
+                supported: format!(
+                    "{} (the shared-mode rate set in Windows' Sound settings)",
+                    format_rates(&self.rates)
+                ),
+            });
+        }
+        let sizes = self.buffer_sizes(config.sample_rate);
+        if !sizes.allows(config.period_frames) {
+            return Err(DeviceError::UnsupportedPeriod {
+                device: self.info.name.clone(),
+                frames: config.period_frames,
+                allowed: sizes.to_string(),
+            });
+        }
+        // Probe again: the device may have gone or been taken since `new`.
+        let reprobe = || -> Result<(), WasapiError> {
+            let _apartment = Apartment::enter()?;
+            let enumerator = Enumerator::new()?;
+            for side in [&self.render, &self.capture].into_iter().flatten() {
+                let device = enumerator.by_id(&side.id, side.direction)?.ok_or_else(|| {
+                    WasapiError::NotFound {
+                        direction: side.direction,
+                        id: side.id.clone(),
+                        available: Vec::new(),
+                    }
+                })?;
+                let now = probe(&device)?;
+                if now.mix != side.mix {
+                    return Err(WasapiError::Endpoint {
+                        what: "checking the mix format (it changed; reset the driver)",
+                        name: side.name.clone(),
+                        id: side.id.clone(),
+                        hresult: crate::error::Hresult(0x8889_0004),
+                    });
+                }
+            }
+            Ok(())
+        };
+        reprobe().map_err(|e| DeviceError::Open {
+            device: self.info.name.clone(),
+            reason: e.to_string(),
+        })?;
+        Ok(Box::new(WasapiStream::new(self, config)))
+    }
+}
+
+/// The clients of a running stream. Fields drop in order: clients, events, then COM.
+struct Session {
+    render: Option<(AudioClient, RenderClient, Event)>,
+    capture: Option<(AudioClient, CaptureClient, Event)>,
+    _apartment: Apartment,
+}
+
+/// What a stream needs to know about one side.
+struct SideSpec {
+    direction: Direction,
+    id: String,
+    mix: MixFormat,
+}
+
+/// `AUDCLNT_BUFFERFLAGS_DATA_DISCONTINUITY`.
+const DISCONTINUITY: u32 = 0x1;
+
+/// Maps a WASAPI failure on the streaming path to the engine's error.
+fn stream_error(hr: u32) -> StreamError {
+    match hr {
+        // DEVICE_INVALIDATED, SERVICE_NOT_RUNNING, RESOURCES_INVALIDATED, E_NOTFOUND.
+        0x8889_0004 | 0x8889_0010 | 0x8889_0026 | 0x8007_0490 => StreamError::Disconnected,
+        other => StreamError::Os(other),
+    }
+}
+
+fn setup_error(e: &WasapiError) -> StreamError {
+    match e {
+        WasapiError::Endpoint { hresult, .. } | WasapiError::System { hresult, .. } => {
+            stream_error(hresult.0)
+        }
+        _ => StreamError::Disconnected,
+    }
+}
+
+struct WasapiStream {
+    render: Option<SideSpec>,
+    capture: Option<SideSpec>,
+    plan: RingPlan,
+    rate: f64,
+    /// Captured frames waiting for their ASIO buffer.
+    input: FrameRing,
+    /// Output frames waiting for room in the WASAPI render buffer.
+    output: FrameRing,
+    session: Option<Session>,
+    render_buffer_frames: u32,
+    /// Render padding after the last feed, frames.
+    render_padding: u32,
+    capture_buffer_frames: u32,
+    counters: DeviceCounters,
+    /// Index of the next period `wait` returns.
+    next_index: u64,
+    /// When the last period became ready (for stall detection), ns.
+    last_progress_ns: u64,
+    /// The last wake-up on an event (the due time of the periods it made ready), ns.
+    last_wake_ns: u64,
+    /// The last wake-up on the render event (≈ the last render pull), ns.
+    last_render_wake_ns: u64,
+    /// Render period, ns.
+    render_period_ns: u64,
+    /// No period for this long → `Stalled`.
+    stall_ms: u32,
+    /// A capture packet has been read since start (the first may be flagged discontinuous).
+    captured_any: bool,
+}
+
+impl WasapiStream {
+    fn new(device: &WasapiDevice, config: &StreamConfig) -> Self {
+        let plan = device.plan(config.period_frames);
+        let spec = |s: &Side| SideSpec {
+            direction: s.direction,
+            id: s.id.clone(),
+            mix: s.mix,
+        };
+        let frame_bytes = |s: &Option<Side>| s.as_ref().map_or(1, |s| s.mix.frame_bytes());
+        let longest_period = [&device.render, &device.capture]
+            .into_iter()
+            .flatten()
+            .map(|s| s.period_frames)
+            .max()
+            .unwrap_or(1)
+            .max(config.period_frames);
+        let period_ms = (f64::from(longest_period) * 1000.0 / config.sample_rate).ceil() as u32;
+        Self {
+            render: device.render.as_ref().map(spec),
+            capture: device.capture.as_ref().map(spec),
+            plan,
+            rate: config.sample_rate,
+            input: FrameRing::new(
+                plan.input_ring_frames as usize,
+                frame_bytes(&device.capture),
+            ),
+            output: FrameRing::new(
+                plan.output_ring_frames as usize,
+                frame_bytes(&device.render),
+            ),
+            session: None,
+            render_buffer_frames: 0,
+            render_padding: 0,
+            capture_buffer_frames: device.capture.as_ref().map_or(0, |s| s.buffer_frames),
+            counters: DeviceCounters::default(),
+            next_index: 0,
+            last_progress_ns: 0,
+            last_wake_ns: 0,
+            last_render_wake_ns: 0,
+            render_period_ns: plan
+                .render_period_frames
+                .map_or(0, |p| (f64::from(p) * 1e9 / config.sample_rate) as u64),
+            // A few periods, and never less than 200 ms (a loaded machine, Wine's timers).
+            stall_ms: (4 * period_ms).max(200),
+            captured_any: false,
+        }
+    }
+
+    fn frames_to_ns(&self, frames: u64) -> u64 {
+        (frames as f64 * 1e9 / self.rate) as u64
+    }
+
+    /// Opens, initialises and primes both clients (driver thread, before streaming).
+    fn open_session(&mut self) -> Result<Session, WasapiError> {
+        let apartment = Apartment::enter()?;
+        let enumerator = Enumerator::new()?;
+        let open = |spec: &SideSpec| -> Result<(AudioClient, Event), WasapiError> {
+            let device = enumerator.by_id(&spec.id, spec.direction)?.ok_or_else(|| {
+                WasapiError::NotFound {
+                    direction: spec.direction,
+                    id: spec.id.clone(),
+                    available: Vec::new(),
+                }
+            })?;
+            let client = device.activate()?;
+            if client.mix_format() != spec.mix {
+                // The format changed since `open`: the host must reset to pick it up.
+                return Err(WasapiError::Endpoint {
+                    what: "checking the mix format (it changed; reset the driver)",
+                    name: device.name.clone(),
+                    id: device.id.clone(),
+                    hresult: crate::error::Hresult(0x8889_0004),
+                });
+            }
+            client.initialize_shared_event()?;
+            let event = Event::new()?;
+            client.set_event(&event)?;
+            Ok((client, event))
+        };
+        let render = match &self.render {
+            Some(spec) => {
+                let (client, event) = open(spec)?;
+                let service = client.render_client()?;
+                Some((client, service, event))
+            }
+            None => None,
+        };
+        let capture = match &self.capture {
+            Some(spec) => {
+                let (client, event) = open(spec)?;
+                let service = client.capture_client()?;
+                Some((client, service, event))
+            }
+            None => None,
+        };
+        if let Some((client, _, _)) = &render {
+            self.render_buffer_frames = client.buffer_frames()?;
+        }
+        if let Some((client, _, _)) = &capture {
+            self.capture_buffer_frames = client.buffer_frames()?;
+        }
+        drop(enumerator);
+        Ok(Session {
+            render,
+            capture,
+            _apartment: apartment,
+        })
+    }
+
+    /// Moves captured packets into the input ring and queued output into WASAPI's render
+    /// buffer. Real-time safe.
+    fn service(&mut self) -> Result<(), StreamError> {
+        let Some(session) = &self.session else {
+            return Err(StreamError::Stalled(0));
+        };
+        if let Some((_, capture, _)) = &session.capture {
+            loop {
+                let frames = capture.next_packet_frames().map_err(stream_error)?;
+                if frames == 0 || (frames as usize) > self.input.free_frames() {
+                    // Nothing waiting, or no room yet: the packet stays in WASAPI's buffer.
+                    break;
+                }
+                let input = &mut self.input;
+                let counters = &mut self.counters;
+                let captured_any = &mut self.captured_any;
+                capture
+                    .read(|packet| {
+                        match packet.data {
+                            Some(data) => input.push(data),
+                            None => input.push_silence(packet.frames as usize),
+                        };
+                        if packet.flags & DISCONTINUITY != 0 && *captured_any {
+                            counters.input_overruns += 1;
+                        }
+                        *captured_any = true;
+                    })
+                    .map_err(stream_error)?;
+            }
+        }
+        self.feed_render()
+    }
+
+    /// Moves as much queued output as fits into WASAPI's render buffer. Real-time safe.
+    fn feed_render(&mut self) -> Result<(), StreamError> {
+        let Some(Some((client, render, _))) = self.session.as_ref().map(|s| &s.render) else {
+            return Ok(());
+        };
+        let padding = client.padding().map_err(stream_error)?;
+        let room = self.render_buffer_frames.saturating_sub(padding);
+        let frames = room.min(u32::try_from(self.output.frames()).unwrap_or(u32::MAX));
+        let output = &mut self.output;
+        render
+            .write(frames, |buffer| {
+                let moved = output.pop_into(buffer);
+                // Cannot be short (`frames` ≤ what the ring holds); silence if it were.
+                if let Some(rest) = buffer.get_mut(moved * output.frame_bytes()..) {
+                    rest.fill(0);
+                }
+            })
+            .map_err(stream_error)?;
+        self.render_padding = padding + frames;
+        Ok(())
+    }
+
+    /// Starts capture, waits for its first packet when there is a render side too, then
+    /// queues the planned silence and starts render (driver thread, before streaming).
+    ///
+    /// Starting render only once capture data flows keeps the two sides in the phase the
+    /// plan assumes: a capture stream's first packets can take a few periods (Wine: the
+    /// PulseAudio source's start-up), and a render side started at once would play its
+    /// prefill meanwhile, underrun, and then receive the late packets as a burst.
+    fn start_clients(&mut self, session: &Session) -> Result<(), StreamError> {
+        if let Some((client, capture, event)) = &session.capture {
+            client.start().map_err(stream_error)?;
+            if session.render.is_some() {
+                let since = time::now_ns();
+                while capture.next_packet_frames().map_err(stream_error)? == 0 {
+                    let waited = time::now_ns().saturating_sub(since) / 1_000_000;
+                    let waited = u32::try_from(waited).unwrap_or(u32::MAX);
+                    if waited >= self.stall_ms {
+                        return Err(StreamError::Stalled(waited));
+                    }
+                    if let com::Wake::Failed(code) =
+                        com::wait_any([None, Some(event)], self.stall_ms - waited)
+                    {
+                        return Err(StreamError::Os(code));
+                    }
+                }
+                // What was recorded before render starts is not wanted: it would only add
+                // latency.
+                while capture.next_packet_frames().map_err(stream_error)? > 0 {
+                    capture.read(|_| {}).map_err(stream_error)?;
+                }
+                self.captured_any = true;
+            }
+        }
+        if let Some((client, render, _)) = &session.render {
+            // The planned silence: as much as fits in WASAPI's buffer, the rest in the ring.
+            let prefill = self.plan.output_prefill_frames;
+            let now = prefill.min(self.render_buffer_frames);
+            render.write_silence(now).map_err(stream_error)?;
+            self.output.push_silence((prefill - now) as usize);
+            self.render_padding = now;
+            client.start().map_err(stream_error)?;
+        }
+        Ok(())
+    }
+
+    /// Drops queued output so that `incoming` more frames leave the queue at the prefill
+    /// level. Called when a write would take the queue (ring + WASAPI padding) over the plan's
+    /// high-water mark: render stalled or capture ran ahead by more than the timing jitter
+    /// the plan allows. One counted discontinuity (a resync) instead of a queue that stays
+    /// full and drops a little of every block. Real-time safe.
+    fn trim_output(&mut self, incoming: usize) {
+        let target = self.plan.output_prefill_frames as usize;
+        let excess = (self.output_queued() + incoming).saturating_sub(target);
+        let from_ring = excess.min(self.output.frames());
+        self.output.discard(from_ring);
+        self.counters.resyncs += 1;
+    }
+
+    fn output_queued(&self) -> usize {
+        self.output.frames() + self.render_padding as usize
+    }
+}
+
+impl DeviceStream for WasapiStream {
+    fn start(&mut self) -> Result<(), StreamError> {
+        self.stop();
+        self.input.clear();
+        self.output.clear();
+        self.counters = DeviceCounters::default();
+        self.next_index = 0;
+        self.captured_any = false;
+        let session = self.open_session().map_err(|e| setup_error(&e))?;
+        let started = self.start_clients(&session);
+        if started.is_err() {
+            if let Some((client, _, _)) = &session.capture {
+                client.stop();
+            }
+            if let Some((client, _, _)) = &session.render {
+                client.stop();
+            }
+            return started;
+        }
+        self.session = Some(session);
+        let now = time::now_ns();
+        self.last_progress_ns = now;
+        self.last_wake_ns = now;
+        self.last_render_wake_ns = now;
+        Ok(())
+    }
+
+    fn wait(&mut self) -> Result<PeriodTiming, StreamError> {
+        loop {
+            self.service()?;
+            if self
+                .plan
+                .period_ready(self.input.frames(), self.output_queued())
+            {
+                break;
+            }
+            let waited_ms = time::now_ns().saturating_sub(self.last_progress_ns) / 1_000_000;
+            let waited_ms = u32::try_from(waited_ms).unwrap_or(u32::MAX);
+            if waited_ms >= self.stall_ms {
+                return Err(StreamError::Stalled(waited_ms));
+            }
+            let Some(session) = &self.session else {
+                return Err(StreamError::Stalled(0));
+            };
+            let events = [
+                session.render.as_ref().map(|(_, _, e)| e),
+                session.capture.as_ref().map(|(_, _, e)| e),
+            ];
+            match com::wait_any(events, self.stall_ms - waited_ms) {
+                com::Wake::Signalled(which) => {
+                    let now = time::now_ns();
+                    self.last_wake_ns = now;
+                    if which == 0 && self.render.is_some() {
+                        self.last_render_wake_ns = now;
+                    }
+                }
+                com::Wake::Timeout => {}
+                com::Wake::Failed(code) => return Err(StreamError::Os(code)),
+            }
+        }
+        let now = time::now_ns();
+        self.last_progress_ns = now;
+        let due = self.last_wake_ns.min(now);
+        let deadline = if self.render.is_some() {
+            // The period's first output frame is taken at the pull after the `queued` frames
+            // ahead of it: it must be in WASAPI's buffer by then.
+            let queued = self.output_queued() as u64;
+            let pulls = queued / u64::from(self.plan.render_period_frames.unwrap_or(1).max(1));
+            self.last_render_wake_ns
+                .saturating_add(self.render_period_ns.saturating_mul(pulls + 1))
+        } else {
+            // Input only: before WASAPI's capture buffer overflows.
+            let room = self
+                .capture_buffer_frames
+                .saturating_sub(self.plan.capture_period_frames.unwrap_or(0));
+            due.saturating_add(self.frames_to_ns(u64::from(room)))
+        };
+        let index = self.next_index;
+        self.next_index += 1;
+        Ok(PeriodTiming {
+            index,
+            due_ns: due,
+            deadline_ns: deadline,
+        })
+    }
+
+    fn read(&mut self, dst: &mut [u8]) -> Result<(), StreamError> {
+        if self.capture.is_none() {
+            dst.fill(0);
+            return Ok(());
+        }
+        let got = self.input.pop_into(dst);
+        let frame = self.input.frame_bytes();
+        if got * frame < dst.len() {
+            // `wait` only returns with a full buffer waiting; this would be a bug.
+            self.counters.input_overruns += 1;
+            if let Some(rest) = dst.get_mut(got * frame..) {
+                rest.fill(0);
+            }
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, src: &[u8]) -> Result<(), StreamError> {
+        if self.render.is_none() {
+            return Ok(());
+        }
+        let frames = src.len() / self.output.frame_bytes();
+        // High-water mark: the most the plan queues plus a period of jitter on either side.
+        if self.output_queued() + frames > self.plan.output_ring_frames as usize {
+            self.trim_output(frames);
+        }
+        if self.output.push(src) < frames {
+            // Still no room (WASAPI holds more than the plan): what does not fit is lost.
+            self.counters.output_underruns += 1;
+        }
+        self.feed_render()
+    }
+
+    fn stop(&mut self) {
+        if let Some(session) = self.session.take() {
+            if let Some((client, _, _)) = &session.render {
+                client.stop();
+            }
+            if let Some((client, _, _)) = &session.capture {
+                client.stop();
+            }
+            drop(session);
+        }
+    }
+
+    fn device_counters(&self) -> DeviceCounters {
+        self.counters
+    }
+}
+
+impl Drop for WasapiStream {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+// The engine moves devices and streams between threads.
+const _: fn() = || {
+    fn is_send<T: Send>() {}
+    is_send::<WasapiStream>();
+    is_send::<WasapiDevice>();
+};

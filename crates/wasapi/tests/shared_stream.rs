@@ -1,0 +1,353 @@
+//! Shared-mode WASAPI through the engine, with real devices: under Wine, the PulseAudio null
+//! sink and null source that `tools/pulse/start.sh` creates (winepulse endpoints "Tenuto Null
+//! Output" and "Tenuto Null Input"), which run at real-time pace.
+//!
+//! Without them (PULSE_SERVER unset, the daemon not running, or a Windows machine without
+//! that setup) each test prints why and returns.
+//!
+//! A counting global allocator checks that the driver thread's real-time section — which
+//! contains the device stream's `wait`, `read` and `write` — never allocates, and the engine's
+//! lock counter that it never takes a Tenuto lock.
+
+#![cfg(windows)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tenuto_engine::host::{HostCallbacks, HostMessages, PeriodTime, SwitchCallback};
+use tenuto_engine::{BufferRequest, Engine, EngineOptions};
+use tenuto_wasapi::{
+    endpoints, Direction, Endpoint, EndpointChoice, EndpointState, WasapiConfig, WasapiDevice,
+};
+
+struct CountingAllocator;
+
+static RT_ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: forwards every call to the system allocator unchanged; the only addition is an
+// atomic counter and a const thread-local read.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if tenuto_engine::rt::in_rt_section() {
+            RT_ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        if tenuto_engine::rt::in_rt_section() {
+            RT_ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: same contract as ours.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if tenuto_engine::rt::in_rt_section() {
+            RT_ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: same contract as ours.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+const SINK: &str = "Tenuto Null Output";
+const SOURCE: &str = "Tenuto Null Input";
+/// Room for every switch of one run (3 s at 16 frames and 48 kHz is 9000).
+const MAX_SWITCHES: usize = 32_768;
+
+/// The null sink and source, or why they are not there.
+fn null_endpoints() -> Result<(Endpoint, Endpoint), String> {
+    let server = std::env::var("PULSE_SERVER").unwrap_or_default();
+    let list = endpoints().map_err(|e| format!("enumerating endpoints failed: {e}"))?;
+    let find = |direction, name: &str| {
+        list.iter()
+            .find(|e| e.direction == direction && e.name == name)
+            .cloned()
+    };
+    let hint = if server.is_empty() {
+        "PULSE_SERVER is not set; run `eval \"$(tools/pulse/start.sh)\"` first".to_owned()
+    } else {
+        format!("PULSE_SERVER={server}; is the daemon running (tools/pulse/start.sh)?")
+    };
+    let sink = find(Direction::Render, SINK).ok_or(format!("no \"{SINK}\" endpoint: {hint}"))?;
+    let source =
+        find(Direction::Capture, SOURCE).ok_or(format!("no \"{SOURCE}\" endpoint: {hint}"))?;
+    for e in [&sink, &source] {
+        if e.state != EndpointState::Active {
+            return Err(format!("\"{}\" is {}: {hint}", e.name, e.state));
+        }
+    }
+    Ok((sink, source))
+}
+
+/// Records each switch's position and wall time into preallocated atomics.
+struct Recorder {
+    count: Arc<AtomicUsize>,
+    positions: Arc<[AtomicU64]>,
+    times: Arc<[AtomicU64]>,
+    halves: Arc<[AtomicU64]>,
+}
+
+impl SwitchCallback for Recorder {
+    fn buffer_switch(&mut self, half: usize, time: &PeriodTime) {
+        let i = self.count.fetch_add(1, Ordering::Relaxed);
+        if let (Some(p), Some(t), Some(h)) =
+            (self.positions.get(i), self.times.get(i), self.halves.get(i))
+        {
+            p.store(time.sample_position, Ordering::Relaxed);
+            t.store(tenuto_engine::time::now_ns(), Ordering::Relaxed);
+            h.store(half as u64, Ordering::Relaxed);
+        }
+    }
+}
+
+struct Quiet;
+
+impl HostMessages for Quiet {
+    fn message(&self, _selector: i32, _value: i32) -> i32 {
+        0
+    }
+    fn sample_rate_did_change(&self, _rate: f64) {}
+}
+
+fn zeroed(n: usize) -> Arc<[AtomicU64]> {
+    (0..n).map(|_| AtomicU64::new(0)).collect()
+}
+
+/// Streams `seconds` through `sink` and/or `source` at `buffer` frames and checks the
+/// positions and the pace.
+fn stream(sink: Option<&Endpoint>, source: Option<&Endpoint>, buffer: u32, seconds: f64) {
+    let choice =
+        |e: Option<&Endpoint>| e.map_or(EndpointChoice::Off, |e| EndpointChoice::Id(e.id.clone()));
+    let device = WasapiDevice::new(WasapiConfig {
+        render: choice(sink),
+        capture: choice(source),
+        ..WasapiConfig::default()
+    })
+    .expect("open the null sink and/or source");
+    let plan = device.plan(buffer);
+    let mut engine = Engine::new(Box::new(device), EngineOptions::default());
+    engine.init().expect("init");
+    let rate = engine.sample_rate().expect("rate");
+    let (inputs, outputs) = engine.channels().expect("channels");
+    let stereo = |e: Option<&Endpoint>| if e.is_some() { 2 } else { 0 };
+    assert_eq!(
+        (inputs, outputs),
+        (stereo(source), stereo(sink)),
+        "the null devices are stereo"
+    );
+    let requests: Vec<BufferRequest> = [(true, inputs), (false, outputs)]
+        .iter()
+        .flat_map(|&(is_input, n)| (0..n).map(move |channel| BufferRequest { is_input, channel }))
+        .collect();
+
+    let recorder = Recorder {
+        count: Arc::new(AtomicUsize::new(0)),
+        positions: zeroed(MAX_SWITCHES),
+        times: zeroed(MAX_SWITCHES),
+        halves: zeroed(MAX_SWITCHES),
+    };
+    let count = Arc::clone(&recorder.count);
+    let positions = Arc::clone(&recorder.positions);
+    let times = Arc::clone(&recorder.times);
+    let halves = Arc::clone(&recorder.halves);
+    engine
+        .create_buffers(
+            &requests,
+            buffer as i32,
+            HostCallbacks {
+                switch: Box::new(recorder),
+                messages: Arc::new(Quiet),
+            },
+        )
+        .expect("createBuffers");
+    let (in_latency, out_latency) = engine.latencies().expect("latencies");
+
+    let allocations_before = RT_ALLOCATIONS.load(Ordering::Relaxed);
+    let locks_before = tenuto_engine::rt::lock_violations();
+    engine.start().expect("start");
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs_f64(seconds) {
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(
+            engine.shared().stream_error().is_none(),
+            "the stream failed: {:?}",
+            engine.shared().stream_error()
+        );
+    }
+    engine.stop().expect("stop");
+    let stats = engine.shared().counters.snapshot();
+    engine.dispose_buffers().expect("disposeBuffers");
+    let rt_allocations = RT_ALLOCATIONS.load(Ordering::Relaxed) - allocations_before;
+    let lock_violations = tenuto_engine::rt::lock_violations() - locks_before;
+
+    let n = count.load(Ordering::Relaxed).min(MAX_SWITCHES);
+    let at = |a: &Arc<[AtomicU64]>, i: usize| a[i].load(Ordering::Relaxed);
+    let what = match (sink, source) {
+        (Some(_), Some(_)) => "duplex",
+        (Some(_), None) => "render only",
+        _ => "capture only",
+    };
+    println!(
+        "{what}, B={buffer} frames at {rate} Hz: {n} switches in {:.2} s; plan {plan:?}; \
+         getLatencies in {in_latency} / out {out_latency} frames; late {} (max wake-up \
+         {} µs), output drops {}, output resyncs {}, capture discontinuities {}",
+        t0.elapsed().as_secs_f64(),
+        stats.late_periods,
+        stats.max_wake_late_ns / 1000,
+        stats.output_underruns,
+        stats.resyncs,
+        stats.input_overruns,
+    );
+    assert_eq!(
+        rt_allocations, 0,
+        "the driver thread allocated while streaming"
+    );
+    assert_eq!(lock_violations, 0, "the driver thread took a Tenuto lock");
+    let expected = (seconds * rate / f64::from(buffer)) as usize;
+    assert!(
+        n > expected * 9 / 10,
+        "only {n} switches in {seconds} s, expected about {expected}"
+    );
+    for i in 0..n {
+        assert_eq!(
+            at(&positions, i),
+            i as u64 * u64::from(buffer),
+            "switch {i}: the sample position must advance by exactly the buffer size"
+        );
+        assert_eq!(
+            at(&halves, i),
+            (i % 2) as u64,
+            "switch {i}: halves alternate"
+        );
+    }
+    // The pace: the least-squares slope of wall time against sample position, from a tenth
+    // of a second in (the start-up) to the last switch. A slope, not two end points, because
+    // periods run in bursts when the ASIO buffer is not a multiple of the engine period.
+    let first = (0..n)
+        .find(|&i| at(&times, i) - at(&times, 0) >= 100_000_000)
+        .expect("switches after 100 ms");
+    let points: Vec<(f64, f64)> = (first..n)
+        .map(|i| {
+            let frames = (at(&positions, i) - at(&positions, first)) as f64;
+            let wall = (at(&times, i) - at(&times, first)) as f64 / 1e9;
+            (frames, wall)
+        })
+        .collect();
+    let count = points.len() as f64;
+    let mean_x = points.iter().map(|p| p.0).sum::<f64>() / count;
+    let mean_y = points.iter().map(|p| p.1).sum::<f64>() / count;
+    let sxy: f64 = points.iter().map(|p| (p.0 - mean_x) * (p.1 - mean_y)).sum();
+    let sxx: f64 = points.iter().map(|p| (p.0 - mean_x).powi(2)).sum();
+    let measured_rate = sxx / sxy;
+    let error = (measured_rate - rate).abs() / rate;
+    let span = points.last().map_or(0.0, |p| p.1);
+    println!(
+        "  pace: {measured_rate:.1} frames per wall-clock second over {span:.2} s ({:.3} % off {rate})",
+        error * 100.0
+    );
+    assert!(
+        error < 0.01,
+        "the sample position advanced at {measured_rate:.1} frames/s of wall clock, not {rate} \
+         ({:.2} % off)",
+        error * 100.0
+    );
+    // Output that found no room even after a resync would be a bug in the stream.
+    assert_eq!(stats.output_underruns, 0, "output blocks dropped");
+}
+
+#[test]
+fn shared_mode_duplex_streams_at_the_device_pace() {
+    // Negative control: the counting allocator must see an allocation in an RT section.
+    let before = RT_ALLOCATIONS.load(Ordering::Relaxed);
+    tenuto_engine::rt::enter();
+    drop(std::hint::black_box(Vec::<u64>::with_capacity(8)));
+    tenuto_engine::rt::leave();
+    assert!(RT_ALLOCATIONS.load(Ordering::Relaxed) > before);
+
+    let (sink, source) = match null_endpoints() {
+        Ok(e) => e,
+        Err(why) => {
+            println!("skipped: {why}");
+            return;
+        }
+    };
+    println!("render {} [{}]", sink.name, sink.id);
+    println!("capture {} [{}]", source.name, source.id);
+    // 256: not a divisor of the 480-frame engine period (the rings do the decoupling);
+    // 480: the engine period itself.
+    for buffer in [256, 480] {
+        stream(Some(&sink), Some(&source), buffer, 3.0);
+    }
+}
+
+#[test]
+fn shared_mode_render_only_and_capture_only_stream_at_the_device_pace() {
+    let (sink, source) = match null_endpoints() {
+        Ok(e) => e,
+        Err(why) => {
+            println!("skipped: {why}");
+            return;
+        }
+    };
+    stream(Some(&sink), None, 128, 2.0);
+    stream(None, Some(&source), 1024, 2.0);
+}
+
+#[test]
+fn the_mix_rate_is_the_only_rate_and_others_are_refused_by_name() {
+    let (sink, _) = match null_endpoints() {
+        Ok(e) => e,
+        Err(why) => {
+            println!("skipped: {why}");
+            return;
+        }
+    };
+    let device = WasapiDevice::new(WasapiConfig {
+        render: EndpointChoice::Id(sink.id.clone()),
+        capture: EndpointChoice::Off,
+        ..WasapiConfig::default()
+    })
+    .expect("open the null sink");
+    let rate = f64::from(sink.mix_format.expect("mix format").rate);
+    let mut engine = Engine::new(Box::new(device), EngineOptions::default());
+    engine.init().expect("init");
+    assert_eq!(engine.sample_rate().expect("rate"), rate);
+    assert_eq!(engine.channels().expect("channels"), (0, 2));
+    let other = if rate == 44_100.0 { 48_000.0 } else { 44_100.0 };
+    let refused = engine.can_sample_rate(other).expect_err("another rate");
+    let message = refused.to_string();
+    assert!(
+        message.contains(&format!("{}", rate / 1000.0)),
+        "the refusal names the rate that works: {message}"
+    );
+}
+
+#[test]
+fn an_unknown_endpoint_id_is_refused_with_the_list_of_active_ones() {
+    if let Err(why) = null_endpoints() {
+        println!("skipped: {why}");
+        return;
+    }
+    let e = WasapiDevice::new(WasapiConfig {
+        render: EndpointChoice::Id(
+            "{0.0.0.00000000}.{00000000-0000-0000-0000-000000000000}".into(),
+        ),
+        capture: EndpointChoice::Off,
+        ..WasapiConfig::default()
+    })
+    .expect_err("no such endpoint");
+    let message = e.to_string();
+    assert!(
+        message.contains("no render endpoint has the ID"),
+        "{message}"
+    );
+    assert!(message.contains(SINK), "{message}");
+}

@@ -803,6 +803,51 @@ fn windows_steps(steps: &mut Steps) -> Result<(), String> {
     steps.run(prefix_step())?;
     // Before the tests: crates/dll's tests load target/x86_64-pc-windows-gnu/debug/tenuto.dll.
     steps.run(build_windows_step("debug"))?;
+    // Real audio devices for the WASAPI tests: a private PulseAudio with a
+    // null sink and source, which Wine's winepulse offers as endpoints.
+    steps.record(
+        "start PulseAudio (tools/pulse/start.sh: null sink + source)",
+        start_pulse,
+    )?;
+    let result = windows_steps_with_audio(steps);
+    stop_pulse();
+    result
+}
+
+/// Starts the harness's PulseAudio and exports its variables to the
+/// commands that follow (`start.sh` prints `export NAME=VALUE` lines).
+fn start_pulse() -> Result<(), String> {
+    let script = root().join("tools/pulse/start.sh");
+    let out = Command::new("bash")
+        .arg(&script)
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("could not run {}: {e}", script.display()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{} failed ({}); its log is target/pulse/daemon.log",
+            script.display(),
+            out.status
+        ));
+    }
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        if let Some((name, value)) = line.strip_prefix("export ").and_then(|l| l.split_once('=')) {
+            let value = value.trim_matches(|c| c == '\'' || c == '"');
+            std::env::set_var(name, value);
+        }
+    }
+    Ok(())
+}
+
+fn stop_pulse() {
+    let _ = Command::new("bash")
+        .arg(root().join("tools/pulse/stop.sh"))
+        .stdin(Stdio::null())
+        .status();
+}
+
+fn windows_steps_with_audio(steps: &mut Steps) -> Result<(), String> {
     let mut win_tests = cargo();
     win_tests.args(["test", "--workspace", "--target", WINDOWS_TARGET]);
     win_tests.stdin(Stdio::null());

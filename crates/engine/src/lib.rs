@@ -23,8 +23,9 @@
 //! [`sync`].
 //!
 //! ## Unsafe
-//! Only [`buffers`] contains `unsafe` (the memory shared with the host); the
-//! crate denies it everywhere else.
+//! Only [`buffers`] (the memory shared with the host) and
+//! [`rt::RtAllocCounter`] (the counting allocator tests install) contain
+//! `unsafe`; the crate denies it everywhere else.
 //!
 //! ## Dependencies
 //! This crate must not depend on Windows, COM or the driver shell.

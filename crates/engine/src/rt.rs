@@ -9,6 +9,11 @@
 //! takes a Tenuto lock.
 //!
 //! Cost on the hot path: nothing — the mark is set once per stream.
+//!
+//! [`RtAllocCounter`] is that counting allocator, for test binaries to
+//! install with `#[global_allocator]`. It is the one `unsafe` item here: a
+//! `GlobalAlloc` that forwards every call to the system allocator
+//! unchanged.
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -46,4 +51,53 @@ pub(crate) fn record_lock_violation() {
 /// the process started. Tests assert this stays zero.
 pub fn lock_violations() -> u64 {
     LOCK_VIOLATIONS.load(Ordering::Relaxed)
+}
+
+static RT_ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+/// A global allocator for test binaries that counts every allocation,
+/// deallocation and reallocation made inside a real-time section (see
+/// [`rt_allocations`]); it forwards everything to [`std::alloc::System`].
+///
+/// ```ignore
+/// #[global_allocator]
+/// static ALLOCATOR: tenuto_engine::rt::RtAllocCounter = tenuto_engine::rt::RtAllocCounter;
+/// ```
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RtAllocCounter;
+
+fn count_if_rt() {
+    if in_rt_section() {
+        RT_ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[allow(unsafe_code)]
+// SAFETY: every method forwards to the system allocator with the caller's
+// arguments unchanged; the only addition is an atomic counter and a read of
+// a const-initialised thread-local, neither of which allocates.
+unsafe impl std::alloc::GlobalAlloc for RtAllocCounter {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        count_if_rt();
+        // SAFETY: same contract as ours.
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        count_if_rt();
+        // SAFETY: same contract as ours.
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
+        count_if_rt();
+        // SAFETY: same contract as ours.
+        unsafe { std::alloc::System.realloc(ptr, layout, new_size) }
+    }
+}
+
+/// Allocations counted by [`RtAllocCounter`] inside real-time sections
+/// since the process started (zero unless a binary installed it).
+pub fn rt_allocations() -> u64 {
+    RT_ALLOCATIONS.load(Ordering::Relaxed)
 }

@@ -7,8 +7,6 @@
 //! (`tenuto_engine::rt`); Tenuto's only lock type counts every acquisition
 //! made there. Both must stay at zero while real periods stream.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tenuto_engine::virtual_device::{VirtualConfig, VirtualDevice};
@@ -16,50 +14,18 @@ use tenuto_engine::{Engine, EngineOptions};
 use tenuto_host::stream::{self, StreamOptions};
 use tenuto_host::{Driver, HostOptions};
 
-struct CountingAllocator;
-
-static RT_ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: forwards every call to the system allocator unchanged; the only
-// addition is an atomic counter and a const thread-local read.
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if tenuto_engine::rt::in_rt_section() {
-            RT_ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as ours.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if tenuto_engine::rt::in_rt_section() {
-            RT_ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as ours.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if tenuto_engine::rt::in_rt_section() {
-            RT_ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as ours.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static ALLOCATOR: CountingAllocator = CountingAllocator;
+static ALLOCATOR: tenuto_engine::rt::RtAllocCounter = tenuto_engine::rt::RtAllocCounter;
 
 /// Negative control: if this did not count, the real test would prove
 /// nothing. Runs inside the one test function (the counters are global).
 fn the_counting_allocator_sees_allocations_in_a_real_time_section() {
-    let before = RT_ALLOCATIONS.load(Ordering::Relaxed);
+    let before = tenuto_engine::rt::rt_allocations();
     tenuto_engine::rt::enter();
     let v: Vec<u64> = Vec::with_capacity(16);
     drop(std::hint::black_box(v));
     tenuto_engine::rt::leave();
-    assert!(RT_ALLOCATIONS.load(Ordering::Relaxed) >= before + 2);
+    assert!(tenuto_engine::rt::rt_allocations() >= before + 2);
 
     let lock = tenuto_engine::sync::Mutex::new(0);
     let before = tenuto_engine::rt::lock_violations();
@@ -97,7 +63,7 @@ fn stream_and_count_with(
     let instance = tenuto_driver::create_instance(engine);
     let shared = std::sync::Arc::clone(instance.shared());
     let mut d = Driver::from_instance(instance);
-    let allocs_before = RT_ALLOCATIONS.load(Ordering::Relaxed);
+    let allocs_before = tenuto_engine::rt::rt_allocations();
     let locks_before = tenuto_engine::rt::lock_violations();
     let options = StreamOptions {
         buffer_frames: Some(frames),
@@ -115,7 +81,7 @@ fn stream_and_count_with(
     assert_eq!(report.discontinuities, 0);
     assert_eq!(stats.periods, report.switches);
     assert_eq!(
-        RT_ALLOCATIONS.load(Ordering::Relaxed) - allocs_before,
+        tenuto_engine::rt::rt_allocations() - allocs_before,
         0,
         "the driver thread allocated while streaming ({frames} frames, {inputs}x{outputs})"
     );

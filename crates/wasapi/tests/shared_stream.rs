@@ -11,7 +11,6 @@
 
 #![cfg(windows)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,40 +21,8 @@ use tenuto_wasapi::{
     endpoints, Direction, Endpoint, EndpointChoice, EndpointState, WasapiConfig, WasapiDevice,
 };
 
-struct CountingAllocator;
-
-static RT_ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: forwards every call to the system allocator unchanged; the only addition is an
-// atomic counter and a const thread-local read.
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if tenuto_engine::rt::in_rt_section() {
-            RT_ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as ours.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if tenuto_engine::rt::in_rt_section() {
-            RT_ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as ours.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if tenuto_engine::rt::in_rt_section() {
-            RT_ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: same contract as ours.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static ALLOCATOR: CountingAllocator = CountingAllocator;
+static ALLOCATOR: tenuto_engine::rt::RtAllocCounter = tenuto_engine::rt::RtAllocCounter;
 
 const SINK: &str = "Tenuto Null Output";
 const SOURCE: &str = "Tenuto Null Input";
@@ -170,7 +137,7 @@ fn stream(sink: Option<&Endpoint>, source: Option<&Endpoint>, buffer: u32, secon
         .expect("createBuffers");
     let (in_latency, out_latency) = engine.latencies().expect("latencies");
 
-    let allocations_before = RT_ALLOCATIONS.load(Ordering::Relaxed);
+    let allocations_before = tenuto_engine::rt::rt_allocations();
     let locks_before = tenuto_engine::rt::lock_violations();
     engine.start().expect("start");
     let t0 = Instant::now();
@@ -185,7 +152,7 @@ fn stream(sink: Option<&Endpoint>, source: Option<&Endpoint>, buffer: u32, secon
     engine.stop().expect("stop");
     let stats = engine.shared().counters.snapshot();
     engine.dispose_buffers().expect("disposeBuffers");
-    let rt_allocations = RT_ALLOCATIONS.load(Ordering::Relaxed) - allocations_before;
+    let rt_allocations = tenuto_engine::rt::rt_allocations() - allocations_before;
     let lock_violations = tenuto_engine::rt::lock_violations() - locks_before;
 
     let n = count.load(Ordering::Relaxed).min(MAX_SWITCHES);
@@ -266,11 +233,11 @@ fn stream(sink: Option<&Endpoint>, source: Option<&Endpoint>, buffer: u32, secon
 #[test]
 fn shared_mode_duplex_streams_at_the_device_pace() {
     // Negative control: the counting allocator must see an allocation in an RT section.
-    let before = RT_ALLOCATIONS.load(Ordering::Relaxed);
+    let before = tenuto_engine::rt::rt_allocations();
     tenuto_engine::rt::enter();
     drop(std::hint::black_box(Vec::<u64>::with_capacity(8)));
     tenuto_engine::rt::leave();
-    assert!(RT_ALLOCATIONS.load(Ordering::Relaxed) > before);
+    assert!(tenuto_engine::rt::rt_allocations() > before);
 
     let (sink, source) = match null_endpoints() {
         Ok(e) => e,

@@ -111,18 +111,33 @@ fn wait_for(what: impl Fn() -> bool) -> bool {
     false
 }
 
-/// A virtual device whose stream reports a disconnection after N periods.
-struct Unplugged {
+/// What a [`Hooked`] stream does instead of a plain `wait`: it gets the
+/// number of earlier `wait` calls and the real stream.
+type WaitHook = fn(u64, &mut dyn DeviceStream) -> Result<PeriodTiming, StreamError>;
+
+/// The virtual device, with a test hook around each stream's `wait`
+/// (a disconnection, a panic, a late wake-up on cue).
+struct Hooked {
     inner: VirtualDevice,
-    after: u64,
+    hook: WaitHook,
 }
 
-struct UnpluggedStream {
+impl Hooked {
+    fn new(hook: WaitHook) -> Self {
+        Self {
+            inner: VirtualDevice::new(VirtualConfig::default()),
+            hook,
+        }
+    }
+}
+
+struct HookedStream {
     inner: Box<dyn DeviceStream>,
-    left: u64,
+    calls: u64,
+    hook: WaitHook,
 }
 
-impl Device for Unplugged {
+impl Device for Hooked {
     fn info(&self) -> &DeviceInfo {
         self.inner.info()
     }
@@ -139,23 +154,22 @@ impl Device for Unplugged {
         self.inner.latency(config)
     }
     fn open(&mut self, config: &StreamConfig) -> Result<Box<dyn DeviceStream>, DeviceError> {
-        Ok(Box::new(UnpluggedStream {
+        Ok(Box::new(HookedStream {
             inner: self.inner.open(config)?,
-            left: self.after,
+            calls: 0,
+            hook: self.hook,
         }))
     }
 }
 
-impl DeviceStream for UnpluggedStream {
+impl DeviceStream for HookedStream {
     fn start(&mut self) -> Result<(), StreamError> {
         self.inner.start()
     }
     fn wait(&mut self) -> Result<PeriodTiming, StreamError> {
-        if self.left == 0 {
-            return Err(StreamError::Disconnected);
-        }
-        self.left -= 1;
-        self.inner.wait()
+        let calls = self.calls;
+        self.calls += 1;
+        (self.hook)(calls, self.inner.as_mut())
     }
     fn read(&mut self, dst: &mut [u8]) -> Result<(), StreamError> {
         self.inner.read(dst)
@@ -170,10 +184,14 @@ impl DeviceStream for UnpluggedStream {
 
 #[test]
 fn a_device_that_disappears_asks_the_host_for_a_reset_and_explains() {
-    let device = Unplugged {
-        inner: VirtualDevice::new(VirtualConfig::default()),
-        after: 20,
-    };
+    // The device disappears after 20 periods.
+    let device = Hooked::new(|calls, stream| {
+        if calls >= 20 {
+            Err(StreamError::Disconnected)
+        } else {
+            stream.wait()
+        }
+    });
     let mut e = Engine::new(Box::new(device), EngineOptions::default());
     e.init().unwrap();
     let messages = Arc::new(Messages {
@@ -482,52 +500,14 @@ fn stop_and_dispose_inside_the_switch_do_not_deadlock() {
 /// the host is asked to reset, and the message says what happened.
 #[test]
 fn a_panicking_backend_ends_the_stream_cleanly() {
-    struct Panicky(Box<dyn DeviceStream>, u32);
-    impl DeviceStream for Panicky {
-        fn start(&mut self) -> Result<(), StreamError> {
-            self.0.start()
-        }
-        fn wait(&mut self) -> Result<PeriodTiming, StreamError> {
-            self.1 += 1;
-            if self.1 == 7 {
+    let mut e = Engine::new(
+        // A bug in the backend: its seventh wait panics.
+        Box::new(Hooked::new(|calls, stream| {
+            if calls == 6 {
                 panic!("backend bug");
             }
-            self.0.wait()
-        }
-        fn read(&mut self, dst: &mut [u8]) -> Result<(), StreamError> {
-            self.0.read(dst)
-        }
-        fn write(&mut self, src: &[u8]) -> Result<(), StreamError> {
-            self.0.write(src)
-        }
-        fn stop(&mut self) {
-            self.0.stop()
-        }
-    }
-    struct PanickyDevice(VirtualDevice);
-    impl Device for PanickyDevice {
-        fn info(&self) -> &DeviceInfo {
-            self.0.info()
-        }
-        fn sample_rates(&self) -> &[f64] {
-            self.0.sample_rates()
-        }
-        fn default_sample_rate(&self) -> f64 {
-            self.0.default_sample_rate()
-        }
-        fn buffer_sizes(&self, rate: f64) -> BufferSizes {
-            self.0.buffer_sizes(rate)
-        }
-        fn latency(&self, config: &StreamConfig) -> DeviceLatency {
-            self.0.latency(config)
-        }
-        fn open(&mut self, config: &StreamConfig) -> Result<Box<dyn DeviceStream>, DeviceError> {
-            Ok(Box::new(Panicky(self.0.open(config)?, 0)))
-        }
-    }
-
-    let mut e = Engine::new(
-        Box::new(PanickyDevice(VirtualDevice::new(VirtualConfig::default()))),
+            stream.wait()
+        })),
         EngineOptions::default(),
     );
     e.init().unwrap();
@@ -584,54 +564,16 @@ fn late_periods_are_attributed_and_demotions_recorded() {
         }
     }
 
-    /// Wakes 6 ms late in periods 30 and 90 (a 64-frame period is 1.3 ms).
-    struct Sleepy(Box<dyn DeviceStream>);
-    impl DeviceStream for Sleepy {
-        fn start(&mut self) -> Result<(), StreamError> {
-            self.0.start()
-        }
-        fn wait(&mut self) -> Result<PeriodTiming, StreamError> {
-            let t = self.0.wait()?;
+    let priority = Arc::new(AtomicI32::new(26));
+    let mut e = Engine::new(
+        // Wakes 6 ms late in periods 30 and 90 (a 64-frame period is 1.3 ms).
+        Box::new(Hooked::new(|_, stream| {
+            let t = stream.wait()?;
             if t.index == 30 || t.index == 90 {
                 std::thread::sleep(Duration::from_millis(6));
             }
             Ok(t)
-        }
-        fn read(&mut self, dst: &mut [u8]) -> Result<(), StreamError> {
-            self.0.read(dst)
-        }
-        fn write(&mut self, src: &[u8]) -> Result<(), StreamError> {
-            self.0.write(src)
-        }
-        fn stop(&mut self) {
-            self.0.stop()
-        }
-    }
-    struct SleepyDevice(VirtualDevice);
-    impl Device for SleepyDevice {
-        fn info(&self) -> &DeviceInfo {
-            self.0.info()
-        }
-        fn sample_rates(&self) -> &[f64] {
-            self.0.sample_rates()
-        }
-        fn default_sample_rate(&self) -> f64 {
-            self.0.default_sample_rate()
-        }
-        fn buffer_sizes(&self, rate: f64) -> BufferSizes {
-            self.0.buffer_sizes(rate)
-        }
-        fn latency(&self, config: &StreamConfig) -> DeviceLatency {
-            self.0.latency(config)
-        }
-        fn open(&mut self, config: &StreamConfig) -> Result<Box<dyn DeviceStream>, DeviceError> {
-            Ok(Box::new(Sleepy(self.0.open(config)?)))
-        }
-    }
-
-    let priority = Arc::new(AtomicI32::new(26));
-    let mut e = Engine::new(
-        Box::new(SleepyDevice(VirtualDevice::new(VirtualConfig::default()))),
+        })),
         EngineOptions {
             policy: Arc::new(Scripted(Arc::clone(&priority))),
             sample_every_periods: 8,

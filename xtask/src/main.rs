@@ -809,8 +809,20 @@ fn windows_steps(steps: &mut Steps) -> Result<(), String> {
         "start PulseAudio (tools/pulse/start.sh: null sink + source)",
         start_pulse,
     )?;
-    let result = windows_steps_with_audio(steps);
+    // One persistent wineserver for the whole run: with the default
+    // persistence a server that is just exiting when the next test binary
+    // connects makes that binary fail ("wine client error: recvmsg:
+    // Connection reset by peer").
+    let mut server = in_wine_env("wineserver", &["-p"]);
+    server.stdin(Stdio::null());
+    let result = steps
+        .run(Step::new(
+            "keep one wineserver for the run (wineserver -p)",
+            server,
+        ))
+        .and_then(|()| windows_steps_with_audio(steps));
     stop_pulse();
+    kill_wineserver();
     result
 }
 

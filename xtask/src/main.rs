@@ -813,7 +813,14 @@ fn windows_steps(steps: &mut Steps) -> Result<(), String> {
     // persistence a server that is just exiting when the next test binary
     // connects makes that binary fail ("wine client error: recvmsg:
     // Connection reset by peer").
-    let mut server = in_wine_env("wineserver", &["-p"]);
+    // (A server left from setting up the prefix refuses `-p`: stop it first.)
+    let mut server = in_wine_env(
+        "sh",
+        &[
+            "-c",
+            "wineserver -k 2>/dev/null; wineserver -w; wineserver -p",
+        ],
+    );
     server.stdin(Stdio::null());
     let result = steps
         .run(Step::new(

@@ -211,6 +211,13 @@ pub enum DeviceError {
 
 /// An audio device the engine can stream through.
 pub trait Device: Send {
+    /// Looks at the hardware again: called by `init()` before anything else, so that a
+    /// host's re-initialisation after a reset request finds the new situation (another
+    /// default device, a changed format, a device that came back). A device that cannot
+    /// stream returns why, and `init()` fails with that message. The default does nothing.
+    fn refresh(&mut self) -> Result<(), DeviceError> {
+        Ok(())
+    }
     /// Names, channels and format.
     fn info(&self) -> &DeviceInfo;
     /// Rates the device runs at, in Hz, ascending.

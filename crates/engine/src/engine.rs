@@ -316,6 +316,7 @@ impl Engine {
     }
 
     fn init_inner(&mut self) -> Result<()> {
+        self.device.refresh()?;
         let info = self.device.info();
         if info.input_channels.is_empty() && info.output_channels.is_empty() {
             return Err(EngineError::Device(crate::device::DeviceError::Open {

@@ -27,14 +27,18 @@
 use std::marker::PhantomData;
 use std::thread::ThreadId;
 
-use windows::core::{Interface, HSTRING, PCWSTR, PWSTR};
+use std::sync::Arc;
+
+use windows::core::{implement, Interface, HSTRING, PCWSTR, PWSTR};
 use windows::Win32::Devices::FunctionDiscovery::PKEY_Device_FriendlyName;
 use windows::Win32::Foundation::{
-    CloseHandle, GetLastError, HANDLE, RPC_E_CHANGED_MODE, WAIT_FAILED, WAIT_OBJECT_0, WAIT_TIMEOUT,
+    CloseHandle, GetLastError, HANDLE, PROPERTYKEY, RPC_E_CHANGED_MODE, WAIT_FAILED,
+    WAIT_OBJECT_0, WAIT_TIMEOUT,
 };
 use windows::Win32::Media::Audio::{
-    eCapture, eConsole, eRender, EDataFlow, IAudioCaptureClient, IAudioClient, IAudioRenderClient,
-    IMMDevice, IMMDeviceEnumerator, IMMEndpoint, MMDeviceEnumerator, AUDCLNT_BUFFERFLAGS_SILENT,
+    eCapture, eConsole, eRender, EDataFlow, IAudioCaptureClient, IAudioClient, IAudioClient3,
+    IAudioRenderClient, IMMDevice, IMMDeviceEnumerator, IMMEndpoint, IMMNotificationClient,
+    IMMNotificationClient_Impl, MMDeviceEnumerator, PKEY_AudioEngine_DeviceFormat, ERole, AUDCLNT_BUFFERFLAGS_SILENT, AUDCLNT_SHAREMODE_EXCLUSIVE,
     AUDCLNT_SHAREMODE_SHARED, AUDCLNT_STREAMFLAGS_EVENTCALLBACK, DEVICE_STATE,
     DEVICE_STATEMASK_ALL, WAVEFORMATEX,
 };
@@ -49,6 +53,7 @@ use windows::Win32::System::Variant::VT_LPWSTR;
 use crate::endpoint::{Direction, EndpointState};
 use crate::error::{Hresult, WasapiError};
 use crate::format::MixFormat;
+use crate::notify::EndpointEvent;
 
 /// `HRESULT_FROM_WIN32(ERROR_NOT_FOUND)`: no such device / no default device.
 const E_NOTFOUND: u32 = 0x8007_0490;
@@ -183,6 +188,122 @@ impl Enumerator {
     }
 }
 
+/// Receives [`EndpointEvent`]s on a thread of Windows' choosing.
+pub(crate) type EventSink = Arc<dyn Fn(EndpointEvent) + Send + Sync>;
+
+impl Enumerator {
+    /// Registers a listener for device changes; it reports until the returned
+    /// [`Registration`] is dropped.
+    pub fn watch(&self, sink: EventSink) -> Result<Registration, WasapiError> {
+        let client: IMMNotificationClient = Listener { sink }.into();
+        // SAFETY: a call on our live enumerator with a live listener, which the enumerator
+        // keeps a reference to until it is unregistered in `Registration::drop`.
+        unsafe { self.0.RegisterEndpointNotificationCallback(&client) }
+            .map_err(system("registering for device-change notifications"))?;
+        Ok(Registration {
+            enumerator: self.0.clone(),
+            client,
+        })
+    }
+}
+
+/// A registered device-change listener; unregistered on drop.
+pub(crate) struct Registration {
+    enumerator: IMMDeviceEnumerator,
+    client: IMMNotificationClient,
+}
+
+// SAFETY: see the module invariant — the MMDevice enumerator is free-threaded, and the
+// listener is our own object whose only state is a `Send + Sync` closure.
+unsafe impl Send for Registration {}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        // SAFETY: unregisters the listener registered in `watch`, once; after this returns
+        // Windows makes no further calls into it.
+        let _ = unsafe {
+            self.enumerator
+                .UnregisterEndpointNotificationCallback(&self.client)
+        };
+    }
+}
+
+/// The `IMMNotificationClient` behind [`Enumerator::watch`]. Windows calls it on its own
+/// threads; it only turns each call into an [`EndpointEvent`] for the sink (which must not
+/// call back into the MMDevice API; it does not wait for anything either).
+#[implement(IMMNotificationClient)]
+struct Listener {
+    sink: EventSink,
+}
+
+fn wide(s: &PCWSTR) -> String {
+    if s.is_null() {
+        return String::new();
+    }
+    // SAFETY: Windows passes a NUL-terminated UTF-16 string valid for the call.
+    unsafe { s.to_string() }.unwrap_or_default()
+}
+
+impl IMMNotificationClient_Impl for Listener_Impl {
+    fn OnDeviceStateChanged(
+        &self,
+        id: &PCWSTR,
+        state: DEVICE_STATE,
+    ) -> windows::core::Result<()> {
+        (self.sink)(EndpointEvent::StateChanged {
+            id: wide(id),
+            state: EndpointState::from_bits(state.0).unwrap_or(EndpointState::NotPresent),
+        });
+        Ok(())
+    }
+
+    fn OnDeviceAdded(&self, _id: &PCWSTR) -> windows::core::Result<()> {
+        Ok(())
+    }
+
+    fn OnDeviceRemoved(&self, id: &PCWSTR) -> windows::core::Result<()> {
+        (self.sink)(EndpointEvent::Removed { id: wide(id) });
+        Ok(())
+    }
+
+    fn OnDefaultDeviceChanged(
+        &self,
+        data_flow: EDataFlow,
+        role: ERole,
+        id: &PCWSTR,
+    ) -> windows::core::Result<()> {
+        let direction = if data_flow == eRender {
+            Direction::Render
+        } else if data_flow == eCapture {
+            Direction::Capture
+        } else {
+            return Ok(());
+        };
+        // The console role is the one Tenuto follows (as `default_device` does).
+        if role == eConsole {
+            let id = wide(id);
+            (self.sink)(EndpointEvent::DefaultChanged {
+                direction,
+                id: (!id.is_empty()).then_some(id),
+            });
+        }
+        Ok(())
+    }
+
+    fn OnPropertyValueChanged(
+        &self,
+        id: &PCWSTR,
+        key: &PROPERTYKEY,
+    ) -> windows::core::Result<()> {
+        if key.fmtid == PKEY_AudioEngine_DeviceFormat.fmtid
+            && key.pid == PKEY_AudioEngine_DeviceFormat.pid
+        {
+            (self.sink)(EndpointEvent::FormatChanged { id: wide(id) });
+        }
+        Ok(())
+    }
+}
+
 /// One endpoint, with its ID and friendly name read once.
 pub(crate) struct MmDevice {
     device: IMMDevice,
@@ -242,6 +363,7 @@ impl MmDevice {
             client,
             format,
             mix,
+            stream: mix,
             name: self.name.clone(),
             id: self.id.clone(),
         })
@@ -316,8 +438,29 @@ pub(crate) struct AudioClient {
     client: IAudioClient,
     format: Vec<u8>,
     mix: MixFormat,
+    /// The format the stream was initialised with (the mix format until an exclusive
+    /// `Initialize` chooses another).
+    stream: MixFormat,
     name: String,
     id: String,
+}
+
+/// `E_NOINTERFACE`: the object has no such interface (IAudioClient3 before Windows 10).
+const E_NOINTERFACE: u32 = 0x8000_4002;
+/// `E_NOTIMPL`: Wine's IAudioClient3 methods.
+const E_NOTIMPL: u32 = 0x8000_4001;
+
+/// The shared-mode engine periods IAudioClient3 offers for the mix format, frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct EnginePeriods {
+    /// The engine's default period.
+    pub default: u32,
+    /// Periods between `min` and `max` are multiples of this.
+    pub fundamental: u32,
+    /// Smallest period.
+    pub min: u32,
+    /// Largest period.
+    pub max: u32,
 }
 
 // SAFETY: see the module invariant — WASAPI's audio client is free-threaded, and the stream
@@ -369,6 +512,114 @@ impl AudioClient {
         .map_err(self.fail("initialising the shared-mode stream"))
     }
 
+    /// IAudioClient3's engine periods for the mix format; `None` where the OS does not offer
+    /// them (no IAudioClient3, or E_NOTIMPL as under Wine).
+    pub fn engine_periods(&self) -> Result<Option<EnginePeriods>, WasapiError> {
+        let client3: IAudioClient3 = match self.client.cast() {
+            Ok(c) => c,
+            Err(e) if code(&e) == E_NOINTERFACE => return Ok(None),
+            Err(e) => return Err(self.fail("asking for IAudioClient3")(e)),
+        };
+        let (mut default, mut fundamental, mut min, mut max) = (0u32, 0u32, 0u32, 0u32);
+        // SAFETY: `format` is the device's own mix format, alive for the call; the four
+        // out-pointers are live locals.
+        let r = unsafe {
+            client3.GetSharedModeEnginePeriod(
+                self.format.as_ptr() as *const WAVEFORMATEX,
+                &mut default,
+                &mut fundamental,
+                &mut min,
+                &mut max,
+            )
+        };
+        match r {
+            Ok(()) if min > 0 => Ok(Some(EnginePeriods {
+                default,
+                fundamental: fundamental.max(1),
+                min,
+                max: max.max(min),
+            })),
+            Ok(()) => Ok(None),
+            Err(e) if code(&e) == E_NOTIMPL || code(&e) == E_NOINTERFACE => Ok(None),
+            Err(e) => Err(self.fail("reading the shared-mode engine periods")(e)),
+        }
+    }
+
+    /// `IAudioClient3::InitializeSharedAudioStream`: shared mode, event-driven, with an
+    /// engine period of `period_frames` (one of [`Self::engine_periods`]). `Ok(false)` where
+    /// the OS does not offer it (the client is then still uninitialised).
+    pub fn initialize_low_latency(&self, period_frames: u32) -> Result<bool, WasapiError> {
+        let client3: IAudioClient3 = match self.client.cast() {
+            Ok(c) => c,
+            Err(e) if code(&e) == E_NOINTERFACE => return Ok(false),
+            Err(e) => return Err(self.fail("asking for IAudioClient3")(e)),
+        };
+        // SAFETY: `format` is the device's own mix format, alive for the call; no session.
+        let r = unsafe {
+            client3.InitializeSharedAudioStream(
+                AUDCLNT_STREAMFLAGS_EVENTCALLBACK,
+                period_frames,
+                self.format.as_ptr() as *const WAVEFORMATEX,
+                None,
+            )
+        };
+        match r {
+            Ok(()) => Ok(true),
+            Err(e) if code(&e) == E_NOTIMPL => Ok(false),
+            Err(e) => Err(self.fail("initialising the low-latency shared stream")(e)),
+        }
+    }
+
+    /// Whether the device takes `format` (a complete WAVEFORMATEXTENSIBLE) in exclusive mode.
+    pub fn supports_exclusive(&self, format: &[u8]) -> bool {
+        if format.len() < 18 {
+            return false;
+        }
+        // SAFETY: `format` is a complete WAVEFORMATEX[EXTENSIBLE] (checked length, built by
+        // `format::extensible_bytes`), alive for the call; exclusive mode takes no closest
+        // match pointer.
+        let hr = unsafe {
+            self.client.IsFormatSupported(
+                AUDCLNT_SHAREMODE_EXCLUSIVE,
+                format.as_ptr() as *const WAVEFORMATEX,
+                None,
+            )
+        };
+        hr.0 == 0
+    }
+
+    /// `Initialize` in exclusive mode, event-driven, with `format` (a complete
+    /// WAVEFORMATEXTENSIBLE) and a buffer of one period of `period_hns`. The error keeps the
+    /// HRESULT, so that `AUDCLNT_E_BUFFER_SIZE_NOT_ALIGNED` can be told apart (the caller
+    /// then reads [`Self::buffer_frames`], activates a new client and tries the aligned
+    /// period).
+    pub fn initialize_exclusive(
+        &mut self,
+        format: &[u8],
+        period_hns: i64,
+    ) -> Result<(), WasapiError> {
+        let parsed = MixFormat::parse(format).ok_or_else(|| WasapiError::UnsupportedFormat {
+            name: self.name.clone(),
+            id: self.id.clone(),
+            format: describe_raw_format(format),
+        })?;
+        // SAFETY: `format` parsed as a complete WAVEFORMATEX[EXTENSIBLE] above and is alive
+        // for the call; no session GUID.
+        unsafe {
+            self.client.Initialize(
+                AUDCLNT_SHAREMODE_EXCLUSIVE,
+                AUDCLNT_STREAMFLAGS_EVENTCALLBACK,
+                period_hns,
+                period_hns,
+                format.as_ptr() as *const WAVEFORMATEX,
+                None,
+            )
+        }
+        .map_err(self.fail("initialising the exclusive-mode stream"))?;
+        self.stream = parsed;
+        Ok(())
+    }
+
     /// `GetBufferSize`, frames (after `Initialize`).
     pub fn buffer_frames(&self) -> Result<u32, WasapiError> {
         // SAFETY: a call on the live client.
@@ -396,7 +647,7 @@ impl AudioClient {
             unsafe { self.client.GetService() }.map_err(self.fail("opening the render service"))?;
         Ok(RenderClient {
             client,
-            frame_bytes: self.mix.frame_bytes(),
+            frame_bytes: self.stream.frame_bytes(),
         })
     }
 
@@ -407,7 +658,7 @@ impl AudioClient {
             .map_err(self.fail("opening the capture service"))?;
         Ok(CaptureClient {
             client,
-            frame_bytes: self.mix.frame_bytes(),
+            frame_bytes: self.stream.frame_bytes(),
         })
     }
 

@@ -34,24 +34,53 @@ use tenuto_engine::device::{
 use tenuto_engine::time;
 use tenuto_engine::virtual_device::format_rates;
 
+use std::sync::Arc;
+
 use crate::com::{self, Apartment, AudioClient, CaptureClient, Enumerator, Event, RenderClient};
 use crate::endpoint::{Direction, EndpointState};
 use crate::error::WasapiError;
-use crate::format::MixFormat;
+use crate::format::{ExclusiveSample, MixFormat, EXCLUSIVE_RATES};
+use crate::notify::{DeviceChange, EndpointEvent, Watched};
 use crate::plan::{hns_to_frames, RingPlan};
 use crate::ring::FrameRing;
 
 /// Which endpoint to use for one direction.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum EndpointChoice {
-    /// Windows' default device at the time the device is created (none: the direction is
-    /// left out). Following later default changes is not done yet.
+    /// Windows' default device (console role), looked up again at every `init()`; while
+    /// streaming, a new default asks the host for a reset. None: the direction is left out.
     #[default]
     Default,
-    /// The endpoint with this ID (see `tenuto devices`).
+    /// The endpoint with this ID (see `tenuto devices`), or, when no endpoint has it as its
+    /// ID, the active endpoint with this friendly name (exact, then ignoring case).
     Id(String),
     /// Leave this direction out.
     Off,
+}
+
+/// How the streams are opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Shared mode at the engine's default period, the mix format and rate.
+    #[default]
+    Shared,
+    /// Shared mode at the smallest engine period the device offers (IAudioClient3,
+    /// Windows 10+); where it is not offered (older Windows, Wine), plain shared mode.
+    LowLatency,
+    /// Exclusive mode: the device alone, at the host's rate, with the best sample type it
+    /// accepts, one ASIO buffer per device period.
+    Exclusive,
+}
+
+impl Mode {
+    /// How the mode is named in settings and messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Shared => "shared",
+            Mode::LowLatency => "low-latency",
+            Mode::Exclusive => "exclusive",
+        }
+    }
 }
 
 /// What a [`WasapiDevice`] streams through.
@@ -61,6 +90,8 @@ pub struct WasapiConfig {
     pub render: EndpointChoice,
     /// The input.
     pub capture: EndpointChoice,
+    /// How streams are opened.
+    pub mode: Mode,
     /// Smallest ASIO buffer offered, frames.
     pub min_buffer_frames: u32,
     /// Largest ASIO buffer offered, frames.
@@ -72,10 +103,32 @@ impl Default for WasapiConfig {
         Self {
             render: EndpointChoice::Default,
             capture: EndpointChoice::Default,
+            mode: Mode::Shared,
             min_buffer_frames: 16,
             max_buffer_frames: 8192,
         }
     }
+}
+
+/// Called (on a thread of Windows' choosing) when a device change concerns the device.
+pub type ChangeHandler = Arc<dyn Fn(&DeviceChange) + Send + Sync>;
+
+/// Receives the notes of a refresh.
+pub type NoteHandler = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// How one side runs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum SideMode {
+    /// Shared mode at the engine's default period.
+    Shared,
+    /// IAudioClient3 at this period (frames).
+    LowLatency(u32),
+    /// Exclusive mode with this sample type; device periods in 100 ns (default, minimum).
+    Exclusive {
+        sample: ExclusiveSample,
+        default_hns: i64,
+        minimum_hns: i64,
+    },
 }
 
 /// What was learned about one endpoint.
@@ -84,83 +137,175 @@ struct Side {
     direction: Direction,
     id: String,
     name: String,
+    follows_default: bool,
     mix: MixFormat,
-    /// The engine period, frames at the mix rate.
+    mode: SideMode,
+    /// Shared modes: the engine period, frames at the mix rate.
     period_frames: u32,
-    /// The shared-mode buffer a stream gets, frames.
+    /// Shared modes: the buffer a stream gets, frames.
     buffer_frames: u32,
-    /// `GetStreamLatency`, frames.
+    /// Shared modes: `GetStreamLatency`, frames.
     stream_latency_frames: u32,
+    /// Exclusive mode: the rates the device accepts with `mode`'s sample type.
+    exclusive_rates: Vec<u32>,
 }
 
-/// A shared-mode WASAPI device: one output endpoint, one input endpoint, or both.
-#[derive(Debug)]
+impl Side {
+    /// The stream format at `rate`: the mix format in shared modes.
+    fn format_at(&self, rate: u32) -> MixFormat {
+        match self.mode {
+            SideMode::Exclusive { sample, .. } => self.mix.with_sample(rate, sample),
+            _ => self.mix,
+        }
+    }
+}
+
+/// A WASAPI device: one output endpoint, one input endpoint, or both, in one [`Mode`].
 pub struct WasapiDevice {
     config: WasapiConfig,
     info: DeviceInfo,
     rates: Vec<f64>,
     render: Option<Side>,
     capture: Option<Side>,
+    /// Said once per refresh when the mode in effect is not the one asked for.
+    notes: Vec<String>,
+    on_change: Option<ChangeHandler>,
+    on_note: Option<NoteHandler>,
+    /// The device-change listener while endpoints are resolved.
+    watch: Option<com::Registration>,
+}
+
+impl std::fmt::Debug for WasapiDevice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WasapiDevice")
+            .field("config", &self.config)
+            .field("info", &self.info)
+            .field("rates", &self.rates)
+            .field("render", &self.render)
+            .field("capture", &self.capture)
+            .finish_non_exhaustive()
+    }
 }
 
 impl WasapiDevice {
-    /// Resolves the endpoints and probes them. Call from a normal thread (COM is
+    /// Resolves the endpoints and probes them now. Call from a normal thread (COM is
     /// initialised for the call if the thread has no apartment yet).
     pub fn new(config: WasapiConfig) -> Result<Self, WasapiError> {
-        let _apartment = Apartment::enter()?;
-        let enumerator = Enumerator::new()?;
-        let render = probe_choice(&enumerator, &config.render, Direction::Render)?;
-        let capture = probe_choice(&enumerator, &config.capture, Direction::Capture)?;
-        drop(enumerator);
-        Self::from_sides(config, render, capture)
+        let mut device = Self::deferred(config);
+        device.resolve()?;
+        Ok(device)
     }
 
-    fn from_sides(
-        config: WasapiConfig,
-        render: Option<Side>,
-        capture: Option<Side>,
-    ) -> Result<Self, WasapiError> {
-        let (format, rate) = match (&render, &capture) {
-            (None, None) => return Err(WasapiError::NoEndpoints),
-            (Some(r), Some(c))
-                if r.mix.rate != c.mix.rate || r.mix.device_format() != c.mix.device_format() =>
-            {
-                return Err(WasapiError::Mismatch {
-                    render: r.name.clone(),
-                    render_format: r.mix.sample_description(),
-                    capture: c.name.clone(),
-                    capture_format: c.mix.sample_description(),
-                });
-            }
-            (Some(s), _) | (None, Some(s)) => (
-                s.mix.device_format().ok_or_else(|| unsupported(s))?,
-                s.mix.rate,
-            ),
-        };
-        let name = match (&render, &capture) {
-            (Some(r), Some(c)) if r.name == c.name => r.name.clone(),
-            (Some(r), Some(c)) => format!("{} + {}", r.name, c.name),
-            (Some(s), None) | (None, Some(s)) => s.name.clone(),
-            (None, None) => String::new(),
-        };
-        let info = DeviceInfo {
-            name,
-            input_channels: capture
-                .as_ref()
-                .map_or_else(Vec::new, |c| c.mix.channel_names()),
-            output_channels: render
-                .as_ref()
-                .map_or_else(Vec::new, |r| r.mix.channel_names()),
-            format,
-            clock_name: "Windows audio engine (shared mode)".to_owned(),
-        };
-        Ok(Self {
+    /// A device that resolves its endpoints at the engine's first `init()`
+    /// ([`Device::refresh`]) — what the driver uses, so that creating the driver object
+    /// never fails and `init()` explains what is wrong.
+    pub fn deferred(config: WasapiConfig) -> Self {
+        Self {
             config,
-            info,
-            rates: vec![f64::from(rate)],
-            render,
-            capture,
-        })
+            info: DeviceInfo {
+                name: "WASAPI".to_owned(),
+                input_channels: Vec::new(),
+                output_channels: Vec::new(),
+                format: tenuto_engine::DeviceFormat::F32,
+                clock_name: "Windows audio engine".to_owned(),
+            },
+            rates: Vec::new(),
+            render: None,
+            capture: None,
+            notes: Vec::new(),
+            on_change: None,
+            on_note: None,
+            watch: None,
+        }
+    }
+
+    /// Calls `handler` with each note of a refresh (a mode that is not offered and what runs
+    /// instead; notifications not available), on the thread that calls `init()`.
+    pub fn on_note(mut self, handler: NoteHandler) -> Self {
+        self.on_note = Some(handler);
+        self
+    }
+
+    /// Calls `handler` when a device change concerns the endpoints in use (removed,
+    /// disabled, unplugged, a new Windows default for a direction that follows it, a new
+    /// shared-mode format). It runs on a thread of Windows' choosing and must not block.
+    pub fn on_change(mut self, handler: ChangeHandler) -> Self {
+        self.on_change = Some(handler);
+        self
+    }
+
+    /// Notes on the last refresh (e.g. low-latency mode not offered, plain shared used).
+    pub fn notes(&self) -> &[String] {
+        &self.notes
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &WasapiConfig {
+        &self.config
+    }
+
+    fn resolve(&mut self) -> Result<(), WasapiError> {
+        self.watch = None;
+        let _apartment = Apartment::enter()?;
+        let enumerator = Enumerator::new()?;
+        let mode = self.config.mode;
+        let mut notes = Vec::new();
+        let render = probe_choice(
+            &enumerator,
+            &self.config.render,
+            Direction::Render,
+            mode,
+            &mut notes,
+        )?;
+        let capture = probe_choice(
+            &enumerator,
+            &self.config.capture,
+            Direction::Capture,
+            mode,
+            &mut notes,
+        )?;
+        let (info, rates, render, capture) = describe(render, capture)?;
+        if let Some(handler) = &self.on_change {
+            let watched: Vec<Watched> = [&render, &capture]
+                .into_iter()
+                .flatten()
+                .map(|s| Watched {
+                    direction: s.direction,
+                    id: s.id.clone(),
+                    name: s.name.clone(),
+                    follows_default: s.follows_default,
+                })
+                .collect();
+            let handler = Arc::clone(handler);
+            let sink: com::EventSink = Arc::new(move |event: EndpointEvent| {
+                if let Some(change) = crate::notify::concerns(&watched, &event) {
+                    handler(&change);
+                }
+            });
+            // Without notifications the device still works; a lost device then shows as a
+            // stream error instead.
+            if let Ok(registration) = enumerator.watch(sink) {
+                self.watch = Some(registration);
+            } else {
+                notes.push(
+                    "device-change notifications are not available; a lost device is noticed \
+                     when its stream fails"
+                        .to_owned(),
+                );
+            }
+        }
+        drop(enumerator);
+        if let Some(handler) = &self.on_note {
+            for note in &notes {
+                handler(note);
+            }
+        }
+        self.info = info;
+        self.rates = rates;
+        self.render = render;
+        self.capture = capture;
+        self.notes = notes;
+        Ok(())
     }
 
     /// The output endpoint's ID and name, if there is one.
@@ -177,7 +322,7 @@ impl WasapiDevice {
             .map(|s| (s.id.as_str(), s.name.as_str()))
     }
 
-    /// The engine period of each side, frames: (render, capture).
+    /// The engine period of each side in shared modes, frames: (render, capture).
     pub fn device_periods(&self) -> (Option<u32>, Option<u32>) {
         (
             self.render.as_ref().map(|s| s.period_frames),
@@ -185,15 +330,167 @@ impl WasapiDevice {
         )
     }
 
-    /// The ring plan a stream with `buffer_frames` ASIO frames gets.
-    pub fn plan(&self, buffer_frames: u32) -> RingPlan {
-        RingPlan::new(
-            buffer_frames,
-            self.render.as_ref().map(|s| s.period_frames),
-            self.capture.as_ref().map(|s| s.period_frames),
-            self.capture.as_ref().map_or(0, |s| s.buffer_frames),
+    /// The mode each side runs in, in words: (render, capture).
+    pub fn modes_in_effect(&self) -> (Option<String>, Option<String>) {
+        let word = |s: &Side| match s.mode {
+            SideMode::Shared => "shared".to_owned(),
+            SideMode::LowLatency(p) => format!("low-latency ({p}-frame engine period)"),
+            SideMode::Exclusive { sample, .. } => format!("exclusive ({sample:?})"),
+        };
+        (
+            self.render.as_ref().map(word),
+            self.capture.as_ref().map(word),
         )
     }
+
+    /// The ring plan a stream with `buffer_frames` ASIO frames gets (shared modes; in
+    /// exclusive mode the device period is the ASIO buffer).
+    pub fn plan(&self, buffer_frames: u32) -> RingPlan {
+        let period = |s: &Side| match s.mode {
+            SideMode::Exclusive { .. } => buffer_frames,
+            _ => s.period_frames,
+        };
+        RingPlan::new(
+            buffer_frames,
+            self.render.as_ref().map(period),
+            self.capture.as_ref().map(period),
+            self.capture.as_ref().map_or(0, |s| match s.mode {
+                SideMode::Exclusive { .. } => buffer_frames,
+                _ => s.buffer_frames,
+            }),
+        )
+    }
+
+    fn exclusive(&self) -> bool {
+        [&self.render, &self.capture]
+            .into_iter()
+            .flatten()
+            .any(|s| matches!(s.mode, SideMode::Exclusive { .. }))
+    }
+}
+
+/// `AUDCLNT_E_BUFFER_SIZE_NOT_ALIGNED`.
+const BUFFER_SIZE_NOT_ALIGNED: u32 = 0x8889_0019;
+
+/// Frames at `rate` as 100-ns units, rounded to the nearest.
+fn frames_to_hns(frames: u32, rate: u32) -> i64 {
+    let rate = i64::from(rate.max(1));
+    (i64::from(frames) * 10_000_000 + rate / 2) / rate
+}
+
+impl WasapiDevice {
+    /// Exclusive mode: initialises (and releases) each side with a device period of one
+    /// ASIO buffer, to find the period the device really takes. When the device wants an
+    /// aligned buffer (`AUDCLNT_E_BUFFER_SIZE_NOT_ALIGNED`) it tries again with the size
+    /// the device named, as Microsoft documents; the rings then bridge the two sizes.
+    fn negotiate_exclusive(&self, config: &StreamConfig) -> Result<u32, WasapiError> {
+        let rate = config.sample_rate.round() as u32;
+        let _apartment = Apartment::enter()?;
+        let enumerator = Enumerator::new()?;
+        let mut period = config.period_frames;
+        for side in [&self.render, &self.capture].into_iter().flatten() {
+            let device = enumerator.by_id(&side.id, side.direction)?.ok_or_else(|| {
+                WasapiError::NotFound {
+                    direction: side.direction,
+                    id: side.id.clone(),
+                    available: Vec::new(),
+                }
+            })?;
+            let format = side.format_at(rate).extensible_bytes();
+            let mut client = device.activate()?;
+            match client.initialize_exclusive(&format, frames_to_hns(period, rate)) {
+                Ok(()) => {}
+                Err(WasapiError::Endpoint { hresult, .. })
+                    if hresult.0 == BUFFER_SIZE_NOT_ALIGNED =>
+                {
+                    period = client.buffer_frames()?;
+                    drop(client);
+                    let mut again = device.activate()?;
+                    again.initialize_exclusive(&format, frames_to_hns(period, rate))?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(period)
+    }
+}
+
+/// The engine's description of the resolved sides, the rates they run at, and the sides
+/// (exclusive sides brought to a common sample type).
+#[allow(clippy::type_complexity)]
+fn describe(
+    render: Option<Side>,
+    capture: Option<Side>,
+) -> Result<(DeviceInfo, Vec<f64>, Option<Side>, Option<Side>), WasapiError> {
+    let exclusive = |s: &Option<Side>| {
+        s.as_ref()
+            .is_some_and(|s| matches!(s.mode, SideMode::Exclusive { .. }))
+    };
+    let rates: Vec<u32> = match (&render, &capture) {
+        (None, None) => return Err(WasapiError::NoEndpoints),
+        (Some(r), Some(c)) if exclusive(&render) => {
+            let common: Vec<u32> = r
+                .exclusive_rates
+                .iter()
+                .copied()
+                .filter(|x| c.exclusive_rates.contains(x) && r.format_at(*x).device_format() == c.format_at(*x).device_format())
+                .collect();
+            if common.is_empty() {
+                return Err(WasapiError::ExclusiveMismatch {
+                    render: r.name.clone(),
+                    capture: c.name.clone(),
+                });
+            }
+            common
+        }
+        (Some(r), Some(c))
+            if r.mix.rate != c.mix.rate || r.mix.device_format() != c.mix.device_format() =>
+        {
+            return Err(WasapiError::Mismatch {
+                render: r.name.clone(),
+                render_format: r.mix.sample_description(),
+                capture: c.name.clone(),
+                capture_format: c.mix.sample_description(),
+            });
+        }
+        (Some(s), _) | (None, Some(s)) => match s.mode {
+            SideMode::Exclusive { .. } => s.exclusive_rates.clone(),
+            _ => vec![s.mix.rate],
+        },
+    };
+    let side = render.as_ref().or(capture.as_ref()).ok_or(WasapiError::NoEndpoints)?;
+    let first_rate = rates.first().copied().unwrap_or(side.mix.rate);
+    let format = side
+        .format_at(first_rate)
+        .device_format()
+        .ok_or_else(|| unsupported(side))?;
+    let name = match (&render, &capture) {
+        (Some(r), Some(c)) if r.name == c.name => r.name.clone(),
+        (Some(r), Some(c)) => format!("{} + {}", r.name, c.name),
+        (Some(s), None) | (None, Some(s)) => s.name.clone(),
+        (None, None) => String::new(),
+    };
+    let info = DeviceInfo {
+        name,
+        input_channels: capture
+            .as_ref()
+            .map_or_else(Vec::new, |c| c.mix.channel_names()),
+        output_channels: render
+            .as_ref()
+            .map_or_else(Vec::new, |r| r.mix.channel_names()),
+        format,
+        clock_name: if exclusive(&render) || exclusive(&capture) {
+            "audio device (exclusive mode)".to_owned()
+        } else {
+            "Windows audio engine (shared mode)".to_owned()
+        },
+    };
+    Ok((
+        info,
+        rates.into_iter().map(f64::from).collect(),
+        render,
+        capture,
+    ))
 }
 
 fn unsupported(s: &Side) -> WasapiError {
@@ -204,39 +501,77 @@ fn unsupported(s: &Side) -> WasapiError {
     }
 }
 
+/// The active endpoint of `direction` with this friendly name (exact, then ignoring case),
+/// if exactly one matches.
+fn by_name(
+    enumerator: &Enumerator,
+    name: &str,
+    direction: Direction,
+) -> Result<Option<com::MmDevice>, WasapiError> {
+    let active: Vec<com::MmDevice> = enumerator
+        .list(direction)?
+        .into_iter()
+        .filter(|d| d.state().ok() == Some(EndpointState::Active))
+        .collect();
+    for exact in [true, false] {
+        let mut matches = active.iter().enumerate().filter(|(_, d)| {
+            if exact {
+                d.name == name
+            } else {
+                d.name.eq_ignore_ascii_case(name)
+            }
+        });
+        if let (Some((i, _)), None) = (matches.next(), matches.next()) {
+            return Ok(active.into_iter().nth(i));
+        }
+    }
+    Ok(None)
+}
+
 fn probe_choice(
     enumerator: &Enumerator,
     choice: &EndpointChoice,
     direction: Direction,
+    mode: Mode,
+    notes: &mut Vec<String>,
 ) -> Result<Option<Side>, WasapiError> {
-    let device = match choice {
+    let (device, follows_default) = match choice {
         EndpointChoice::Off => return Ok(None),
         EndpointChoice::Default => match enumerator.default_device(direction)? {
-            Some(d) => d,
+            Some(d) => (d, true),
             None => return Ok(None),
         },
         EndpointChoice::Id(id) => match enumerator.by_id(id, direction)? {
-            Some(d) => d,
-            None => {
-                let mut available = Vec::new();
-                for d in enumerator.list(direction)? {
-                    if d.state()? == EndpointState::Active {
-                        available.push(format!("{} [{}]", d.name, d.id));
+            Some(d) => (d, false),
+            None => match by_name(enumerator, id, direction)? {
+                Some(d) => (d, false),
+                None => {
+                    let mut available = Vec::new();
+                    for d in enumerator.list(direction)? {
+                        if d.state()? == EndpointState::Active {
+                            available.push(format!("{} [{}]", d.name, d.id));
+                        }
                     }
+                    return Err(WasapiError::NotFound {
+                        direction,
+                        id: id.clone(),
+                        available,
+                    });
                 }
-                return Err(WasapiError::NotFound {
-                    direction,
-                    id: id.clone(),
-                    available,
-                });
-            }
+            },
         },
     };
-    probe(&device).map(Some)
+    probe(&device, mode, follows_default, notes).map(Some)
 }
 
-/// Activates, initialises and releases a stream on `device` to learn what a real one gets.
-fn probe(device: &com::MmDevice) -> Result<Side, WasapiError> {
+/// Activates, initialises and releases a stream on `device` in `mode` to learn what a real
+/// one gets (exclusive mode: which sample types and rates it accepts).
+fn probe(
+    device: &com::MmDevice,
+    mode: Mode,
+    follows_default: bool,
+    notes: &mut Vec<String>,
+) -> Result<Side, WasapiError> {
     let state = device.state()?;
     if state != EndpointState::Active {
         return Err(WasapiError::NotActive {
@@ -247,29 +582,89 @@ fn probe(device: &com::MmDevice) -> Result<Side, WasapiError> {
     }
     let client = device.activate()?;
     let mix = client.mix_format();
-    if mix.device_format().is_none() {
-        return Err(WasapiError::UnsupportedFormat {
-            name: device.name.clone(),
-            id: device.id.clone(),
-            format: mix.to_string(),
-        });
-    }
-    let (default_period, _minimum) = client.device_period()?;
-    client.initialize_shared_event()?;
-    let buffer_frames = client.buffer_frames()?;
-    let latency = client.stream_latency_hns()?;
-    Ok(Side {
+    let (default_period, minimum_period) = client.device_period()?;
+    let mut side = Side {
         direction: device.direction,
         id: device.id.clone(),
         name: device.name.clone(),
+        follows_default,
         mix,
+        mode: SideMode::Shared,
         period_frames: hns_to_frames(default_period, mix.rate).max(1),
-        buffer_frames,
-        stream_latency_frames: hns_to_frames(latency, mix.rate),
-    })
+        buffer_frames: 0,
+        stream_latency_frames: 0,
+        exclusive_rates: Vec::new(),
+    };
+    if mode == Mode::Exclusive {
+        let mut tried = Vec::new();
+        for sample in ExclusiveSample::PREFERENCE {
+            let rates: Vec<u32> = EXCLUSIVE_RATES
+                .into_iter()
+                .filter(|&rate| client.supports_exclusive(&mix.with_sample(rate, sample).extensible_bytes()))
+                .collect();
+            tried.push(format!("{sample:?}"));
+            if !rates.is_empty() {
+                side.mode = SideMode::Exclusive {
+                    sample,
+                    default_hns: default_period,
+                    minimum_hns: minimum_period,
+                };
+                side.exclusive_rates = rates;
+                return Ok(side);
+            }
+        }
+        return Err(WasapiError::ExclusiveRefused {
+            direction: device.direction,
+            name: device.name.clone(),
+            id: device.id.clone(),
+            tried: format!(
+                "{} at {} Hz, {} channels",
+                tried.join(", "),
+                EXCLUSIVE_RATES.map(|r| r.to_string()).join("/"),
+                mix.channels
+            ),
+        });
+    }
+    if mix.device_format().is_none() {
+        return Err(unsupported(&side));
+    }
+    if mode == Mode::LowLatency {
+        match client.engine_periods()? {
+            Some(periods) if client.initialize_low_latency(periods.min)? => {
+                side.mode = SideMode::LowLatency(periods.min);
+                side.period_frames = periods.min;
+            }
+            _ => {
+                notes.push(format!(
+                    "low-latency mode is not offered for the {} \"{}\" (IAudioClient3 needs \
+                     Windows 10 or later and a driver that supports it); it runs in shared mode \
+                     with a {}-frame engine period",
+                    device.direction.noun(),
+                    device.name,
+                    side.period_frames
+                ));
+                client.initialize_shared_event()?;
+            }
+        }
+    } else {
+        client.initialize_shared_event()?;
+    }
+    side.buffer_frames = client.buffer_frames()?;
+    side.stream_latency_frames = hns_to_frames(client.stream_latency_hns()?, mix.rate);
+    Ok(side)
 }
 
 impl Device for WasapiDevice {
+    fn refresh(&mut self) -> Result<(), DeviceError> {
+        self.resolve().map_err(|e| DeviceError::Open {
+            device: match (&self.config.render, &self.config.capture) {
+                (EndpointChoice::Id(id), _) | (_, EndpointChoice::Id(id)) => id.clone(),
+                _ => "Windows' default audio devices".to_owned(),
+            },
+            reason: e.to_string(),
+        })
+    }
+
     fn info(&self) -> &DeviceInfo {
         &self.info
     }
@@ -279,28 +674,54 @@ impl Device for WasapiDevice {
     }
 
     fn default_sample_rate(&self) -> f64 {
-        self.rates.first().copied().unwrap_or(48_000.0)
-    }
-
-    fn buffer_sizes(&self, _sample_rate: f64) -> BufferSizes {
-        let min = self.config.min_buffer_frames.max(1);
-        let max = self.config.max_buffer_frames.max(min);
-        // The engine period is the natural size: with it no ring buffering is added on the
-        // input side and the output prefill is two periods.
-        let period = self
+        // Exclusive: the shared-mode rate when the device takes it (nothing changes for the
+        // rest of the system), else the first it takes.
+        let mix = self
             .render
             .as_ref()
             .or(self.capture.as_ref())
-            .map_or(min, |s| s.period_frames);
+            .map(|s| f64::from(s.mix.rate));
+        match mix {
+            Some(rate) if self.rates.contains(&rate) => rate,
+            _ => self.rates.first().copied().unwrap_or(48_000.0),
+        }
+    }
+
+    fn buffer_sizes(&self, sample_rate: f64) -> BufferSizes {
+        let mut min = self.config.min_buffer_frames.max(1);
+        let max = self.config.max_buffer_frames.max(min);
+        let side = self.render.as_ref().or(self.capture.as_ref());
+        let rate = sample_rate.round() as u32;
+        let preferred = match side.map(|s| s.mode) {
+            Some(SideMode::Exclusive {
+                default_hns,
+                minimum_hns,
+                ..
+            }) => {
+                // Exclusive: the device period is the ASIO buffer; not below the minimum.
+                min = min.max(hns_to_frames(minimum_hns, rate));
+                hns_to_frames(default_hns, rate)
+            }
+            // The engine period is the natural size: with it no ring buffering is added on
+            // the input side and the output prefill is two periods.
+            Some(_) => side.map_or(min, |s| s.period_frames),
+            None => min,
+        };
         BufferSizes {
             min_frames: min,
-            max_frames: max,
-            preferred_frames: period.clamp(min, max),
+            max_frames: max.max(min),
+            preferred_frames: preferred.clamp(min, max.max(min)),
             granularity: Granularity::Step(1),
         }
     }
 
     fn latency(&self, config: &StreamConfig) -> DeviceLatency {
+        if self.exclusive() {
+            // One device period of buffering each way beyond the ASIO buffer: the device
+            // plays a buffer while the next is written, and a captured buffer is complete one
+            // period after its first frame.
+            return self.plan(config.period_frames).latency(0, 0);
+        }
         self.plan(config.period_frames).latency(
             self.render.as_ref().map_or(0, |s| s.stream_latency_frames),
             self.capture.as_ref().map_or(0, |s| s.stream_latency_frames),
@@ -312,10 +733,18 @@ impl Device for WasapiDevice {
             return Err(DeviceError::UnsupportedRate {
                 device: self.info.name.clone(),
                 rate: config.sample_rate,
-                supported: format!(
-                    "{} (the shared-mode rate set in Windows' Sound settings)",
-                    format_rates(&self.rates)
-                ),
+                supported: if self.exclusive() {
+                    format!(
+                        "{} in exclusive mode",
+                        format_rates(&self.rates)
+                    )
+                } else {
+                    format!(
+                        "{} (the shared-mode rate set in Windows' Sound settings; exclusive \
+                         mode, wasapi.mode = \"exclusive\", runs at the host's rate)",
+                        format_rates(&self.rates)
+                    )
+                },
             });
         }
         let sizes = self.buffer_sizes(config.sample_rate);
@@ -326,35 +755,46 @@ impl Device for WasapiDevice {
                 allowed: sizes.to_string(),
             });
         }
-        // Probe again: the device may have gone or been taken since `new`.
-        let reprobe = || -> Result<(), WasapiError> {
-            let _apartment = Apartment::enter()?;
-            let enumerator = Enumerator::new()?;
-            for side in [&self.render, &self.capture].into_iter().flatten() {
-                let device = enumerator.by_id(&side.id, side.direction)?.ok_or_else(|| {
-                    WasapiError::NotFound {
-                        direction: side.direction,
-                        id: side.id.clone(),
-                        available: Vec::new(),
+        if !self.exclusive() {
+            // Probe again: the device may have gone or been taken since `refresh`.
+            let mode = self.config.mode;
+            let reprobe = || -> Result<(), WasapiError> {
+                let _apartment = Apartment::enter()?;
+                let enumerator = Enumerator::new()?;
+                for side in [&self.render, &self.capture].into_iter().flatten() {
+                    let device = enumerator.by_id(&side.id, side.direction)?.ok_or_else(|| {
+                        WasapiError::NotFound {
+                            direction: side.direction,
+                            id: side.id.clone(),
+                            available: Vec::new(),
+                        }
+                    })?;
+                    let now = probe(&device, mode, side.follows_default, &mut Vec::new())?;
+                    if now.mix != side.mix {
+                        return Err(WasapiError::Endpoint {
+                            what: "checking the mix format (it changed; reset the driver)",
+                            name: side.name.clone(),
+                            id: side.id.clone(),
+                            hresult: crate::error::Hresult(0x8889_0004),
+                        });
                     }
-                })?;
-                let now = probe(&device)?;
-                if now.mix != side.mix {
-                    return Err(WasapiError::Endpoint {
-                        what: "checking the mix format (it changed; reset the driver)",
-                        name: side.name.clone(),
-                        id: side.id.clone(),
-                        hresult: crate::error::Hresult(0x8889_0004),
-                    });
                 }
-            }
-            Ok(())
+                Ok(())
+            };
+            reprobe().map_err(|e| DeviceError::Open {
+                device: self.info.name.clone(),
+                reason: e.to_string(),
+            })?;
+        }
+        let exclusive_period = if self.exclusive() {
+            Some(self.negotiate_exclusive(config).map_err(|e| DeviceError::Open {
+                device: self.info.name.clone(),
+                reason: e.to_string(),
+            })?)
+        } else {
+            None
         };
-        reprobe().map_err(|e| DeviceError::Open {
-            device: self.info.name.clone(),
-            reason: e.to_string(),
-        })?;
-        Ok(Box::new(WasapiStream::new(self, config)))
+        Ok(Box::new(WasapiStream::new(self, config, exclusive_period)))
     }
 }
 
@@ -370,6 +810,11 @@ struct SideSpec {
     direction: Direction,
     id: String,
     mix: MixFormat,
+    mode: SideMode,
+    /// The format the stream runs with (the mix format in shared modes).
+    stream: MixFormat,
+    /// Exclusive mode: the device period, 100 ns (aligned by `open`).
+    period_hns: i64,
 }
 
 /// `AUDCLNT_BUFFERFLAGS_DATA_DISCONTINUITY`.
@@ -422,17 +867,35 @@ struct WasapiStream {
     stall_ms: u32,
     /// A capture packet has been read since start (the first may be flagged discontinuous).
     captured_any: bool,
+    /// Exclusive render: one whole device buffer is written per render event.
+    render_exclusive: bool,
+    /// Exclusive render: the render event fired and the buffer has not been filled yet.
+    render_due: bool,
 }
 
 impl WasapiStream {
-    fn new(device: &WasapiDevice, config: &StreamConfig) -> Self {
-        let plan = device.plan(config.period_frames);
+    fn new(device: &WasapiDevice, config: &StreamConfig, exclusive_period: Option<u32>) -> Self {
+        let rate = config.sample_rate.round() as u32;
+        let plan = match exclusive_period {
+            Some(p) => RingPlan::new(
+                config.period_frames,
+                device.render.as_ref().map(|_| p),
+                device.capture.as_ref().map(|_| p),
+                p,
+            ),
+            None => device.plan(config.period_frames),
+        };
+        let period_hns = exclusive_period.map_or(0, |p| frames_to_hns(p, rate));
         let spec = |s: &Side| SideSpec {
             direction: s.direction,
             id: s.id.clone(),
             mix: s.mix,
+            mode: s.mode,
+            stream: s.format_at(rate),
+            period_hns,
         };
-        let frame_bytes = |s: &Option<Side>| s.as_ref().map_or(1, |s| s.mix.frame_bytes());
+        let frame_bytes =
+            |s: &Option<Side>| s.as_ref().map_or(1, |s| s.format_at(rate).frame_bytes());
         let longest_period = [&device.render, &device.capture]
             .into_iter()
             .flatten()
@@ -469,6 +932,8 @@ impl WasapiStream {
             // A few periods, and never less than 200 ms (a loaded machine, Wine's timers).
             stall_ms: (4 * period_ms).max(200),
             captured_any: false,
+            render_exclusive: exclusive_period.is_some() && device.render.is_some(),
+            render_due: false,
         }
     }
 
@@ -488,7 +953,7 @@ impl WasapiStream {
                     available: Vec::new(),
                 }
             })?;
-            let client = device.activate()?;
+            let mut client = device.activate()?;
             if client.mix_format() != spec.mix {
                 // The format changed since `open`: the host must reset to pick it up.
                 return Err(WasapiError::Endpoint {
@@ -498,7 +963,17 @@ impl WasapiStream {
                     hresult: crate::error::Hresult(0x8889_0004),
                 });
             }
-            client.initialize_shared_event()?;
+            match spec.mode {
+                SideMode::Shared => client.initialize_shared_event()?,
+                SideMode::LowLatency(period) => {
+                    if !client.initialize_low_latency(period)? {
+                        client.initialize_shared_event()?;
+                    }
+                }
+                SideMode::Exclusive { .. } => {
+                    client.initialize_exclusive(&spec.stream.extensible_bytes(), spec.period_hns)?
+                }
+            }
             let event = Event::new()?;
             client.set_event(&event)?;
             Ok((client, event))
@@ -571,6 +1046,31 @@ impl WasapiStream {
         let Some(Some((client, render, _))) = self.session.as_ref().map(|s| &s.render) else {
             return Ok(());
         };
+        if self.render_exclusive {
+            // Exclusive, event-driven: each render event asks for exactly one whole buffer.
+            if !self.render_due {
+                return Ok(());
+            }
+            self.render_due = false;
+            let frames = self.render_buffer_frames;
+            let output = &mut self.output;
+            let mut short = false;
+            render
+                .write(frames, |buffer| {
+                    let moved = output.pop_into(buffer);
+                    if let Some(rest) = buffer.get_mut(moved * output.frame_bytes()..) {
+                        short = !rest.is_empty();
+                        rest.fill(0);
+                    }
+                })
+                .map_err(stream_error)?;
+            if short {
+                self.counters.output_underruns += 1;
+            }
+            // The device buffer is in flight: only the ring counts as queued.
+            self.render_padding = 0;
+            return Ok(());
+        }
         let padding = client.padding().map_err(stream_error)?;
         let room = self.render_buffer_frames.saturating_sub(padding);
         let frames = room.min(u32::try_from(self.output.frames()).unwrap_or(u32::MAX));
@@ -626,7 +1126,8 @@ impl WasapiStream {
             let now = prefill.min(self.render_buffer_frames);
             render.write_silence(now).map_err(stream_error)?;
             self.output.push_silence((prefill - now) as usize);
-            self.render_padding = now;
+            self.render_padding = if self.render_exclusive { 0 } else { now };
+            self.render_due = false;
             client.start().map_err(stream_error)?;
         }
         Ok(())
@@ -704,6 +1205,7 @@ impl DeviceStream for WasapiStream {
                     self.last_wake_ns = now;
                     if which == 0 && self.render.is_some() {
                         self.last_render_wake_ns = now;
+                        self.render_due = true;
                     }
                 }
                 com::Wake::Timeout => {}

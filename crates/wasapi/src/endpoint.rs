@@ -22,6 +22,14 @@ impl Direction {
             Direction::Capture => "capture",
         }
     }
+
+    /// The word a user knows: "output" or "input".
+    pub fn noun(self) -> &'static str {
+        match self {
+            Direction::Render => "output",
+            Direction::Capture => "input",
+        }
+    }
 }
 
 impl fmt::Display for Direction {
@@ -92,6 +100,14 @@ pub struct Endpoint {
     /// The shared-mode engine periods (`IAudioClient::GetDevicePeriod`) as (default, minimum),
     /// in 100-ns units; active endpoints only.
     pub shared_period_hns: Option<(i64, i64)>,
+    /// Low-latency shared mode (IAudioClient3): the engine periods offered for the mix
+    /// format as (minimum, maximum, step), frames; `None` where it is not offered (before
+    /// Windows 10, Wine) or for inactive endpoints.
+    pub low_latency_frames: Option<(u32, u32, u32)>,
+    /// Exclusive mode: each sample type the device accepts (`F32`, `I32`, `I24In32`, `I24`,
+    /// `I16`) with the rates it accepts it at; empty when it accepts none (or the endpoint is
+    /// inactive). Its periods are `shared_period_hns` (the minimum is the exclusive minimum).
+    pub exclusive_formats: Vec<(String, Vec<u32>)>,
 }
 
 impl Endpoint {

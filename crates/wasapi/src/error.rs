@@ -47,8 +47,10 @@ pub enum WasapiError {
     },
     /// No endpoint of that direction has this ID.
     #[error(
-        "no {direction} endpoint has the ID \"{id}\"; {}",
-        list_available(available)
+        "no {direction} endpoint has the ID or name \"{id}\"; {}; choose one in the Tenuto \
+         control panel (setting wasapi.{})",
+        list_available(available),
+        direction.noun()
     )]
     NotFound {
         /// Render or capture.
@@ -108,6 +110,35 @@ pub enum WasapiError {
         capture: String,
         /// Its format.
         capture_format: String,
+    },
+    /// Exclusive mode: the endpoint accepts none of the formats Tenuto offers.
+    #[error(
+        "the {} \"{name}\" [{id}] accepts none of the formats Tenuto offers in exclusive mode \
+         ({tried}); it may be in use by another application that holds it exclusively, or \
+         exclusive mode is disallowed in its Properties → Advanced; use shared mode \
+         (wasapi.mode = \"shared\")",
+        direction.noun()
+    )]
+    ExclusiveRefused {
+        /// Render or capture.
+        direction: Direction,
+        /// Friendly name.
+        name: String,
+        /// Endpoint ID.
+        id: String,
+        /// What was tried, described.
+        tried: String,
+    },
+    /// Exclusive mode: output and input share no sample type and rate.
+    #[error(
+        "in exclusive mode the output \"{render}\" and the input \"{capture}\" have no sample \
+         type and rate in common; use shared mode, or only one of them"
+    )]
+    ExclusiveMismatch {
+        /// Render endpoint name.
+        render: String,
+        /// Capture endpoint name.
+        capture: String,
     },
     /// Neither direction was chosen.
     #[error("neither an output nor an input endpoint was chosen; choose at least one")]
@@ -249,7 +280,8 @@ mod tests {
         };
         assert_eq!(
             e.to_string(),
-            "no capture endpoint has the ID \"x\"; active ones: Mic [a], Line [b]"
+            "no capture endpoint has the ID or name \"x\"; active ones: Mic [a], Line [b]; choose \
+             one in the Tenuto control panel (setting wasapi.input)"
         );
     }
 }

@@ -120,6 +120,82 @@ impl MixFormat {
     }
 }
 
+impl MixFormat {
+    /// The same channels and speaker mask with another rate and sample type (what exclusive
+    /// mode asks the device for).
+    pub fn with_sample(&self, rate: u32, sample: ExclusiveSample) -> Self {
+        let (float, bits, valid_bits) = sample.layout();
+        Self {
+            rate,
+            bits,
+            valid_bits,
+            float,
+            ..*self
+        }
+    }
+
+    /// This format as the bytes of a `WAVEFORMATEXTENSIBLE` (40 bytes), the form exclusive
+    /// mode wants it in. A zero channel mask stays zero (Windows then assigns speakers).
+    pub fn extensible_bytes(&self) -> Vec<u8> {
+        let block_align = self.channels.saturating_mul(self.bits / 8);
+        let mut b = Vec::with_capacity(40);
+        b.extend_from_slice(&TAG_EXTENSIBLE.to_le_bytes());
+        b.extend_from_slice(&self.channels.to_le_bytes());
+        b.extend_from_slice(&self.rate.to_le_bytes());
+        b.extend_from_slice(&self.rate.saturating_mul(u32::from(block_align)).to_le_bytes());
+        b.extend_from_slice(&block_align.to_le_bytes());
+        b.extend_from_slice(&self.bits.to_le_bytes());
+        b.extend_from_slice(&22u16.to_le_bytes());
+        b.extend_from_slice(&self.valid_bits.to_le_bytes());
+        b.extend_from_slice(&self.channel_mask.to_le_bytes());
+        let tag = if self.float { TAG_FLOAT } else { TAG_PCM };
+        b.extend_from_slice(&u32::from(tag).to_le_bytes());
+        b.extend_from_slice(&SUBTYPE_BASE);
+        b
+    }
+}
+
+/// The sample types exclusive mode tries, best first: the device keeps the most resolution
+/// with the first one it accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExclusiveSample {
+    /// 32-bit float.
+    F32,
+    /// 32-bit integer, all bits valid.
+    I32,
+    /// 24 valid bits in a 32-bit container (streamed as 32-bit).
+    I24In32,
+    /// Packed 24-bit integer.
+    I24,
+    /// 16-bit integer.
+    I16,
+}
+
+impl ExclusiveSample {
+    /// Every type, in the order they are tried.
+    pub const PREFERENCE: [ExclusiveSample; 5] = [
+        ExclusiveSample::F32,
+        ExclusiveSample::I32,
+        ExclusiveSample::I24In32,
+        ExclusiveSample::I24,
+        ExclusiveSample::I16,
+    ];
+
+    /// (float, container bits, valid bits).
+    fn layout(self) -> (bool, u16, u16) {
+        match self {
+            ExclusiveSample::F32 => (true, 32, 32),
+            ExclusiveSample::I32 => (false, 32, 32),
+            ExclusiveSample::I24In32 => (false, 32, 24),
+            ExclusiveSample::I24 => (false, 24, 24),
+            ExclusiveSample::I16 => (false, 16, 16),
+        }
+    }
+}
+
+/// Rates exclusive mode asks a device about, Hz.
+pub const EXCLUSIVE_RATES: [u32; 6] = [44_100, 48_000, 88_200, 96_000, 176_400, 192_000];
+
 impl fmt::Display for MixFormat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -195,6 +271,32 @@ mod tests {
         assert!(!f.float);
         assert_eq!((f.bits, f.valid_bits, f.channel_mask), (16, 16, 0));
         assert_eq!(f.device_format(), Some(DeviceFormat::I16));
+    }
+
+    #[test]
+    fn exclusive_formats_are_built_as_waveformatextensible_and_parse_back() {
+        let mix = MixFormat::parse(&extensible(TAG_FLOAT, 32, 32, 0x3F, 6)).unwrap();
+        for sample in ExclusiveSample::PREFERENCE {
+            let want = mix.with_sample(96_000, sample);
+            let bytes = want.extensible_bytes();
+            assert_eq!(bytes.len(), 40);
+            assert_eq!(MixFormat::parse(&bytes), Some(want), "{sample:?}");
+            assert_eq!(want.channel_mask, 0x3F);
+            assert_eq!(want.rate, 96_000);
+            assert!(want.device_format().is_some(), "{sample:?} streams");
+        }
+        let i24 = mix.with_sample(44_100, ExclusiveSample::I24In32);
+        assert_eq!(i24.device_format(), Some(DeviceFormat::I32));
+        assert_eq!(i24.frame_bytes(), 24);
+        let b = i24.extensible_bytes();
+        // nAvgBytesPerSec and nBlockAlign.
+        assert_eq!(u32::from_le_bytes(b[8..12].try_into().unwrap()), 44_100 * 24);
+        assert_eq!(u16::from_le_bytes([b[12], b[13]]), 24);
+        // The same bytes the test helper builds for a 48 kHz float format.
+        assert_eq!(
+            mix.with_sample(48_000, ExclusiveSample::F32).extensible_bytes(),
+            extensible(TAG_FLOAT, 32, 32, 0x3F, 6)
+        );
     }
 
     #[test]

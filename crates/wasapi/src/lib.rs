@@ -73,6 +73,7 @@ pub mod channels;
 pub mod endpoint;
 pub mod error;
 pub mod format;
+pub mod notify;
 pub mod plan;
 pub mod ring;
 
@@ -87,10 +88,11 @@ pub use channels::channel_names;
 pub use endpoint::{format_hns, Direction, Endpoint, EndpointState};
 pub use error::{Hresult, WasapiError};
 pub use format::MixFormat;
+pub use notify::{DeviceChange, EndpointEvent};
 pub use plan::RingPlan;
 pub use ring::FrameRing;
 
 #[cfg(windows)]
-pub use device::{EndpointChoice, WasapiConfig, WasapiDevice};
+pub use device::{ChangeHandler, EndpointChoice, Mode, NoteHandler, WasapiConfig, WasapiDevice};
 #[cfg(windows)]
 pub use enumerate::endpoints;

@@ -261,4 +261,6 @@ pub struct DeviceCounters {
     pub input_overruns: u64,
     /// Times the device clock was restarted after a long stall.
     pub resyncs: u64,
+    /// Single frames dropped or repeated to follow clock drift between two devices.
+    pub clock_slips: u64,
 }

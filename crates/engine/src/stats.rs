@@ -141,6 +141,7 @@ pub struct StreamCounters {
     output_underruns: AtomicU64,
     input_overruns: AtomicU64,
     resyncs: AtomicU64,
+    clock_slips: AtomicU64,
     wake_histogram: [AtomicU64; HISTOGRAM_BUCKETS],
     late_by_cause: [AtomicU64; 5],
     demotions: AtomicU64,
@@ -177,6 +178,8 @@ pub struct StatsSnapshot {
     pub input_overruns: u64,
     /// Device clock restarts after long stalls.
     pub resyncs: u64,
+    /// Single frames dropped or repeated to follow clock drift between devices.
+    pub clock_slips: u64,
     /// Wake-up lateness histogram: bucket `i` counts periods that woke
     /// less than `2^i` µs late (bucket 0: under 1 µs), the last bucket
     /// everything later.
@@ -249,6 +252,7 @@ impl StreamCounters {
             &self.output_underruns,
             &self.input_overruns,
             &self.resyncs,
+            &self.clock_slips,
         ] {
             a.store(0, Relaxed);
         }
@@ -308,6 +312,7 @@ impl StreamCounters {
         self.output_underruns.store(c.output_underruns, Relaxed);
         self.input_overruns.store(c.input_overruns, Relaxed);
         self.resyncs.store(c.resyncs, Relaxed);
+        self.clock_slips.store(c.clock_slips, Relaxed);
     }
 
     /// Copies the counters.
@@ -339,6 +344,7 @@ impl StreamCounters {
             output_underruns: self.output_underruns.load(Relaxed),
             input_overruns: self.input_overruns.load(Relaxed),
             resyncs: self.resyncs.load(Relaxed),
+            clock_slips: self.clock_slips.load(Relaxed),
             wake_histogram,
         }
     }

@@ -39,6 +39,7 @@ use std::sync::Arc;
 use crate::com::{self, Apartment, AudioClient, CaptureClient, Enumerator, Event, RenderClient};
 use crate::endpoint::{Direction, EndpointState};
 use crate::error::WasapiError;
+use crate::drift::{DriftSteer, Slip};
 use crate::format::{ExclusiveSample, MixFormat, EXCLUSIVE_RATES};
 use crate::notify::{DeviceChange, EndpointEvent, Watched};
 use crate::plan::{hns_to_frames, RingPlan};
@@ -871,6 +872,10 @@ struct WasapiStream {
     render_exclusive: bool,
     /// Exclusive render: the render event fired and the buffer has not been filled yet.
     render_due: bool,
+    /// Duplex over two devices (two clocks): keeps the output queue where it settled.
+    drift: Option<DriftSteer>,
+    /// The stream's rate and render period, to re-arm `drift` at each start.
+    drift_params: Option<(u32, u32)>,
 }
 
 impl WasapiStream {
@@ -934,6 +939,16 @@ impl WasapiStream {
             captured_any: false,
             render_exclusive: exclusive_period.is_some() && device.render.is_some(),
             render_due: false,
+            drift: None,
+            drift_params: match (&device.render, &device.capture) {
+                // The monitor of a sink, or one device's in and out, share a clock; two
+                // endpoints of different devices may not. Endpoints of one adapter that do
+                // share a clock never drift, so steering never slips for them.
+                (Some(r), Some(c)) if r.id != c.id => {
+                    Some((rate, plan.render_period_frames.unwrap_or(1)))
+                }
+                _ => None,
+            },
         }
     }
 
@@ -1157,6 +1172,9 @@ impl DeviceStream for WasapiStream {
         self.input.clear();
         self.output.clear();
         self.counters = DeviceCounters::default();
+        self.drift = self
+            .drift_params
+            .map(|(rate, period)| DriftSteer::new(rate, period));
         self.next_index = 0;
         self.captured_any = false;
         let session = self.open_session().map_err(|e| setup_error(&e))?;
@@ -1264,7 +1282,23 @@ impl DeviceStream for WasapiStream {
         if self.output_queued() + frames > self.plan.output_ring_frames as usize {
             self.trim_output(frames);
         }
-        if self.output.push(src) < frames {
+        let queued = self.output_queued();
+        let slip = match &mut self.drift {
+            Some(d) => d.period(queued, u32::try_from(frames).unwrap_or(u32::MAX)),
+            None => Slip::None,
+        };
+        let frame = self.output.frame_bytes();
+        let last = src.get(src.len().saturating_sub(frame)..).unwrap_or(&[]);
+        let (body, extra) = match slip {
+            Slip::None => (src, &[][..]),
+            Slip::Drop => (src.get(..src.len() - last.len()).unwrap_or(src), &[][..]),
+            Slip::Repeat => (src, last),
+        };
+        if slip != Slip::None {
+            self.counters.clock_slips += 1;
+        }
+        let want = (body.len() + extra.len()) / frame.max(1);
+        if self.output.push(body) + self.output.push(extra) < want {
             // Still no room (WASAPI holds more than the plan): what does not fit is lost.
             self.counters.output_underruns += 1;
         }

@@ -70,6 +70,7 @@
 #![warn(missing_docs)]
 
 pub mod channels;
+pub mod drift;
 pub mod endpoint;
 pub mod error;
 pub mod format;

@@ -1,0 +1,216 @@
+//! Clock drift between a capture and a render device that run on different clocks (a USB
+//! microphone and the onboard speakers, say).
+//!
+//! In duplex the ASIO side runs at the capture clock (a period runs when `B` input frames
+//! are there) and the render device drains the output queue at its own clock. With two
+//! clocks that differ by `d` ppm the queue grows or shrinks by `d · rate / 10⁶` frames per
+//! second: latency builds up without bound, or the render side underruns once per cycle of
+//! the drift — the "periodic glitch". [`DriftSteer`] watches the lowest queue level in each
+//! window of time (the level the render pulls leave; the highs come and go with the
+//! period bursts), learns the level the stream settled at, and when the low drifts away from
+//! it by more than a margin, slips single frames — drops one frame of an ASIO buffer, or
+//! plays one frame twice — at most one per [`SLIP_INTERVAL_MS`], until it is back within
+//! half the margin. That corrects up to `1000 / SLIP_INTERVAL_MS` frames per second
+//! (≈ 1000 ppm at 48 kHz; real crystals differ by well under 200 ppm), and a single repeated
+//! or dropped frame is far less audible than an underrun.
+//!
+//! Portable and allocation-free: the stream feeds it a level per ASIO period; the model test
+//! below runs two clocks against each other.
+
+/// Length of one observation window, ms.
+pub const WINDOW_MS: u64 = 250;
+/// Windows skipped after a start before the level is learnt (start-up settles).
+pub const SETTLE_WINDOWS: u32 = 4;
+/// Least time between two slips, ms.
+pub const SLIP_INTERVAL_MS: u64 = 20;
+
+/// What the stream does to the ASIO buffer it is about to queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slip {
+    /// Queue it as it is.
+    None,
+    /// Leave out its last frame (the queue is too long).
+    Drop,
+    /// Queue its last frame twice (the queue is too short).
+    Repeat,
+}
+
+/// Steers the output queue back to the level it settled at.
+#[derive(Debug, Clone)]
+pub struct DriftSteer {
+    window_frames: u64,
+    slip_interval_frames: u64,
+    margin: i64,
+    /// Frames (at the stream rate) seen since start.
+    clock: u64,
+    window_start: u64,
+    window_low: i64,
+    windows: u32,
+    /// The low level learnt after settling.
+    target: Option<i64>,
+    /// Correcting towards the target: −1 drop, +1 repeat, 0 idle.
+    correcting: i8,
+    last_slip: u64,
+    /// Frames dropped minus frames repeated since start.
+    net: i64,
+    slips: u64,
+}
+
+impl DriftSteer {
+    /// For a stream at `rate` whose render device pulls `render_period` frames at a time.
+    pub fn new(rate: u32, render_period: u32) -> Self {
+        let ms = |m: u64| u64::from(rate) * m / 1000;
+        Self {
+            window_frames: ms(WINDOW_MS).max(1),
+            slip_interval_frames: ms(SLIP_INTERVAL_MS).max(1),
+            // Timing jitter (Wine's timers: milliseconds) moves the low; half a render period
+            // (at least 16 frames) away from where it settled is drift, not jitter. The
+            // settled low is about one period above empty, so this catches a draining queue
+            // well before it underruns.
+            margin: i64::from((render_period / 2).max(16)),
+            clock: 0,
+            window_start: 0,
+            window_low: i64::MAX,
+            windows: 0,
+            target: None,
+            correcting: 0,
+            last_slip: 0,
+            net: 0,
+            slips: 0,
+        }
+    }
+
+    /// Slips so far.
+    pub fn slips(&self) -> u64 {
+        self.slips
+    }
+
+    /// Frames dropped minus frames repeated so far (positive: the render clock is slower).
+    pub fn net_frames(&self) -> i64 {
+        self.net
+    }
+
+    /// Called once per ASIO period of `frames` frames, with the output queue level (frames
+    /// queued for the render device, before this period's frames are added). Returns what to
+    /// do with this period's frames. Real-time safe.
+    pub fn period(&mut self, queued: usize, frames: u32) -> Slip {
+        let level = i64::try_from(queued).unwrap_or(i64::MAX);
+        self.clock += u64::from(frames);
+        self.window_low = self.window_low.min(level);
+        if self.clock - self.window_start >= self.window_frames {
+            let low = self.window_low;
+            self.window_start = self.clock;
+            self.window_low = i64::MAX;
+            self.windows = self.windows.saturating_add(1);
+            match self.target {
+                None if self.windows > SETTLE_WINDOWS => self.target = Some(low),
+                None => {}
+                Some(target) => {
+                    let off = low - target;
+                    if off > self.margin {
+                        self.correcting = -1;
+                    } else if off < -self.margin {
+                        self.correcting = 1;
+                    } else if off.abs() <= self.margin / 2 {
+                        self.correcting = 0;
+                    }
+                }
+            }
+        }
+        if self.correcting == 0 || self.clock - self.last_slip < self.slip_interval_frames {
+            return Slip::None;
+        }
+        self.last_slip = self.clock;
+        self.slips += 1;
+        if self.correcting < 0 {
+            self.net += 1;
+            Slip::Drop
+        } else {
+            self.net -= 1;
+            Slip::Repeat
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Capture at 48 kHz drives periods of `b` frames; the render device pulls `p` frames
+    /// whenever its own clock (48 kHz · (1 + ppm/10⁶)) says so. Returns (lowest level after
+    /// settling, highest level after settling, slips, net, underruns).
+    fn run(ppm: f64, b: u32, p: u32, seconds: f64, steer: bool) -> (i64, i64, u64, i64, u64) {
+        let rate = 48_000.0;
+        let mut s = DriftSteer::new(48_000, p);
+        let mut queued: i64 = i64::from(2 * p + b); // the plan's prefill, roughly
+        let mut render_clock = 0.0f64; // render frames due so far
+        let mut pulled = 0.0f64;
+        let (mut low, mut high, mut underruns) = (i64::MAX, i64::MIN, 0u64);
+        let periods = (seconds * rate / f64::from(b)) as u64;
+        for n in 0..periods {
+            let t = (n + 1) as f64 * f64::from(b) / rate;
+            // Render pulls that happened up to now.
+            render_clock = t * rate * (1.0 + ppm / 1e6);
+            while pulled + f64::from(p) <= render_clock {
+                pulled += f64::from(p);
+                queued -= i64::from(p);
+                if queued < 0 {
+                    underruns += 1;
+                    queued = 0;
+                }
+            }
+            let slip = if steer {
+                s.period(queued as usize, b)
+            } else {
+                Slip::None
+            };
+            queued += i64::from(b)
+                + match slip {
+                    Slip::None => 0,
+                    Slip::Drop => -1,
+                    Slip::Repeat => 1,
+                };
+            if t > 5.0 {
+                low = low.min(queued);
+                high = high.max(queued);
+            }
+        }
+        let _ = render_clock;
+        (low, high, s.slips(), s.net_frames(), underruns)
+    }
+
+    #[test]
+    fn one_clock_never_slips() {
+        for (b, p) in [(64, 480), (480, 480), (1000, 441)] {
+            let (_, _, slips, _, underruns) = run(0.0, b, p, 60.0, true);
+            assert_eq!(slips, 0, "B {b}, P {p}");
+            assert_eq!(underruns, 0);
+        }
+    }
+
+    #[test]
+    fn a_faster_render_clock_is_caught_before_it_underruns() {
+        // Without steering: 300 ppm drains 14.4 frames/s and underruns within a minute.
+        let (_, _, _, _, underruns) = run(300.0, 64, 480, 120.0, false);
+        assert!(underruns > 0);
+        let (low, high, slips, net, underruns) = run(300.0, 64, 480, 120.0, true);
+        assert_eq!(underruns, 0, "low {low}");
+        assert!(net < 0, "frames repeated: {net}");
+        // 120 s · 14.4 frames/s ≈ 1728 repeats, give or take the margin.
+        assert!((1500..2000).contains(&slips), "{slips} slips");
+        assert!(high - low < 2 * 480 + 64 + 2 * 120, "the queue stays bounded: {low}..{high}");
+    }
+
+    #[test]
+    fn a_slower_render_clock_does_not_build_up_latency() {
+        let (_, high_free, _, _, _) = run(-300.0, 256, 480, 120.0, false);
+        let (low, high, _, net, underruns) = run(-300.0, 256, 480, 120.0, true);
+        assert!(net > 0, "frames dropped: {net}");
+        assert_eq!(underruns, 0);
+        assert!(
+            high < high_free - 1000,
+            "steered high {high} vs free-running {high_free}"
+        );
+        assert!(high - low < 2 * 480 + 256 + 2 * 120, "{low}..{high}");
+    }
+}

@@ -152,10 +152,31 @@ fn enabled(level: LogLevel, line: &str) -> bool {
     rank(line) <= rank(level.as_str())
 }
 
+/// What the log thread is told.
+enum Msg {
+    /// A line from another part of the driver (a device change, a note).
+    Line(&'static str, String),
+    /// Write the last line and end (senders of lines may outlive the logger, so the
+    /// channel closing cannot be the signal).
+    Stop,
+}
+
+/// Hands lines to a [`Logger`] from any thread (not the driver thread: it
+/// allocates). Lines sent after the logger stopped are dropped.
+#[derive(Clone)]
+pub struct LineSender(mpsc::Sender<Msg>);
+
+impl LineSender {
+    /// Queues `text` at `level` ("error", "warn", "info", "debug").
+    pub fn line(&self, level: &'static str, text: String) {
+        let _ = self.0.send(Msg::Line(level, text));
+    }
+}
+
 /// The log thread of one driver object; dropping it writes a last line,
 /// stops and joins the thread.
 pub struct Logger {
-    stop: Option<mpsc::Sender<()>>,
+    stop: Option<mpsc::Sender<Msg>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -179,7 +200,7 @@ impl Logger {
         shared: Weak<Shared>,
         max_bytes: u64,
     ) -> Option<Self> {
-        let (stop, stopped) = mpsc::channel::<()>();
+        let (stop, stopped) = mpsc::channel::<Msg>();
         let thread = std::thread::Builder::new()
             .name("tenuto-log".to_owned())
             .spawn(move || {
@@ -196,8 +217,22 @@ impl Logger {
                 let mut streaming = false;
                 let mut events = Vec::new();
                 loop {
-                    let last =
-                        !matches!(stopped.recv_timeout(POLL), Err(RecvTimeoutError::Timeout));
+                    let last = match stopped.recv_timeout(POLL) {
+                        Ok(Msg::Line(lvl, text)) => {
+                            write(&mut log, lvl, &text);
+                            // More lines may be waiting; the status is read below anyway.
+                            let mut stop = false;
+                            while let Ok(msg) = stopped.try_recv() {
+                                match msg {
+                                    Msg::Line(lvl, text) => write(&mut log, lvl, &text),
+                                    Msg::Stop => stop = true,
+                                }
+                            }
+                            stop
+                        }
+                        Err(RecvTimeoutError::Timeout) => false,
+                        Ok(Msg::Stop) | Err(RecvTimeoutError::Disconnected) => true,
+                    };
                     let Some(shared) = shared.upgrade() else {
                         write(&mut log, "info", "driver object released");
                         return;
@@ -271,9 +306,18 @@ impl Logger {
     }
 }
 
+impl Logger {
+    /// A sender for extra lines.
+    pub fn sender(&self) -> Option<LineSender> {
+        self.stop.as_ref().map(|s| LineSender(s.clone()))
+    }
+}
+
 impl Drop for Logger {
     fn drop(&mut self) {
-        drop(self.stop.take());
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(Msg::Stop);
+        }
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }

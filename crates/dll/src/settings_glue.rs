@@ -12,14 +12,14 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, SystemTime};
 
 use tenuto_engine::host::ThreadPolicy;
 use tenuto_engine::shared::Shared;
 use tenuto_engine::virtual_device::VirtualDevice;
 use tenuto_engine::{Engine, EngineOptions};
-use tenuto_settings::{Settings, Severity};
+use tenuto_settings::{BackendSetting, Settings, Severity};
 
 /// How often the watcher looks at the file.
 const POLL: Duration = Duration::from_millis(300);
@@ -74,8 +74,10 @@ pub(crate) fn startup() -> Startup {
 /// settings window behind `controlPanel()`.
 pub fn new_instance() -> tenuto_driver::DriverInstance {
     let startup = startup();
-    let engine = engine_for(&startup.settings);
+    let links = Links::default();
+    let engine = engine_with_links(&startup.settings, &links);
     let weak = Arc::downgrade(engine.shared());
+    let _ = links.shared.set(weak.clone());
     let mut hooks = tenuto_driver::core::DriverHooks {
         startup_message: startup.message,
         ..Default::default()
@@ -112,6 +114,9 @@ pub fn new_instance() -> tenuto_driver::DriverInstance {
             header,
             weak.clone(),
         ) {
+            if let Some(sender) = logger.sender() {
+                let _ = links.log.set(sender);
+            }
             hooks.attachments.push(Box::new(logger));
         }
     }
@@ -150,11 +155,34 @@ fn control_panel_hook(path: Option<PathBuf>) -> Option<tenuto_driver::core::Cont
     None
 }
 
-/// The engine for `settings`: the virtual device (the only backend in this
-/// version) and the scheduling the settings ask for.
+/// What a device learns after the engine exists: the engine's status (for
+/// reset requests) and the log (for device changes and notes). Filled by
+/// `new_instance` once both exist; until then (and in tests without them)
+/// the device's reports go nowhere.
+#[derive(Default, Clone)]
+pub(crate) struct Links {
+    shared: Arc<OnceLock<Weak<Shared>>>,
+    log: Arc<OnceLock<crate::log::LineSender>>,
+}
+
+impl Links {
+    fn log(&self, level: &'static str, text: String) {
+        if let Some(log) = self.log.get() {
+            log.line(level, text);
+        }
+    }
+}
+
+/// The engine for `settings`: the backend they choose and the scheduling
+/// they ask for.
 pub(crate) fn engine_for(settings: &Settings) -> Engine {
-    Engine::new(
-        Box::new(VirtualDevice::new(settings.virtual_config())),
+    engine_with_links(settings, &Links::default())
+}
+
+fn engine_with_links(settings: &Settings, links: &Links) -> Engine {
+    let (device, notice) = device_for(settings, links);
+    let mut engine = Engine::new(
+        device,
         EngineOptions {
             driver_name: crate::DRIVER_NAME.to_owned(),
             driver_version: crate::driver_version(),
@@ -162,15 +190,100 @@ pub(crate) fn engine_for(settings: &Settings) -> Engine {
             policy: thread_policy(settings),
             ..EngineOptions::default()
         },
+    );
+    if let Some(notice) = notice {
+        engine.set_notice(notice);
+    }
+    engine
+}
+
+/// The device `driver.backend` chooses, and a notice for `getErrorMessage`
+/// when it cannot be had here.
+fn device_for(
+    settings: &Settings,
+    links: &Links,
+) -> (Box<dyn tenuto_engine::Device>, Option<String>) {
+    match settings.driver.backend {
+        BackendSetting::Virtual => (
+            Box::new(VirtualDevice::new(settings.virtual_config())),
+            None,
+        ),
+        BackendSetting::Wasapi => wasapi_device(settings, links),
+    }
+}
+
+#[cfg(windows)]
+fn wasapi_device(
+    settings: &Settings,
+    links: &Links,
+) -> (Box<dyn tenuto_engine::Device>, Option<String>) {
+    use tenuto_settings::{EndpointSetting, WasapiModeSetting};
+    use tenuto_wasapi::{EndpointChoice, Mode, WasapiConfig, WasapiDevice};
+    let choice = |e: &EndpointSetting| match e {
+        EndpointSetting::Default => EndpointChoice::Default,
+        EndpointSetting::Off => EndpointChoice::Off,
+        EndpointSetting::Device(id) => EndpointChoice::Id(id.clone()),
+    };
+    let w = &settings.wasapi;
+    let config = WasapiConfig {
+        render: choice(&w.output),
+        capture: choice(&w.input),
+        mode: match w.mode {
+            WasapiModeSetting::Shared => Mode::Shared,
+            WasapiModeSetting::LowLatency => Mode::LowLatency,
+            WasapiModeSetting::Exclusive => Mode::Exclusive,
+        },
+        ..WasapiConfig::default()
+    };
+    let on_change = links.clone();
+    let on_note = links.clone();
+    let device = WasapiDevice::deferred(config)
+        .on_change(Arc::new(move |change| {
+            // Called on a thread of Windows' choosing: ask the host to reset (its next
+            // init() looks at the devices again) and say why in the log.
+            let asked = on_change
+                .shared
+                .get()
+                .and_then(Weak::upgrade)
+                .is_some_and(|shared| shared.request_reset());
+            on_change.log(
+                "warn",
+                format!(
+                    "device change: {change}; {}",
+                    if asked {
+                        "asked the host to reset the driver"
+                    } else {
+                        "not streaming, so the host's next init() picks it up"
+                    }
+                ),
+            );
+        }))
+        .on_note(Arc::new(move |note| on_note.log("info", note.to_owned())));
+    (Box::new(device), None)
+}
+
+#[cfg(not(windows))]
+fn wasapi_device(
+    settings: &Settings,
+    links: &Links,
+) -> (Box<dyn tenuto_engine::Device>, Option<String>) {
+    let _ = links;
+    (
+        Box::new(VirtualDevice::new(settings.virtual_config())),
+        Some(
+            "driver.backend = \"wasapi\" needs Windows; the virtual device runs instead".to_owned(),
+        ),
     )
 }
 
 #[cfg(windows)]
 fn thread_policy(settings: &Settings) -> Arc<dyn ThreadPolicy> {
     use tenuto_sched::host_aware::HostAwarePolicy;
-    let mut policy = HostAwarePolicy::new(settings.scheduling.to_scheduling())
-        // The virtual device waits on timers.
-        .with_timer_resolution(1);
+    let mut policy = HostAwarePolicy::new(settings.scheduling.to_scheduling());
+    if settings.driver.backend == BackendSetting::Virtual {
+        // The virtual device waits on timers; WASAPI wakes the thread with events.
+        policy = policy.with_timer_resolution(1);
+    }
     for (exe, value) in &settings.profiles {
         policy = policy.with_profile(exe, value.to_profile_setting(&settings.scheduling));
     }

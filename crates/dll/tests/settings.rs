@@ -53,7 +53,7 @@ fn settings_apply_at_creation_and_a_real_change_asks_for_one_reset() {
     let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let path = settings_file(
         "reload",
-        "[driver]\nbuffer_size = 256\n\n[virtual]\ninputs = 1\noutputs = 4\n",
+        "[driver]\nbackend = \"virtual\"\nbuffer_size = 256\n\n[virtual]\ninputs = 1\noutputs = 4\n",
     );
     std::env::set_var("TENUTO_CONFIG", &path);
     let mut d = Driver::from_instance(tenuto::new_instance());
@@ -76,7 +76,7 @@ fn settings_apply_at_creation_and_a_real_change_asks_for_one_reset() {
     // Same settings, different text (a comment, re-ordered keys): nothing.
     rewrite(
         &path,
-        "# my settings\n[virtual]\noutputs = 4\ninputs = 1\n\n[driver]\nbuffer_size = 256\n",
+        "# my settings\n[virtual]\noutputs = 4\ninputs = 1\n\n[driver]\nbuffer_size = 256\nbackend = \"virtual\"\n",
     );
     std::thread::sleep(Duration::from_millis(1200));
     assert_eq!(
@@ -88,7 +88,7 @@ fn settings_apply_at_creation_and_a_real_change_asks_for_one_reset() {
     // A real change: exactly one reset request.
     rewrite(
         &path,
-        "[driver]\nbuffer_size = 256\n\n[virtual]\ninputs = 1\noutputs = 4\n\n[scheduling]\nmode = \"inherit\"\n",
+        "[driver]\nbackend = \"virtual\"\nbuffer_size = 256\n\n[virtual]\ninputs = 1\noutputs = 4\n\n[scheduling]\nmode = \"inherit\"\n",
     );
     assert!(
         wait_until(Duration::from_secs(5), || resets() >= 1),
@@ -154,7 +154,7 @@ fn the_log_records_creation_streaming_late_periods_and_release() {
     let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let path = settings_file(
         "log",
-        "[logging]\nlevel = \"info\"\n\n[scheduling]\nlinux = \"inherit\"\n",
+        "[driver]\nbackend = \"virtual\"\n\n[logging]\nlevel = \"info\"\n\n[scheduling]\nlinux = \"inherit\"\n",
     );
     let log = path.with_file_name("tenuto.log");
     let _ = std::fs::remove_file(&log);

@@ -12,8 +12,9 @@
 //! The settings file is the driver's, so the harness points `TENUTO_CONFIG`
 //! at a file it wrote. Lines starting with `panel_host:` are for the
 //! harness, which waits for `panel_host: READY` before looking for the
-//! window, and writes `closed` to this program's stdin once the window is
-//! gone. Exit code 0 when: both `controlPanel()` calls succeeded and
+//! window (and reads the `render endpoint: NAME [ID]` lines: the audio
+//! endpoints the window lists), and writes `closed` to this program's stdin
+//! once the window is gone. Exit code 0 when: both `controlPanel()` calls succeeded and
 //! returned at once, the host received `kAsioResetRequest` after the
 //! settings were applied, and streaming never stopped — neither while the
 //! panel was open nor after it closed.
@@ -149,18 +150,48 @@ mod host {
                 .map(|(_, v)| v.clone())
                 .unwrap_or_default()
         };
-        // Each drop-down's expected text: the entry for the file's value.
+        // The endpoints, as the window lists them (it enumerates them the same
+        // way on its own thread). The harness reads these lines.
+        let (outputs, inputs) = tenuto_panel::testing::devices()
+            .map_err(|e| format!("could not list the audio devices: {e}"))?;
+        for (what, list) in [("render", &outputs), ("capture", &inputs)] {
+            for d in list.iter() {
+                say(&format!(
+                    "{what} endpoint: {} [{}]{}{}",
+                    d.name,
+                    d.id,
+                    if d.is_default { " (default)" } else { "" },
+                    if d.active { "" } else { " (not active)" }
+                ));
+            }
+        }
+        let wasapi = form::DeviceEnables::of(s.driver.backend.as_str()).wasapi;
+        let rate = if wasapi {
+            form::wasapi_rate(
+                &outputs,
+                s.wasapi.output.as_str(),
+                &inputs,
+                s.wasapi.input.as_str(),
+            )
+        } else {
+            s.virtual_device.sample_rate
+        };
+        let output_entries = form::endpoint_entries(Some(&outputs), s.wasapi.output.as_str());
+        let input_entries = form::endpoint_entries(Some(&inputs), s.wasapi.input.as_str());
+        // Each drop-down's expected text: the entry for the file's value, and
+        // whether it is enabled (the backend's own options only).
         let lists: Vec<(String, Vec<form::Entry>)> = vec![
+            ("driver.backend".into(), form::backends()),
+            ("wasapi.output".into(), output_entries),
+            ("wasapi.input".into(), input_entries),
+            ("wasapi.mode".into(), form::wasapi_modes()),
             ("virtual.sample_rate".into(), form::sample_rates()),
             ("driver.sample_type".into(), form::sample_types()),
             ("virtual.inputs".into(), form::channel_counts()),
             ("virtual.outputs".into(), form::channel_counts()),
             ("virtual.format".into(), form::device_formats()),
             ("virtual.source".into(), form::sources()),
-            (
-                "driver.buffer_size".into(),
-                form::buffer_sizes(s.virtual_device.sample_rate),
-            ),
+            ("driver.buffer_size".into(), form::buffer_sizes(rate)),
             (
                 "scheduling.mmcss_task".into(),
                 form::mmcss_tasks(&[], &s.scheduling.mmcss_task),
@@ -174,10 +205,10 @@ mod host {
         .into_iter()
         .chain(profile_key.clone().map(|k| (k, form::profiles())))
         .collect();
-        let mut combos: Vec<&str> = controls
+        let mut combos: Vec<(&str, bool)> = controls
             .iter()
             .filter(|c| c.class.eq_ignore_ascii_case("ComboBox"))
-            .map(|c| c.text.as_str())
+            .map(|c| (c.text.as_str(), c.enabled))
             .collect();
         let mut checked = 0;
         for (key, entries) in &lists {
@@ -187,10 +218,24 @@ mod host {
                 .find(|e| e.value == v)
                 .map(|e| e.label.as_str())
                 .ok_or(format!("{key} = {v} is not among the panel's entries"))?;
-            let at = combos.iter().position(|t| *t == label).ok_or(format!(
+            let at = combos.iter().position(|(t, _)| *t == label).ok_or(format!(
                 "no drop-down shows \"{label}\" ({key} = {v} in the file); they show {combos:?}"
             ))?;
-            combos.remove(at);
+            let (_, enabled) = combos.remove(at);
+            let want = if key.starts_with("wasapi.") {
+                wasapi
+            } else if key.starts_with("virtual.") {
+                !wasapi
+            } else {
+                true
+            };
+            if enabled != want {
+                return Err(format!(
+                    "the drop-down for {key} (\"{label}\") is {}, but driver.backend = {}",
+                    if enabled { "enabled" } else { "disabled" },
+                    s.driver.backend
+                ));
+            }
             checked += 1;
         }
         let check = |text: &str| {

@@ -7,9 +7,10 @@
 use tenuto_engine::shared::Shared;
 use tenuto_engine::stats::LateCause;
 use tenuto_settings::{
-    FallbackSetting, FormatSetting, LogLevel, ManualLevelSetting, MmcssPrioritySetting,
-    ProcessClassSetting, ProfileValue, SampleTypeSetting, SchedulingMode, Settings, SourceSetting,
-    BUFFER_SIZE_MAX, BUFFER_SIZE_MIN, MAX_CHANNELS, SAMPLE_RATES,
+    BackendSetting, EndpointSetting, FallbackSetting, FormatSetting, LogLevel, ManualLevelSetting,
+    MmcssPrioritySetting, ProcessClassSetting, ProfileValue, SampleTypeSetting, SchedulingMode,
+    Settings, SourceSetting, WasapiModeSetting, BUFFER_SIZE_MAX, BUFFER_SIZE_MIN, MAX_CHANNELS,
+    SAMPLE_RATES,
 };
 
 /// One entry of a drop-down: the value written to the file and the text shown.
@@ -44,8 +45,152 @@ pub fn rate_label(rate: u32) -> String {
     }
 }
 
-/// The text shown for the (only) backend of this version.
-pub const BACKEND_LABEL: &str = "Virtual device (WASAPI arrives in a later version)";
+/// `driver.backend`: WASAPI first (the default on Windows).
+pub fn backends() -> Vec<Entry> {
+    [BackendSetting::Wasapi, BackendSetting::Virtual]
+        .iter()
+        .map(|b| {
+            let label = match b {
+                BackendSetting::Wasapi => "WASAPI (Windows audio devices)",
+                BackendSetting::Virtual => "Virtual device (test signal / loopback)",
+            };
+            Entry::new(b.as_str(), label)
+        })
+        .collect()
+}
+
+/// `wasapi.mode`.
+pub fn wasapi_modes() -> Vec<Entry> {
+    WasapiModeSetting::ALL
+        .iter()
+        .map(|m| {
+            let label = match m {
+                WasapiModeSetting::Shared => "Shared",
+                WasapiModeSetting::LowLatency => "Low latency (IAudioClient3)",
+                WasapiModeSetting::Exclusive => "Exclusive",
+            };
+            Entry::new(m.as_str(), label)
+        })
+        .collect()
+}
+
+/// What the panel shows of one audio endpoint of a direction (on Windows from
+/// `tenuto_wasapi::endpoints()`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    /// The endpoint ID: the value saved in the file.
+    pub id: String,
+    /// The friendly name, shown.
+    pub name: String,
+    /// Windows' default device for the direction.
+    pub is_default: bool,
+    /// Active (it can stream); the others are listed only to name an unplugged
+    /// device the file chose.
+    pub active: bool,
+    /// Its shared-mode mix rate, Hz, when known.
+    pub rate: Option<u32>,
+}
+
+/// The device a `wasapi.output` / `wasapi.input` value names among `devices`: by
+/// ID, else (the file's fallback) by friendly name, exactly, then ignoring ASCII
+/// case. `"default"` gives Windows' default device; `"off"` none.
+pub fn device_for<'d>(devices: &'d [Device], value: &str) -> Option<&'d Device> {
+    match EndpointSetting::parse(value).ok()? {
+        EndpointSetting::Off => None,
+        EndpointSetting::Default => devices.iter().find(|d| d.is_default && d.active),
+        EndpointSetting::Device(v) => devices
+            .iter()
+            .find(|d| d.id == v)
+            .or_else(|| devices.iter().find(|d| d.active && d.name == v))
+            .or_else(|| {
+                devices
+                    .iter()
+                    .find(|d| d.active && d.name.eq_ignore_ascii_case(&v))
+            }),
+    }
+}
+
+/// The entries of the Output or Input drop-down: "Windows default (its name)",
+/// "Off", then every active device of the direction by name, sorted (its value
+/// is its ID). `devices` is `None` when the enumeration failed. `current` is the file's
+/// value: a device named by its friendly name keeps that value (so that an
+/// unchanged drop-down saves the file's spelling), and one that is not connected
+/// stays selectable as "… (not connected)".
+pub fn endpoint_entries(devices: Option<&[Device]>, current: &str) -> Vec<Entry> {
+    let list = devices.unwrap_or(&[]);
+    let default_label = match (devices, list.iter().find(|d| d.is_default && d.active)) {
+        (None, _) => "Windows default".to_owned(),
+        (Some(_), Some(d)) => format!("Windows default ({})", d.name),
+        (Some(_), None) => "Windows default (none now)".to_owned(),
+    };
+    let mut out = vec![
+        Entry::new("default", default_label),
+        Entry::new("off", "Off"),
+    ];
+    let current = EndpointSetting::parse(current).ok();
+    let chosen = current
+        .as_ref()
+        .and_then(EndpointSetting::device)
+        .and_then(|v| device_for(list, v).map(|d| (v, d)));
+    // By name: Windows' own order changes from one enumeration to the next.
+    let mut active: Vec<&Device> = list.iter().filter(|d| d.active).collect();
+    active.sort_by(|a, b| (a.name.to_lowercase(), &a.id).cmp(&(b.name.to_lowercase(), &b.id)));
+    for d in &active {
+        let twins = active.iter().filter(|o| o.name == d.name).count();
+        let label = if twins > 1 {
+            format!("{} [{}]", d.name, d.id)
+        } else {
+            d.name.clone()
+        };
+        let value = match chosen {
+            // Chosen by its name in the file: keep that spelling.
+            Some((v, c)) if c.id == d.id => v.to_owned(),
+            _ => d.id.clone(),
+        };
+        out.push(Entry::new(value, label));
+    }
+    if let Some(EndpointSetting::Device(v)) = &current {
+        if !out.iter().any(|e| e.value == *v) {
+            let label = match (devices, chosen) {
+                (None, _) => v.clone(),
+                // Known to Windows but unplugged or disabled: its name.
+                (Some(_), Some((_, d))) => format!("{} (not connected)", d.name),
+                (Some(_), None) => format!("{v} (not connected)"),
+            };
+            out.push(Entry::new(v.clone(), label));
+        }
+    }
+    out
+}
+
+/// The rate the buffer sizes are shown at with WASAPI: the mix rate of the
+/// output device the drop-downs choose, else the input's, else 48 kHz.
+pub fn wasapi_rate(outputs: &[Device], output: &str, inputs: &[Device], input: &str) -> u32 {
+    device_for(outputs, output)
+        .and_then(|d| d.rate)
+        .or_else(|| device_for(inputs, input).and_then(|d| d.rate))
+        .unwrap_or(48_000)
+}
+
+/// Which device controls are usable for a backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceEnables {
+    /// Output device, input device, WASAPI mode.
+    pub wasapi: bool,
+    /// Sample rate, inputs, outputs, device format, what the inputs capture.
+    pub virtual_device: bool,
+}
+
+impl DeviceEnables {
+    /// For the backend drop-down's value (`"wasapi"`, `"virtual"`).
+    pub fn of(backend: &str) -> Self {
+        let wasapi = BackendSetting::parse(backend) == Some(BackendSetting::Wasapi);
+        DeviceEnables {
+            wasapi,
+            virtual_device: !wasapi,
+        }
+    }
+}
 
 /// `virtual.sample_rate`.
 pub fn sample_rates() -> Vec<Entry> {
@@ -375,14 +520,18 @@ pub fn values_of(settings: &Settings, profile_key: Option<&str>) -> Vec<(String,
     let d = &settings.driver;
     let v = &settings.virtual_device;
     let s = &settings.scheduling;
+    let w = &settings.wasapi;
     let mut out: Vec<(String, String)> = [
         ("driver.backend", d.backend.as_str().to_owned()),
+        ("wasapi.output", w.output.as_str().to_owned()),
+        ("wasapi.input", w.input.as_str().to_owned()),
+        ("wasapi.mode", w.mode.as_str().to_owned()),
         ("virtual.sample_rate", v.sample_rate.to_string()),
-        ("driver.sample_type", d.sample_type.as_str().to_owned()),
         ("virtual.inputs", v.inputs.to_string()),
         ("virtual.outputs", v.outputs.to_string()),
         ("virtual.format", v.format.as_str().to_owned()),
         ("virtual.source", v.source.as_str().to_owned()),
+        ("driver.sample_type", d.sample_type.as_str().to_owned()),
         ("driver.buffer_size", d.buffer_size.to_string()),
         ("scheduling.mode", s.mode.as_str().to_owned()),
         ("scheduling.mmcss_task", s.mmcss_task.clone()),
@@ -447,6 +596,17 @@ pub fn apply(
     if v.inputs + v.outputs == 0 {
         return Err(ApplyError(
             "the virtual device needs at least one channel: set Inputs or Outputs above 0"
+                .to_owned(),
+        ));
+    }
+    let w = &settings.wasapi;
+    if settings.driver.backend == BackendSetting::Wasapi
+        && w.output == EndpointSetting::Off
+        && w.input == EndpointSetting::Off
+    {
+        return Err(ApplyError(
+            "WASAPI needs a device: set Output device or Input device to something other \
+             than Off"
                 .to_owned(),
         ));
     }
@@ -566,6 +726,10 @@ mod tests {
     fn every_entry_is_accepted_by_set_key() {
         let original = Settings::default();
         let lists: Vec<(&str, Vec<Entry>)> = vec![
+            ("driver.backend", backends()),
+            ("wasapi.output", endpoint_entries(Some(&devices()), "gone")),
+            ("wasapi.input", endpoint_entries(None, "Mic")),
+            ("wasapi.mode", wasapi_modes()),
             ("virtual.sample_rate", sample_rates()),
             ("driver.sample_type", sample_types()),
             ("virtual.inputs", channel_counts()),
@@ -590,6 +754,208 @@ mod tests {
         for mode in SchedulingMode::ALL {
             assert_eq!(ModeControls::from_mode(*mode).mode(), *mode);
         }
+    }
+
+    const SPEAKERS: &str = "{0.0.0.00000000}.{11111111-aaaa-4bbb-8ccc-000000000001}";
+    const USB: &str = "{0.0.0.00000000}.{22222222-aaaa-4bbb-8ccc-000000000002}";
+    const HDMI: &str = "{0.0.0.00000000}.{33333333-aaaa-4bbb-8ccc-000000000003}";
+
+    fn device(id: &str, name: &str, is_default: bool, active: bool, rate: u32) -> Device {
+        Device {
+            id: id.to_owned(),
+            name: name.to_owned(),
+            is_default,
+            active,
+            rate: Some(rate),
+        }
+    }
+
+    /// Two active outputs (the first is Windows' default) and an unplugged one.
+    fn devices() -> Vec<Device> {
+        vec![
+            device(SPEAKERS, "Speakers (Realtek Audio)", true, true, 48_000),
+            device(USB, "Speakers (2- USB Audio)", false, true, 44_100),
+            device(HDMI, "Display (HDMI)", false, false, 48_000),
+        ]
+    }
+
+    fn labels(entries: &[Entry]) -> Vec<(&str, &str)> {
+        entries
+            .iter()
+            .map(|e| (e.value.as_str(), e.label.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn endpoints_map_to_entries_and_back() {
+        let devs = devices();
+        // Default, Off, then the active devices by name, saved by ID.
+        let entries = endpoint_entries(Some(&devs), "default");
+        // Sorted by name, whatever Windows' order.
+        assert_eq!(
+            labels(&entries),
+            [
+                ("default", "Windows default (Speakers (Realtek Audio))"),
+                ("off", "Off"),
+                (USB, "Speakers (2- USB Audio)"),
+                (SPEAKERS, "Speakers (Realtek Audio)"),
+            ]
+        );
+        let mut reversed = devs.clone();
+        reversed.reverse();
+        assert_eq!(endpoint_entries(Some(&reversed), "default"), entries);
+        assert_eq!(index_of(&entries, "default"), Some(0));
+        // A device chosen by ID.
+        let entries = endpoint_entries(Some(&devs), USB);
+        assert_eq!(entries.len(), 4);
+        assert_eq!(index_of(&entries, USB), Some(2));
+        // Chosen by name (the file's fallback): that entry keeps the name, in any case.
+        let entries = endpoint_entries(Some(&devs), "speakers (2- usb audio)");
+        assert_eq!(entries.len(), 4);
+        assert_eq!(
+            (entries[2].value.as_str(), entries[2].label.as_str()),
+            ("speakers (2- usb audio)", "Speakers (2- USB Audio)")
+        );
+        // Unplugged: known to Windows (its name) or not at all (the value).
+        let entries = endpoint_entries(Some(&devs), HDMI);
+        assert_eq!(
+            entries.last().map(|e| (e.value.as_str(), e.label.as_str())),
+            Some((HDMI, "Display (HDMI) (not connected)"))
+        );
+        let gone = "{0.0.0.00000000}.{99999999-aaaa-4bbb-8ccc-000000000009}";
+        let entries = endpoint_entries(Some(&devs), gone);
+        assert_eq!(entries.len(), 5);
+        assert_eq!(entries[4].label, format!("{gone} (not connected)"));
+        assert_eq!(index_of(&entries, gone), Some(4));
+        // The enumeration failed: the file's value as it is.
+        let entries = endpoint_entries(None, SPEAKERS);
+        assert_eq!(
+            labels(&entries),
+            [
+                ("default", "Windows default"),
+                ("off", "Off"),
+                (SPEAKERS, SPEAKERS)
+            ]
+        );
+        // No default device (none active).
+        let entries = endpoint_entries(Some(&[]), "off");
+        assert_eq!(entries[0].label, "Windows default (none now)");
+        assert_eq!(index_of(&entries, "off"), Some(1));
+        // Two devices with one name are told apart by ID.
+        let twins = vec![
+            device(SPEAKERS, "USB Audio", false, true, 48_000),
+            device(USB, "USB Audio", false, true, 48_000),
+        ];
+        let entries = endpoint_entries(Some(&twins), "default");
+        assert_eq!(entries[2].label, format!("USB Audio [{SPEAKERS}]"));
+        assert_eq!(entries[0].label, "Windows default (none now)");
+    }
+
+    #[test]
+    fn choosing_wasapi_and_a_device_writes_those_keys() {
+        let devs = devices();
+        let mut original = Settings::default();
+        original.driver.backend = BackendSetting::Virtual;
+        let mut values = values_of(&original, None);
+        // What the panel shows for the file's values.
+        let value = |values: &[(String, String)], key: &str| {
+            values.iter().find(|(k, _)| k == key).unwrap().1.clone()
+        };
+        assert_eq!(value(&values, "driver.backend"), "virtual");
+        assert_eq!(index_of(&backends(), "virtual"), Some(1));
+        assert_eq!(
+            index_of(
+                &endpoint_entries(Some(&devs), &value(&values, "wasapi.output")),
+                "default"
+            ),
+            Some(0)
+        );
+        assert_eq!(index_of(&wasapi_modes(), "shared"), Some(0));
+        // The user picks WASAPI, the USB speakers, input off, exclusive.
+        let outputs = endpoint_entries(Some(&devs), "default");
+        set(&mut values, "driver.backend", &backends()[0].value);
+        set(&mut values, "wasapi.output", &outputs[2].value);
+        set(&mut values, "wasapi.input", "off");
+        set(&mut values, "wasapi.mode", &wasapi_modes()[2].value);
+        let (s, changed) = apply(&original, None, &values).unwrap();
+        assert_eq!(s.driver.backend, BackendSetting::Wasapi);
+        assert_eq!(s.wasapi.output, EndpointSetting::Device(USB.to_owned()));
+        assert_eq!(s.wasapi.input, EndpointSetting::Off);
+        assert_eq!(s.wasapi.mode, WasapiModeSetting::Exclusive);
+        assert_eq!(
+            changed,
+            [
+                "driver.backend",
+                "wasapi.output",
+                "wasapi.input",
+                "wasapi.mode"
+            ]
+        );
+        let text = s.to_toml();
+        assert!(text.contains("backend = \"wasapi\""), "{text}");
+        assert!(text.contains(&format!("output = \"{USB}\"")), "{text}");
+        // Reopened: the same values, nothing to save.
+        let again = values_of(&s, None);
+        let (same, changed) = apply(&s, None, &again).unwrap();
+        assert_eq!((same, changed.len()), (s.clone(), 0));
+        // A device the file names by its friendly name stays as written.
+        let mut by_name = s.clone();
+        by_name.wasapi.output = EndpointSetting::Device("Speakers (2- USB Audio)".to_owned());
+        let values = values_of(&by_name, None);
+        let entries = endpoint_entries(Some(&devs), &value(&values, "wasapi.output"));
+        assert_eq!(
+            index_of(&entries, &value(&values, "wasapi.output")),
+            Some(2)
+        );
+        assert!(apply(&by_name, None, &values).unwrap().1.is_empty());
+        // Both directions off: refused, with the reason.
+        let mut values = values_of(&s, None);
+        set(&mut values, "wasapi.output", "off");
+        let e = apply(&s, None, &values).unwrap_err();
+        assert!(e.0.contains("WASAPI needs a device"), "{e}");
+        // ... but fine with the virtual device.
+        set(&mut values, "driver.backend", "virtual");
+        assert!(apply(&s, None, &values).is_ok());
+    }
+
+    #[test]
+    fn the_backend_enables_its_controls() {
+        let w = DeviceEnables::of("wasapi");
+        assert!(w.wasapi && !w.virtual_device);
+        let v = DeviceEnables::of("virtual");
+        assert!(!v.wasapi && v.virtual_device);
+        assert_eq!(
+            labels(&backends()),
+            [
+                ("wasapi", "WASAPI (Windows audio devices)"),
+                ("virtual", "Virtual device (test signal / loopback)")
+            ]
+        );
+        assert_eq!(
+            labels(&wasapi_modes()),
+            [
+                ("shared", "Shared"),
+                ("low-latency", "Low latency (IAudioClient3)"),
+                ("exclusive", "Exclusive")
+            ]
+        );
+    }
+
+    #[test]
+    fn buffer_labels_follow_the_chosen_devices_rate() {
+        let outs = devices();
+        let ins = vec![device("in", "Mic", true, true, 96_000)];
+        assert_eq!(wasapi_rate(&outs, "default", &ins, "default"), 48_000);
+        assert_eq!(wasapi_rate(&outs, USB, &ins, "default"), 44_100);
+        assert_eq!(wasapi_rate(&outs, "off", &ins, "default"), 96_000);
+        assert_eq!(wasapi_rate(&outs, "off", &ins, "off"), 48_000);
+        assert_eq!(wasapi_rate(&[], "default", &[], "default"), 48_000);
+        assert_eq!(
+            device_for(&outs, "Speakers (Realtek Audio)").unwrap().id,
+            SPEAKERS
+        );
+        assert_eq!(device_for(&outs, "off"), None);
+        assert_eq!(device_for(&outs, ""), None);
     }
 
     #[test]

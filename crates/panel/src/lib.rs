@@ -13,6 +13,12 @@
 //!   message loop and returns at once: the host's UI thread and audio are
 //!   never blocked, and closing the window touches neither. The panel only
 //!   reads the engine's lock-free [`Shared`] state.
+//! * The Device group chooses the backend: WASAPI with its output and input
+//!   devices (Windows' audio endpoints, listed on the panel's thread when
+//!   the window opens; a failure to list them is shown in the status line,
+//!   and a device the file names that is not connected stays selectable) and
+//!   its mode, or the virtual device with its own options. Only the chosen
+//!   backend's controls are enabled.
 //! * At most one panel per process; opening it again brings it to the
 //!   front.
 //! * Per-monitor DPI aware on its own thread only (the host's awareness is
@@ -124,6 +130,12 @@ pub mod testing {
     /// What each control of the window shows, in tab order.
     pub fn controls(window: isize) -> Vec<ControlState> {
         crate::win::sys::controls_of(window)
+    }
+
+    /// The render and capture endpoints as the panel lists them (the window
+    /// enumerates them the same way when it opens).
+    pub fn devices() -> Result<(Vec<crate::form::Device>, Vec<crate::form::Device>), String> {
+        crate::win::devices()
     }
 }
 

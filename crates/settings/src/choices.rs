@@ -106,6 +106,20 @@ choice! {
     BackendSetting {
         /// The in-memory device paced by the system clock.
         Virtual = "virtual" => "Virtual device: in memory, paced by the system clock (you hear nothing)",
+        /// Windows' audio devices through WASAPI (`[wasapi]`); Windows only.
+        Wasapi = "wasapi" => "WASAPI: the Windows audio devices chosen under [wasapi] (Windows only)",
+    }
+}
+
+choice! {
+    /// `wasapi.mode`: how the WASAPI backend shares the devices with other programs.
+    WasapiModeSetting {
+        /// Windows' shared-mode engine, at its mix rate.
+        Shared = "shared" => "Shared: through Windows' audio engine at its mix rate; other programs keep playing",
+        /// Shared mode with the smallest engine period the device offers (IAudioClient3).
+        LowLatency = "low-latency" => "Low latency: shared mode with the smallest engine period the device offers (IAudioClient3; shared where Windows does not offer it)",
+        /// The device alone, at the host's rate and sample format.
+        Exclusive = "exclusive" => "Exclusive: the device alone, at the host's rate and sample format; other programs go silent",
     }
 }
 
@@ -271,7 +285,11 @@ mod tests {
             MmcssPrioritySetting::allowed(),
             "low, normal, high or critical"
         );
-        assert_eq!(BackendSetting::allowed(), "virtual");
+        assert_eq!(BackendSetting::allowed(), "virtual or wasapi");
+        assert_eq!(
+            WasapiModeSetting::allowed(),
+            "shared, low-latency or exclusive"
+        );
         assert_eq!(list_or(["a", "b"]), "a or b");
     }
 }

@@ -4,13 +4,13 @@
 use crate::choices::{
     list_or, BackendSetting, Choice, FallbackSetting, FormatSetting, LogLevel, ManualLevelSetting,
     MmcssPrioritySetting, ProcessClassSetting, ProfileValue, SampleTypeSetting, SchedulingMode,
-    SourceSetting,
+    SourceSetting, WasapiModeSetting,
 };
 use crate::model::{
-    format_linux_policy, parse_linux_policy, profile_key, Settings, BUFFER_SIZE_MAX,
-    BUFFER_SIZE_MIN, MAX_CHANNELS, SAMPLE_RATES,
+    format_linux_policy, parse_linux_policy, profile_key, EndpointSetting, Settings,
+    BUFFER_SIZE_MAX, BUFFER_SIZE_MIN, MAX_CHANNELS, SAMPLE_RATES,
 };
-use crate::parse::{did_you_mean_key, Problem, Severity};
+use crate::parse::{closest, did_you_mean_key, did_you_mean_text, Problem, Severity};
 use crate::write::toml_string;
 
 /// The TOML type a key takes.
@@ -68,7 +68,9 @@ pub const KEYS: &[KeyInfo] = &[
     key(
         "driver.backend",
         ValueKind::String,
-        "Where the audio goes. Only the virtual device in this version; WASAPI arrives later.",
+        "Where the audio goes: wasapi (Windows' audio devices, set up under [wasapi]; Windows \
+         only, elsewhere the driver falls back to the virtual device) or virtual (in memory, \
+         for tests).",
     ),
     key(
         "driver.sample_type",
@@ -79,6 +81,29 @@ pub const KEYS: &[KeyInfo] = &[
         "driver.buffer_size",
         ValueKind::Integer,
         "The buffer size offered to hosts as preferred, in frames.",
+    ),
+    key(
+        "wasapi.output",
+        ValueKind::String,
+        "The output (render) endpoint: Windows' default device, off (no outputs), or one \
+         endpoint by its ID as `tenuto devices` shows it (a friendly name works as a fallback, \
+         but Windows may renumber names).",
+    ),
+    key(
+        "wasapi.input",
+        ValueKind::String,
+        "The input (capture) endpoint: Windows' default device, off (no inputs), or one \
+         endpoint by its ID as `tenuto devices` shows it (a friendly name works as a fallback, \
+         but Windows may renumber names).",
+    ),
+    key(
+        "wasapi.mode",
+        ValueKind::String,
+        "How the devices are opened. shared: Windows' shared-mode engine at its mix rate (other host rates are refused with \
+         a message naming the rate that works); low-latency: shared mode with the smallest \
+         engine period the device offers (IAudioClient3; plain shared mode where Windows does \
+         not offer it); exclusive: the device alone, at the host's rate and sample format \
+         (other programs go silent).",
     ),
     key(
         "virtual.inputs",
@@ -155,7 +180,14 @@ pub const KEYS: &[KeyInfo] = &[
 ];
 
 /// The sections of the file, in order.
-pub(crate) const SECTIONS: &[&str] = &["driver", "virtual", "scheduling", "profiles", "logging"];
+pub(crate) const SECTIONS: &[&str] = &[
+    "driver",
+    "wasapi",
+    "virtual",
+    "scheduling",
+    "profiles",
+    "logging",
+];
 
 /// The key's entry in [`KEYS`].
 pub(crate) fn info(key: &str) -> Option<&'static KeyInfo> {
@@ -176,6 +208,7 @@ pub fn choices_for(key: &str) -> Option<Vec<(&'static str, &'static str)>> {
     Some(match key {
         "driver.backend" => choices::<BackendSetting>(),
         "driver.sample_type" => choices::<SampleTypeSetting>(),
+        "wasapi.mode" => choices::<WasapiModeSetting>(),
         "virtual.format" => choices::<FormatSetting>(),
         "virtual.source" => choices::<SourceSetting>(),
         "scheduling.mode" => choices::<SchedulingMode>(),
@@ -198,6 +231,8 @@ pub fn allowed(key: &str) -> Option<String> {
         "driver.buffer_size" => {
             format!("a power of two from {BUFFER_SIZE_MIN} to {BUFFER_SIZE_MAX}")
         }
+        "wasapi.output" | "wasapi.input" => ENDPOINT_ALLOWED.to_owned(),
+        "wasapi.mode" => WasapiModeSetting::allowed(),
         "virtual.inputs" | "virtual.outputs" => {
             format!("a whole number from 0 to {MAX_CHANNELS}, with inputs + outputs at least 1")
         }
@@ -222,6 +257,10 @@ pub fn allowed(key: &str) -> Option<String> {
         _ => return None,
     })
 }
+
+/// What `wasapi.output` and `wasapi.input` allow.
+const ENDPOINT_ALLOWED: &str = "default (Windows' default device), off, or an endpoint ID (or \
+     its friendly name) as `tenuto devices` shows it";
 
 /// A value as found in the file or given to [`set_key`].
 #[derive(Debug, Clone, PartialEq)]
@@ -282,8 +321,22 @@ fn want_int(val: &Val) -> Result<i64, Refusal> {
     }
 }
 
+/// A choice's value; a near miss gets "did you mean".
 fn want_choice<C: Choice>(val: &Val) -> Result<C, Refusal> {
-    C::parse(want_str(val)?).ok_or_else(Refusal::not_allowed)
+    let text = want_str(val)?;
+    C::parse(text).ok_or_else(
+        || match closest(text.trim(), C::all().iter().map(|c| c.as_str())) {
+            Some(near) => Refusal::because(format!(
+                "is not allowed (did you mean {}?)",
+                toml_string(near)
+            )),
+            None => Refusal::not_allowed(),
+        },
+    )
+}
+
+fn want_endpoint(val: &Val) -> Result<EndpointSetting, Refusal> {
+    EndpointSetting::parse(want_str(val)?).map_err(Refusal::because)
 }
 
 fn want_channels(val: &Val) -> Result<u32, Refusal> {
@@ -298,18 +351,11 @@ fn want_channels(val: &Val) -> Result<u32, Refusal> {
 /// whether the other key was given too.
 pub(crate) fn apply(settings: &mut Settings, key: &str, val: &Val) -> Result<(), Refusal> {
     let d = &mut settings.driver;
+    let w = &mut settings.wasapi;
     let v = &mut settings.virtual_device;
     let s = &mut settings.scheduling;
     match key {
-        "driver.backend" => {
-            let text = want_str(val)?;
-            if text.trim().eq_ignore_ascii_case("wasapi") {
-                return Err(Refusal::because(
-                    "is not available in this version (the WASAPI backend arrives later)",
-                ));
-            }
-            d.backend = want_choice(val)?;
-        }
+        "driver.backend" => d.backend = want_choice(val)?,
         "driver.sample_type" => d.sample_type = want_choice(val)?,
         "driver.buffer_size" => {
             d.buffer_size = u32::try_from(want_int(val)?)
@@ -317,6 +363,9 @@ pub(crate) fn apply(settings: &mut Settings, key: &str, val: &Val) -> Result<(),
                 .filter(|n| n.is_power_of_two() && (BUFFER_SIZE_MIN..=BUFFER_SIZE_MAX).contains(n))
                 .ok_or_else(Refusal::not_allowed)?;
         }
+        "wasapi.output" => w.output = want_endpoint(val)?,
+        "wasapi.input" => w.input = want_endpoint(val)?,
+        "wasapi.mode" => w.mode = want_choice(val)?,
         "virtual.inputs" => v.inputs = want_channels(val)?,
         "virtual.outputs" => v.outputs = want_channels(val)?,
         "virtual.format" => v.format = want_choice(val)?,
@@ -369,6 +418,7 @@ pub(crate) fn refusal_message(key: &str, shown: &str, refusal: &Refusal, done: &
 /// unknown keys.
 pub fn get_key(settings: &Settings, key: &str) -> Option<String> {
     let d = &settings.driver;
+    let w = &settings.wasapi;
     let v = &settings.virtual_device;
     let s = &settings.scheduling;
     let quoted = |text: &str| toml_string(text);
@@ -376,6 +426,9 @@ pub fn get_key(settings: &Settings, key: &str) -> Option<String> {
         "driver.backend" => quoted(d.backend.as_str()),
         "driver.sample_type" => quoted(d.sample_type.as_str()),
         "driver.buffer_size" => d.buffer_size.to_string(),
+        "wasapi.output" => quoted(w.output.as_str()),
+        "wasapi.input" => quoted(w.input.as_str()),
+        "wasapi.mode" => quoted(w.mode.as_str()),
         "virtual.inputs" => v.inputs.to_string(),
         "virtual.outputs" => v.outputs.to_string(),
         "virtual.format" => quoted(v.format.as_str()),
@@ -456,9 +509,7 @@ pub fn set_key(settings: &mut Settings, key: &str, value: &str) -> Result<(), Pr
         };
     }
     let Some(info) = info(key) else {
-        let hint = did_you_mean_key(key)
-            .map(|k| format!("; did you mean `{k}`?"))
-            .unwrap_or_default();
+        let hint = did_you_mean_text(&did_you_mean_key(key), |_| String::new());
         return Err(set_problem(
             key,
             format!("unknown key `{key}`{hint} (the keys are listed by `tenuto config show`)"),

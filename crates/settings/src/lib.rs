@@ -22,10 +22,25 @@
 //!
 //! ```toml
 //! [driver]
-//! backend = "virtual"            # "virtual" only in this version
+//! backend = "wasapi"             # wasapi | virtual; the default is "wasapi" on Windows,
+//!                                # "virtual" elsewhere (WASAPI exists only on Windows: a
+//!                                # driver outside Windows falls back to the virtual device)
 //! sample_type = "auto"           # auto | int16 | int24 | int32 | int32_lsb16 | int32_lsb18
 //!                                # | int32_lsb20 | int32_lsb24 | float32 | float64
 //! buffer_size = 128              # a power of two, 16..=8192
+//!
+//! [wasapi]                       # used when backend = "wasapi"
+//! output = "default"             # default | off | an endpoint ID as `tenuto devices` shows
+//! input = "default"              #   it, e.g. "{0.0.0.00000000}.{5f9f0f6e-…}" (kept verbatim;
+//!                                #   a friendly name works as a fallback)
+//! mode = "shared"                # shared | low-latency | exclusive
+//!                                # shared: Windows' shared-mode engine at its mix rate (other
+//!                                #   host rates are refused, naming the rate that works)
+//!                                # low-latency: shared mode with the smallest engine period
+//!                                #   the device offers (IAudioClient3; plain shared mode
+//!                                #   where Windows does not offer it)
+//!                                # exclusive: the device alone, at the host's rate and
+//!                                #   sample format (other programs go silent)
 //!
 //! [virtual]
 //! inputs = 2                     # 0..=64
@@ -66,6 +81,22 @@
 //! let mut settings = loaded.settings;
 //! set_key(&mut settings, "profiles.reaper.exe", "auto").unwrap();
 //! assert_eq!(tenuto_settings::parse(&settings.to_toml()).settings, settings);
+//!
+//! // The WASAPI backend: endpoints by ID (kept verbatim), a mode.
+//! use tenuto_settings::{EndpointSetting, WasapiModeSetting};
+//! let id = "{0.0.0.00000000}.{5f9f0f6e-1c2d-4e5f-8a9b-0c1d2e3f4a5b}";
+//! set_key(&mut settings, "driver.backend", "wasapi").unwrap();
+//! set_key(&mut settings, "wasapi.output", id).unwrap();
+//! set_key(&mut settings, "wasapi.input", "off").unwrap();
+//! assert_eq!(settings.wasapi.output, EndpointSetting::Device(id.to_owned()));
+//! assert_eq!(settings.wasapi.input, EndpointSetting::Off);
+//! let p = set_key(&mut settings, "wasapi.mode", "exclusiv").unwrap_err();
+//! assert_eq!(
+//!     p.message,
+//!     "wasapi.mode = \"exclusiv\" is not allowed (did you mean \"exclusive\"?); use shared, \
+//!      low-latency or exclusive (not changed: it stays \"shared\")"
+//! );
+//! assert_eq!(settings.wasapi.mode, WasapiModeSetting::Shared);
 //! ```
 //!
 //! ## The rules
@@ -103,12 +134,13 @@ mod write;
 pub use choices::{
     BackendSetting, Choice, FallbackSetting, FormatSetting, LogLevel, ManualLevelSetting,
     MmcssPrioritySetting, ProcessClassSetting, ProfileValue, SampleTypeSetting, SchedulingMode,
-    SourceSetting,
+    SourceSetting, WasapiModeSetting,
 };
 pub use keys::{allowed, choices_for, get_key, set_key, KeyInfo, ValueKind, KEYS};
 pub use model::{
-    format_linux_policy, parse_linux_policy, DriverSettings, LoggingSettings, SchedulingSettings,
-    Settings, VirtualSettings, BUFFER_SIZE_MAX, BUFFER_SIZE_MIN, MAX_CHANNELS, SAMPLE_RATES,
+    format_linux_policy, parse_linux_policy, DriverSettings, EndpointSetting, LoggingSettings,
+    SchedulingSettings, Settings, VirtualSettings, WasapiSettings, BUFFER_SIZE_MAX,
+    BUFFER_SIZE_MIN, MAX_CHANNELS, SAMPLE_RATES,
 };
 pub use parse::{load, parse, Loaded, Problem, Severity, Source};
 pub use path::{default_path, CONFIG_ENV, FILE_NAME};

@@ -16,7 +16,7 @@ use tenuto_sched::Scheduling;
 use crate::choices::{
     BackendSetting, FallbackSetting, FormatSetting, LogLevel, ManualLevelSetting,
     MmcssPrioritySetting, ProcessClassSetting, ProfileValue, SampleTypeSetting, SchedulingMode,
-    SourceSetting,
+    SourceSetting, WasapiModeSetting,
 };
 
 /// Smallest `driver.buffer_size`, frames.
@@ -33,6 +33,9 @@ pub const SAMPLE_RATES: [u32; 6] = [44_100, 48_000, 88_200, 96_000, 176_400, 192
 pub struct Settings {
     /// `[driver]`.
     pub driver: DriverSettings,
+    /// `[wasapi]`: the WASAPI backend (used when `driver.backend = "wasapi"`).
+    #[serde(rename = "wasapi")]
+    pub wasapi: WasapiSettings,
     /// `[virtual]`.
     #[serde(rename = "virtual")]
     pub virtual_device: VirtualSettings,
@@ -57,9 +60,15 @@ pub struct DriverSettings {
 }
 
 impl Default for DriverSettings {
+    /// The backend is WASAPI on Windows and the virtual device elsewhere (WASAPI
+    /// exists only on Windows).
     fn default() -> Self {
         Self {
-            backend: BackendSetting::Virtual,
+            backend: if cfg!(windows) {
+                BackendSetting::Wasapi
+            } else {
+                BackendSetting::Virtual
+            },
             sample_type: SampleTypeSetting::Auto,
             buffer_size: 128,
         }
@@ -82,6 +91,120 @@ impl DriverSettings {
             SampleTypeSetting::Float32 => HostFormat::Float32Lsb,
             SampleTypeSetting::Float64 => HostFormat::Float64Lsb,
         })
+    }
+}
+
+/// `wasapi.output` / `wasapi.input`: which endpoint a direction uses.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub enum EndpointSetting {
+    /// Windows' default device for the direction (`"default"`).
+    #[default]
+    Default,
+    /// Leave the direction out (`"off"`).
+    Off,
+    /// The endpoint with this ID, as `tenuto devices` shows it (e.g.
+    /// `{0.0.0.00000000}.{5f9f0f6e-…}`), kept verbatim; a friendly name is accepted
+    /// as a fallback (IDs are stable, names may be renumbered by Windows).
+    Device(String),
+}
+
+impl EndpointSetting {
+    /// The spelling in the file: `default`, `off`, or the ID (or name) as given.
+    pub fn as_str(&self) -> &str {
+        match self {
+            EndpointSetting::Default => "default",
+            EndpointSetting::Off => "off",
+            EndpointSetting::Device(id) => id,
+        }
+    }
+
+    /// The setting spelled `text`: `default` and `off` (ASCII case-insensitive,
+    /// surrounding blanks ignored), else a device ID or name, kept verbatim. An empty
+    /// or blank text is an error, which says why.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let trimmed = text.trim();
+        if trimmed.is_empty() {
+            return Err("is empty".to_owned());
+        }
+        if trimmed.eq_ignore_ascii_case("default") {
+            return Ok(EndpointSetting::Default);
+        }
+        if trimmed.eq_ignore_ascii_case("off") {
+            return Ok(EndpointSetting::Off);
+        }
+        Ok(EndpointSetting::Device(text.to_owned()))
+    }
+
+    /// The device ID or name, for [`EndpointSetting::Device`].
+    pub fn device(&self) -> Option<&str> {
+        match self {
+            EndpointSetting::Device(id) => Some(id),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for EndpointSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for EndpointSetting {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// `[wasapi]`: the WASAPI backend (Windows' audio devices).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WasapiSettings {
+    /// `output`: the render endpoint.
+    pub output: EndpointSetting,
+    /// `input`: the capture endpoint.
+    pub input: EndpointSetting,
+    /// `mode`: shared, low-latency (IAudioClient3) or exclusive.
+    pub mode: WasapiModeSetting,
+}
+
+impl Default for WasapiSettings {
+    fn default() -> Self {
+        Self {
+            output: EndpointSetting::Default,
+            input: EndpointSetting::Default,
+            mode: WasapiModeSetting::Shared,
+        }
+    }
+}
+
+impl WasapiSettings {
+    /// One line for `tenuto config check` and the panel: "output: Windows' default
+    /// device; input: off; shared mode (…)".
+    pub fn describe(&self) -> String {
+        let side = |e: &EndpointSetting| match e {
+            EndpointSetting::Default => "Windows' default device".to_owned(),
+            EndpointSetting::Off => "off".to_owned(),
+            EndpointSetting::Device(id) => format!("\"{id}\""),
+        };
+        let mode = match self.mode {
+            WasapiModeSetting::Shared => {
+                "shared mode (Windows' audio engine at its mix rate; other host rates are \
+                 refused, naming the rate that works)"
+            }
+            WasapiModeSetting::LowLatency => {
+                "low-latency shared mode (the smallest engine period the device offers, \
+                 IAudioClient3; plain shared mode where Windows does not offer it)"
+            }
+            WasapiModeSetting::Exclusive => {
+                "exclusive mode (the device alone, at the host's rate and sample format; \
+                 other programs go silent)"
+            }
+        };
+        format!(
+            "output: {}; input: {}; {mode}",
+            side(&self.output),
+            side(&self.input)
+        )
     }
 }
 
@@ -379,37 +502,51 @@ impl Settings {
     /// logging. For `tenuto config check` and the panel.
     pub fn explain(&self) -> Vec<(&'static str, String)> {
         let v = &self.virtual_device;
+        let wasapi = self.driver.backend == BackendSetting::Wasapi;
+        let backend = if wasapi {
+            let fallback = if cfg!(windows) {
+                ""
+            } else {
+                " (WASAPI exists only on Windows: elsewhere the driver falls back to the \
+                 virtual device)"
+            };
+            format!("WASAPI: {}{fallback}", self.wasapi.describe())
+        } else {
+            format!(
+                "virtual device: {} in / {} out, {} frames, inputs capture {}, starts at {} Hz",
+                v.inputs,
+                v.outputs,
+                v.format,
+                match v.source {
+                    SourceSetting::Loopback => "the outputs (loopback)",
+                    SourceSetting::Sine => "a sine per channel",
+                    SourceSetting::Silence => "silence",
+                },
+                v.sample_rate
+            )
+        };
+        // The rate the buffer's duration is given at: the virtual device's, or for
+        // WASAPI (whose rate the device or the host decides) the common 48 kHz.
+        let rate = if wasapi { 48_000 } else { v.sample_rate };
         let mut lines = vec![
-            (
-                "backend",
-                format!(
-                    "virtual device: {} in / {} out, {} frames, inputs capture {}, starts at {} Hz",
-                    v.inputs,
-                    v.outputs,
-                    v.format,
-                    match v.source {
-                        SourceSetting::Loopback => "the outputs (loopback)",
-                        SourceSetting::Sine => "a sine per channel",
-                        SourceSetting::Silence => "silence",
-                    },
-                    v.sample_rate
-                ),
-            ),
+            ("backend", backend),
             (
                 "buffer size",
                 format!(
-                    "{} frames preferred ({:.2} ms at {} Hz); hosts may pick any power of two \
-                     from {BUFFER_SIZE_MIN} to {BUFFER_SIZE_MAX}",
+                    "{} frames preferred ({:.2} ms at {rate} Hz); hosts may pick any power of \
+                     two from {BUFFER_SIZE_MIN} to {BUFFER_SIZE_MAX}",
                     self.driver.buffer_size,
-                    f64::from(self.driver.buffer_size) * 1000.0 / f64::from(v.sample_rate),
-                    v.sample_rate
+                    f64::from(self.driver.buffer_size) * 1000.0 / f64::from(rate),
                 ),
             ),
             (
                 "sample type",
-                match self.driver.host_format() {
-                    Some(f) => format!("{f} (set)"),
-                    None => format!(
+                match (self.driver.host_format(), wasapi) {
+                    (Some(f), _) => format!("{f} (set)"),
+                    (None, true) => "auto: matches the device's format (in shared mode the mix \
+                         format, usually 32-bit float)"
+                        .to_owned(),
+                    (None, false) => format!(
                         "{} (auto: matches the device's {} frames)",
                         self.effective_host_format(),
                         v.format

@@ -274,9 +274,9 @@ impl Reader<'_> {
                     self.push(Severity::Warning, name_str, name.span(), message);
                 }
                 (false, _) => {
-                    let hint = did_you_mean_key(name_str)
-                        .map(|k| format!("; did you mean `{k}` (in [{}])?", section_of(k)))
-                        .unwrap_or_default();
+                    let hint = did_you_mean_text(&did_you_mean_key(name_str), |k| {
+                        format!(" (in [{}])", section_of(k))
+                    });
                     let message =
                         format!("unknown key `{name_str}` outside any section ignored{hint}");
                     self.push(Severity::Warning, name_str, name.span(), message);
@@ -299,9 +299,8 @@ impl Reader<'_> {
         for (name, value) in entries {
             let full = format!("{section}.{}", name.get_ref());
             if keys::info(&full).is_none() {
-                let hint = did_you_mean_in(section, name.get_ref())
-                    .map(|k| format!("; did you mean `{k}`?"))
-                    .unwrap_or_default();
+                let hint =
+                    did_you_mean_text(&did_you_mean_in(section, name.get_ref()), |_| String::new());
                 let message = format!("unknown key `{full}` ignored{hint}");
                 self.push(Severity::Warning, &full, name.span(), message);
                 continue;
@@ -455,7 +454,10 @@ pub(crate) fn distance(a: &str, b: &str) -> usize {
 }
 
 /// The candidate nearest to `word` within distance 2, if any.
-fn closest<'c>(word: &str, candidates: impl Iterator<Item = &'c str>) -> Option<&'c str> {
+pub(crate) fn closest<'c>(
+    word: &str,
+    candidates: impl Iterator<Item = &'c str>,
+) -> Option<&'c str> {
     candidates
         .map(|c| (distance(word, c), c))
         .filter(|(d, _)| *d <= 2)
@@ -463,35 +465,58 @@ fn closest<'c>(word: &str, candidates: impl Iterator<Item = &'c str>) -> Option<
         .map(|(_, c)| c)
 }
 
-/// A known key for an unknown `name` in `[section]`: a near name in the same
-/// section, else the same or a near name in another section.
-fn did_you_mean_in(section: &str, name: &str) -> Option<&'static str> {
+/// The known keys for an unknown `name` in `[section]`: a near name in the same
+/// section, else every key of another section with the same or the nearest name
+/// (`mode` is in `[wasapi]` and `[scheduling]`).
+fn did_you_mean_in(section: &str, name: &str) -> Vec<&'static str> {
     let same = KEYS.iter().filter(|k| k.section() == section);
     if let Some(k) = closest(name, same.map(|k| k.name())) {
         return KEYS
             .iter()
-            .find(|i| i.section() == section && i.name() == k)
-            .map(|i| i.key);
+            .filter(|i| i.section() == section && i.name() == k)
+            .map(|i| i.key)
+            .collect();
     }
-    let nearest = closest(name, KEYS.iter().map(|k| k.name()))?;
-    KEYS.iter().find(|i| i.name() == nearest).map(|i| i.key)
+    named(closest(name, KEYS.iter().map(|k| k.name())))
 }
 
-/// A known key for an unknown full key (`schedulng.mode`, or a bare `mode`).
-pub(crate) fn did_you_mean_key(key: &str) -> Option<&'static str> {
+/// Every key whose name (after the section) is `name`.
+fn named(name: Option<&str>) -> Vec<&'static str> {
+    match name {
+        Some(n) => KEYS
+            .iter()
+            .filter(|i| i.name() == n)
+            .map(|i| i.key)
+            .collect(),
+        None => Vec::new(),
+    }
+}
+
+/// The known keys for an unknown full key (`schedulng.mode`, or a bare `mode`).
+pub(crate) fn did_you_mean_key(key: &str) -> Vec<&'static str> {
     if let Some(k) = closest(key, KEYS.iter().map(|k| k.key)) {
-        return Some(k);
+        return vec![k];
     }
     match key.split_once('.') {
-        Some((section, name)) => {
-            let section = closest(section, SECTIONS.iter().copied())?;
-            did_you_mean_in(section, name)
-        }
-        None => {
-            let nearest = closest(key, KEYS.iter().map(|k| k.name()))?;
-            KEYS.iter().find(|i| i.name() == nearest).map(|i| i.key)
-        }
+        Some((section, name)) => match closest(section, SECTIONS.iter().copied()) {
+            Some(section) => did_you_mean_in(section, name),
+            None => Vec::new(),
+        },
+        None => named(closest(key, KEYS.iter().map(|k| k.name()))),
     }
+}
+
+/// "; did you mean `a`?", "; did you mean `a` or `b`?" (with `where_` after each
+/// key), or nothing without candidates.
+pub(crate) fn did_you_mean_text(keys: &[&str], where_: impl Fn(&str) -> String) -> String {
+    if keys.is_empty() {
+        return String::new();
+    }
+    let each: Vec<String> = keys.iter().map(|k| format!("`{k}`{}", where_(k))).collect();
+    format!(
+        "; did you mean {}?",
+        crate::choices::list_or(each.iter().map(String::as_str))
+    )
 }
 
 #[cfg(test)]
@@ -511,19 +536,24 @@ mod tests {
 
     #[test]
     fn suggestions() {
+        assert_eq!(did_you_mean_in("scheduling", "mod"), ["scheduling.mode"]);
+        assert_eq!(did_you_mean_in("wasapi", "mod"), ["wasapi.mode"]);
         assert_eq!(
-            did_you_mean_in("scheduling", "mod"),
-            Some("scheduling.mode")
+            did_you_mean_in("driver", "mode"),
+            ["wasapi.mode", "scheduling.mode"]
         );
-        assert_eq!(did_you_mean_in("driver", "mode"), Some("scheduling.mode"));
-        assert_eq!(did_you_mean_in("driver", "xyzzy"), None);
-        assert_eq!(did_you_mean_key("scheduling.mod"), Some("scheduling.mode"));
+        assert_eq!(did_you_mean_in("driver", "xyzzy"), [""; 0]);
+        assert_eq!(did_you_mean_key("scheduling.mod"), ["scheduling.mode"]);
+        assert_eq!(did_you_mean_key("schedulling.mode"), ["scheduling.mode"]);
+        assert_eq!(did_you_mean_key("wasapi.outptu"), ["wasapi.output"]);
+        assert_eq!(did_you_mean_key("buffer_size"), ["driver.buffer_size"]);
+        assert_eq!(did_you_mean_key("mode"), ["wasapi.mode", "scheduling.mode"]);
+        assert_eq!(did_you_mean_key("nothing.like.it"), [""; 0]);
+        assert_eq!(did_you_mean_text(&[], |_| String::new()), "");
         assert_eq!(
-            did_you_mean_key("schedulling.mode"),
-            Some("scheduling.mode")
+            did_you_mean_text(&["a.b", "c.b"], |k| format!(" ({})", &k[..1])),
+            "; did you mean `a.b` (a) or `c.b` (c)?"
         );
-        assert_eq!(did_you_mean_key("buffer_size"), Some("driver.buffer_size"));
-        assert_eq!(did_you_mean_key("nothing.like.it"), None);
     }
 
     #[test]

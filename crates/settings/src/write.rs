@@ -44,6 +44,11 @@ const HEADER: &str = "\
 const SECTION_HELP: &[(&str, &str)] = &[
     ("driver", "The driver as hosts see it."),
     (
+        "wasapi",
+        "The WASAPI backend (driver.backend = \"wasapi\"): Windows' audio devices.\n\
+         # `tenuto devices` lists the endpoints with their IDs.",
+    ),
+    (
         "virtual",
         "The virtual device: audio in memory, paced by the system clock.",
     ),

@@ -31,13 +31,26 @@ fn files_in(dir: &Path) -> Vec<String> {
     names
 }
 
+/// An endpoint ID as Windows spells them (`tenuto devices`).
+const NULL_OUTPUT_ID: &str = "{0.0.0.00000000}.{3f2a1b4c-5d6e-4f70-8192-a3b4c5d6e7f8}";
+
 /// Every field different from its default.
 fn non_default() -> Settings {
     Settings {
         driver: DriverSettings {
-            backend: BackendSetting::Virtual, // the only one
+            // The default is WASAPI on Windows, the virtual device elsewhere.
+            backend: if cfg!(windows) {
+                BackendSetting::Virtual
+            } else {
+                BackendSetting::Wasapi
+            },
             sample_type: SampleTypeSetting::Int32Lsb20,
             buffer_size: 8192,
+        },
+        wasapi: WasapiSettings {
+            output: EndpointSetting::Device(NULL_OUTPUT_ID.to_owned()),
+            input: EndpointSetting::Off,
+            mode: WasapiModeSetting::Exclusive,
         },
         virtual_device: VirtualSettings {
             inputs: 0,
@@ -121,9 +134,12 @@ fn the_written_file_documents_every_key() {
 
 /// (key, a value of the wrong type, a value of the right type that is not allowed).
 const BAD_VALUES: &[(&str, &str, &str)] = &[
-    ("driver.backend", "1", "\"wasapi\""),
+    ("driver.backend", "1", "\"asio\""),
     ("driver.sample_type", "true", "\"int8\""),
     ("driver.buffer_size", "\"128\"", "100"),
+    ("wasapi.output", "1", "\"\""),
+    ("wasapi.input", "true", "\"   \""),
+    ("wasapi.mode", "2", "\"exclusiv\""),
     ("virtual.inputs", "\"2\"", "65"),
     ("virtual.outputs", "2.0", "-1"),
     ("virtual.format", "32", "\"f64\""),
@@ -194,6 +210,8 @@ fn every_key_refuses_bad_values_through_set_key_too() {
                             | "virtual.inputs"
                             | "virtual.sample_rate"
                             | "scheduling.mmcss_task"
+                            | "wasapi.output"
+                            | "wasapi.input"
                     ),
                     "{key} = {raw} accepted"
                 );
@@ -229,11 +247,267 @@ fn the_message_reads_as_documented() {
         "tenuto.toml line 13: scheduling.mmcss_priority = \"max\" is not allowed; use low, \
          normal, high or critical (kept the default \"critical\")"
     );
-    let loaded = parse("[driver]\nbackend = \"wasapi\"\n");
+    let loaded = parse("[wasapi]\nmode = \"exclusiv\"\n");
+    assert_eq!(
+        loaded.problems[0].to_string(),
+        "tenuto.toml line 2: wasapi.mode = \"exclusiv\" is not allowed (did you mean \
+         \"exclusive\"?); use shared, low-latency or exclusive (kept the default \"shared\")"
+    );
+    let loaded = parse("[wasapi]\noutput = \"\"\n");
+    assert_eq!(
+        loaded.problems[0].to_string(),
+        "tenuto.toml line 2: wasapi.output = \"\" is empty; use default (Windows' default \
+         device), off, or an endpoint ID (or its friendly name) as `tenuto devices` shows it \
+         (kept the default \"default\")"
+    );
+}
+
+#[test]
+fn wasapi_defaults() {
+    let s = Settings::default();
+    assert_eq!(s.wasapi, WasapiSettings::default());
+    assert_eq!(s.wasapi.output, EndpointSetting::Default);
+    assert_eq!(s.wasapi.input, EndpointSetting::Default);
+    assert_eq!(s.wasapi.mode, WasapiModeSetting::Shared);
+    // WASAPI exists only on Windows.
+    let backend = if cfg!(windows) {
+        BackendSetting::Wasapi
+    } else {
+        BackendSetting::Virtual
+    };
+    assert_eq!(s.driver.backend, backend);
+    assert_eq!(DriverSettings::default().backend, backend);
+    for (key, value) in [
+        ("wasapi.output", "\"default\""),
+        ("wasapi.input", "\"default\""),
+        ("wasapi.mode", "\"shared\""),
+    ] {
+        assert_eq!(get_key(&s, key).as_deref(), Some(value), "{key}");
+    }
+    // The file written for the defaults has the section, right after [driver].
+    let text = s.to_toml();
+    let driver = text.find("\n[driver]\n").unwrap();
+    let wasapi = text.find("\n[wasapi]\n").unwrap();
+    let virt = text.find("\n[virtual]\n").unwrap();
+    assert!(driver < wasapi && wasapi < virt, "{text}");
+    assert!(text.contains("\noutput = \"default\"\n"), "{text}");
+    assert!(text.contains("\nmode = \"shared\"\n"), "{text}");
+}
+
+#[test]
+fn wasapi_keys_round_trip() {
+    // Both backends are accepted on every OS (a driver outside Windows falls back to
+    // the virtual device; the settings just keep the choice).
+    for backend in BackendSetting::ALL {
+        let loaded = parse(&format!("[driver]\nbackend = \"{backend}\"\n"));
+        assert_eq!(loaded.problems, []);
+        assert_eq!(loaded.settings.driver.backend, *backend);
+    }
+    let loaded = parse("[driver]\nbackend = \"WASAPI\"\n");
+    assert_eq!(loaded.settings.driver.backend, BackendSetting::Wasapi);
+
+    let mut s = Settings::default();
+    s.driver.backend = BackendSetting::Wasapi;
+    for mode in WasapiModeSetting::ALL {
+        for (output, input) in [
+            (EndpointSetting::Default, EndpointSetting::Off),
+            (EndpointSetting::Off, EndpointSetting::Default),
+            (
+                EndpointSetting::Device(NULL_OUTPUT_ID.to_owned()),
+                // A friendly name, as a fallback; odd characters survive.
+                EndpointSetting::Device("Mic \"Pro\" \\ (2- USB Audio) ünï".to_owned()),
+            ),
+        ] {
+            s.wasapi = WasapiSettings {
+                output,
+                input,
+                mode: *mode,
+            };
+            let text = s.to_toml();
+            let loaded = parse(&text);
+            assert_eq!(loaded.problems, [], "{text}");
+            assert_eq!(loaded.settings, s, "{text}");
+        }
+    }
+    // The spellings in the file.
+    assert_eq!(WasapiModeSetting::LowLatency.as_str(), "low-latency");
+    assert_eq!(
+        WasapiModeSetting::parse(" Low-Latency "),
+        Some(WasapiModeSetting::LowLatency)
+    );
+    assert_eq!(
+        choices_for("wasapi.mode").unwrap(),
+        WasapiModeSetting::ALL
+            .iter()
+            .map(|m| (m.as_str(), m.describe()))
+            .collect::<Vec<_>>()
+    );
+    // "default" and "off" in any case; an ID or name verbatim.
+    let loaded = parse("[wasapi]\noutput = \" DEFAULT \"\ninput = \"Off\"\nmode = \"EXCLUSIVE\"\n");
+    assert_eq!(loaded.problems, []);
+    assert_eq!(loaded.settings.wasapi.output, EndpointSetting::Default);
+    assert_eq!(loaded.settings.wasapi.input, EndpointSetting::Off);
+    assert_eq!(loaded.settings.wasapi.mode, WasapiModeSetting::Exclusive);
+    let loaded = parse(&format!("[wasapi]\ninput = \"{NULL_OUTPUT_ID}\"\n"));
+    assert_eq!(
+        loaded.settings.wasapi.input,
+        EndpointSetting::Device(NULL_OUTPUT_ID.to_owned())
+    );
+    assert_eq!(loaded.settings.wasapi.input.device(), Some(NULL_OUTPUT_ID));
+    assert_eq!(EndpointSetting::Off.device(), None);
+}
+
+#[test]
+fn wasapi_bad_values() {
+    // A typo in the mode: did you mean.
+    let loaded = parse("[wasapi]\nmode = \"exclusiv\"\nmod = \"shared\"\n");
+    assert_eq!(loaded.settings.wasapi.mode, WasapiModeSetting::Shared);
+    let msgs: Vec<String> = loaded.problems.iter().map(|p| p.to_string()).collect();
+    assert_eq!(msgs.len(), 2, "{msgs:?}");
+    assert!(
+        msgs[0].contains("wasapi.mode = \"exclusiv\" is not allowed (did you mean \"exclusive\"?)"),
+        "{msgs:?}"
+    );
+    assert_eq!(
+        msgs[1],
+        "tenuto.toml line 3: unknown key `wasapi.mod` ignored; did you mean `wasapi.mode`?"
+    );
+    // Unknown sections near [wasapi], unknown keys in it.
+    let loaded = parse("[wasap]\noutput = \"off\"\n[wasapi]\noutptu = \"off\"\n");
+    let msgs: Vec<String> = loaded.problems.iter().map(|p| p.to_string()).collect();
+    assert_eq!(
+        msgs,
+        [
+            "tenuto.toml line 1: unknown section [wasap] ignored; did you mean [wasapi]?",
+            "tenuto.toml line 4: unknown key `wasapi.outptu` ignored; did you mean `wasapi.output`?",
+        ]
+    );
+    // Far from every value: no suggestion.
+    let loaded = parse("[wasapi]\nmode = \"turbo\"\n");
     assert_eq!(
         loaded.problems[0].message,
-        "driver.backend = \"wasapi\" is not available in this version (the WASAPI backend \
-         arrives later); use virtual (kept the default \"virtual\")"
+        "wasapi.mode = \"turbo\" is not allowed; use shared, low-latency or exclusive (kept \
+         the default \"shared\")"
+    );
+    // Empty or blank endpoints: an error that says to use "default" or "off".
+    for (key, text) in [("output", "\"\""), ("input", "\"  \"")] {
+        let loaded = parse(&format!("[wasapi]\n{key} = {text}\n"));
+        assert_eq!(loaded.settings, Settings::default());
+        let p = &loaded.problems[0];
+        assert_eq!(p.key, format!("wasapi.{key}"));
+        assert!(
+            p.message
+                .contains(&format!("wasapi.{key} = {text} is empty")),
+            "{p}"
+        );
+        assert!(
+            p.message
+                .contains("use default (Windows' default device), off,"),
+            "{p}"
+        );
+    }
+    // The wrong type.
+    let loaded = parse("[wasapi]\noutput = 3\n");
+    assert_eq!(
+        loaded.problems[0].message,
+        "wasapi.output = 3 is a whole number, not a string; use default (Windows' default \
+         device), off, or an endpoint ID (or its friendly name) as `tenuto devices` shows it \
+         (kept the default \"default\")"
+    );
+    // Other backends: not allowed, with the list.
+    let loaded = parse("[driver]\nbackend = \"wasap\"\n");
+    assert_eq!(
+        loaded.problems[0].message,
+        format!(
+            "driver.backend = \"wasap\" is not allowed (did you mean \"wasapi\"?); use virtual \
+             or wasapi (kept the default {})",
+            get_key(&Settings::default(), "driver.backend").unwrap()
+        )
+    );
+}
+
+#[test]
+fn wasapi_keys_through_set_key() {
+    let mut s = Settings::default();
+    set_key(&mut s, "driver.backend", "wasapi").unwrap();
+    assert_eq!(s.driver.backend, BackendSetting::Wasapi);
+    set_key(&mut s, "driver.backend", "virtual").unwrap();
+    assert_eq!(s.driver.backend, BackendSetting::Virtual);
+    set_key(&mut s, "wasapi.output", NULL_OUTPUT_ID).unwrap();
+    assert_eq!(
+        get_key(&s, "wasapi.output").unwrap(),
+        format!("\"{NULL_OUTPUT_ID}\"")
+    );
+    set_key(&mut s, "wasapi.input", "Tenuto Null Input").unwrap();
+    assert_eq!(
+        s.wasapi.input,
+        EndpointSetting::Device("Tenuto Null Input".to_owned())
+    );
+    set_key(&mut s, "wasapi.mode", "low-latency").unwrap();
+    assert_eq!(s.wasapi.mode, WasapiModeSetting::LowLatency);
+    set_key(&mut s, "wasapi.output", "OFF").unwrap();
+    assert_eq!(s.wasapi.output, EndpointSetting::Off);
+    set_key(&mut s, "wasapi.output", "default").unwrap();
+    assert_eq!(s.wasapi.output, EndpointSetting::Default);
+
+    // Refusals change nothing and say what is allowed.
+    let before = s.clone();
+    let p = set_key(&mut s, "wasapi.input", "").unwrap_err();
+    assert_eq!(
+        p.message,
+        "wasapi.input = \"\" is empty; use default (Windows' default device), off, or an \
+         endpoint ID (or its friendly name) as `tenuto devices` shows it (not changed: it \
+         stays \"Tenuto Null Input\")"
+    );
+    let p = set_key(&mut s, "wasapi.mode", "exclusiv").unwrap_err();
+    assert_eq!(
+        p.message,
+        "wasapi.mode = \"exclusiv\" is not allowed (did you mean \"exclusive\"?); use shared, \
+         low-latency or exclusive (not changed: it stays \"low-latency\")"
+    );
+    let p = set_key(&mut s, "wasapi.outpt", "off").unwrap_err();
+    assert!(p.message.contains("did you mean `wasapi.output`?"), "{p}");
+    assert_eq!(s, before);
+
+    // What the driver would do says so.
+    let explained: Vec<String> = s.explain().into_iter().map(|(_, l)| l).collect();
+    assert!(
+        explained[0].starts_with("virtual device: 2 in / 2 out"),
+        "{explained:?}"
+    );
+    set_key(&mut s, "driver.backend", "wasapi").unwrap();
+    set_key(&mut s, "wasapi.output", NULL_OUTPUT_ID).unwrap();
+    let (topic, line) = s.explain().remove(0);
+    assert_eq!(topic, "backend");
+    assert!(
+        line.starts_with(&format!(
+            "WASAPI: output: \"{NULL_OUTPUT_ID}\"; input: \"Tenuto Null Input\"; low-latency \
+             shared mode (the smallest engine period the device offers, IAudioClient3; plain \
+             shared mode where Windows does not offer it)"
+        )),
+        "{line}"
+    );
+    assert_eq!(
+        line.contains("falls back to the virtual device"),
+        !cfg!(windows),
+        "{line}"
+    );
+    s.wasapi = WasapiSettings::default();
+    let line = s.explain().remove(0).1;
+    assert!(
+        line.starts_with(
+            "WASAPI: output: Windows' default device; input: Windows' default device; shared \
+             mode (Windows' audio engine at its mix rate; other host rates are refused, naming \
+             the rate that works)"
+        ),
+        "{line}"
+    );
+    s.wasapi.mode = WasapiModeSetting::Exclusive;
+    s.wasapi.input = EndpointSetting::Off;
+    let line = s.explain().remove(0).1;
+    assert!(
+        line.contains("input: off; exclusive mode (the device alone"),
+        "{line}"
     );
 }
 
@@ -289,7 +563,7 @@ fn unknown_keys_and_sections_are_warnings_with_did_you_mean() {
             "tenuto.toml line 3: unknown key `scheduling.mmcss_prio` ignored",
             "tenuto.toml line 4: unknown section [schedulling] ignored; did you mean [scheduling]?",
             "tenuto.toml line 7: unknown key `driver.whatever` ignored",
-            "tenuto.toml line 8: unknown key `driver.mode` ignored; did you mean `scheduling.mode`?",
+            "tenuto.toml line 8: unknown key `driver.mode` ignored; did you mean `wasapi.mode` or `scheduling.mode`?",
             "tenuto.toml line 9: unknown section [loging] ignored; did you mean [logging]?",
             "tenuto.toml line 11: unknown section [zzzzzzzz] ignored",
         ],

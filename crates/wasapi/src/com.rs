@@ -32,13 +32,14 @@ use std::sync::Arc;
 use windows::core::{implement, Interface, HSTRING, PCWSTR, PWSTR};
 use windows::Win32::Devices::FunctionDiscovery::PKEY_Device_FriendlyName;
 use windows::Win32::Foundation::{
-    CloseHandle, GetLastError, HANDLE, PROPERTYKEY, RPC_E_CHANGED_MODE, WAIT_FAILED,
-    WAIT_OBJECT_0, WAIT_TIMEOUT,
+    CloseHandle, GetLastError, HANDLE, PROPERTYKEY, RPC_E_CHANGED_MODE, WAIT_FAILED, WAIT_OBJECT_0,
+    WAIT_TIMEOUT,
 };
 use windows::Win32::Media::Audio::{
-    eCapture, eConsole, eRender, EDataFlow, IAudioCaptureClient, IAudioClient, IAudioClient3,
-    IAudioRenderClient, IMMDevice, IMMDeviceEnumerator, IMMEndpoint, IMMNotificationClient,
-    IMMNotificationClient_Impl, MMDeviceEnumerator, PKEY_AudioEngine_DeviceFormat, ERole, AUDCLNT_BUFFERFLAGS_SILENT, AUDCLNT_SHAREMODE_EXCLUSIVE,
+    eCapture, eConsole, eRender, EDataFlow, ERole, IAudioCaptureClient, IAudioClient,
+    IAudioClient3, IAudioRenderClient, IMMDevice, IMMDeviceEnumerator, IMMEndpoint,
+    IMMNotificationClient, IMMNotificationClient_Impl, MMDeviceEnumerator,
+    PKEY_AudioEngine_DeviceFormat, AUDCLNT_BUFFERFLAGS_SILENT, AUDCLNT_SHAREMODE_EXCLUSIVE,
     AUDCLNT_SHAREMODE_SHARED, AUDCLNT_STREAMFLAGS_EVENTCALLBACK, DEVICE_STATE,
     DEVICE_STATEMASK_ALL, WAVEFORMATEX,
 };
@@ -245,11 +246,7 @@ fn wide(s: &PCWSTR) -> String {
 }
 
 impl IMMNotificationClient_Impl for Listener_Impl {
-    fn OnDeviceStateChanged(
-        &self,
-        id: &PCWSTR,
-        state: DEVICE_STATE,
-    ) -> windows::core::Result<()> {
+    fn OnDeviceStateChanged(&self, id: &PCWSTR, state: DEVICE_STATE) -> windows::core::Result<()> {
         (self.sink)(EndpointEvent::StateChanged {
             id: wide(id),
             state: EndpointState::from_bits(state.0).unwrap_or(EndpointState::NotPresent),
@@ -290,11 +287,7 @@ impl IMMNotificationClient_Impl for Listener_Impl {
         Ok(())
     }
 
-    fn OnPropertyValueChanged(
-        &self,
-        id: &PCWSTR,
-        key: &PROPERTYKEY,
-    ) -> windows::core::Result<()> {
+    fn OnPropertyValueChanged(&self, id: &PCWSTR, key: &PROPERTYKEY) -> windows::core::Result<()> {
         if key.fmtid == PKEY_AudioEngine_DeviceFormat.fmtid
             && key.pid == PKEY_AudioEngine_DeviceFormat.pid
         {

@@ -37,9 +37,9 @@ use tenuto_engine::virtual_device::format_rates;
 use std::sync::Arc;
 
 use crate::com::{self, Apartment, AudioClient, CaptureClient, Enumerator, Event, RenderClient};
+use crate::drift::{DriftSteer, Slip};
 use crate::endpoint::{Direction, EndpointState};
 use crate::error::WasapiError;
-use crate::drift::{DriftSteer, Slip};
 use crate::format::{ExclusiveSample, MixFormat, EXCLUSIVE_RATES};
 use crate::notify::{DeviceChange, EndpointEvent, Watched};
 use crate::plan::{hns_to_frames, RingPlan};
@@ -331,6 +331,15 @@ impl WasapiDevice {
         )
     }
 
+    /// Each side's `GetStreamLatency` in frames (render, capture): shown for diagnosis, not
+    /// part of the reported latency (see [`Device::latency`]).
+    pub fn stream_latencies(&self) -> (Option<u32>, Option<u32>) {
+        (
+            self.render.as_ref().map(|s| s.stream_latency_frames),
+            self.capture.as_ref().map(|s| s.stream_latency_frames),
+        )
+    }
+
     /// The mode each side runs in, in words: (render, capture).
     pub fn modes_in_effect(&self) -> (Option<String>, Option<String>) {
         let word = |s: &Side| match s.mode {
@@ -434,7 +443,10 @@ fn describe(
                 .exclusive_rates
                 .iter()
                 .copied()
-                .filter(|x| c.exclusive_rates.contains(x) && r.format_at(*x).device_format() == c.format_at(*x).device_format())
+                .filter(|x| {
+                    c.exclusive_rates.contains(x)
+                        && r.format_at(*x).device_format() == c.format_at(*x).device_format()
+                })
                 .collect();
             if common.is_empty() {
                 return Err(WasapiError::ExclusiveMismatch {
@@ -459,7 +471,10 @@ fn describe(
             _ => vec![s.mix.rate],
         },
     };
-    let side = render.as_ref().or(capture.as_ref()).ok_or(WasapiError::NoEndpoints)?;
+    let side = render
+        .as_ref()
+        .or(capture.as_ref())
+        .ok_or(WasapiError::NoEndpoints)?;
     let first_rate = rates.first().copied().unwrap_or(side.mix.rate);
     let format = side
         .format_at(first_rate)
@@ -502,8 +517,8 @@ fn unsupported(s: &Side) -> WasapiError {
     }
 }
 
-/// The active endpoint of `direction` with this friendly name (exact, then ignoring case),
-/// if exactly one matches.
+/// The first active endpoint of `direction` (in Windows' order) with this friendly name:
+/// an exact match, else one that differs only in case.
 fn by_name(
     enumerator: &Enumerator,
     name: &str,
@@ -514,19 +529,12 @@ fn by_name(
         .into_iter()
         .filter(|d| d.state().ok() == Some(EndpointState::Active))
         .collect();
-    for exact in [true, false] {
-        let mut matches = active.iter().enumerate().filter(|(_, d)| {
-            if exact {
-                d.name == name
-            } else {
-                d.name.eq_ignore_ascii_case(name)
-            }
-        });
-        if let (Some((i, _)), None) = (matches.next(), matches.next()) {
-            return Ok(active.into_iter().nth(i));
-        }
-    }
-    Ok(None)
+    let found = active.iter().position(|d| d.name == name).or_else(|| {
+        active
+            .iter()
+            .position(|d| d.name.eq_ignore_ascii_case(name))
+    });
+    Ok(found.and_then(|i| active.into_iter().nth(i)))
 }
 
 fn probe_choice(
@@ -601,7 +609,9 @@ fn probe(
         for sample in ExclusiveSample::PREFERENCE {
             let rates: Vec<u32> = EXCLUSIVE_RATES
                 .into_iter()
-                .filter(|&rate| client.supports_exclusive(&mix.with_sample(rate, sample).extensible_bytes()))
+                .filter(|&rate| {
+                    client.supports_exclusive(&mix.with_sample(rate, sample).extensible_bytes())
+                })
                 .collect();
             tried.push(format!("{sample:?}"));
             if !rates.is_empty() {
@@ -717,16 +727,14 @@ impl Device for WasapiDevice {
     }
 
     fn latency(&self, config: &StreamConfig) -> DeviceLatency {
-        if self.exclusive() {
-            // One device period of buffering each way beyond the ASIO buffer: the device
-            // plays a buffer while the next is written, and a captured buffer is complete one
-            // period after its first frame.
-            return self.plan(config.period_frames).latency(0, 0);
-        }
-        self.plan(config.period_frames).latency(
-            self.render.as_ref().map_or(0, |s| s.stream_latency_frames),
-            self.capture.as_ref().map_or(0, |s| s.stream_latency_frames),
-        )
+        // The buffering Tenuto and the audio engine add, derived in `plan` (exact in frames:
+        // a loopback through the harness's null sink and its monitor closes at exactly this
+        // offset when it locks). `GetStreamLatency` is not added: it is the engine's
+        // worst-case figure for the stream (Wine's winepulse says 20 ms where the loopback
+        // measures none), and it counts the engine period the plan already holds. What
+        // WASAPI cannot see — the converters of the hardware — is not in any figure; measure
+        // it with `tenuto loopback` and a cable.
+        self.plan(config.period_frames).latency(0, 0)
     }
 
     fn open(&mut self, config: &StreamConfig) -> Result<Box<dyn DeviceStream>, DeviceError> {
@@ -735,10 +743,7 @@ impl Device for WasapiDevice {
                 device: self.info.name.clone(),
                 rate: config.sample_rate,
                 supported: if self.exclusive() {
-                    format!(
-                        "{} in exclusive mode",
-                        format_rates(&self.rates)
-                    )
+                    format!("{} in exclusive mode", format_rates(&self.rates))
                 } else {
                     format!(
                         "{} (the shared-mode rate set in Windows' Sound settings; exclusive \
@@ -788,10 +793,13 @@ impl Device for WasapiDevice {
             })?;
         }
         let exclusive_period = if self.exclusive() {
-            Some(self.negotiate_exclusive(config).map_err(|e| DeviceError::Open {
-                device: self.info.name.clone(),
-                reason: e.to_string(),
-            })?)
+            Some(
+                self.negotiate_exclusive(config)
+                    .map_err(|e| DeviceError::Open {
+                        device: self.info.name.clone(),
+                        reason: e.to_string(),
+                    })?,
+            )
         } else {
             None
         };

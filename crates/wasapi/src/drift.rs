@@ -198,7 +198,10 @@ mod tests {
         assert!(net < 0, "frames repeated: {net}");
         // 120 s · 14.4 frames/s ≈ 1728 repeats, give or take the margin.
         assert!((1500..2000).contains(&slips), "{slips} slips");
-        assert!(high - low < 2 * 480 + 64 + 2 * 120, "the queue stays bounded: {low}..{high}");
+        assert!(
+            high - low < 2 * 480 + 64 + 2 * 120,
+            "the queue stays bounded: {low}..{high}"
+        );
     }
 
     #[test]

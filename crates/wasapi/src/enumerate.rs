@@ -54,7 +54,9 @@ fn exclusive_offers(client: &AudioClient) -> Vec<(String, Vec<u32>)> {
         .filter_map(|sample| {
             let rates: Vec<u32> = EXCLUSIVE_RATES
                 .into_iter()
-                .filter(|&r| client.supports_exclusive(&mix.with_sample(r, sample).extensible_bytes()))
+                .filter(|&r| {
+                    client.supports_exclusive(&mix.with_sample(r, sample).extensible_bytes())
+                })
                 .collect();
             (!rates.is_empty()).then(|| (format!("{sample:?}"), rates))
         })

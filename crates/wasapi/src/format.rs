@@ -142,7 +142,12 @@ impl MixFormat {
         b.extend_from_slice(&TAG_EXTENSIBLE.to_le_bytes());
         b.extend_from_slice(&self.channels.to_le_bytes());
         b.extend_from_slice(&self.rate.to_le_bytes());
-        b.extend_from_slice(&self.rate.saturating_mul(u32::from(block_align)).to_le_bytes());
+        b.extend_from_slice(
+            &self
+                .rate
+                .saturating_mul(u32::from(block_align))
+                .to_le_bytes(),
+        );
         b.extend_from_slice(&block_align.to_le_bytes());
         b.extend_from_slice(&self.bits.to_le_bytes());
         b.extend_from_slice(&22u16.to_le_bytes());
@@ -290,11 +295,15 @@ mod tests {
         assert_eq!(i24.frame_bytes(), 24);
         let b = i24.extensible_bytes();
         // nAvgBytesPerSec and nBlockAlign.
-        assert_eq!(u32::from_le_bytes(b[8..12].try_into().unwrap()), 44_100 * 24);
+        assert_eq!(
+            u32::from_le_bytes(b[8..12].try_into().unwrap()),
+            44_100 * 24
+        );
         assert_eq!(u16::from_le_bytes([b[12], b[13]]), 24);
         // The same bytes the test helper builds for a 48 kHz float format.
         assert_eq!(
-            mix.with_sample(48_000, ExclusiveSample::F32).extensible_bytes(),
+            mix.with_sample(48_000, ExclusiveSample::F32)
+                .extensible_bytes(),
             extensible(TAG_FLOAT, 32, 32, 0x3F, 6)
         );
     }

@@ -32,35 +32,37 @@
 //! `StreamError::Stalled`, `AUDCLNT_E_DEVICE_INVALIDATED` is `StreamError::Disconnected`.
 //! `read`/`write` copy one ASIO buffer out of / into the rings. Latency
 //! ([`Device::latency`](tenuto_engine::Device::latency)) is derived in [`plan`]: input =
-//! ring wait (`Pc − gcd(B, Pc)`) + capture `GetStreamLatency`; output = one render period
-//! (+ `Pc − gcd(Pr, Pc)` when the periods differ) + render `GetStreamLatency`; in + out is
-//! exactly the frame offset a loopback closes at.
+//! ring wait (`Pc − gcd(B, Pc)`); output = one render period (+ `Pc − gcd(Pr, Pc)` when the
+//! periods differ); in + out is exactly the frame offset a loopback closes at — `tenuto
+//! loopback` through the harness's null sink and its monitor locks at exactly that figure.
+//! `GetStreamLatency` is not added (Wine reports 20 ms the loopback does not see; on Windows
+//! it includes the engine period the plan already counts). Converter latency in the hardware
+//! is invisible to WASAPI; measure it with `tenuto loopback` and a cable.
 //!
-//! ## What is not there yet (the seams)
-//! * **Exclusive mode** and **IAudioClient3** (`InitializeSharedAudioStream`, smaller shared
-//!   periods): `AudioClient::initialize_shared_event` in `com` is the one place a stream is
-//!   initialised; a mode enum in `WasapiConfig` and an `initialize_*` per mode belong there,
-//!   with the period the mode gives feeding [`RingPlan::new`]. Neither can be exercised under
-//!   Wine 8 (no exclusive mode in winepulse; IAudioClient3 is E_NOTIMPL): tests on Windows.
-//! * **Resampling** (host rates other than the mix rate): refused for now, with the rate
-//!   that works.
-//! * **Device changes**: no `IMMNotificationClient` yet. A removed device surfaces as
-//!   `AUDCLNT_E_DEVICE_INVALIDATED` → `StreamError::Disconnected` on the next call, which the
-//!   engine turns into a reset request. `EndpointChoice::Default` is resolved when the device
-//!   is created and does not follow later default changes; a changed mix format is only
-//!   noticed at the next `open`/`start` (it fails, asking for a reset).
-//! * **Clock drift and phase**: the duplex plan assumes one clock and a phase within a
-//!   period. Drift, or a capture stream that starts late, shows as the output queue growing;
-//!   beyond the high-water mark it is cut back once (counted in `DeviceCounters::resyncs`).
-//!   Measuring the queue and steering it (or resampling) is next.
-//! * **Render underruns** are not detected (WASAPI gives no flag; Wine's padding cannot tell
-//!   a drained buffer from an underrun); the prefill is computed to make them impossible
-//!   under the model in [`plan`]. Capture discontinuities are counted (`input_overruns`).
-//! * **Time stamps**: a period's due time is the wake-up on the event that completed it, and
-//!   its deadline is estimated from the render queue; the device position (`IAudioClock`,
-//!   the capture packet's QPC position) would be exact.
-//! * **Latency** is derived, not yet checked against a measured loopback (the null sink's
-//!   monitor, `Monitor of Tenuto Null Output`, is the loopback for that test).
+//! ## Modes
+//! `Mode::Shared` (above); `Mode::LowLatency` initialises with IAudioClient3 at the smallest
+//! engine period the device offers and falls back to shared mode, with a note in the log,
+//! where it is not offered (Wine 8 returns E_NOTIMPL); `Mode::Exclusive` negotiates a
+//! WAVEFORMATEXTENSIBLE (f32, i32, 24-in-32, i24, i16 at the mix format's channels and
+//! mask, the first the device takes at the host's rate), uses one device period per ASIO
+//! buffer (re-initialised at the size the device names on
+//! `AUDCLNT_E_BUFFER_SIZE_NOT_ALIGNED`) and offers every rate the device takes. Winepulse
+//! refuses every exclusive format, so exclusive mode is exercised only on Windows.
+//!
+//! ## Device changes and drift
+//! An `IMMNotificationClient` ([`notify`]) reports removal, state changes, a new default
+//! for a direction that follows it and a new shared-mode format; the driver turns them into
+//! `kAsioResetRequest`, and `Device::refresh` (at `init()`) looks at the endpoints again.
+//! Under Wine no notification comes; a removed PulseAudio sink fails the stream
+//! (`AUDCLNT_E_DEVICE_INVALIDATED` → reset request), which the DLL tests check. Duplex over
+//! two endpoints is steered against clock drift by single-frame slips ([`drift`]).
+//!
+//! ## What is not there yet
+//! * **Resampling** (host rates other than the mix rate in shared mode): refused, with the
+//!   rate that works and a pointer to exclusive mode.
+//! * **Polling** exclusive mode for devices without event support.
+//! * **Render underruns** are not detected in shared mode (WASAPI gives no flag); the
+//!   prefill is computed to make them impossible under the model in [`plan`].
 //!
 //! ## Unsafe
 //! All of it is in `com` (COM and Win32 calls), whose header states the invariant; every

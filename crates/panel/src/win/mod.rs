@@ -6,6 +6,9 @@ pub(crate) mod sys;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 
+use tenuto_wasapi::{Direction, EndpointState};
+
+use crate::form::Device;
 use crate::{PanelContext, PanelError};
 
 /// Set while a panel exists or is being created (claimed by whoever opens
@@ -40,6 +43,27 @@ fn bring_existing_to_front() {
         sys::bring_to_front(raw);
     }
     // Else it is still being created and will come up in front by itself.
+}
+
+/// The render and capture endpoints as the panel lists them (every state:
+/// inactive ones only name a device the file chose that is not connected).
+/// Call on the panel's thread; `tenuto_wasapi::endpoints` enters COM for the
+/// call (or uses the thread's apartment) and leaves it again.
+pub(crate) fn devices() -> Result<(Vec<Device>, Vec<Device>), String> {
+    let all = tenuto_wasapi::endpoints().map_err(|e| e.to_string())?;
+    let of = |direction| -> Vec<Device> {
+        all.iter()
+            .filter(|e| e.direction == direction)
+            .map(|e| Device {
+                id: e.id.clone(),
+                name: e.name.clone(),
+                is_default: e.is_default,
+                active: e.state == EndpointState::Active,
+                rate: e.mix_format.as_ref().map(|m| m.rate),
+            })
+            .collect()
+    };
+    Ok((of(Direction::Render), of(Direction::Capture)))
 }
 
 /// Runs the panel on the calling thread until its window is closed.

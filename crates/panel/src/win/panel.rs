@@ -9,7 +9,7 @@ use tenuto_engine::shared::Shared;
 use tenuto_settings::Settings;
 
 use super::sys::{self, codes, Event, Font, Reply, Window};
-use crate::form::{self, Entry, ModeControls, SchedulingEnables};
+use crate::form::{self, Device, Entry, ModeControls, SchedulingEnables};
 use crate::layout::{self, Group, Item, Measure, Size, Spacing};
 use crate::PanelContext;
 
@@ -23,10 +23,14 @@ enum C {
     GDevice,
     LBackend,
     Backend,
+    LOutDev,
+    OutDev,
+    LInDev,
+    InDev,
+    LWMode,
+    WMode,
     LRate,
     Rate,
-    LType,
-    SampleType,
     LInputs,
     Inputs,
     LOutputs,
@@ -35,10 +39,8 @@ enum C {
     Format,
     LSource,
     Source,
-    GBuffer,
-    LBuffer,
-    Buffer,
-    BufferNote,
+    LType,
+    SampleType,
     GStatus,
     LState,
     VState,
@@ -54,6 +56,10 @@ enum C {
     VDemotions,
     LLog,
     Log,
+    GBuffer,
+    LBuffer,
+    Buffer,
+    BufferNote,
     GSched,
     Mmcss,
     LTask,
@@ -80,16 +86,20 @@ enum C {
     Close,
 }
 
-const ALL: [C; 60] = [
+const ALL: [C; 66] = [
     C::FilePath,
     C::Message,
     C::GDevice,
     C::LBackend,
     C::Backend,
+    C::LOutDev,
+    C::OutDev,
+    C::LInDev,
+    C::InDev,
+    C::LWMode,
+    C::WMode,
     C::LRate,
     C::Rate,
-    C::LType,
-    C::SampleType,
     C::LInputs,
     C::Inputs,
     C::LOutputs,
@@ -98,10 +108,8 @@ const ALL: [C; 60] = [
     C::Format,
     C::LSource,
     C::Source,
-    C::GBuffer,
-    C::LBuffer,
-    C::Buffer,
-    C::BufferNote,
+    C::LType,
+    C::SampleType,
     C::GStatus,
     C::LState,
     C::VState,
@@ -117,6 +125,10 @@ const ALL: [C; 60] = [
     C::VDemotions,
     C::LLog,
     C::Log,
+    C::GBuffer,
+    C::LBuffer,
+    C::Buffer,
+    C::BufferNote,
     C::GSched,
     C::Mmcss,
     C::LTask,
@@ -144,6 +156,9 @@ const ALL: [C; 60] = [
 ];
 
 const ID_BASE: u16 = 100;
+/// The widest a device drop-down grows (96-DPI pixels); longer names show in
+/// full in its open list.
+const DEVICE_COMBO_MAX: i32 = 520;
 const TIMER_STATUS: usize = 1;
 const STATUS_MS: u32 = 250;
 
@@ -165,8 +180,10 @@ impl C {
         use C::*;
         match self {
             GDevice | GBuffer | GHost | GSched | GStatus => Kind::Group,
-            Backend | Rate | SampleType | Inputs | Outputs | Format | Source | Buffer | Profile
-            | Log | Task | Priority | Fallback | Level | Class => Kind::Combo,
+            Backend | OutDev | InDev | WMode | Rate | SampleType | Inputs | Outputs | Format
+            | Source | Buffer | Profile | Log | Task | Priority | Fallback | Level | Class => {
+                Kind::Combo
+            }
             Mmcss | Auto | Eco => Kind::Check,
             Manual | Inherit => Kind::Radio,
             Apply | Close => Kind::Button,
@@ -186,7 +203,13 @@ impl C {
             GHost => "This host",
             GSched => "Scheduling of the driver thread",
             GStatus => "Status",
-            LBackend => "Backend:",
+            LBackend => "&Backend:",
+            // Output device / Input device share their mnemonics with the virtual
+            // device's Outputs / Inputs: only one of the two sets is enabled at a
+            // time, and the dialog manager skips disabled controls.
+            LOutDev => "&Output device:",
+            LInDev => "&Input device:",
+            LWMode => "&WASAPI mode:",
             LRate => "Sample ra&te:",
             LType => "Sample t&ype:",
             LInputs => "&Inputs:",
@@ -227,6 +250,9 @@ impl C {
         use C::*;
         Some(match self {
             Backend => "driver.backend",
+            OutDev => "wasapi.output",
+            InDev => "wasapi.input",
+            WMode => "wasapi.mode",
             Rate => "virtual.sample_rate",
             SampleType => "driver.sample_type",
             Inputs => "virtual.inputs",
@@ -244,6 +270,30 @@ impl C {
         })
     }
 }
+
+/// The controls only the WASAPI backend uses.
+const WASAPI_ONLY: [C; 6] = [
+    C::LOutDev,
+    C::OutDev,
+    C::LInDev,
+    C::InDev,
+    C::LWMode,
+    C::WMode,
+];
+
+/// The controls only the virtual device uses.
+const VIRTUAL_ONLY: [C; 10] = [
+    C::LRate,
+    C::Rate,
+    C::LInputs,
+    C::Inputs,
+    C::LOutputs,
+    C::Outputs,
+    C::LFormat,
+    C::Format,
+    C::LSource,
+    C::Source,
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -284,6 +334,11 @@ pub(crate) struct Panel {
     controls: Vec<Window>,
     entries: Vec<(C, Vec<Entry>)>,
     tasks: Vec<String>,
+    /// The render and capture endpoints, listed when the window opened; `None`
+    /// when the enumeration failed (`device_error` says why).
+    outputs: Option<Vec<Device>>,
+    inputs: Option<Vec<Device>>,
+    device_error: Option<String>,
     /// "Keep the host's priority" rather than "Manual priority", remembered
     /// while the radio buttons are off (MMCSS or Auto checked).
     keep_host: bool,
@@ -297,6 +352,15 @@ impl Panel {
         let loaded = tenuto_settings::load(&ctx.settings_path);
         let problems = form::problems_line(&loaded.problems);
         let profile_key = form::profile_key(ctx.host_exe.as_deref());
+        // On this (the panel's) thread; `endpoints` enters COM for the call.
+        let (outputs, inputs, device_error) = match super::devices() {
+            Ok((outputs, inputs)) => (Some(outputs), Some(inputs), None),
+            Err(e) => (
+                None,
+                None,
+                Some(format!("Could not list the audio devices: {e}")),
+            ),
+        };
         Panel {
             file_exists: ctx.settings_path.is_file(),
             path: ctx.settings_path,
@@ -311,6 +375,9 @@ impl Panel {
             controls: Vec::new(),
             entries: Vec::new(),
             tasks: tenuto_sched::windows::mmcss_tasks(),
+            outputs,
+            inputs,
+            device_error,
             keep_host: false,
             dpi: 96,
             font: None,
@@ -377,6 +444,7 @@ impl Panel {
         }
         self.fill();
         self.show_values(&self.original.clone());
+        self.relabel_buffers();
         self.apply_fonts();
         self.update_dependents();
         self.update_status();
@@ -384,7 +452,7 @@ impl Panel {
         if self.live.is_some() {
             sys::set_timer(window, TIMER_STATUS, STATUS_MS);
         }
-        if let Some(first) = self.ctl(C::Rate) {
+        if let Some(first) = self.ctl(C::Backend) {
             sys::focus(first);
         }
         Ok(())
@@ -423,13 +491,12 @@ impl Panel {
         let s = &self.original;
         let rate = s.virtual_device.sample_rate;
         let task = s.scheduling.mmcss_task.clone();
-        self.set_entries(
-            C::Backend,
-            vec![Entry {
-                value: "virtual".to_owned(),
-                label: form::BACKEND_LABEL.to_owned(),
-            }],
-        );
+        let outputs = form::endpoint_entries(self.outputs.as_deref(), s.wasapi.output.as_str());
+        let inputs = form::endpoint_entries(self.inputs.as_deref(), s.wasapi.input.as_str());
+        self.set_entries(C::Backend, form::backends());
+        self.set_entries(C::OutDev, outputs);
+        self.set_entries(C::InDev, inputs);
+        self.set_entries(C::WMode, form::wasapi_modes());
         self.set_entries(C::Rate, form::sample_rates());
         self.set_entries(C::SampleType, form::sample_types());
         self.set_entries(C::Inputs, form::channel_counts());
@@ -445,9 +512,6 @@ impl Panel {
         self.set_entries(C::Class, form::process_classes());
         self.set_entries(C::Profile, form::profiles());
         self.set_entries(C::Log, form::log_levels());
-        if let Some(b) = self.ctl(C::Backend) {
-            sys::enable(b, false);
-        }
         if self.profile_key.is_none() {
             for c in [C::LProfile, C::Profile] {
                 if let Some(w) = self.ctl(c) {
@@ -612,28 +676,33 @@ impl Panel {
             vec![text(C::VPolicy, None)]
         };
         status_items.push(row(C::LLog, C::Log));
+        // The backend's own options under it, indented: WASAPI's, then the
+        // virtual device's (only one set is enabled).
         let left = vec![
             Group {
                 frame: C::GDevice,
                 items: vec![
                     row(C::LBackend, C::Backend),
-                    row(C::LRate, C::Rate),
+                    sub_row(C::LOutDev, C::OutDev),
+                    sub_row(C::LInDev, C::InDev),
+                    sub_row(C::LWMode, C::WMode),
+                    sub_row(C::LRate, C::Rate),
+                    sub_row(C::LInputs, C::Inputs),
+                    sub_row(C::LOutputs, C::Outputs),
+                    sub_row(C::LFormat, C::Format),
+                    sub_row(C::LSource, C::Source),
                     row(C::LType, C::SampleType),
-                    row(C::LInputs, C::Inputs),
-                    row(C::LOutputs, C::Outputs),
-                    row(C::LFormat, C::Format),
-                    row(C::LSource, C::Source),
                 ],
-            },
-            Group {
-                frame: C::GBuffer,
-                items: vec![row(C::LBuffer, C::Buffer), text(C::BufferNote, None)],
             },
             Group {
                 frame: C::GStatus,
                 items: status_items,
             },
         ];
+        let buffer = Group {
+            frame: C::GBuffer,
+            items: vec![row(C::LBuffer, C::Buffer), text(C::BufferNote, None)],
+        };
         let sched = Group {
             frame: C::GSched,
             items: vec![
@@ -665,7 +734,7 @@ impl Panel {
         };
         (
             header,
-            vec![left, vec![sched, host]],
+            vec![left, vec![buffer, sched, host]],
             vec![C::Apply, C::Close],
         )
     }
@@ -685,6 +754,12 @@ impl Panel {
         let spacing = Spacing::for_font(line, f64::from(self.dpi) / 96.0);
         let (header, columns, footer) = self.groups();
         let placed = layout::layout(&header, &columns, &footer, &measurer, &spacing);
+        // A device's full name in the open list even when the box is narrower.
+        for c in [C::OutDev, C::InDev] {
+            if let Some(w) = self.ctl(c) {
+                sys::combo_dropped_width(w, measurer.combo_width(c));
+            }
+        }
         let used: Vec<C> = placed.rects.iter().map(|(c, _)| *c).collect();
         for (c, r) in &placed.rects {
             if let Some(w) = self.ctl(*c) {
@@ -732,6 +807,10 @@ impl Panel {
                 }
             }
         };
+        let backend = self.selected_value(C::Backend).unwrap_or_default();
+        let devices = form::DeviceEnables::of(&backend);
+        set(&WASAPI_ONLY, devices.wasapi);
+        set(&VIRTUAL_ONLY, devices.virtual_device);
         set(&[C::Mmcss], e.mmcss_box);
         set(
             &[
@@ -789,11 +868,23 @@ impl Panel {
         }
     }
 
+    /// The buffer sizes' durations at the rate the chosen device runs at: the
+    /// virtual device's sample rate, or the chosen WASAPI device's mix rate.
     fn relabel_buffers(&mut self) {
-        let rate = self
-            .selected_value(C::Rate)
-            .and_then(|r| r.parse().ok())
-            .unwrap_or(self.original.virtual_device.sample_rate);
+        let wasapi =
+            form::DeviceEnables::of(&self.selected_value(C::Backend).unwrap_or_default()).wasapi;
+        let rate = if wasapi {
+            form::wasapi_rate(
+                self.outputs.as_deref().unwrap_or(&[]),
+                &self.selected_value(C::OutDev).unwrap_or_default(),
+                self.inputs.as_deref().unwrap_or(&[]),
+                &self.selected_value(C::InDev).unwrap_or_default(),
+            )
+        } else {
+            self.selected_value(C::Rate)
+                .and_then(|r| r.parse().ok())
+                .unwrap_or(self.original.virtual_device.sample_rate)
+        };
         let current = self.selected_value(C::Buffer);
         self.set_entries(C::Buffer, form::buffer_sizes(rate));
         let index = current.and_then(|v| form::index_of(self.entries_of(C::Buffer), &v));
@@ -835,12 +926,13 @@ impl Panel {
         let text = match &self.note {
             Note::Error(t) | Note::Saved(t) => t.clone(),
             Note::Hint(t) if !t.is_empty() => t.clone(),
-            Note::Hint(_) => match &self.problems {
-                Some(p) => p.clone(),
-                None if self.live.is_some() => "Apply saves the settings; the host then \
+            Note::Hint(_) => match (&self.problems, &self.device_error) {
+                (Some(p), _) => p.clone(),
+                (None, Some(e)) => e.clone(),
+                (None, None) if self.live.is_some() => "Apply saves the settings; the host then \
                     restarts the driver to use them."
                     .to_owned(),
-                None => "Apply saves the settings; hosts use them the next time they \
+                (None, None) => "Apply saves the settings; hosts use them the next time they \
                     start the driver."
                     .to_owned(),
             },
@@ -855,7 +947,11 @@ impl Panel {
         match &self.note {
             Note::Error(_) => Some(RED),
             Note::Saved(_) => Some(GREEN),
-            Note::Hint(t) if t.is_empty() && self.problems.is_some() => Some(RED),
+            Note::Hint(t)
+                if t.is_empty() && (self.problems.is_some() || self.device_error.is_some()) =>
+            {
+                Some(RED)
+            }
             Note::Hint(_) => None,
         }
     }
@@ -949,7 +1045,7 @@ impl sys::Handler for Panel {
                     (codes::IDOK, _) | (_, Some(C::Apply)) => self.apply(),
                     (codes::IDCANCEL, _) | (_, Some(C::Close)) => self.close(window),
                     (_, Some(c)) if code == codes::CBN_SELCHANGE as u16 => {
-                        if c == C::Rate {
+                        if matches!(c, C::Rate | C::Backend | C::OutDev | C::InDev) {
                             self.relabel_buffers();
                         }
                         self.changed();
@@ -1025,6 +1121,20 @@ impl Measurer<'_> {
     }
 }
 
+impl Measurer<'_> {
+    /// A drop-down as wide as its widest entry.
+    fn combo_width(&self, c: C) -> i32 {
+        let p = self.panel;
+        let widest = p
+            .entries_of(c)
+            .iter()
+            .map(|e| self.text(&e.label).w)
+            .max()
+            .unwrap_or(0);
+        widest + sys::metric(sys::SM_CXVSCROLL, p.dpi) + p.scale(14)
+    }
+}
+
 impl Measure<C> for Measurer<'_> {
     fn size(&self, c: &C) -> Size {
         let p = self.panel;
@@ -1043,20 +1153,18 @@ impl Measure<C> for Measurer<'_> {
                 }
             }
             Kind::Combo => {
-                let widest = p
-                    .entries_of(*c)
-                    .iter()
-                    .map(|e| self.text(&e.label).w)
-                    .max()
-                    .unwrap_or(0);
-                let arrow = sys::metric(sys::SM_CXVSCROLL, p.dpi);
+                let w = self.combo_width(*c);
+                // Devices' names are Windows' (and may be long): their lists
+                // open wider instead.
+                let w = if matches!(c, C::OutDev | C::InDev) {
+                    w.min(p.scale(DEVICE_COMBO_MAX))
+                } else {
+                    w
+                };
                 let h = p
                     .ctl(*c)
                     .map_or(line + p.scale(8), |w| sys::window_rect(w).h);
-                Size {
-                    w: widest + arrow + p.scale(14),
-                    h,
-                }
+                Size { w, h }
             }
             Kind::Check | Kind::Radio => {
                 let t = self.text(c.text());
@@ -1132,19 +1240,37 @@ mod tests {
             assert_eq!(*c as usize, i, "{c:?}");
             assert_eq!(C::from_id(c.id()), Some(*c));
         }
-        let mut seen = Vec::new();
-        for c in ALL {
-            let text = if c == C::LProfile {
-                "Pro&file:"
-            } else {
-                c.text()
-            };
-            if let Some((_, after)) = text.split_once('&') {
-                let key = after.chars().next().unwrap().to_ascii_lowercase();
-                assert!(!seen.contains(&key), "mnemonic {key} twice ({c:?})");
-                seen.push(key);
+        // Unique among the controls enabled together: WASAPI's and the virtual
+        // device's are never enabled at once (see `update_dependents`).
+        for (backend, off) in [("wasapi", &VIRTUAL_ONLY[..]), ("virtual", &WASAPI_ONLY[..])] {
+            let mut seen = Vec::new();
+            for c in ALL.iter().filter(|c| !off.contains(c)) {
+                let text = if *c == C::LProfile {
+                    "Pro&file:"
+                } else {
+                    c.text()
+                };
+                if let Some((_, after)) = text.split_once('&') {
+                    let key = after.chars().next().unwrap().to_ascii_lowercase();
+                    assert!(
+                        !seen.contains(&key),
+                        "{backend}: mnemonic {key} twice ({c:?})"
+                    );
+                    seen.push(key);
+                }
+            }
+            for key in ['r', 'a', 'c', 'b', 'o', 'i'] {
+                assert!(seen.contains(&key), "{backend}: no {key}");
             }
         }
-        assert!(seen.contains(&'r') && seen.contains(&'a') && seen.contains(&'c'));
+        // Each label comes right before its control (a mnemonic focuses the next
+        // control), and the two sets are each a label and its control.
+        for set in [&WASAPI_ONLY[..], &VIRTUAL_ONLY[..]] {
+            for pair in set.chunks(2) {
+                assert_eq!(pair[0] as usize + 1, pair[1] as usize, "{pair:?}");
+                assert_eq!(pair[0].kind(), Kind::Label);
+                assert_eq!(pair[1].kind(), Kind::Combo);
+            }
+        }
     }
 }

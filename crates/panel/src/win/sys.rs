@@ -693,6 +693,16 @@ pub fn combo_fill(w: Window, items: &[String]) {
     send(w, CB_SETMINVISIBLE, items.len().clamp(1, 16), 0);
 }
 
+/// Makes a combo box's open list at least `width` pixels wide.
+pub fn combo_dropped_width(w: Window, width: i32) {
+    send(
+        w,
+        wm::CB_SETDROPPEDWIDTH,
+        usize::try_from(width).unwrap_or(0),
+        0,
+    );
+}
+
 /// Selects item `index` of a combo box (`None`: no selection).
 pub fn combo_select(w: Window, index: Option<usize>) {
     let i = index.map_or(usize::MAX, |i| i);

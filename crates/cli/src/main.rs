@@ -10,6 +10,7 @@
 
 mod config;
 mod doctor;
+mod measure;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -41,6 +42,13 @@ enum Command {
     Check(CheckArgs),
     /// Stream a tone through a driver with a live progress line, then summarise.
     Stream(StreamArgs),
+    /// Play a sine tone or a WAV file on a driver's outputs, with a live
+    /// progress line, then summarise.
+    Play(measure::PlayArgs),
+    /// Measure the round-trip latency and glitches through a driver whose
+    /// output reaches its input (a cable, a loopback device); exit code 0
+    /// only if the signal came back intact at the reported latency.
+    Loopback(measure::LoopbackArgs),
     /// List the ASIO drivers registered on this machine (Windows).
     List(ListArgs),
     /// List the audio endpoints WASAPI offers (Windows): direction, default marker, name,
@@ -310,6 +318,8 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check(args) => run_check(&args),
         Command::Stream(args) => run_stream(&args),
+        Command::Play(args) => measure::run_play(&args),
+        Command::Loopback(args) => measure::run_loopback(&args),
         Command::List(args) => run_list(&args),
         Command::Devices(args) => run_devices(&args),
         Command::Register(args) => run_register(&args),
@@ -428,7 +438,7 @@ fn run_panel(args: &PanelArgs) -> ExitCode {
 fn needs_windows(command: &str, what: &str) -> ExitCode {
     eprintln!(
         "tenuto {command} needs Windows: {what}; on this OS only \
-         `tenuto check --in-process`, `tenuto stream --in-process` and `tenuto doctor` work"
+         `tenuto check`, `stream`, `play` and `loopback` with --in-process, and `tenuto doctor` work"
     );
     ExitCode::from(2)
 }
@@ -564,6 +574,12 @@ fn run_devices(args: &DevicesArgs) -> ExitCode {
                     "shared_period_hns": e.shared_period_hns.map(|(default, minimum)| {
                         serde_json::json!({ "default": default, "minimum": minimum })
                     }),
+                    "low_latency_frames": e.low_latency_frames.map(|(min, max, step)| {
+                        serde_json::json!({ "minimum": min, "maximum": max, "step": step })
+                    }),
+                    "exclusive_formats": e.exclusive_formats.iter().map(|(sample, rates)| {
+                        serde_json::json!({ "sample": sample, "rates": rates })
+                    }).collect::<Vec<_>>(),
                 })
             })
             .collect();
@@ -592,10 +608,25 @@ fn run_devices(args: &DevicesArgs) -> ExitCode {
         }
         if let Some((default, minimum)) = e.shared_period_hns {
             println!(
-                "          period  shared default {}, minimum {}",
+                "          shared       engine period {} (exclusive minimum {})",
                 format_hns(default),
                 format_hns(minimum)
             );
+        }
+        if e.state == tenuto_wasapi::EndpointState::Active {
+            match e.low_latency_frames {
+                Some((min, max, step)) => println!(
+                    "          low-latency  engine periods {min} to {max} frames in steps of {step}"
+                ),
+                None => println!("          low-latency  not offered (runs as shared)"),
+            }
+            if e.exclusive_formats.is_empty() {
+                println!("          exclusive    refused (no format accepted)");
+            }
+            for (sample, rates) in &e.exclusive_formats {
+                let rates: Vec<String> = rates.iter().map(u32::to_string).collect();
+                println!("          exclusive    {sample} at {} Hz", rates.join(", "));
+            }
         }
     }
     ExitCode::SUCCESS

@@ -11,7 +11,10 @@
 //!   buffer switch to a [`PeriodHandler`] on the driver's thread;
 //! * [`check`] runs the conformance sequence behind `tenuto check`;
 //! * [`stream`] plays a signal and measures what comes back, behind
-//!   `tenuto stream`.
+//!   `tenuto stream`;
+//! * [`play`] plays a tone or a WAV file, behind `tenuto play`;
+//! * [`loopback`] measures the round-trip latency and glitches through a
+//!   driver whose output reaches its input, behind `tenuto loopback`.
 //!
 //! ASIO callbacks carry no context pointer, so one process streams through
 //! one driver at a time with this library.
@@ -28,8 +31,12 @@ pub mod check;
 #[cfg(windows)]
 pub mod dll;
 mod ffi;
+mod fft;
+pub mod loopback;
+pub mod play;
 pub mod signal;
 pub mod stream;
+mod watch;
 #[cfg(windows)]
 pub mod windows;
 
@@ -38,6 +45,7 @@ pub use ffi::{
     create_buffers_counting, create_buffers_without_switch, stray_callbacks, vtbl_of, BufferSize,
     ChannelInfo, ClockSource, Driver, HostCounters, Period, Session,
 };
+pub use watch::SwitchCounters;
 
 /// An ASIO call that did not return `ASE_OK`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,0 +1,1538 @@
+//! Round-trip latency and glitch measurement through a driver whose output
+//! reaches its input (a cable, a virtual loopback, a sound server's monitor).
+//!
+//! * [`Sequence`] is the test signal: a maximum-length sequence (order 18,
+//!   period 262 143 frames) of ±amplitude, deterministic and precomputed.
+//! * [`Analyser`] takes the captured samples with their absolute frame
+//!   index, finds the lag by cross-correlation against the sent sequence,
+//!   estimates the gain, then compares every captured sample with the
+//!   expected one and records glitches, lag changes and silence. It is plain
+//!   safe Rust with no threads, so it is tested on synthetic data.
+//! * [`run`] streams the sequence through a [`Driver`]: the driver thread
+//!   only copies precomputed samples out and pushes the captured input into
+//!   a preallocated lock-free ring; the calling thread analyses.
+//!
+//! **Frame indices.** Frame `n` is the `n`-th frame since the first switch
+//! of the stream, for outputs and inputs alike (switch count × buffer size +
+//! offset in the buffer). The lag is *captured frame − sent frame*: a sample
+//! written at output frame `n` and read back at input frame `n + lag`. For
+//! a driver that reports its latencies exactly (Tenuto's virtual loopback
+//! device), the lag equals the reported input + output latency. Lags from 0
+//! to one second (or twice the reported round trip, if longer) are searched.
+//!
+//! **Glitches.** Once locked, a sample is bad when it is further from
+//! `gain × sent[frame − lag]` than 10 % of the expected amplitude (far above
+//! 16-bit quantisation or float rounding, far below a missing or shifted
+//! sample of a ±amplitude sequence). A glitch starts at a bad sample and
+//! ends before the next run of 64 good ones. A glitch still open after 256
+//! frames makes the analyser search again (the lag may have changed); it then
+//! ends where the new lag starts to explain the capture, and a different lag
+//! is reported as a lag change with its size. The comparison is sample for
+//! sample, so it suits digital loops; a path that resamples or filters
+//! (an analogue cable with a fractional-sample delay) does not lock, and the
+//! report says so.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::fft::cross_correlate;
+use crate::signal::{read_sample, write_sample};
+use crate::watch::{take_peak, SwitchCounters, SwitchWatch};
+use crate::{CallError, Driver, HostOptions, Period, PeriodHandler};
+
+/// Order of the default maximum-length sequence (period 2¹⁸ − 1 frames).
+pub const SEQUENCE_ORDER: u32 = 18;
+
+/// The test signal: a maximum-length sequence of ±amplitude, repeated, and
+/// silence before frame 0.
+#[derive(Debug, Clone)]
+pub struct Sequence {
+    table: Vec<f32>,
+    amplitude: f64,
+}
+
+impl Sequence {
+    /// The MLS of `order` (2 ≤ order ≤ 24; a Fibonacci LFSR on a primitive
+    /// trinomial or pentanomial) at peak `amplitude` (full scale 1.0).
+    pub fn mls(order: u32, amplitude: f64) -> Self {
+        let order = order.clamp(2, 24);
+        let taps = mls_taps(order);
+        let period = (1usize << order) - 1;
+        let mut state = (1u32 << order) - 1; // any non-zero state
+        let a = amplitude as f32;
+        let table = (0..period)
+            .map(|_| {
+                let (bit, next) = lfsr_step(state, order, taps);
+                state = next;
+                if bit {
+                    a
+                } else {
+                    -a
+                }
+            })
+            .collect();
+        Self { table, amplitude }
+    }
+
+    /// The sequence `tenuto loopback` sends: order 18 at `dbfs`.
+    pub fn standard(dbfs: f64) -> Self {
+        Self::mls(SEQUENCE_ORDER, 10f64.powf(dbfs / 20.0))
+    }
+
+    /// Frames before the sequence repeats.
+    pub fn period(&self) -> usize {
+        self.table.len()
+    }
+
+    /// Peak amplitude.
+    pub fn amplitude(&self) -> f64 {
+        self.amplitude
+    }
+
+    /// The sample sent at `frame` (silence before frame 0).
+    pub fn sample(&self, frame: i64) -> f32 {
+        if frame < 0 || self.table.is_empty() {
+            return 0.0;
+        }
+        let i = (frame as u64 % self.table.len() as u64) as usize;
+        self.table.get(i).copied().unwrap_or(0.0)
+    }
+
+    /// One period of the sequence.
+    pub fn as_slice(&self) -> &[f32] {
+        &self.table
+    }
+}
+
+/// Feedback taps (1-based bit positions) of a primitive polynomial of
+/// degree `order` (2–24).
+fn mls_taps(order: u32) -> &'static [u32] {
+    match order {
+        2 => &[2, 1],
+        3 => &[3, 2],
+        4 => &[4, 3],
+        5 => &[5, 3],
+        6 => &[6, 5],
+        7 => &[7, 6],
+        8 => &[8, 6, 5, 4],
+        9 => &[9, 5],
+        10 => &[10, 7],
+        11 => &[11, 9],
+        12 => &[12, 6, 4, 1],
+        13 => &[13, 4, 3, 1],
+        14 => &[14, 5, 3, 1],
+        15 => &[15, 14],
+        16 => &[16, 15, 13, 4],
+        17 => &[17, 14],
+        18 => &[18, 11],
+        19 => &[19, 6, 2, 1],
+        20 => &[20, 17],
+        21 => &[21, 19],
+        22 => &[22, 21],
+        23 => &[23, 18],
+        _ => &[24, 23, 22, 17],
+    }
+}
+
+/// One step of a Fibonacci LFSR of `order` bits: (output bit, next state).
+fn lfsr_step(state: u32, order: u32, taps: &[u32]) -> (bool, u32) {
+    let mask = (1u32 << order) - 1;
+    let fb = taps
+        .iter()
+        .fold(0, |acc, &t| acc ^ ((state >> (order - t)) & 1));
+    (state & 1 == 1, ((state >> 1) | (fb << (order - 1))) & mask)
+}
+
+/// How the analyser locks and compares.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AnalyserConfig {
+    /// Sample rate, for times in the report.
+    pub sample_rate: f64,
+    /// Frames correlated (and verified) to lock.
+    pub window: usize,
+    /// Largest lag searched, frames (smaller than the sequence period
+    /// minus the window).
+    pub max_lag: usize,
+    /// A sample is bad when it differs from the expected one by more than
+    /// this fraction of the expected amplitude.
+    pub tolerance: f64,
+    /// Consecutive good samples that end a glitch.
+    pub good_run: usize,
+    /// Frames of an unresolved glitch after which the analyser searches
+    /// the lag again.
+    pub relock_after: usize,
+    /// Normalised correlation needed to accept a lag.
+    pub min_correlation: f64,
+    /// Frames between two full (FFT) searches while no lag is locked; the
+    /// lags known from before are re-checked every quarter window.
+    pub search_interval: usize,
+}
+
+impl AnalyserConfig {
+    /// Defaults for `rate`: a 4096-frame window, lags up to one second
+    /// (within the sequence), 10 % tolerance.
+    pub fn new(sample_rate: f64, sequence_period: usize) -> Self {
+        let window = 4096;
+        let max_lag =
+            (sample_rate.max(1.0) as usize).min(sequence_period.saturating_sub(2 * window));
+        Self {
+            sample_rate,
+            window,
+            max_lag,
+            tolerance: 0.1,
+            good_run: 64,
+            relock_after: 256,
+            min_correlation: 0.5,
+            // At most ten full searches a second.
+            search_interval: (window / 2).max((sample_rate / 10.0) as usize),
+        }
+    }
+}
+
+/// Whether the analyser currently follows the signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum LockState {
+    /// Looking for the signal (at the start, or after a long glitch).
+    Searching,
+    /// Following it at this lag (frames).
+    Locked(i64),
+}
+
+/// One glitch: a stretch of captured samples that match neither the lag
+/// before nor the lag after it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Glitch {
+    /// Captured frame index of its first bad sample.
+    pub start_frame: u64,
+    /// The same in seconds from the first switch.
+    pub at_seconds: f64,
+    /// Length in frames (at least 1).
+    pub frames: u64,
+    /// Length in ms.
+    pub ms: f64,
+    /// Frames in it that were silent (below 1 % of the expected amplitude).
+    pub silent_frames: u64,
+    /// Lag change across it (after − before), if the lag changed.
+    pub lag_change: Option<i64>,
+}
+
+/// A change of lag found when re-locking after a glitch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LagChange {
+    /// Captured frame index where the new lag was locked.
+    pub at_frame: u64,
+    /// Lag before, frames.
+    pub from: i64,
+    /// Lag after, frames.
+    pub to: i64,
+    /// `to − from`: negative when the input lost frames (or the output
+    /// skipped some), positive when frames were inserted.
+    pub delta: i64,
+}
+
+/// The analyser's findings.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Analysis {
+    /// The sent signal was found in the capture.
+    pub locked: bool,
+    /// The lag held for the most frames.
+    pub lag_frames: Option<i64>,
+    /// The lag first locked.
+    pub first_lag_frames: Option<i64>,
+    /// The last lag locked.
+    pub last_lag_frames: Option<i64>,
+    /// Gain from output to input (linear, negative if inverted), at the
+    /// latest lock.
+    pub gain: Option<f64>,
+    /// Glitch events.
+    pub glitches: u64,
+    /// The first glitches (up to 32).
+    pub glitch_list: Vec<Glitch>,
+    /// Lag changes (up to 32 listed).
+    pub lag_changes: Vec<LagChange>,
+    /// Number of lag changes.
+    pub lag_change_count: u64,
+    /// Silent frames inside glitches.
+    pub silent_frames: u64,
+    /// Frames received.
+    pub frames_captured: u64,
+    /// Frames compared against the sent signal (after the first lock).
+    pub frames_analysed: u64,
+    /// Captured frame index of the first lock.
+    pub first_lock_frame: Option<u64>,
+    /// Breaks in the captured frame indices (the host lost captured
+    /// blocks, not the driver).
+    pub capture_gaps: u64,
+    /// Largest absolute captured sample.
+    pub input_peak: f64,
+    /// Best normalised correlation seen while searching.
+    pub best_correlation: f64,
+    /// Lag of that correlation.
+    pub best_correlation_lag: Option<i64>,
+    /// Fraction of bad samples in the best correlating window that was not
+    /// accepted (why it did not lock), if any.
+    pub best_rejected_bad_fraction: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct OpenGlitch {
+    start: u64,
+    last_bad: u64,
+    good_run: usize,
+    lag_before: i64,
+    /// Silent samples of this glitch already dropped from the history.
+    silent_evicted: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum State {
+    Searching {
+        /// Windows must start at or after this frame.
+        from: u64,
+        /// End of the window of the last check of the known lags.
+        last_quick: Option<u64>,
+        /// End of the window of the last full (FFT) search.
+        last_search: Option<u64>,
+    },
+    Locked {
+        lag: i64,
+        gain: f64,
+    },
+}
+
+/// Follows a captured stream against the sent [`Sequence`].
+#[derive(Debug)]
+pub struct Analyser {
+    seq: Arc<Sequence>,
+    cfg: AnalyserConfig,
+    state: State,
+    glitch: Option<OpenGlitch>,
+    hist: VecDeque<f32>,
+    hist_start: u64,
+    hist_cap: usize,
+    next_frame: Option<u64>,
+    /// Frames held per lag.
+    lag_frames: Vec<(i64, u64)>,
+    first_lag: Option<i64>,
+    last_gain: Option<f64>,
+    glitches: u64,
+    glitch_list: Vec<Glitch>,
+    lag_changes: Vec<LagChange>,
+    lag_change_count: u64,
+    silent_frames: u64,
+    frames_captured: u64,
+    frames_analysed: u64,
+    first_lock_frame: Option<u64>,
+    capture_gaps: u64,
+    input_peak: f64,
+    best_correlation: f64,
+    best_correlation_lag: Option<i64>,
+    best_rejected_bad_fraction: Option<f64>,
+}
+
+const LISTED: usize = 32;
+
+impl Analyser {
+    /// An analyser for `sequence` with `config`.
+    pub fn new(sequence: Arc<Sequence>, config: AnalyserConfig) -> Self {
+        let mut cfg = config;
+        cfg.window = cfg.window.max(64);
+        cfg.max_lag = cfg
+            .max_lag
+            .min(sequence.period().saturating_sub(cfg.window + 1));
+        cfg.good_run = cfg.good_run.max(1);
+        let hist_cap = 8 * cfg.window + cfg.relock_after + cfg.good_run;
+        Self {
+            seq: sequence,
+            cfg,
+            state: State::Searching {
+                from: 0,
+                last_quick: None,
+                last_search: None,
+            },
+            glitch: None,
+            hist: VecDeque::with_capacity(hist_cap + 1),
+            hist_start: 0,
+            hist_cap,
+            next_frame: None,
+            lag_frames: Vec::new(),
+            first_lag: None,
+            last_gain: None,
+            glitches: 0,
+            glitch_list: Vec::new(),
+            lag_changes: Vec::new(),
+            lag_change_count: 0,
+            silent_frames: 0,
+            frames_captured: 0,
+            frames_analysed: 0,
+            first_lock_frame: None,
+            capture_gaps: 0,
+            input_peak: 0.0,
+            best_correlation: 0.0,
+            best_correlation_lag: None,
+            best_rejected_bad_fraction: None,
+        }
+    }
+
+    /// The configuration in use (after clamping).
+    pub fn config(&self) -> &AnalyserConfig {
+        &self.cfg
+    }
+
+    /// Searching or locked, and at which lag.
+    pub fn state(&self) -> LockState {
+        match self.state {
+            State::Searching { .. } => LockState::Searching,
+            State::Locked { lag, .. } => LockState::Locked(lag),
+        }
+    }
+
+    /// Glitches so far (an open one included).
+    pub fn glitches(&self) -> u64 {
+        self.glitches + u64::from(self.glitch.is_some())
+    }
+
+    /// Largest absolute sample so far.
+    pub fn input_peak(&self) -> f64 {
+        self.input_peak
+    }
+
+    /// Feeds consecutive captured samples, the first at `first_frame`.
+    pub fn push_block(&mut self, first_frame: u64, samples: &[f32]) {
+        for (i, &s) in samples.iter().enumerate() {
+            self.push(first_frame + i as u64, s);
+        }
+    }
+
+    /// Feeds one captured sample at absolute frame `frame`.
+    pub fn push(&mut self, frame: u64, sample: f32) {
+        if let Some(expected) = self.next_frame {
+            if frame != expected {
+                self.capture_gaps += 1;
+                self.hist.clear();
+            }
+        }
+        self.next_frame = Some(frame + 1);
+        if self.hist.is_empty() {
+            self.hist_start = frame;
+        }
+        self.hist.push_back(sample);
+        if self.hist.len() > self.hist_cap {
+            if let Some(old) = self.hist.pop_front() {
+                let old_frame = self.hist_start;
+                self.hist_start += 1;
+                let silent = self.is_silent(old, self.last_gain.unwrap_or(1.0));
+                if let Some(g) = self.glitch.as_mut() {
+                    if old_frame >= g.start && silent {
+                        g.silent_evicted += 1;
+                    }
+                }
+            }
+        }
+        self.frames_captured += 1;
+        self.input_peak = self.input_peak.max(f64::from(sample.abs()));
+        match self.state {
+            State::Locked { lag, gain } => self.check(frame, sample, lag, gain),
+            State::Searching {
+                from,
+                last_quick,
+                last_search,
+            } => {
+                let end = frame + 1;
+                let w = self.cfg.window as u64;
+                if end.saturating_sub(from.max(self.hist_start)) < w {
+                    return;
+                }
+                let quick = last_quick.is_none_or(|a| end >= a + w / 4);
+                let search = last_search.is_none_or(|a| end >= a + self.cfg.search_interval as u64);
+                self.state = State::Searching {
+                    from,
+                    last_quick: if quick { Some(end) } else { last_quick },
+                    last_search: if search { Some(end) } else { last_search },
+                };
+                if quick && self.try_known_lags(end) {
+                    return;
+                }
+                if search {
+                    self.try_lock(end);
+                }
+            }
+        }
+    }
+
+    fn threshold(&self, gain: f64) -> f64 {
+        self.cfg.tolerance * gain.abs() * self.seq.amplitude()
+    }
+
+    fn is_silent(&self, sample: f32, gain: f64) -> bool {
+        f64::from(sample.abs()) < 0.01 * gain.abs() * self.seq.amplitude()
+    }
+
+    fn matches(&self, frame: u64, sample: f32, lag: i64, gain: f64) -> bool {
+        let expected = gain * f64::from(self.seq.sample(frame as i64 - lag));
+        (f64::from(sample) - expected).abs() <= self.threshold(gain)
+    }
+
+    fn count_lag(&mut self, lag: i64) {
+        match self.lag_frames.iter_mut().find(|(l, _)| *l == lag) {
+            Some((_, n)) => *n += 1,
+            None => self.lag_frames.push((lag, 1)),
+        }
+    }
+
+    fn check(&mut self, frame: u64, sample: f32, lag: i64, gain: f64) {
+        self.frames_analysed += 1;
+        self.count_lag(lag);
+        let ok = self.matches(frame, sample, lag, gain);
+        match self.glitch.as_mut() {
+            None => {
+                if !ok {
+                    self.glitch = Some(OpenGlitch {
+                        start: frame,
+                        last_bad: frame,
+                        good_run: 0,
+                        lag_before: lag,
+                        silent_evicted: 0,
+                    });
+                }
+            }
+            Some(g) => {
+                if ok {
+                    g.good_run += 1;
+                    if g.good_run >= self.cfg.good_run {
+                        let end = g.last_bad + 1;
+                        self.close_glitch(end, None);
+                    }
+                } else {
+                    g.last_bad = frame;
+                    g.good_run = 0;
+                    if frame - g.start >= self.cfg.relock_after as u64 {
+                        let from = g.start;
+                        self.state = State::Searching {
+                            from,
+                            last_quick: None,
+                            last_search: None,
+                        };
+                    }
+                }
+            }
+        }
+    }
+
+    /// Closes the open glitch at `end` (exclusive); `new_lag` when a
+    /// re-lock found a different lag.
+    fn close_glitch(&mut self, end: u64, new_lag: Option<i64>) {
+        let Some(g) = self.glitch.take() else {
+            return;
+        };
+        let end = end.max(g.start + 1);
+        let gain = self.last_gain.unwrap_or(1.0);
+        let from = g.start.max(self.hist_start);
+        let silent_in_hist = (from..end)
+            .filter_map(|f| self.hist.get(usize::try_from(f - self.hist_start).ok()?))
+            .filter(|&&s| self.is_silent(s, gain))
+            .count() as u64;
+        let silent = g.silent_evicted + silent_in_hist;
+        self.silent_frames += silent;
+        self.glitches += 1;
+        if self.glitch_list.len() < LISTED {
+            let frames = end - g.start;
+            self.glitch_list.push(Glitch {
+                start_frame: g.start,
+                at_seconds: g.start as f64 / self.cfg.sample_rate,
+                frames,
+                ms: frames as f64 / self.cfg.sample_rate * 1e3,
+                silent_frames: silent,
+                lag_change: new_lag.map(|l| l - g.lag_before),
+            });
+        }
+    }
+
+    /// The latest window (ending before `end`): its first frame, samples
+    /// and energy; `None` below −80 dBFS RMS (nothing to correlate).
+    fn window(&self, end: u64) -> Option<(u64, Vec<f64>, f64)> {
+        let w = self.cfg.window;
+        let start_idx = self.hist.len().checked_sub(w)?;
+        let y: Vec<f64> = self
+            .hist
+            .range(start_idx..)
+            .map(|&v| f64::from(v))
+            .collect();
+        let ey: f64 = y.iter().map(|v| v * v).sum();
+        (ey >= w as f64 * 1e-8).then_some((end - w as u64, y, ey))
+    }
+
+    /// Energy a candidate's sent window needs: a quarter of a full one.
+    fn min_energy(&self) -> f64 {
+        0.25 * self.cfg.window as f64 * self.seq.amplitude() * self.seq.amplitude()
+    }
+
+    /// Re-checks the lags locked before (cheap: no search), so that a
+    /// glitch that did not move the signal is closed at once.
+    fn try_known_lags(&mut self, end: u64) -> bool {
+        // The lag before the glitch first, then the ones held longest.
+        let mut held = self.lag_frames.clone();
+        held.sort_by_key(|&(_, n)| std::cmp::Reverse(n));
+        let mut known: Vec<i64> = Vec::with_capacity(4);
+        for lag in self
+            .glitch
+            .map(|g| g.lag_before)
+            .into_iter()
+            .chain(held.iter().map(|&(l, _)| l))
+        {
+            if known.len() < 4 && !known.contains(&lag) {
+                known.push(lag);
+            }
+        }
+        if known.is_empty() {
+            return false;
+        }
+        let Some((w0, y, ey)) = self.window(end) else {
+            return false;
+        };
+        for lag in known {
+            let (mut r, mut ex) = (0.0, 0.0);
+            for (i, v) in y.iter().enumerate() {
+                let x = f64::from(self.seq.sample((w0 + i as u64) as i64 - lag));
+                r += v * x;
+                ex += x * x;
+            }
+            if ex >= self.min_energy()
+                && self.accept(w0, end, &y, lag, r / (ey * ex).sqrt(), r / ex)
+            {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Correlates the latest window (ending before `end`) against the
+    /// sequence over every lag up to `max_lag` and locks if the best lag
+    /// explains every sample of it.
+    fn try_lock(&mut self, end: u64) {
+        let w = self.cfg.window;
+        let Some((w0, y, ey)) = self.window(end) else {
+            return;
+        };
+        let max_lag = self.cfg.max_lag;
+        let seg_start = w0 as i64 - max_lag as i64;
+        let s: Vec<f64> = (0..max_lag + w)
+            .map(|j| f64::from(self.seq.sample(seg_start + j as i64)))
+            .collect();
+        let r = cross_correlate(&y, &s);
+        // Energy of the sent window at each offset, by prefix sums.
+        let mut prefix = Vec::with_capacity(s.len() + 1);
+        prefix.push(0.0);
+        let mut acc = 0.0;
+        for v in &s {
+            acc += v * v;
+            prefix.push(acc);
+        }
+        let min_energy = self.min_energy();
+        let mut best: Option<(usize, f64, f64)> = None;
+        for (k, &rk) in r.iter().enumerate() {
+            let ex = prefix[k + w] - prefix[k];
+            if ex < min_energy {
+                continue;
+            }
+            let rho = rk / (ey * ex).sqrt();
+            if best.is_none_or(|(_, b, _)| rho.abs() > b.abs()) {
+                best = Some((k, rho, rk / ex));
+            }
+        }
+        if let Some((k, rho, gain)) = best {
+            self.accept(w0, end, &y, max_lag as i64 - k as i64, rho, gain);
+        }
+    }
+
+    /// Locks at `lag` if the correlation is high enough and every sample
+    /// of the window `y` (starting at `w0`) matches.
+    fn accept(&mut self, w0: u64, end: u64, y: &[f64], lag: i64, rho: f64, gain: f64) -> bool {
+        if rho.abs() > self.best_correlation.abs() {
+            self.best_correlation = rho;
+            self.best_correlation_lag = Some(lag);
+        }
+        if rho.abs() < self.cfg.min_correlation {
+            return false;
+        }
+        let bad = y
+            .iter()
+            .enumerate()
+            .filter(|&(i, &v)| !self.matches(w0 + i as u64, v as f32, lag, gain))
+            .count();
+        if bad > 0 {
+            let fraction = bad as f64 / y.len() as f64;
+            if self.best_rejected_bad_fraction.is_none_or(|f| fraction < f) {
+                self.best_rejected_bad_fraction = Some(fraction);
+            }
+            return false;
+        }
+        self.lock(w0, end, lag, gain);
+        true
+    }
+
+    fn lock(&mut self, w0: u64, end: u64, lag: i64, gain: f64) {
+        self.last_gain = Some(gain);
+        if self.first_lock_frame.is_none() {
+            self.first_lock_frame = Some(w0);
+            self.first_lag = Some(lag);
+        }
+        if let Some(g) = self.glitch {
+            // Walk back from the window to where the new lag starts to
+            // explain the capture: that is where the glitch ended.
+            let mut s = w0;
+            let floor = g.start.max(self.hist_start);
+            while s > floor {
+                let f = s - 1;
+                let Some(&v) = usize::try_from(f - self.hist_start)
+                    .ok()
+                    .and_then(|i| self.hist.get(i))
+                else {
+                    break;
+                };
+                if !self.matches(f, v, lag, gain) {
+                    break;
+                }
+                s = f;
+            }
+            let change = (lag != g.lag_before).then_some(lag);
+            if let Some(to) = change {
+                self.lag_change_count += 1;
+                if self.lag_changes.len() < LISTED {
+                    self.lag_changes.push(LagChange {
+                        at_frame: w0,
+                        from: g.lag_before,
+                        to,
+                        delta: to - g.lag_before,
+                    });
+                }
+            }
+            self.close_glitch(s, change);
+        }
+        self.state = State::Locked { lag, gain };
+        // The window itself was verified: count it as analysed.
+        let n = end - w0;
+        self.frames_analysed += n;
+        match self.lag_frames.iter_mut().find(|(l, _)| *l == lag) {
+            Some((_, c)) => *c += n,
+            None => self.lag_frames.push((lag, n)),
+        }
+    }
+
+    /// The findings so far; an open glitch is counted as ending at the
+    /// last sample. Call after the last [`push`](Self::push).
+    pub fn finish(&mut self) -> Analysis {
+        if let Some(g) = self.glitch {
+            let end = match self.state {
+                State::Locked { .. } => g.last_bad + 1,
+                State::Searching { .. } => self.next_frame.unwrap_or(g.start + 1),
+            };
+            self.close_glitch(end, None);
+        }
+        let lag_frames = self
+            .lag_frames
+            .iter()
+            .max_by_key(|(_, n)| *n)
+            .map(|(l, _)| *l);
+        let last_lag = self.lag_changes.last().map(|c| c.to).or(self.first_lag);
+        Analysis {
+            locked: self.first_lock_frame.is_some(),
+            lag_frames,
+            first_lag_frames: self.first_lag,
+            last_lag_frames: last_lag,
+            gain: self.last_gain,
+            glitches: self.glitches,
+            glitch_list: self.glitch_list.clone(),
+            lag_changes: self.lag_changes.clone(),
+            lag_change_count: self.lag_change_count,
+            silent_frames: self.silent_frames,
+            frames_captured: self.frames_captured,
+            frames_analysed: self.frames_analysed,
+            first_lock_frame: self.first_lock_frame,
+            capture_gaps: self.capture_gaps,
+            input_peak: self.input_peak,
+            best_correlation: self.best_correlation,
+            best_correlation_lag: self.best_correlation_lag,
+            best_rejected_bad_fraction: self.best_rejected_bad_fraction,
+        }
+    }
+}
+
+/// What to measure.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LoopbackOptions {
+    /// Buffer size; `None`: the driver's preferred.
+    pub buffer_frames: Option<i32>,
+    /// Sample rate; `None`: the driver's current.
+    pub sample_rate: Option<f64>,
+    /// How long to stream.
+    pub duration: Duration,
+    /// The output the sequence is played on (the others play silence).
+    pub output_channel: i32,
+    /// The input it should come back on.
+    pub input_channel: i32,
+    /// Largest accepted |measured − reported| round trip, ms.
+    pub tolerance_ms: f64,
+    /// Peak level of the sequence, dBFS.
+    pub level_dbfs: f64,
+    /// Host capabilities announced to the driver.
+    pub host: HostOptions,
+}
+
+impl Default for LoopbackOptions {
+    fn default() -> Self {
+        Self {
+            buffer_frames: None,
+            sample_rate: None,
+            duration: Duration::from_secs(10),
+            output_channel: 0,
+            input_channel: 0,
+            tolerance_ms: 2.0,
+            level_dbfs: -6.0,
+            host: HostOptions::default(),
+        }
+    }
+}
+
+/// Live figures, updated by the driver thread (atomics only).
+#[derive(Debug, Default)]
+pub struct LoopbackLive {
+    /// Switch count, position and continuity.
+    pub switches: SwitchCounters,
+    /// Captured blocks the ring had no room for (the analysis fell behind).
+    pub dropped_blocks: AtomicU64,
+    /// Peak of the captured input since the last progress update, as f32
+    /// bits (the driver thread raises it, `run` takes and clears it).
+    pub input_peak_bits: AtomicU64,
+}
+
+/// What the progress callback sees, about four times a second.
+#[derive(Debug, Clone, Copy)]
+pub struct LoopbackProgress<'a> {
+    /// Driver-thread figures.
+    pub live: &'a LoopbackLive,
+    /// Time since `start`.
+    pub elapsed: Duration,
+    /// Searching or locked (and the lag).
+    pub state: LockState,
+    /// Glitches so far.
+    pub glitches: u64,
+    /// Sample rate, to turn the lag into ms.
+    pub sample_rate: f64,
+    /// Input peak since the previous update (full scale 1.0).
+    pub input_peak: f64,
+}
+
+/// The measurement.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoopbackReport {
+    /// Driver name.
+    pub driver: String,
+    /// Sample rate used.
+    pub sample_rate: f64,
+    /// Buffer size used.
+    pub buffer_frames: i32,
+    /// Output the sequence was played on.
+    pub output_channel: i32,
+    /// Input it was captured on.
+    pub input_channel: i32,
+    /// Reported latencies (input, output), frames, read while streaming.
+    pub latencies: (i32, i32),
+    /// Reported round trip (input + output), frames.
+    pub reported_frames: i64,
+    /// The same in ms.
+    pub reported_ms: f64,
+    /// Measured round trip (the lag held longest), frames.
+    pub measured_frames: Option<i64>,
+    /// The same in ms.
+    pub measured_ms: Option<f64>,
+    /// Measured − reported, ms.
+    pub difference_ms: Option<f64>,
+    /// The accepted |difference|, ms.
+    pub tolerance_ms: f64,
+    /// |difference| ≤ tolerance.
+    pub within_tolerance: bool,
+    /// Gain from output to input, dB.
+    pub gain_db: Option<f64>,
+    /// The input came back with inverted polarity.
+    pub inverted: bool,
+    /// Glitch events.
+    pub glitches: u64,
+    /// The first glitches.
+    pub glitch_list: Vec<Glitch>,
+    /// Lag changes (listed up to 32).
+    pub lag_changes: Vec<LagChange>,
+    /// Number of lag changes.
+    pub lag_change_count: u64,
+    /// Silent frames inside glitches.
+    pub silent_frames: u64,
+    /// Sample-position discontinuities seen by the host.
+    pub discontinuities: u64,
+    /// `kAsioOverload` messages received.
+    pub overloads: u64,
+    /// `kAsioResetRequest` messages received.
+    pub reset_requests: u64,
+    /// `kAsioResyncRequest` messages received.
+    pub resync_requests: u64,
+    /// Switches received.
+    pub switches: u64,
+    /// Switches the wall clock expected from the first to the last.
+    pub expected_switches: f64,
+    /// Seconds streamed (wall clock).
+    pub seconds: f64,
+    /// Seconds of capture compared against the sent signal.
+    pub seconds_analysed: f64,
+    /// Captured blocks lost by the host (analysis too slow); not a driver fault.
+    pub capture_gaps: u64,
+    /// Peak of the captured input, dBFS.
+    pub input_peak_dbfs: f64,
+    /// The analyser's raw findings.
+    pub analysis: Analysis,
+    /// Signal found, no glitch, no discontinuity, latency within tolerance.
+    pub passed: bool,
+    /// Why not, in one line.
+    pub reason: Option<String>,
+}
+
+/// Why the measurement could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum LoopbackError {
+    /// A driver call failed.
+    #[error(transparent)]
+    Call(#[from] CallError),
+    /// The options do not fit the driver.
+    #[error("{0}")]
+    Setup(String),
+}
+
+/// Capture ring element: (absolute frame, sample).
+type Captured = (u64, f32);
+
+struct LoopHandler {
+    live: Arc<LoopbackLive>,
+    watch: SwitchWatch,
+    seq: Arc<Sequence>,
+    producer: rtrb::Producer<Captured>,
+    next_frame: u64,
+    output_channel: i32,
+    input_channel: i32,
+}
+
+impl PeriodHandler for LoopHandler {
+    fn process(&mut self, period: &mut Period<'_>) {
+        self.watch.on_switch(period, &self.live.switches);
+        let frames = period.frames;
+        let n0 = self.next_frame;
+        self.next_frame += frames as u64;
+        let mut peak = 0.0f32;
+        for b in 0..period.buffer_count() {
+            let t = period.sample_type(b);
+            if period.is_input(b) {
+                if period.channel(b) != self.input_channel {
+                    continue;
+                }
+                let buf = period.buffer(b);
+                match self.producer.write_chunk_uninit(frames) {
+                    Ok(chunk) => {
+                        let samples = (0..frames).map(|i| {
+                            let v = read_sample(buf, t, i).unwrap_or(0.0) as f32;
+                            peak = peak.max(v.abs());
+                            (n0 + i as u64, v)
+                        });
+                        chunk.fill_from_iter(samples);
+                    }
+                    Err(_) => {
+                        self.live.dropped_blocks.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            } else if period.channel(b) == self.output_channel {
+                let buf = period.buffer_mut(b);
+                for i in 0..frames {
+                    let v = self.seq.sample((n0 + i as u64) as i64);
+                    write_sample(buf, t, i, f64::from(v));
+                }
+            } else {
+                period.buffer_mut(b).fill(0);
+            }
+        }
+        // Bit patterns of non-negative floats order like the floats.
+        self.live
+            .input_peak_bits
+            .fetch_max(u64::from(peak.to_bits()), Ordering::Relaxed);
+        SwitchWatch::done(&self.live.switches);
+    }
+
+    fn as_any(&mut self) -> &mut dyn std::any::Any {
+        self
+    }
+}
+
+fn drain(consumer: &mut rtrb::Consumer<Captured>, analyser: &mut Analyser) {
+    let n = consumer.slots();
+    if n == 0 {
+        return;
+    }
+    if let Ok(chunk) = consumer.read_chunk(n) {
+        let (a, b) = chunk.as_slices();
+        for &(frame, v) in a.iter().chain(b) {
+            analyser.push(frame, v);
+        }
+        chunk.commit_all();
+    }
+}
+
+fn db(linear: f64) -> f64 {
+    if linear > 0.0 {
+        20.0 * linear.log10()
+    } else {
+        f64::NEG_INFINITY
+    }
+}
+
+/// A sample type this host can read and write (little-endian PCM/float).
+fn check_type(driver: &mut Driver, channel: i32, is_input: bool) -> Result<(), LoopbackError> {
+    let info = driver.channel_info(channel, is_input)?;
+    let mut probe = [0u8; 8];
+    if write_sample(&mut probe, info.sample_type, 0, 0.0) {
+        Ok(())
+    } else {
+        Err(LoopbackError::Setup(format!(
+            "{} {channel} uses ASIO sample type {} ({}), which this host cannot {}",
+            if is_input { "input" } else { "output" },
+            info.sample_type,
+            asio_abi::SampleType::from_raw(info.sample_type)
+                .map_or_else(|| "unknown".to_owned(), |t| format!("{t:?}")),
+            if is_input { "read" } else { "write" }
+        )))
+    }
+}
+
+/// Initialises `driver`, plays the sequence on `options.output_channel`,
+/// captures `options.input_channel` for `options.duration` and reports.
+/// `progress` is called about four times a second.
+pub fn run(
+    driver: &mut Driver,
+    options: &LoopbackOptions,
+    progress: &mut dyn FnMut(&LoopbackProgress<'_>),
+) -> Result<LoopbackReport, LoopbackError> {
+    if !driver.init() {
+        return Err(CallError {
+            call: "init",
+            code: 0,
+            message: driver.error_message(),
+        }
+        .into());
+    }
+    let name = driver.name();
+    if let Some(rate) = options.sample_rate {
+        driver.set_sample_rate(rate)?;
+    }
+    let rate = driver.sample_rate()?;
+    let (ins, outs) = driver.channels()?;
+    let (oc, ic) = (options.output_channel, options.input_channel);
+    if !(0..outs).contains(&oc) {
+        return Err(LoopbackError::Setup(format!(
+            "output {oc} does not exist: the driver has {outs} output(s) (0–{})",
+            outs - 1
+        )));
+    }
+    if !(0..ins).contains(&ic) {
+        return Err(LoopbackError::Setup(format!(
+            "input {ic} does not exist: the driver has {ins} input(s) (0–{})",
+            ins - 1
+        )));
+    }
+    check_type(driver, oc, false)?;
+    check_type(driver, ic, true)?;
+    let frames = match options.buffer_frames {
+        Some(f) => f,
+        None => driver.buffer_size()?.preferred,
+    };
+    let frames_usize = usize::try_from(frames)
+        .ok()
+        .filter(|&f| f > 0)
+        .ok_or_else(|| LoopbackError::Setup(format!("invalid buffer size {frames}")))?;
+    let seq = Arc::new(Sequence::standard(options.level_dbfs));
+    // Everything the driver thread touches is allocated here: the ring holds
+    // two seconds of capture (at least 64 buffers).
+    let capacity = ((rate * 2.0) as usize).max(64 * frames_usize);
+    let (producer, mut consumer) = rtrb::RingBuffer::<Captured>::new(capacity);
+    let live = Arc::new(LoopbackLive::default());
+    let handler = LoopHandler {
+        live: Arc::clone(&live),
+        watch: SwitchWatch::new(frames_usize),
+        seq: Arc::clone(&seq),
+        producer,
+        next_frame: 0,
+        output_channel: oc,
+        input_channel: ic,
+    };
+    let channels: Vec<(bool, i32)> = std::iter::once((true, ic))
+        .chain((0..outs).map(|c| (false, c)))
+        .collect();
+    let session = driver.create_buffers(&channels, frames, options.host, Box::new(handler))?;
+    let mut config = AnalyserConfig::new(rate, seq.period());
+    if let Ok((li, lo)) = driver.latencies() {
+        // Search well beyond what the driver reports.
+        let reported = usize::try_from(i64::from(li) + i64::from(lo)).unwrap_or(0);
+        config.max_lag = config.max_lag.max(2 * reported + frames_usize);
+    }
+    let mut analyser = Analyser::new(Arc::clone(&seq), config);
+    session.begin();
+    let started = Instant::now();
+    if let Err(e) = driver.start() {
+        session.end();
+        let _ = driver.dispose_buffers();
+        return Err(e.into());
+    }
+    let mut next_report = Duration::ZERO;
+    let mut latencies = None;
+    while started.elapsed() < options.duration {
+        drain(&mut consumer, &mut analyser);
+        let elapsed = started.elapsed();
+        if elapsed >= next_report {
+            progress(&LoopbackProgress {
+                live: &live,
+                elapsed,
+                state: analyser.state(),
+                glitches: analyser.glitches(),
+                sample_rate: rate,
+                input_peak: take_peak(&live.input_peak_bits),
+            });
+            next_report += Duration::from_millis(250);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // Latencies as reported while streaming (after any change announced).
+    if let Ok(l) = driver.latencies() {
+        latencies = Some(l);
+    }
+    let stop = driver.stop();
+    let seconds = started.elapsed().as_secs_f64();
+    session.end();
+    drain(&mut consumer, &mut analyser);
+    progress(&LoopbackProgress {
+        live: &live,
+        elapsed: started.elapsed(),
+        state: analyser.state(),
+        glitches: analyser.glitches(),
+        sample_rate: rate,
+        input_peak: take_peak(&live.input_peak_bits),
+    });
+    let counters = Arc::clone(session.counters());
+    driver.dispose_buffers()?;
+    drop(session);
+    stop?;
+    let latencies = match latencies {
+        Some(l) => l,
+        None => driver.latencies()?,
+    };
+    let analysis = analyser.finish();
+    let switches = live.switches.switches.load(Ordering::Acquire);
+    Ok(report(ReportInput {
+        driver: name,
+        rate,
+        frames,
+        options,
+        latencies,
+        analysis,
+        discontinuities: live.switches.discontinuities.load(Ordering::Acquire),
+        overloads: counters.overloads.load(Ordering::Acquire),
+        reset_requests: counters.reset_requests.load(Ordering::Acquire),
+        resync_requests: counters.resync_requests.load(Ordering::Acquire),
+        switches,
+        expected_switches: live.switches.expected_switches(rate, frames),
+        seconds,
+        dropped_blocks: live.dropped_blocks.load(Ordering::Acquire),
+    }))
+}
+
+struct ReportInput<'a> {
+    driver: String,
+    rate: f64,
+    frames: i32,
+    options: &'a LoopbackOptions,
+    latencies: (i32, i32),
+    analysis: Analysis,
+    discontinuities: u64,
+    overloads: u64,
+    reset_requests: u64,
+    resync_requests: u64,
+    switches: u64,
+    expected_switches: f64,
+    seconds: f64,
+    dropped_blocks: u64,
+}
+
+fn report(i: ReportInput<'_>) -> LoopbackReport {
+    let a = i.analysis;
+    let rate = i.rate;
+    let ms = |frames: i64| frames as f64 / rate * 1e3;
+    let reported_frames = i64::from(i.latencies.0) + i64::from(i.latencies.1);
+    let reported_ms = ms(reported_frames);
+    let measured_ms = a.lag_frames.map(ms);
+    let difference_ms = measured_ms.map(|m| m - reported_ms);
+    let within_tolerance = difference_ms.is_some_and(|d| d.abs() <= i.options.tolerance_ms);
+    let (oc, ic) = (i.options.output_channel, i.options.input_channel);
+    let peak_db = db(a.input_peak);
+    let reason = if !a.locked {
+        Some(if a.input_peak < 1e-4 {
+            format!(
+                "no signal came back on input {ic}: is output {oc} connected to input {ic}? \
+                 (peak {peak_db:.1} dBFS)"
+            )
+        } else if a.best_correlation.abs() >= 0.5 {
+            format!(
+                "the test signal came back on input {ic} (correlation {:.2} at a lag of {} \
+                 frames) but not sample for sample ({:.0} % of samples off by more than 10 %): \
+                 is there resampling, an effect or an analogue path between output {oc} and \
+                 input {ic}?",
+                a.best_correlation.abs(),
+                a.best_correlation_lag.unwrap_or(0),
+                a.best_rejected_bad_fraction.unwrap_or(1.0) * 100.0
+            )
+        } else {
+            format!(
+                "input {ic} carries a signal (peak {peak_db:.1} dBFS) but not the test signal \
+                 from output {oc} (best correlation {:.2}): is output {oc} connected to input {ic}?",
+                a.best_correlation.abs()
+            )
+        })
+    } else if a.glitches > 0 {
+        let first = a
+            .glitch_list
+            .first()
+            .map(|g| format!(" (first at {:.3} s, {} frames)", g.at_seconds, g.frames))
+            .unwrap_or_default();
+        Some(format!(
+            "{} glitch{} in the returned signal{first}",
+            a.glitches,
+            if a.glitches == 1 { "" } else { "es" }
+        ))
+    } else if i.discontinuities > 0 {
+        Some(format!(
+            "{} sample-position discontinuit{} (the driver's position did not advance by the \
+             buffer size)",
+            i.discontinuities,
+            if i.discontinuities == 1 { "y" } else { "ies" }
+        ))
+    } else if !within_tolerance {
+        Some(format!(
+            "the measured round trip ({:.3} ms) differs from the reported one ({reported_ms:.3} \
+             ms) by {:+.3} ms, more than the tolerance of {} ms",
+            measured_ms.unwrap_or(f64::NAN),
+            difference_ms.unwrap_or(f64::NAN),
+            i.options.tolerance_ms
+        ))
+    } else {
+        None
+    };
+    LoopbackReport {
+        driver: i.driver,
+        sample_rate: rate,
+        buffer_frames: i.frames,
+        output_channel: oc,
+        input_channel: ic,
+        latencies: i.latencies,
+        reported_frames,
+        reported_ms,
+        measured_frames: a.lag_frames,
+        measured_ms,
+        difference_ms,
+        tolerance_ms: i.options.tolerance_ms,
+        within_tolerance,
+        gain_db: a.gain.map(|g| db(g.abs())),
+        inverted: a.gain.is_some_and(|g| g < 0.0),
+        glitches: a.glitches,
+        glitch_list: a.glitch_list.clone(),
+        lag_changes: a.lag_changes.clone(),
+        lag_change_count: a.lag_change_count,
+        silent_frames: a.silent_frames,
+        discontinuities: i.discontinuities,
+        overloads: i.overloads,
+        reset_requests: i.reset_requests,
+        resync_requests: i.resync_requests,
+        switches: i.switches,
+        expected_switches: i.expected_switches,
+        seconds: i.seconds,
+        seconds_analysed: a.frames_analysed as f64 / rate,
+        capture_gaps: a.capture_gaps.max(i.dropped_blocks),
+        input_peak_dbfs: peak_db,
+        passed: reason.is_none(),
+        reason,
+        analysis: a,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LAG: i64 = 1234;
+    const RATE: f64 = 48_000.0;
+
+    fn seq() -> Arc<Sequence> {
+        Arc::new(Sequence::standard(-6.0))
+    }
+
+    fn config(seq: &Sequence) -> AnalyserConfig {
+        AnalyserConfig {
+            max_lag: 8192,
+            ..AnalyserConfig::new(RATE, seq.period())
+        }
+    }
+
+    /// What a perfect loopback captures: the sequence `lag` frames late.
+    fn clean(seq: &Sequence, lag: i64, frames: usize) -> Vec<f32> {
+        (0..frames).map(|m| seq.sample(m as i64 - lag)).collect()
+    }
+
+    fn analyse(seq: Arc<Sequence>, capture: &[f32]) -> Analysis {
+        let cfg = config(&seq);
+        let mut a = Analyser::new(seq, cfg);
+        // In blocks, like the ring delivers them.
+        for (i, block) in capture.chunks(256).enumerate() {
+            a.push_block(i as u64 * 256, block);
+        }
+        a.finish()
+    }
+
+    #[test]
+    fn every_lfsr_runs_through_all_its_states() {
+        for order in 2..=20 {
+            let taps = mls_taps(order);
+            let start = (1u32 << order) - 1;
+            let mut state = start;
+            let mut steps = 0usize;
+            loop {
+                state = lfsr_step(state, order, taps).1;
+                steps += 1;
+                if state == start || steps > 1 << order {
+                    break;
+                }
+            }
+            assert_eq!(steps, (1 << order) - 1, "order {order} is not maximal");
+        }
+    }
+
+    #[test]
+    fn short_sequences_have_the_ideal_periodic_autocorrelation() {
+        for order in [5, 9, 11] {
+            let s = Sequence::mls(order, 1.0);
+            let p = s.period();
+            let t = s.as_slice();
+            for shift in 0..p {
+                let r: f32 = (0..p).map(|i| t[i] * t[(i + shift) % p]).sum();
+                let want = if shift == 0 { p as f32 } else { -1.0 };
+                assert_eq!(r, want, "order {order}, shift {shift}");
+            }
+        }
+        let s = Sequence::standard(-6.0);
+        assert_eq!(s.period(), (1 << 18) - 1);
+        assert_eq!(s.sample(-1), 0.0);
+        assert!((f64::from(s.sample(5).abs()) - 0.501).abs() < 1e-3);
+        assert_eq!(s.sample(7), s.sample(7 + s.period() as i64));
+    }
+
+    #[test]
+    fn a_clean_delayed_copy_gives_the_exact_lag_and_no_glitch() {
+        let s = seq();
+        let a = analyse(Arc::clone(&s), &clean(&s, LAG, 2 * RATE as usize));
+        assert!(a.locked, "{a:#?}");
+        assert_eq!(a.lag_frames, Some(LAG));
+        assert_eq!(a.first_lag_frames, Some(LAG));
+        assert_eq!(a.last_lag_frames, Some(LAG));
+        assert_eq!(a.glitches, 0, "{a:#?}");
+        assert!(a.lag_changes.is_empty());
+        assert!((a.gain.unwrap() - 1.0).abs() < 1e-6);
+        assert_eq!(a.capture_gaps, 0);
+        // Locked on the first window that holds enough of the signal.
+        assert!(a.first_lock_frame.unwrap() < 8192, "{a:#?}");
+        assert!(a.frames_analysed > 2 * RATE as u64 - 8192);
+    }
+
+    #[test]
+    fn lag_zero_and_a_lag_at_the_end_of_the_range_are_found() {
+        let s = seq();
+        for lag in [0, 8192] {
+            let a = analyse(Arc::clone(&s), &clean(&s, lag, RATE as usize));
+            assert_eq!(a.lag_frames, Some(lag));
+            assert_eq!(a.glitches, 0);
+        }
+    }
+
+    #[test]
+    fn one_hundred_dropped_frames_make_one_glitch_and_a_lag_change_of_100() {
+        let s = seq();
+        let mut capture = clean(&s, LAG, 3 * RATE as usize);
+        let at = 48_000;
+        capture.drain(at..at + 100);
+        let a = analyse(Arc::clone(&s), &capture);
+        assert_eq!(a.glitches, 1, "{a:#?}");
+        assert_eq!(a.lag_change_count, 1);
+        let change = &a.lag_changes[0];
+        assert_eq!(
+            (change.from, change.to, change.delta),
+            (LAG, LAG - 100, -100)
+        );
+        let g = &a.glitch_list[0];
+        assert_eq!(g.lag_change, Some(-100));
+        assert!(
+            (at as u64..at as u64 + 64).contains(&g.start_frame),
+            "{g:?}"
+        );
+        // No content is missing around the jump: only a frame or so fits neither lag.
+        assert!(g.frames <= 16, "{g:?}");
+        assert_eq!(a.lag_frames, Some(LAG - 100), "the new lag held longer");
+        assert_eq!(a.first_lag_frames, Some(LAG));
+    }
+
+    #[test]
+    fn inserted_frames_make_a_positive_lag_change() {
+        let s = seq();
+        let mut capture = clean(&s, LAG, 2 * RATE as usize);
+        let at = 30_000;
+        let copy: Vec<f32> = capture[at - 37..at].to_vec();
+        capture.splice(at..at, copy);
+        let a = analyse(Arc::clone(&s), &capture);
+        assert_eq!(a.glitches, 1, "{a:#?}");
+        assert_eq!(a.lag_changes.len(), 1);
+        assert_eq!(a.lag_changes[0].delta, 37);
+    }
+
+    #[test]
+    fn a_burst_of_zeros_is_one_glitch_of_silence() {
+        let s = seq();
+        // 300 frames: longer than `relock_after`, found again by a re-lock;
+        // 50 frames: ended by the next run of good samples.
+        for len in [300usize, 50] {
+            let mut capture = clean(&s, LAG, 2 * RATE as usize);
+            let at = 40_000;
+            capture[at..at + len].fill(0.0);
+            let a = analyse(Arc::clone(&s), &capture);
+            assert_eq!(a.glitches, 1, "{len}: {a:#?}");
+            let g = &a.glitch_list[0];
+            assert_eq!(g.start_frame, at as u64, "{g:?}");
+            assert_eq!(g.frames, len as u64, "{g:?}");
+            assert_eq!(g.silent_frames, len as u64, "{g:?}");
+            assert_eq!(g.lag_change, None);
+            assert_eq!(a.silent_frames, len as u64);
+            assert!(a.lag_changes.is_empty());
+            assert_eq!(a.lag_frames, Some(LAG));
+        }
+    }
+
+    #[test]
+    fn half_gain_and_16_bit_quantisation_are_not_glitches() {
+        let s = seq();
+        let capture: Vec<f32> = clean(&s, LAG, 2 * RATE as usize)
+            .iter()
+            .map(|&v| ((f64::from(v) * 0.5 * 32768.0).round() / 32768.0) as f32)
+            .collect();
+        let a = analyse(Arc::clone(&s), &capture);
+        assert!(a.locked);
+        assert_eq!(a.lag_frames, Some(LAG));
+        assert_eq!(a.glitches, 0, "{a:#?}");
+        let gain_db = 20.0 * a.gain.unwrap().log10();
+        assert!((gain_db + 6.02).abs() < 0.01, "{gain_db}");
+    }
+
+    #[test]
+    fn an_inverted_copy_locks_with_negative_gain() {
+        let s = seq();
+        let capture: Vec<f32> = clean(&s, LAG, RATE as usize).iter().map(|v| -v).collect();
+        let a = analyse(Arc::clone(&s), &capture);
+        assert_eq!(a.lag_frames, Some(LAG));
+        assert_eq!(a.glitches, 0);
+        assert!(a.gain.unwrap() < 0.0);
+    }
+
+    #[test]
+    fn no_signal_or_an_unrelated_one_is_not_found() {
+        let s = seq();
+        let a = analyse(Arc::clone(&s), &vec![0.0; RATE as usize]);
+        assert!(!a.locked);
+        assert_eq!(a.lag_frames, None);
+        assert_eq!(a.input_peak, 0.0);
+        // Another sequence: loud, but not ours.
+        let other = Sequence::mls(17, 0.5);
+        let capture: Vec<f32> = (0..RATE as i64).map(|m| other.sample(m)).collect();
+        let a = analyse(Arc::clone(&s), &capture);
+        assert!(!a.locked, "{a:#?}");
+        assert!(a.best_correlation.abs() < 0.2, "{a:#?}");
+        assert!(a.input_peak > 0.4);
+    }
+
+    #[test]
+    fn several_events_are_counted_and_ordered() {
+        let s = seq();
+        let mut capture = clean(&s, LAG, 3 * RATE as usize);
+        // Noise instead of the signal (not silence), then silence, then a
+        // loss of 64 frames, then another silence.
+        for (i, v) in capture[20_000..20_010].iter_mut().enumerate() {
+            *v = if i % 2 == 0 { 0.9 } else { -0.9 };
+        }
+        capture[50_000..50_064].fill(0.0);
+        capture.drain(80_000..80_064);
+        capture[110_000..110_128].fill(0.0);
+        let a = analyse(Arc::clone(&s), &capture);
+        assert_eq!(a.glitches, 4, "{a:#?}");
+        let starts: Vec<u64> = a.glitch_list.iter().map(|g| g.start_frame).collect();
+        assert_eq!(starts[0], 20_000);
+        assert_eq!(starts[1], 50_000);
+        assert!((80_000..80_064).contains(&starts[2]), "{starts:?}");
+        assert_eq!(starts[3], 110_000);
+        assert!(a.glitch_list[0].frames <= 10 && a.glitch_list[0].silent_frames == 0);
+        assert_eq!(a.glitch_list[1].frames, 64);
+        assert_eq!(a.glitch_list[3].frames, 128);
+        assert_eq!(a.silent_frames, 64 + 128);
+        assert_eq!(a.lag_changes.len(), 1);
+        assert_eq!(a.lag_changes[0].delta, -64);
+        assert!((a.glitch_list[1].at_seconds - 50_000.0 / RATE).abs() < 1e-12);
+    }
+
+    #[test]
+    fn report_explains_a_missing_signal_and_a_latency_mismatch() {
+        let s = seq();
+        let options = LoopbackOptions::default();
+        let input = |analysis: Analysis, latencies| ReportInput {
+            driver: "test".into(),
+            rate: RATE,
+            frames: 64,
+            options: &options,
+            latencies,
+            analysis,
+            discontinuities: 0,
+            overloads: 0,
+            reset_requests: 0,
+            resync_requests: 0,
+            switches: 0,
+            expected_switches: 0.0,
+            seconds: 1.0,
+            dropped_blocks: 0,
+        };
+        let silent = analyse(Arc::clone(&s), &vec![0.0; 10_000]);
+        let r = report(input(silent, (600, 634)));
+        assert!(!r.passed);
+        let reason = r.reason.unwrap();
+        assert!(
+            reason.starts_with("no signal came back on input 0"),
+            "{reason}"
+        );
+        assert!(reason.contains("-inf dBFS"), "{reason}");
+
+        let good = analyse(Arc::clone(&s), &clean(&s, LAG, RATE as usize));
+        let r = report(input(good.clone(), (600, 634)));
+        assert!(r.passed, "{:?}", r.reason);
+        assert_eq!(r.difference_ms, Some(0.0));
+        // Reported 200 frames (4.2 ms) more than measured: beyond 2 ms.
+        let r = report(input(good, (700, 734)));
+        assert!(!r.passed);
+        assert!(r.reason.unwrap().contains("differs from the reported"));
+        assert!((r.difference_ms.unwrap() + 200.0 / 48.0).abs() < 1e-9);
+    }
+}

@@ -166,6 +166,8 @@ pub(crate) struct Links {
 }
 
 impl Links {
+    // Only the WASAPI device (Windows) reports through the links.
+    #[cfg_attr(not(windows), allow(dead_code))]
     fn log(&self, level: &'static str, text: String) {
         if let Some(log) = self.log.get() {
             log.line(level, text);

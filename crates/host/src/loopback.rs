@@ -284,6 +284,8 @@ struct OpenGlitch {
     last_bad: u64,
     good_run: usize,
     lag_before: i64,
+    /// Set when a re-lock found another lag: after − before.
+    lag_change: Option<i64>,
     /// Silent samples of this glitch already dropped from the history.
     silent_evicted: u64,
 }
@@ -326,6 +328,8 @@ pub struct Analyser {
     silent_frames: u64,
     frames_captured: u64,
     frames_analysed: u64,
+    /// Frames before this one have been counted as analysed.
+    analysed_to: u64,
     first_lock_frame: Option<u64>,
     capture_gaps: u64,
     input_peak: f64,
@@ -369,6 +373,7 @@ impl Analyser {
             silent_frames: 0,
             frames_captured: 0,
             frames_analysed: 0,
+            analysed_to: 0,
             first_lock_frame: None,
             capture_gaps: 0,
             input_peak: 0.0,
@@ -436,7 +441,7 @@ impl Analyser {
         self.frames_captured += 1;
         self.input_peak = self.input_peak.max(f64::from(sample.abs()));
         match self.state {
-            State::Locked { lag, gain } => self.check(frame, sample, lag, gain),
+            State::Locked { lag, gain } => self.check(frame, sample, lag, gain, true),
             State::Searching {
                 from,
                 last_quick,
@@ -484,9 +489,15 @@ impl Analyser {
         }
     }
 
-    fn check(&mut self, frame: u64, sample: f32, lag: i64, gain: f64) {
-        self.frames_analysed += 1;
-        self.count_lag(lag);
+    /// Compares one sample with the expected one and follows glitches;
+    /// `may_search`: a long glitch switches to searching (not while
+    /// re-checking the history after a lock).
+    fn check(&mut self, frame: u64, sample: f32, lag: i64, gain: f64, may_search: bool) {
+        if frame >= self.analysed_to {
+            self.frames_analysed += 1;
+            self.count_lag(lag);
+            self.analysed_to = frame + 1;
+        }
         let ok = self.matches(frame, sample, lag, gain);
         match self.glitch.as_mut() {
             None => {
@@ -496,6 +507,7 @@ impl Analyser {
                         last_bad: frame,
                         good_run: 0,
                         lag_before: lag,
+                        lag_change: None,
                         silent_evicted: 0,
                     });
                 }
@@ -505,12 +517,12 @@ impl Analyser {
                     g.good_run += 1;
                     if g.good_run >= self.cfg.good_run {
                         let end = g.last_bad + 1;
-                        self.close_glitch(end, None);
+                        self.close_glitch(end);
                     }
                 } else {
                     g.last_bad = frame;
                     g.good_run = 0;
-                    if frame - g.start >= self.cfg.relock_after as u64 {
+                    if may_search && frame - g.start >= self.cfg.relock_after as u64 {
                         let from = g.start;
                         self.state = State::Searching {
                             from,
@@ -523,9 +535,8 @@ impl Analyser {
         }
     }
 
-    /// Closes the open glitch at `end` (exclusive); `new_lag` when a
-    /// re-lock found a different lag.
-    fn close_glitch(&mut self, end: u64, new_lag: Option<i64>) {
+    /// Closes the open glitch at `end` (exclusive).
+    fn close_glitch(&mut self, end: u64) {
         let Some(g) = self.glitch.take() else {
             return;
         };
@@ -547,7 +558,7 @@ impl Analyser {
                 frames,
                 ms: frames as f64 / self.cfg.sample_rate * 1e3,
                 silent_frames: silent,
-                lag_change: new_lag.map(|l| l - g.lag_before),
+                lag_change: g.lag_change,
             });
         }
     }
@@ -675,51 +686,45 @@ impl Analyser {
         true
     }
 
+    /// Locks at `lag` with `gain` after the window `w0..end` matched. After
+    /// a glitch, everything captured since it began is checked again
+    /// against the new lag: the glitch ends where the new lag explains the
+    /// capture, and further bad stretches in between are glitches of their
+    /// own (late blocks in quick succession stay separate events).
     fn lock(&mut self, w0: u64, end: u64, lag: i64, gain: f64) {
         self.last_gain = Some(gain);
         if self.first_lock_frame.is_none() {
             self.first_lock_frame = Some(w0);
             self.first_lag = Some(lag);
         }
-        if let Some(g) = self.glitch {
-            // Walk back from the window to where the new lag starts to
-            // explain the capture: that is where the glitch ended.
-            let mut s = w0;
-            let floor = g.start.max(self.hist_start);
-            while s > floor {
-                let f = s - 1;
-                let Some(&v) = usize::try_from(f - self.hist_start)
-                    .ok()
-                    .and_then(|i| self.hist.get(i))
-                else {
-                    break;
-                };
-                if !self.matches(f, v, lag, gain) {
-                    break;
-                }
-                s = f;
-            }
-            let change = (lag != g.lag_before).then_some(lag);
-            if let Some(to) = change {
+        self.state = State::Locked { lag, gain };
+        let mut from = w0;
+        if let Some(g) = self.glitch.as_mut() {
+            if lag != g.lag_before {
+                g.lag_change = Some(lag - g.lag_before);
                 self.lag_change_count += 1;
                 if self.lag_changes.len() < LISTED {
                     self.lag_changes.push(LagChange {
                         at_frame: w0,
                         from: g.lag_before,
-                        to,
-                        delta: to - g.lag_before,
+                        to: lag,
+                        delta: lag - g.lag_before,
                     });
                 }
             }
-            self.close_glitch(s, change);
+            // The glitch's first sample stays bad; the rest is re-checked.
+            g.last_bad = g.start;
+            g.good_run = 0;
+            from = (g.start + 1).max(self.hist_start);
         }
-        self.state = State::Locked { lag, gain };
-        // The window itself was verified: count it as analysed.
-        let n = end - w0;
-        self.frames_analysed += n;
-        match self.lag_frames.iter_mut().find(|(l, _)| *l == lag) {
-            Some((_, c)) => *c += n,
-            None => self.lag_frames.push((lag, n)),
+        for f in from..end {
+            let Some(&v) = usize::try_from(f - self.hist_start)
+                .ok()
+                .and_then(|i| self.hist.get(i))
+            else {
+                continue;
+            };
+            self.check(f, v, lag, gain, false);
         }
     }
 
@@ -731,7 +736,7 @@ impl Analyser {
                 State::Locked { .. } => g.last_bad + 1,
                 State::Searching { .. } => self.next_frame.unwrap_or(g.start + 1),
             };
-            self.close_glitch(end, None);
+            self.close_glitch(end);
         }
         let lag_frames = self
             .lag_frames
@@ -1493,6 +1498,27 @@ mod tests {
         assert_eq!(a.lag_changes.len(), 1);
         assert_eq!(a.lag_changes[0].delta, -64);
         assert!((a.glitch_list[1].at_seconds - 50_000.0 / RATE).abs() < 1e-12);
+    }
+
+    #[test]
+    fn late_blocks_in_quick_succession_are_separate_glitches() {
+        let s = seq();
+        let mut capture = clean(&s, LAG, 2 * RATE as usize);
+        // Eight silent 64-frame blocks, 64 good frames apart: longer than
+        // `relock_after` in all, so the analyser searches again in between.
+        for k in 0..8 {
+            let at = 30_000 + k * 128;
+            capture[at..at + 64].fill(0.0);
+        }
+        let a = analyse(Arc::clone(&s), &capture);
+        assert_eq!(a.glitches, 8, "{a:#?}");
+        for (k, g) in a.glitch_list.iter().enumerate() {
+            assert_eq!(g.start_frame, 30_000 + k as u64 * 128, "{g:?}");
+            assert_eq!((g.frames, g.silent_frames, g.lag_change), (64, 64, None));
+        }
+        assert!(a.lag_changes.is_empty());
+        assert_eq!(a.silent_frames, 8 * 64);
+        assert_eq!(a.lag_frames, Some(LAG));
     }
 
     #[test]

@@ -13,14 +13,13 @@
 
 #![cfg(windows)]
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use tenuto_host::dll::DllServer;
 use tenuto_host::stream::{self, StreamOptions};
 
 mod common;
-use common::built_dll;
+use common::{built_dll, wasapi_settings};
 
 #[allow(clippy::disallowed_types)]
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -37,23 +36,6 @@ fn null_endpoints_present() -> bool {
         }
         Err(_) => false,
     }
-}
-
-/// A settings file choosing WASAPI with the given output and input (IDs or names).
-fn wasapi_settings(name: &str, output: &str, input: &str) -> PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("tenuto-wasapi-test-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("tenuto.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "[driver]\nbackend = \"wasapi\"\n\n[wasapi]\noutput = \"{output}\"\n\
-             input = \"{input}\"\nmode = \"shared\"\n"
-        ),
-    )
-    .unwrap();
-    path
 }
 
 #[test]

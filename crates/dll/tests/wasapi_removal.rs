@@ -10,7 +10,6 @@
 
 #![cfg(windows)]
 
-use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -20,7 +19,7 @@ use tenuto_host::stream::{self, StreamOptions};
 use tenuto_host::{Period, PeriodHandler};
 
 mod common;
-use common::built_dll;
+use common::{built_dll, wasapi_settings};
 
 /// Runs `pactl` against the harness's PulseAudio, from inside Wine: `start /wait /unix`
 /// runs a Unix program (Rust's `Command` cannot hand one its standard handles under Wine),
@@ -188,20 +187,4 @@ fn removing_the_output_while_streaming_asks_for_a_reset_and_the_driver_stays_usa
     assert_eq!(d.release(), 0);
     let _ = pactl(&["unload-module", &module]);
     std::env::remove_var("TENUTO_CONFIG");
-}
-
-fn wasapi_settings(name: &str, output: &str, input: &str) -> PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("tenuto-wasapi-test-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("tenuto.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "[driver]\nbackend = \"wasapi\"\n\n[wasapi]\noutput = \"{output}\"\n\
-             input = \"{input}\"\nmode = \"shared\"\n"
-        ),
-    )
-    .unwrap();
-    path
 }

@@ -14,3 +14,22 @@ pub fn built_dll() -> PathBuf {
         .cloned()
         .unwrap_or_else(|| panic!("tenuto.dll not built next to {}", deps.display()))
 }
+
+/// A settings file (for `TENUTO_CONFIG`) choosing WASAPI in shared mode with the given
+/// output and input (IDs, names, "default" or "off").
+#[allow(dead_code)] // used by the WASAPI tests only
+pub fn wasapi_settings(name: &str, output: &str, input: &str) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("tenuto-wasapi-test-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("tenuto.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[driver]\nbackend = \"wasapi\"\n\n[wasapi]\noutput = \"{output}\"\n\
+             input = \"{input}\"\nmode = \"shared\"\n"
+        ),
+    )
+    .unwrap();
+    path
+}

@@ -36,6 +36,7 @@ use tenuto_engine::virtual_device::format_rates;
 
 use std::sync::Arc;
 
+use crate::clock::SwitchClock;
 use crate::com::{self, Apartment, AudioClient, CaptureClient, Enumerator, Event, RenderClient};
 use crate::drift::{DriftSteer, Slip};
 use crate::endpoint::{Direction, EndpointState};
@@ -265,6 +266,14 @@ impl WasapiDevice {
             mode,
             &mut notes,
         )?;
+        if render.is_none()
+            && capture.is_none()
+            && (self.config.render != EndpointChoice::Off
+                || self.config.capture != EndpointChoice::Off)
+        {
+            // Only `default` can resolve to nothing: Windows has no default device.
+            return Err(WasapiError::NoDefaultDevice);
+        }
         let (info, rates, render, capture) = describe(render, capture)?;
         if let Some(handler) = &self.on_change {
             let watched: Vec<Watched> = [&render, &capture]
@@ -884,6 +893,8 @@ struct WasapiStream {
     drift: Option<DriftSteer>,
     /// The stream's rate and render period, to re-arm `drift` at each start.
     drift_params: Option<(u32, u32)>,
+    /// The system time of each period (smoothed; see [`crate::clock`]).
+    clock: SwitchClock,
 }
 
 impl WasapiStream {
@@ -957,6 +968,7 @@ impl WasapiStream {
                 }
                 _ => None,
             },
+            clock: SwitchClock::new(config.period_frames, config.sample_rate),
         }
     }
 
@@ -1184,6 +1196,7 @@ impl DeviceStream for WasapiStream {
             .drift_params
             .map(|(rate, period)| DriftSteer::new(rate, period));
         self.next_index = 0;
+        self.clock.reset();
         self.captured_any = false;
         let session = self.open_session().map_err(|e| setup_error(&e))?;
         let started = self.start_clients(&session);
@@ -1240,7 +1253,17 @@ impl DeviceStream for WasapiStream {
         }
         let now = time::now_ns();
         self.last_progress_ns = now;
-        let due = self.last_wake_ns.min(now);
+        let woke = self.last_wake_ns.min(now);
+        // How long ago the period was complete, in frames: the captured frames beyond it, or
+        // (output only) how far the render queue is below the level that made it due.
+        let early = if self.capture.is_some() {
+            self.input
+                .frames()
+                .saturating_sub(self.plan.buffer_frames as usize)
+        } else {
+            (self.plan.output_prefill_frames as usize).saturating_sub(self.output_queued() + 1)
+        };
+        let due = self.clock.time_of(self.next_index, woke, early as u64);
         let deadline = if self.render.is_some() {
             // The period's first output frame is taken at the pull after the `queued` frames
             // ahead of it: it must be in WASAPI's buffer by then.

@@ -140,6 +140,12 @@ pub enum WasapiError {
         /// Capture endpoint name.
         capture: String,
     },
+    /// `default` was chosen, and Windows has no default output or input device.
+    #[error(
+        "Windows has no default output or input device (none is connected and enabled); \
+         connect or enable one in Sound settings, or name one in wasapi.output / wasapi.input"
+    )]
+    NoDefaultDevice,
     /// Neither direction was chosen.
     #[error("neither an output nor an input endpoint was chosen; choose at least one")]
     NoEndpoints,

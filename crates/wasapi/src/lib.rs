@@ -72,6 +72,7 @@
 #![warn(missing_docs)]
 
 pub mod channels;
+pub mod clock;
 pub mod drift;
 pub mod endpoint;
 pub mod error;

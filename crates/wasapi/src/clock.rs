@@ -1,0 +1,163 @@
+//! The system time of each ASIO period (`ASIOTime::timeInfo.systemTime`, `getSamplePosition`).
+//!
+//! The driver thread wakes when WASAPI signals a packet, and a packet may complete several
+//! ASIO periods at once (Wine delivers 10 ms packets, a 64-frame buffer is 1.3 ms), or arrive
+//! late because the thread was. Stamping each period with the wake-up time would make the
+//! times jump by a whole packet and repeat within one, which breaks any host that places MIDI
+//! or video by them.
+//!
+//! [`SwitchClock`] instead estimates when each period's last frame really arrived:
+//! * **Back-dating:** at a wake-up the newest frame arrived just now, so a period whose last
+//!   frame lies `early` frames before it completed `early / rate` earlier. (For output only,
+//!   `early` is how far the render queue is below its target: the period was due when the
+//!   queue crossed it.)
+//! * **Lower envelope:** the period timeline is `offset + index × period`. Lateness only ever
+//!   adds, so an observation below the current offset is taken at once; one above it moves
+//!   the offset by 1/32 of the difference, which follows a device clock that is slower than
+//!   the system's without letting one late wake-up move the timeline.
+//! * **Monotonic:** each time is at least half a period after the one before.
+//!
+//! Pure arithmetic on the caller's values: no allocation, no lock, no panic (float → integer
+//! casts saturate), so it runs on the driver thread.
+
+/// Share of the gap an observation above the timeline moves it by.
+const CREEP: f64 = 1.0 / 32.0;
+
+/// Smoothed period timeline of one stream; see the module documentation.
+#[derive(Debug, Clone)]
+pub struct SwitchClock {
+    period_ns: f64,
+    frame_ns: f64,
+    offset_ns: Option<f64>,
+    last_ns: u64,
+}
+
+impl SwitchClock {
+    /// A clock for periods of `period_frames` frames at `rate` frames per second.
+    pub fn new(period_frames: u32, rate: f64) -> Self {
+        let frame_ns = if rate > 0.0 { 1e9 / rate } else { 0.0 };
+        Self {
+            period_ns: f64::from(period_frames) * frame_ns,
+            frame_ns,
+            offset_ns: None,
+            last_ns: 0,
+        }
+    }
+
+    /// Forgets the timeline (a new stream starts at period 0).
+    pub fn reset(&mut self) {
+        self.offset_ns = None;
+        self.last_ns = 0;
+    }
+
+    /// The system time of period `index`, whose data was complete at the wake-up at `woke_ns`
+    /// with `early_frames` frames to spare (see the module documentation).
+    pub fn time_of(&mut self, index: u64, woke_ns: u64, early_frames: u64) -> u64 {
+        let ready = woke_ns as f64 - early_frames as f64 * self.frame_ns;
+        let observed = ready - index as f64 * self.period_ns;
+        let offset = match self.offset_ns {
+            Some(offset) if observed >= offset => offset + (observed - offset) * CREEP,
+            _ => observed,
+        };
+        self.offset_ns = Some(offset);
+        let mut t = (offset + index as f64 * self.period_ns).max(0.0) as u64;
+        if self.last_ns != 0 {
+            let floor = self.last_ns.saturating_add((self.period_ns / 2.0) as u64);
+            t = t.max(floor);
+        }
+        self.last_ns = t;
+        t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A device delivering `packet`-frame packets at `rate` whose clock runs `ppm` off the
+    /// system's, `lag_ns` after the frames were captured, with wake-ups up to `jitter_ns` late
+    /// (a fixed pseudo-random sequence). Returns (estimated, true) times of `n` periods of `b`.
+    fn simulate(b: u64, packet: u64, ppm: f64, jitter_ns: u64, n: u64) -> Vec<(u64, u64)> {
+        let rate = 48_000.0;
+        let scale = 1.0 + ppm * 1e-6;
+        let lag_ns = 3_000_000.0;
+        let mut clock = SwitchClock::new(b as u32, rate);
+        let mut seed = 0x2545_f491_u64;
+        (0..n)
+            .map(|k| {
+                let last_frame = (k + 1) * b;
+                let packets = last_frame.div_ceil(packet);
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let jitter = (seed % (jitter_ns + 1)) as f64;
+                let woke = (packets * packet) as f64 / rate * 1e9 * scale + lag_ns + jitter;
+                let early = packets * packet - last_frame;
+                let t = clock.time_of(k, woke as u64, early);
+                let truth = last_frame as f64 / rate * 1e9 * scale + lag_ns;
+                (t, truth as u64)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn periods_inside_one_packet_get_evenly_spaced_times() {
+        // 64-frame periods from 480-frame packets: 7.5 periods per wake-up.
+        let times = simulate(64, 480, 0.0, 0, 200);
+        for w in times.windows(2) {
+            let step = w[1].0 as i64 - w[0].0 as i64;
+            assert!((step - 1_333_333).abs() < 2_000, "step {step} ns");
+        }
+        for (t, truth) in &times {
+            assert!(t.abs_diff(*truth) < 2_000, "{t} vs {truth}");
+        }
+    }
+
+    #[test]
+    fn late_wake_ups_do_not_move_the_timeline() {
+        for b in [32, 64, 256, 480, 1000] {
+            let times = simulate(b, 480, 0.0, 2_000_000, 400);
+            let worst = times
+                .iter()
+                .skip(20)
+                .map(|(t, truth)| t.abs_diff(*truth))
+                .max()
+                .unwrap();
+            // Wake-ups are up to 2 ms late; the timeline stays well inside that.
+            assert!(worst < 1_000_000, "B={b}: worst error {worst} ns");
+            assert!(times.windows(2).all(|w| w[1].0 > w[0].0), "B={b}");
+        }
+    }
+
+    #[test]
+    fn follows_a_device_clock_off_the_system_clock() {
+        for ppm in [-2_500.0, 2_500.0] {
+            let times = simulate(256, 480, ppm, 500_000, 3_000);
+            let (t0, _) = times[100];
+            let (t1, _) = times[2_999];
+            let span = (t1 - t0) as f64;
+            let expected = 2_899.0 * 256.0 / 48_000.0 * 1e9 * (1.0 + ppm * 1e-6);
+            let err_ppm = (span - expected) / expected * 1e6;
+            assert!(
+                err_ppm.abs() < 100.0,
+                "{ppm} ppm device: span off by {err_ppm:.0} ppm"
+            );
+            let (t, truth) = times[2_999];
+            assert!(t.abs_diff(truth) < 1_000_000, "{ppm} ppm: {t} vs {truth}");
+        }
+    }
+
+    #[test]
+    fn a_stall_does_not_make_time_run_backwards() {
+        let mut clock = SwitchClock::new(256, 48_000.0);
+        let p = 5_333_333;
+        let a = clock.time_of(0, 10_000_000, 0);
+        // Period 1 arrives 50 ms late, period 2 on time again: its observation drops the
+        // offset, but time still advances.
+        let b = clock.time_of(1, 10_000_000 + p + 50_000_000, 0);
+        let c = clock.time_of(2, 10_000_000 + 2 * p, 0);
+        assert!(a < b && b < c, "{a} {b} {c}");
+        clock.reset();
+        assert_eq!(clock.time_of(0, 5, 0), 5);
+    }
+}

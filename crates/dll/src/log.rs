@@ -131,6 +131,31 @@ fn describe(event: &ScheduleEvent) -> (&'static str, String) {
                 event.index
             ),
         ),
+        EventKind::DeviceGap {
+            output_underruns,
+            input_overruns,
+            resyncs,
+        } => ("warn", {
+            let mut what = Vec::new();
+            if output_underruns > 0 {
+                what.push(format!(
+                    "{output_underruns} output underrun(s) (the device ran out of audio to play: \
+                     a gap was heard)"
+                ));
+            }
+            if input_overruns > 0 {
+                what.push(format!(
+                    "{input_overruns} input overrun(s) (recorded audio was lost: it was read too late)"
+                ));
+            }
+            if resyncs > 0 {
+                what.push(format!(
+                    "{resyncs} resync(s) (the stream fell far behind and was restarted on the \
+                     device's clock)"
+                ));
+            }
+            format!("period {}: {}", event.index, what.join(", "))
+        }),
         EventKind::PriorityChanged { from } => (
             "info",
             format!(
@@ -215,6 +240,7 @@ impl Logger {
                 }
                 let mut seq = 0u64;
                 let mut streaming = false;
+                let mut seen_streams = 0u64;
                 let mut events = Vec::new();
                 loop {
                     let last = match stopped.recv_timeout(POLL) {
@@ -238,7 +264,11 @@ impl Logger {
                         return;
                     };
                     let now = shared.is_streaming();
-                    if now && !streaming {
+                    // A stream shorter than the poll interval is seen by its count alone.
+                    let started = shared.streams_started();
+                    let began = started != seen_streams;
+                    seen_streams = started;
+                    if began {
                         write(
                             &mut log,
                             "info",
@@ -264,11 +294,11 @@ impl Logger {
                         write(&mut log, lvl, &text);
                     }
                     if let Some(e) = shared.stream_error() {
-                        if streaming || now {
+                        if streaming || now || began {
                             write(&mut log, "error", &format!("streaming stopped: {e}"));
                         }
                     }
-                    if streaming && !now {
+                    if (streaming || began) && !now {
                         let s = shared.counters.snapshot();
                         let mut causes = String::new();
                         for c in LateCause::ALL {
@@ -281,12 +311,17 @@ impl Logger {
                             "info",
                             &format!(
                                 "streaming stopped: {} periods, {} late{causes}, {} host overruns, \
-                                 {} demotions, worst wake-up {} µs",
+                                 {} demotions, worst wake-up {} µs; device: {} output underruns, \
+                                 {} input overruns, {} resyncs, {} clock slips",
                                 s.periods,
                                 s.late_periods,
                                 s.host_overruns,
                                 s.demotions,
-                                s.max_wake_late_ns / 1000
+                                s.max_wake_late_ns / 1000,
+                                s.output_underruns,
+                                s.input_overruns,
+                                s.resyncs,
+                                s.clock_slips
                             ),
                         );
                     }

@@ -205,6 +205,73 @@ fn the_log_records_creation_streaming_late_periods_and_release() {
     }
 }
 
+/// A host that releases the driver without calling stop() still gets the
+/// stream's summary in the log, and every device gap is explained.
+#[test]
+fn the_log_explains_device_gaps_and_summarises_a_stream_released_while_running() {
+    let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let path = settings_file(
+        "log-release",
+        "[driver]\nbackend = \"virtual\"\n\n[logging]\nlevel = \"info\"\n\n[scheduling]\nlinux = \"inherit\"\n",
+    );
+    let log = path.with_file_name("tenuto.log");
+    let _ = std::fs::remove_file(&log);
+    std::env::set_var("TENUTO_CONFIG", &path);
+
+    /// Stalls once for 30 ms (about 22 periods of 64 frames): the device
+    /// plays silence meanwhile.
+    struct StallOnce(u64);
+    impl PeriodHandler for StallOnce {
+        fn process(&mut self, _period: &mut Period<'_>) {
+            self.0 += 1;
+            if self.0 == 50 {
+                std::thread::sleep(Duration::from_millis(30));
+            }
+        }
+        fn as_any(&mut self) -> &mut dyn std::any::Any {
+            self
+        }
+    }
+
+    let mut d = Driver::from_instance(tenuto::new_instance());
+    assert!(d.init());
+    let session = d
+        .create_buffers(
+            &[(false, 0)],
+            64,
+            HostOptions::default(),
+            Box::new(StallOnce(0)),
+        )
+        .unwrap();
+    session.begin();
+    d.start().unwrap();
+    assert!(wait_until(Duration::from_secs(5), || {
+        session.counters().switches.load(Ordering::Acquire) >= 150
+    }));
+    // No stop(), no disposeBuffers(): the last reference goes while streaming.
+    assert_eq!(d.release(), 0);
+    drop(session);
+    std::env::remove_var("TENUTO_CONFIG");
+
+    let text = std::fs::read_to_string(&log).expect("tenuto.log written");
+    for want in [
+        "output underrun(s) (the device ran out of audio to play",
+        "streaming stopped:",
+        "device: ",
+        "driver object released",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in:\n{text}");
+    }
+    let summary = text
+        .lines()
+        .find(|l| l.contains("streaming stopped:"))
+        .unwrap_or_default();
+    assert!(
+        !summary.contains("device: 0 output underruns"),
+        "the summary counts the underrun: {summary}"
+    );
+}
+
 #[test]
 fn the_log_rotates_and_keeps_three_old_files() {
     let dir = std::env::temp_dir().join(format!("tenuto-log-rotate-{}", std::process::id()));

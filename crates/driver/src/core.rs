@@ -31,7 +31,8 @@ pub struct DriverHooks {
     pub startup_message: Option<String>,
     /// Things that live exactly as long as the driver object (e.g. the
     /// settings watcher, whose drop stops and joins its thread). Dropped
-    /// after the engine, when the last reference is released.
+    /// when the last reference is released, after the stream has stopped
+    /// and before the engine is.
     pub attachments: Vec<Box<dyn std::any::Any + Send + Sync>>,
 }
 
@@ -48,6 +49,18 @@ impl std::fmt::Debug for DriverHooks {
 impl std::fmt::Debug for DriverCore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DriverCore").finish_non_exhaustive()
+    }
+}
+
+impl Drop for DriverCore {
+    /// A host that releases the driver while streaming gets the stream stopped first; the
+    /// attachments then go while the status is still alive, so the log can write the
+    /// stream's summary. The engine itself is dropped with the remaining fields.
+    fn drop(&mut self) {
+        if self.engine.lock().is_running() {
+            let _ = self.stop();
+        }
+        self.hooks.attachments.clear();
     }
 }
 

@@ -26,7 +26,7 @@ use asio_abi::message;
 use tenuto_convert::{device_to_host, host_to_device, DeviceFormat, HostFormat};
 
 use crate::buffers::BufferAccess;
-use crate::device::{DeviceStream, StreamError};
+use crate::device::{DeviceCounters, DeviceStream, StreamError};
 use crate::host::{
     AppliedPolicy, HostCaps, HostMessages, PeriodTime, PrioritySample, SwitchCallback, ThreadPolicy,
 };
@@ -177,7 +177,7 @@ impl IoContext {
         };
         // In deferred mode: the half written in the previous period.
         let mut pending: Option<usize> = None;
-        let mut last_gaps = 0u64;
+        let mut last_gaps = DeviceCounters::default();
         let mut last_sample: Option<(PrioritySample, bool)> = None;
         let sample_every = self.sample_every.max(1);
 
@@ -264,7 +264,14 @@ impl IoContext {
             let slack = i64::try_from(i128::from(timing.deadline_ns) - i128::from(done))
                 .unwrap_or(i64::MAX);
             let gaps = self.stream.device_counters();
-            let gap_total = gaps.output_underruns + gaps.input_overruns + gaps.resyncs;
+            let grew = |now: u64, before: u64| {
+                u32::try_from(now.saturating_sub(before)).unwrap_or(u32::MAX)
+            };
+            let gap = EventKind::DeviceGap {
+                output_underruns: grew(gaps.output_underruns, last_gaps.output_underruns),
+                input_overruns: grew(gaps.input_overruns, last_gaps.input_overruns),
+                resyncs: grew(gaps.resyncs, last_gaps.resyncs),
+            };
             let mut f = 0;
             if slack < 0 {
                 f |= flags::LATE;
@@ -272,10 +279,23 @@ impl IoContext {
             if host_ns > period_ns {
                 f |= flags::HOST_OVERRUN;
             }
-            if gap_total != last_gaps {
-                f |= flags::DEVICE_GAP;
-                last_gaps = gap_total;
+            if gaps != last_gaps {
                 self.shared.counters.set_device(&gaps);
+                let lost = (gaps.output_underruns, gaps.input_overruns, gaps.resyncs)
+                    != (
+                        last_gaps.output_underruns,
+                        last_gaps.input_overruns,
+                        last_gaps.resyncs,
+                    );
+                if lost {
+                    f |= flags::DEVICE_GAP;
+                    let _ = self.events.push(ScheduleEvent {
+                        index: timing.index,
+                        kind: gap,
+                        priority: None,
+                    });
+                }
+                last_gaps = gaps;
             }
             if f & flags::LATE != 0 {
                 // Every late period gets a fresh sample and a likely cause.

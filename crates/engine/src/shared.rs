@@ -17,6 +17,8 @@ pub struct Shared {
     position: AtomicU64,
     system_time: AtomicU64,
     streaming: AtomicBool,
+    /// Streams started since the engine was created.
+    streams_started: AtomicU64,
     pub(crate) stop_requested: AtomicBool,
     /// Set by `outputReady` during a switch; consumed by the driver thread.
     pub(crate) output_ready: AtomicBool,
@@ -145,7 +147,16 @@ impl Shared {
     }
 
     pub(crate) fn set_streaming(&self, on: bool) {
+        if on {
+            self.streams_started.fetch_add(1, Ordering::AcqRel);
+        }
         self.streaming.store(on, Ordering::Release);
+    }
+
+    /// How many streams have started since the engine was created: a reader that polls
+    /// [`Shared::is_streaming`] sees from this that a short stream came and went.
+    pub fn streams_started(&self) -> u64 {
+        self.streams_started.load(Ordering::Acquire)
     }
 
     /// The current sample rate.

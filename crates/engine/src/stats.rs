@@ -103,6 +103,16 @@ pub enum EventKind {
         /// Priority before.
         from: i32,
     },
+    /// The device reported lost or repeated audio since the previous such
+    /// event (counts are the increases).
+    DeviceGap {
+        /// Output buffers the device played without fresh data (heard as a gap).
+        output_underruns: u32,
+        /// Input data lost because it was read too late.
+        input_overruns: u32,
+        /// The device clock was restarted after a stall.
+        resyncs: u32,
+    },
 }
 
 /// Timing of one period, recorded by the driver thread.

@@ -219,8 +219,8 @@ fn wasapi_device(
     settings: &Settings,
     links: &Links,
 ) -> (Box<dyn tenuto_engine::Device>, Option<String>) {
-    use tenuto_settings::{EndpointSetting, WasapiModeSetting};
-    use tenuto_wasapi::{EndpointChoice, Mode, WasapiConfig, WasapiDevice};
+    use tenuto_settings::{EndpointSetting, OutputSafetySetting, WasapiModeSetting};
+    use tenuto_wasapi::{EndpointChoice, Mode, OutputSafety, WasapiConfig, WasapiDevice};
     let choice = |e: &EndpointSetting| match e {
         EndpointSetting::Default => EndpointChoice::Default,
         EndpointSetting::Off => EndpointChoice::Off,
@@ -234,6 +234,16 @@ fn wasapi_device(
             WasapiModeSetting::Shared => Mode::Shared,
             WasapiModeSetting::LowLatency => Mode::LowLatency,
             WasapiModeSetting::Exclusive => Mode::Exclusive,
+        },
+        output_safety: match w.output_safety {
+            OutputSafetySetting::Ms(ms) => OutputSafety::Ms(ms),
+            // Wine's winepulse hands data to PulseAudio from a timer thread that lags the
+            // stream by about one period: without that much more queued, PulseAudio runs dry
+            // at the first late tick and winepulse pads the stream with silence.
+            OutputSafetySetting::Auto if tenuto_sched::windows::is_wine() => {
+                OutputSafety::RenderPeriods(1)
+            }
+            OutputSafetySetting::Auto => OutputSafety::None,
         },
         ..WasapiConfig::default()
     };

@@ -8,9 +8,9 @@ use tenuto_engine::shared::Shared;
 use tenuto_engine::stats::LateCause;
 use tenuto_settings::{
     BackendSetting, EndpointSetting, FallbackSetting, FormatSetting, LogLevel, ManualLevelSetting,
-    MmcssPrioritySetting, ProcessClassSetting, ProfileValue, SampleTypeSetting, SchedulingMode,
-    Settings, SourceSetting, WasapiModeSetting, BUFFER_SIZE_MAX, BUFFER_SIZE_MIN, MAX_CHANNELS,
-    SAMPLE_RATES,
+    MmcssPrioritySetting, OutputSafetySetting, ProcessClassSetting, ProfileValue,
+    SampleTypeSetting, SchedulingMode, Settings, SourceSetting, WasapiModeSetting, BUFFER_SIZE_MAX,
+    BUFFER_SIZE_MIN, MAX_CHANNELS, SAMPLE_RATES,
 };
 
 /// One entry of a drop-down: the value written to the file and the text shown.
@@ -72,6 +72,32 @@ pub fn wasapi_modes() -> Vec<Entry> {
             Entry::new(m.as_str(), label)
         })
         .collect()
+}
+
+/// `wasapi.output_safety`: auto, none, a few common amounts, and the file's own value
+/// when it is another.
+pub fn output_safeties(current: OutputSafetySetting) -> Vec<Entry> {
+    let mut entries = vec![
+        Entry::new(
+            "auto",
+            "Auto (none on Windows, one engine period under Wine)",
+        ),
+        Entry::new("0", "None"),
+    ];
+    let mut amounts = vec![2, 5, 10, 20, 40];
+    if let OutputSafetySetting::Ms(ms) = current {
+        if ms != 0 && !amounts.contains(&ms) {
+            amounts.push(ms);
+            amounts.sort_unstable();
+        }
+    }
+    entries.extend(amounts.into_iter().map(|ms| {
+        Entry::new(
+            ms.to_string(),
+            format!("{ms} ms (adds to the output latency)"),
+        )
+    }));
+    entries
 }
 
 /// What the panel shows of one audio endpoint of a direction (on Windows from
@@ -526,6 +552,7 @@ pub fn values_of(settings: &Settings, profile_key: Option<&str>) -> Vec<(String,
         ("wasapi.output", w.output.as_str().to_owned()),
         ("wasapi.input", w.input.as_str().to_owned()),
         ("wasapi.mode", w.mode.as_str().to_owned()),
+        ("wasapi.output_safety", w.output_safety.as_text()),
         ("virtual.sample_rate", v.sample_rate.to_string()),
         ("virtual.inputs", v.inputs.to_string()),
         ("virtual.outputs", v.outputs.to_string()),
@@ -730,6 +757,10 @@ mod tests {
             ("wasapi.output", endpoint_entries(Some(&devices()), "gone")),
             ("wasapi.input", endpoint_entries(None, "Mic")),
             ("wasapi.mode", wasapi_modes()),
+            (
+                "wasapi.output_safety",
+                output_safeties(OutputSafetySetting::Ms(7)),
+            ),
             ("virtual.sample_rate", sample_rates()),
             ("driver.sample_type", sample_types()),
             ("virtual.inputs", channel_counts()),

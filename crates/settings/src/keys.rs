@@ -7,8 +7,8 @@ use crate::choices::{
     SourceSetting, WasapiModeSetting,
 };
 use crate::model::{
-    format_linux_policy, parse_linux_policy, profile_key, EndpointSetting, Settings,
-    BUFFER_SIZE_MAX, BUFFER_SIZE_MIN, MAX_CHANNELS, SAMPLE_RATES,
+    format_linux_policy, parse_linux_policy, profile_key, EndpointSetting, OutputSafetySetting,
+    Settings, BUFFER_SIZE_MAX, BUFFER_SIZE_MIN, MAX_CHANNELS, SAMPLE_RATES,
 };
 use crate::parse::{closest, did_you_mean_key, did_you_mean_text, Problem, Severity};
 use crate::write::toml_string;
@@ -104,6 +104,14 @@ pub const KEYS: &[KeyInfo] = &[
          engine period the device offers (IAudioClient3; plain shared mode where Windows does \
          not offer it); exclusive: the device alone, at the host's rate and sample format \
          (other programs go silent).",
+    ),
+    key(
+        "wasapi.output_safety",
+        ValueKind::String,
+        "Output queued beyond the minimum that cannot underrun, in milliseconds (0 to 100), \
+         or auto: none on Windows, one engine period under Wine. It adds to the output \
+         latency the driver reports; raise it when the log shows no late periods and no \
+         device gaps but you still hear dropouts.",
     ),
     key(
         "virtual.inputs",
@@ -233,6 +241,10 @@ pub fn allowed(key: &str) -> Option<String> {
         }
         "wasapi.output" | "wasapi.input" => ENDPOINT_ALLOWED.to_owned(),
         "wasapi.mode" => WasapiModeSetting::allowed(),
+        "wasapi.output_safety" => format!(
+            "auto, or a whole number of milliseconds from 0 to {}",
+            OutputSafetySetting::MAX_MS
+        ),
         "virtual.inputs" | "virtual.outputs" => {
             format!("a whole number from 0 to {MAX_CHANNELS}, with inputs + outputs at least 1")
         }
@@ -366,6 +378,17 @@ pub(crate) fn apply(settings: &mut Settings, key: &str, val: &Val) -> Result<(),
         "wasapi.output" => w.output = want_endpoint(val)?,
         "wasapi.input" => w.input = want_endpoint(val)?,
         "wasapi.mode" => w.mode = want_choice(val)?,
+        "wasapi.output_safety" => {
+            w.output_safety = match val {
+                Val::Int(ms) => u32::try_from(*ms)
+                    .ok()
+                    .filter(|ms| *ms <= OutputSafetySetting::MAX_MS)
+                    .map(OutputSafetySetting::Ms),
+                Val::Str(text) => OutputSafetySetting::parse(text),
+                other => return Err(wrong_type(other, ValueKind::String)),
+            }
+            .ok_or_else(Refusal::not_allowed)?;
+        }
         "virtual.inputs" => v.inputs = want_channels(val)?,
         "virtual.outputs" => v.outputs = want_channels(val)?,
         "virtual.format" => v.format = want_choice(val)?,
@@ -429,6 +452,10 @@ pub fn get_key(settings: &Settings, key: &str) -> Option<String> {
         "wasapi.output" => quoted(w.output.as_str()),
         "wasapi.input" => quoted(w.input.as_str()),
         "wasapi.mode" => quoted(w.mode.as_str()),
+        "wasapi.output_safety" => match w.output_safety {
+            OutputSafetySetting::Auto => quoted("auto"),
+            OutputSafetySetting::Ms(ms) => ms.to_string(),
+        },
         "virtual.inputs" => v.inputs.to_string(),
         "virtual.outputs" => v.outputs.to_string(),
         "virtual.format" => quoted(v.format.as_str()),

@@ -41,6 +41,8 @@
 //!                                #   where Windows does not offer it)
 //!                                # exclusive: the device alone, at the host's rate and
 //!                                #   sample format (other programs go silent)
+//! output_safety = "auto"         # auto | 0..=100 (ms): output queued beyond the minimum;
+//!                                #   auto = none on Windows, one engine period under Wine
 //!
 //! [virtual]
 //! inputs = 2                     # 0..=64
@@ -139,8 +141,8 @@ pub use choices::{
 pub use keys::{allowed, choices_for, get_key, set_key, KeyInfo, ValueKind, KEYS};
 pub use model::{
     format_linux_policy, parse_linux_policy, DriverSettings, EndpointSetting, LoggingSettings,
-    SchedulingSettings, Settings, VirtualSettings, WasapiSettings, BUFFER_SIZE_MAX,
-    BUFFER_SIZE_MIN, MAX_CHANNELS, SAMPLE_RATES,
+    OutputSafetySetting, SchedulingSettings, Settings, VirtualSettings, WasapiSettings,
+    BUFFER_SIZE_MAX, BUFFER_SIZE_MIN, MAX_CHANNELS, SAMPLE_RATES,
 };
 pub use parse::{load, parse, Loaded, Problem, Severity, Source};
 pub use path::{default_path, CONFIG_ENV, FILE_NAME};

@@ -156,6 +156,54 @@ impl Serialize for EndpointSetting {
     }
 }
 
+/// `wasapi.output_safety`: output queued beyond the minimum that cannot underrun, for
+/// render timing worse than WASAPI promises. It adds to the output latency, which the
+/// driver reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OutputSafetySetting {
+    /// `"auto"`: none on Windows; one engine period under Wine, whose winepulse feeds
+    /// PulseAudio from a timer thread that lags the stream by about a period.
+    #[default]
+    Auto,
+    /// That many milliseconds, 0 to [`OutputSafetySetting::MAX_MS`].
+    Ms(u32),
+}
+
+impl OutputSafetySetting {
+    /// The most milliseconds accepted.
+    pub const MAX_MS: u32 = 100;
+
+    /// The value as the file spells it without quotes: `auto` or the milliseconds.
+    pub fn as_text(&self) -> String {
+        match self {
+            OutputSafetySetting::Auto => "auto".to_owned(),
+            OutputSafetySetting::Ms(ms) => ms.to_string(),
+        }
+    }
+
+    /// Parses `auto` (ASCII case-insensitive) or a whole number of milliseconds from 0 to
+    /// [`OutputSafetySetting::MAX_MS`]; `None` otherwise.
+    pub fn parse(text: &str) -> Option<Self> {
+        let text = text.trim();
+        if text.eq_ignore_ascii_case("auto") {
+            return Some(OutputSafetySetting::Auto);
+        }
+        text.parse::<u32>()
+            .ok()
+            .filter(|ms| *ms <= Self::MAX_MS)
+            .map(OutputSafetySetting::Ms)
+    }
+}
+
+impl Serialize for OutputSafetySetting {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            OutputSafetySetting::Auto => s.serialize_str("auto"),
+            OutputSafetySetting::Ms(ms) => s.serialize_u32(*ms),
+        }
+    }
+}
+
 /// `[wasapi]`: the WASAPI backend (Windows' audio devices).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct WasapiSettings {
@@ -165,6 +213,8 @@ pub struct WasapiSettings {
     pub input: EndpointSetting,
     /// `mode`: shared, low-latency (IAudioClient3) or exclusive.
     pub mode: WasapiModeSetting,
+    /// `output_safety`: extra output buffering.
+    pub output_safety: OutputSafetySetting,
 }
 
 impl Default for WasapiSettings {
@@ -173,6 +223,7 @@ impl Default for WasapiSettings {
             output: EndpointSetting::Default,
             input: EndpointSetting::Default,
             mode: WasapiModeSetting::Shared,
+            output_safety: OutputSafetySetting::Auto,
         }
     }
 }
@@ -200,8 +251,12 @@ impl WasapiSettings {
                  other programs go silent)"
             }
         };
+        let safety = match self.output_safety {
+            OutputSafetySetting::Auto => String::new(),
+            OutputSafetySetting::Ms(ms) => format!("; {ms} ms of output safety"),
+        };
         format!(
-            "output: {}; input: {}; {mode}",
+            "output: {}; input: {}; {mode}{safety}",
             side(&self.output),
             side(&self.input)
         )

@@ -51,6 +51,7 @@ fn non_default() -> Settings {
             output: EndpointSetting::Device(NULL_OUTPUT_ID.to_owned()),
             input: EndpointSetting::Off,
             mode: WasapiModeSetting::Exclusive,
+            output_safety: OutputSafetySetting::Ms(15),
         },
         virtual_device: VirtualSettings {
             inputs: 0,
@@ -140,6 +141,7 @@ const BAD_VALUES: &[(&str, &str, &str)] = &[
     ("wasapi.output", "1", "\"\""),
     ("wasapi.input", "true", "\"   \""),
     ("wasapi.mode", "2", "\"exclusiv\""),
+    ("wasapi.output_safety", "true", "101"),
     ("virtual.inputs", "\"2\"", "65"),
     ("virtual.outputs", "2.0", "-1"),
     ("virtual.format", "32", "\"f64\""),
@@ -322,6 +324,7 @@ fn wasapi_keys_round_trip() {
                 output,
                 input,
                 mode: *mode,
+                output_safety: OutputSafetySetting::Auto,
             };
             let text = s.to_toml();
             let loaded = parse(&text);
@@ -868,4 +871,55 @@ fn the_readme_documents_every_key() {
         readme.contains("| `profiles.\"<exe>\"` |"),
         "profiles are not documented"
     );
+}
+
+/// `wasapi.output_safety` takes `auto` or whole milliseconds up to 100, from the
+/// file (as a number or a string) and from `set_key`, and says what it allows.
+#[test]
+fn output_safety_is_auto_or_milliseconds() {
+    let loaded = parse("[wasapi]\noutput_safety = 10\n");
+    assert_eq!(loaded.problems, []);
+    assert_eq!(
+        loaded.settings.wasapi.output_safety,
+        OutputSafetySetting::Ms(10)
+    );
+    let loaded = parse("[wasapi]\noutput_safety = \"AUTO\"\n");
+    assert_eq!(loaded.problems, []);
+    assert_eq!(
+        loaded.settings.wasapi.output_safety,
+        OutputSafetySetting::Auto
+    );
+    for bad in ["101", "-1", "\"fast\"", "true"] {
+        let loaded = parse(&format!("[wasapi]\noutput_safety = {bad}\n"));
+        assert_eq!(loaded.problems.len(), 1, "{bad}");
+        let text = loaded.problems[0].to_string();
+        assert!(text.contains("wasapi.output_safety"), "{text}");
+        assert!(
+            text.contains("auto, or a whole number of milliseconds from 0 to 100")
+                || text.contains("true"),
+            "{text}"
+        );
+        assert_eq!(
+            loaded.settings.wasapi.output_safety,
+            OutputSafetySetting::Auto
+        );
+    }
+    let mut s = Settings::default();
+    set_key(&mut s, "wasapi.output_safety", "40").unwrap();
+    assert_eq!(s.wasapi.output_safety, OutputSafetySetting::Ms(40));
+    assert_eq!(get_key(&s, "wasapi.output_safety").as_deref(), Some("40"));
+    // Written as a number, read back the same.
+    let again = parse(&s.to_toml());
+    assert_eq!(again.problems, []);
+    assert_eq!(
+        again.settings.wasapi.output_safety,
+        OutputSafetySetting::Ms(40)
+    );
+    set_key(&mut s, "wasapi.output_safety", "auto").unwrap();
+    assert_eq!(
+        get_key(&s, "wasapi.output_safety").as_deref(),
+        Some("\"auto\"")
+    );
+    let e = set_key(&mut s, "wasapi.output_safety", "500").unwrap_err();
+    assert!(e.to_string().contains("not changed"), "{e}");
 }

@@ -85,6 +85,20 @@ impl Mode {
     }
 }
 
+/// Output queued beyond the minimum the [`RingPlan`] computes (which assumes the render
+/// engine pulls on time, as Windows' does). It adds to the reported output latency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OutputSafety {
+    /// Nothing beyond the plan.
+    #[default]
+    None,
+    /// This many milliseconds at the stream's rate.
+    Ms(u32),
+    /// This many render engine periods (under Wine, one: winepulse's timer thread lags the
+    /// PulseAudio stream by about a period).
+    RenderPeriods(u32),
+}
+
 /// What a [`WasapiDevice`] streams through.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WasapiConfig {
@@ -98,6 +112,8 @@ pub struct WasapiConfig {
     pub min_buffer_frames: u32,
     /// Largest ASIO buffer offered, frames.
     pub max_buffer_frames: u32,
+    /// Extra output buffering.
+    pub output_safety: OutputSafety,
 }
 
 impl Default for WasapiConfig {
@@ -108,6 +124,7 @@ impl Default for WasapiConfig {
             mode: Mode::Shared,
             min_buffer_frames: 16,
             max_buffer_frames: 8192,
+            output_safety: OutputSafety::None,
         }
     }
 }
@@ -364,11 +381,12 @@ impl WasapiDevice {
 
     /// The ring plan a stream with `buffer_frames` ASIO frames gets (shared modes; in
     /// exclusive mode the device period is the ASIO buffer).
-    pub fn plan(&self, buffer_frames: u32) -> RingPlan {
+    pub fn plan(&self, buffer_frames: u32, rate: f64) -> RingPlan {
         let period = |s: &Side| match s.mode {
             SideMode::Exclusive { .. } => buffer_frames,
             _ => s.period_frames,
         };
+        let safety = self.safety_frames(self.render.as_ref().map_or(0, period), rate);
         RingPlan::new(
             buffer_frames,
             self.render.as_ref().map(period),
@@ -378,6 +396,17 @@ impl WasapiDevice {
                 _ => s.buffer_frames,
             }),
         )
+        .with_output_safety(safety)
+    }
+
+    /// The frames of [`WasapiConfig::output_safety`] for a render period of `render_period`
+    /// frames at `rate`.
+    fn safety_frames(&self, render_period: u32, rate: f64) -> u32 {
+        match self.config.output_safety {
+            OutputSafety::None => 0,
+            OutputSafety::Ms(ms) => (f64::from(ms) * rate / 1000.0).round() as u32,
+            OutputSafety::RenderPeriods(n) => n.saturating_mul(render_period),
+        }
     }
 
     fn exclusive(&self) -> bool {
@@ -743,7 +772,8 @@ impl Device for WasapiDevice {
         // measures none), and it counts the engine period the plan already holds. What
         // WASAPI cannot see — the converters of the hardware — is not in any figure; measure
         // it with `tenuto loopback` and a cable.
-        self.plan(config.period_frames).latency(0, 0)
+        self.plan(config.period_frames, config.sample_rate)
+            .latency(0, 0)
     }
 
     fn open(&mut self, config: &StreamConfig) -> Result<Box<dyn DeviceStream>, DeviceError> {
@@ -895,7 +925,16 @@ struct WasapiStream {
     drift_params: Option<(u32, u32)>,
     /// The system time of each period (smoothed; see [`crate::clock`]).
     clock: SwitchClock,
+    /// Since when the output queue has been above the high-water mark, ns.
+    over_high_water_since: Option<u64>,
 }
+
+/// How long the output queue may stay above its high-water mark before it is trimmed.
+const HIGH_WATER_PERSIST_NS: u64 = 250_000_000;
+
+/// Room in the output ring beyond the high-water mark for a render side that stalls and
+/// catches up, ms.
+const STALL_ROOM_MS: f64 = 100.0;
 
 impl WasapiStream {
     fn new(device: &WasapiDevice, config: &StreamConfig, exclusive_period: Option<u32>) -> Self {
@@ -906,8 +945,9 @@ impl WasapiStream {
                 device.render.as_ref().map(|_| p),
                 device.capture.as_ref().map(|_| p),
                 p,
-            ),
-            None => device.plan(config.period_frames),
+            )
+            .with_output_safety(device.safety_frames(p, config.sample_rate)),
+            None => device.plan(config.period_frames, config.sample_rate),
         };
         let period_hns = exclusive_period.map_or(0, |p| frames_to_hns(p, rate));
         let spec = |s: &Side| SideSpec {
@@ -938,7 +978,8 @@ impl WasapiStream {
                 frame_bytes(&device.capture),
             ),
             output: FrameRing::new(
-                plan.output_ring_frames as usize,
+                plan.output_ring_frames as usize
+                    + (STALL_ROOM_MS * config.sample_rate / 1000.0) as usize,
                 frame_bytes(&device.render),
             ),
             session: None,
@@ -969,6 +1010,7 @@ impl WasapiStream {
                 _ => None,
             },
             clock: SwitchClock::new(config.period_frames, config.sample_rate),
+            over_high_water_since: None,
         }
     }
 
@@ -1197,6 +1239,7 @@ impl DeviceStream for WasapiStream {
             .map(|(rate, period)| DriftSteer::new(rate, period));
         self.next_index = 0;
         self.clock.reset();
+        self.over_high_water_since = None;
         self.captured_any = false;
         let session = self.open_session().map_err(|e| setup_error(&e))?;
         let started = self.start_clients(&session);
@@ -1310,8 +1353,20 @@ impl DeviceStream for WasapiStream {
         }
         let frames = src.len() / self.output.frame_bytes();
         // High-water mark: the most the plan queues plus a period of jitter on either side.
+        // A render side that stalls and then catches up (Wine's timer thread does) passes it
+        // for a moment; only a queue that stays above it (the engine skipped pulls and will
+        // not make them up) or no room left in the ring is trimmed.
         if self.output_queued() + frames > self.plan.output_ring_frames as usize {
-            self.trim_output(frames);
+            let now = time::now_ns();
+            let since = *self.over_high_water_since.get_or_insert(now);
+            if now.saturating_sub(since) >= HIGH_WATER_PERSIST_NS
+                || self.output.free_frames() < frames
+            {
+                self.trim_output(frames);
+                self.over_high_water_since = None;
+            }
+        } else {
+            self.over_high_water_since = None;
         }
         let queued = self.output_queued();
         let slip = match &mut self.drift {

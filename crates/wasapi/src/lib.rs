@@ -97,6 +97,8 @@ pub use plan::RingPlan;
 pub use ring::FrameRing;
 
 #[cfg(windows)]
-pub use device::{ChangeHandler, EndpointChoice, Mode, NoteHandler, WasapiConfig, WasapiDevice};
+pub use device::{
+    ChangeHandler, EndpointChoice, Mode, NoteHandler, OutputSafety, WasapiConfig, WasapiDevice,
+};
 #[cfg(windows)]
 pub use enumerate::endpoints;

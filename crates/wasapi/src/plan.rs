@@ -120,6 +120,16 @@ impl RingPlan {
         }
     }
 
+    /// The same plan with `frames` more output queued (a safety margin for render timing
+    /// the model does not cover); the output latency grows by the same amount.
+    pub fn with_output_safety(mut self, frames: u32) -> Self {
+        if self.render_period_frames.is_some() {
+            self.output_prefill_frames = self.output_prefill_frames.saturating_add(frames);
+            self.output_ring_frames = self.output_ring_frames.saturating_add(frames);
+        }
+        self
+    }
+
     /// Whether the next ASIO period can run, given the frames waiting in the input ring and
     /// the frames queued for the render device (output ring + WASAPI padding). Real-time safe.
     pub fn period_ready(&self, input_frames: usize, output_queued: usize) -> bool {

@@ -99,7 +99,7 @@ fn stream(sink: Option<&Endpoint>, source: Option<&Endpoint>, buffer: u32, secon
         ..WasapiConfig::default()
     })
     .expect("open the null sink and/or source");
-    let plan = device.plan(buffer);
+    let plan = device.plan(buffer, 48_000.0);
     let mut engine = Engine::new(Box::new(device), EngineOptions::default());
     engine.init().expect("init");
     let rate = engine.sample_rate().expect("rate");

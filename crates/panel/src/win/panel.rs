@@ -29,6 +29,8 @@ enum C {
     InDev,
     LWMode,
     WMode,
+    LSafety,
+    Safety,
     LRate,
     Rate,
     LInputs,
@@ -86,7 +88,7 @@ enum C {
     Close,
 }
 
-const ALL: [C; 66] = [
+const ALL: [C; 68] = [
     C::FilePath,
     C::Message,
     C::GDevice,
@@ -98,6 +100,8 @@ const ALL: [C; 66] = [
     C::InDev,
     C::LWMode,
     C::WMode,
+    C::LSafety,
+    C::Safety,
     C::LRate,
     C::Rate,
     C::LInputs,
@@ -180,10 +184,9 @@ impl C {
         use C::*;
         match self {
             GDevice | GBuffer | GHost | GSched | GStatus => Kind::Group,
-            Backend | OutDev | InDev | WMode | Rate | SampleType | Inputs | Outputs | Format
-            | Source | Buffer | Profile | Log | Task | Priority | Fallback | Level | Class => {
-                Kind::Combo
-            }
+            Backend | OutDev | InDev | WMode | Safety | Rate | SampleType | Inputs | Outputs
+            | Format | Source | Buffer | Profile | Log | Task | Priority | Fallback | Level
+            | Class => Kind::Combo,
             Mmcss | Auto | Eco => Kind::Check,
             Manual | Inherit => Kind::Radio,
             Apply | Close => Kind::Button,
@@ -210,6 +213,7 @@ impl C {
             LOutDev => "&Output device:",
             LInDev => "&Input device:",
             LWMode => "&WASAPI mode:",
+            LSafety => "E&xtra output buffer:",
             LRate => "Sample ra&te:",
             LType => "Sample t&ype:",
             LInputs => "&Inputs:",
@@ -253,6 +257,7 @@ impl C {
             OutDev => "wasapi.output",
             InDev => "wasapi.input",
             WMode => "wasapi.mode",
+            Safety => "wasapi.output_safety",
             Rate => "virtual.sample_rate",
             SampleType => "driver.sample_type",
             Inputs => "virtual.inputs",
@@ -272,13 +277,15 @@ impl C {
 }
 
 /// The controls only the WASAPI backend uses.
-const WASAPI_ONLY: [C; 6] = [
+const WASAPI_ONLY: [C; 8] = [
     C::LOutDev,
     C::OutDev,
     C::LInDev,
     C::InDev,
     C::LWMode,
     C::WMode,
+    C::LSafety,
+    C::Safety,
 ];
 
 /// The controls only the virtual device uses.
@@ -491,12 +498,14 @@ impl Panel {
         let s = &self.original;
         let rate = s.virtual_device.sample_rate;
         let task = s.scheduling.mmcss_task.clone();
+        let safety = s.wasapi.output_safety;
         let outputs = form::endpoint_entries(self.outputs.as_deref(), s.wasapi.output.as_str());
         let inputs = form::endpoint_entries(self.inputs.as_deref(), s.wasapi.input.as_str());
         self.set_entries(C::Backend, form::backends());
         self.set_entries(C::OutDev, outputs);
         self.set_entries(C::InDev, inputs);
         self.set_entries(C::WMode, form::wasapi_modes());
+        self.set_entries(C::Safety, form::output_safeties(safety));
         self.set_entries(C::Rate, form::sample_rates());
         self.set_entries(C::SampleType, form::sample_types());
         self.set_entries(C::Inputs, form::channel_counts());
@@ -686,6 +695,7 @@ impl Panel {
                     sub_row(C::LOutDev, C::OutDev),
                     sub_row(C::LInDev, C::InDev),
                     sub_row(C::LWMode, C::WMode),
+                    sub_row(C::LSafety, C::Safety),
                     sub_row(C::LRate, C::Rate),
                     sub_row(C::LInputs, C::Inputs),
                     sub_row(C::LOutputs, C::Outputs),

@@ -1376,12 +1376,17 @@ impl DeviceStream for WasapiStream {
         let frame = self.output.frame_bytes();
         let last = src.get(src.len().saturating_sub(frame)..).unwrap_or(&[]);
         let (body, extra) = match slip {
-            Slip::None => (src, &[][..]),
+            Slip::None | Slip::Cut(_) => (src, &[][..]),
             Slip::Drop => (src.get(..src.len() - last.len()).unwrap_or(src), &[][..]),
             Slip::Repeat => (src, last),
         };
-        if slip != Slip::None {
-            self.counters.clock_slips += 1;
+        match slip {
+            Slip::None => {}
+            Slip::Drop | Slip::Repeat => self.counters.clock_slips += 1,
+            Slip::Cut(frames) => {
+                self.output.discard(frames as usize);
+                self.counters.resyncs += 1;
+            }
         }
         let want = (body.len() + extra.len()) / frame.max(1);
         if self.output.push(body) + self.output.push(extra) < want {

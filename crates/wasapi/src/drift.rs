@@ -11,7 +11,10 @@
 //! [`HORIZON`] windows), and when the lowest low of the last [`HORIZON`] windows drifts away
 //! from it by more than a margin, slips single frames — drops one frame of an ASIO buffer, or
 //! plays one frame twice — at most one per [`SLIP_INTERVAL_MS`], until it is back within
-//! half the margin. A stall (a late wake-up of the render side, frequent under Wine) only
+//! half the margin. A rise by more than a render period that lasts the whole horizon is a
+//! step, not drift (the render side skipped pulls it will not make up: winepulse after an
+//! underrun, an engine glitch on Windows): it is cut back at once ([`Slip::Cut`], counted
+//! as a resync) instead of being slipped away over many seconds. A stall (a late wake-up of the render side, frequent under Wine) only
 //! raises the level for a moment, so the lowest low of the horizon ignores it; drift moves
 //! every window's low. That corrects up to `1000 / SLIP_INTERVAL_MS` frames per second
 //! (≈ 1000 ppm at 48 kHz; real crystals differ by well under 200 ppm), and a single repeated
@@ -38,6 +41,11 @@ pub enum Slip {
     Drop,
     /// Queue its last frame twice (the queue is too short).
     Repeat,
+    /// Discard this many queued frames, then queue it: the level stepped up by more than a
+    /// render period and stayed there (the render side skipped pulls it will not make up —
+    /// winepulse after an underrun, an engine glitch), which slips would take many seconds
+    /// to undo. One counted discontinuity instead of a lasting extra latency.
+    Cut(u32),
 }
 
 /// Steers the output queue back to the level it settled at.
@@ -46,6 +54,8 @@ pub struct DriftSteer {
     window_frames: u64,
     slip_interval_frames: u64,
     margin: i64,
+    /// A rise above the learnt level this large is a step, cut at once.
+    step: i64,
     /// Frames (at the stream rate) seen since start.
     clock: u64,
     window_start: u64,
@@ -61,6 +71,7 @@ pub struct DriftSteer {
     /// Frames dropped minus frames repeated since start.
     net: i64,
     slips: u64,
+    cuts: u64,
 }
 
 impl DriftSteer {
@@ -75,6 +86,7 @@ impl DriftSteer {
             // settled low is about one period above empty, so this catches a draining queue
             // well before it underruns.
             margin: i64::from((render_period / 2).max(16)),
+            step: i64::from(render_period.max(32)),
             clock: 0,
             window_start: 0,
             window_low: i64::MAX,
@@ -85,12 +97,18 @@ impl DriftSteer {
             last_slip: 0,
             net: 0,
             slips: 0,
+            cuts: 0,
         }
     }
 
     /// Slips so far.
     pub fn slips(&self) -> u64 {
         self.slips
+    }
+
+    /// Steps cut so far ([`Slip::Cut`]).
+    pub fn cuts(&self) -> u64 {
+        self.cuts
     }
 
     /// Frames dropped minus frames repeated so far (positive: the render clock is slower).
@@ -125,6 +143,13 @@ impl DriftSteer {
                 None => {}
                 Some(target) => {
                     let off = lowest - target;
+                    if off > self.step {
+                        // The level has been this far up for the whole horizon: a step.
+                        self.lows = [i64::MAX; HORIZON];
+                        self.correcting = 0;
+                        self.cuts += 1;
+                        return Slip::Cut(u32::try_from(off).unwrap_or(u32::MAX));
+                    }
                     if off > self.margin {
                         self.correcting = -1;
                     } else if off < -self.margin {
@@ -161,9 +186,6 @@ mod tests {
         run_with_stalls(ppm, b, p, seconds, steer, 0)
     }
 
-    /// As [`run`], and every 5 s the render side stalls for `stall` frames, then catches up
-    /// pulling every half period until it is back on schedule (Wine's timer thread after a
-    /// late wake-up).
     fn run_with_stalls(
         ppm: f64,
         b: u32,
@@ -172,12 +194,34 @@ mod tests {
         steer: bool,
         stall: u32,
     ) -> (i64, i64, u64, i64, u64) {
+        let (low, high, slips, net, underruns, _, _) =
+            run_full(ppm, b, p, seconds, steer, stall, 0);
+        (low, high, slips, net, underruns)
+    }
+
+    /// As [`run`], and every 5 s the render side stalls for `stall` frames, then catches up
+    /// pulling every half period until it is back on schedule (Wine's timer thread after a
+    /// late wake-up).
+    /// The model with everything: stalls as in [`run_with_stalls`], and from 30 s on the
+    /// render side skips `skip` frames of pulls for good (the level steps up). Returns
+    /// (low, high, slips, net, underruns, cuts, the mean level over the last 5 s).
+    #[allow(clippy::type_complexity)]
+    fn run_full(
+        ppm: f64,
+        b: u32,
+        p: u32,
+        seconds: f64,
+        steer: bool,
+        stall: u32,
+        skip: u32,
+    ) -> (i64, i64, u64, i64, u64, u64, i64) {
         let rate = 48_000.0;
         let mut s = DriftSteer::new(48_000, p);
         let mut queued: i64 = i64::from(2 * p + b); // the plan's prefill, roughly
         let mut render_clock = 0.0f64; // render frames due so far
         let mut pulled = 0.0f64;
         let (mut low, mut high, mut underruns) = (i64::MAX, i64::MIN, 0u64);
+        let (mut tail_sum, mut tail_n) = (0i64, 0i64);
         let periods = (seconds * rate / f64::from(b)) as u64;
         for n in 0..periods {
             let t = (n + 1) as f64 * f64::from(b) / rate;
@@ -193,7 +237,8 @@ mod tests {
             } else {
                 (f64::from(stall) - (since - f64::from(stall))).max(0.0)
             };
-            while pulled + f64::from(p) <= render_clock - behind {
+            let skipped = if t >= 30.0 { f64::from(skip) } else { 0.0 };
+            while pulled + f64::from(p) <= render_clock - behind - skipped {
                 pulled += f64::from(p);
                 queued -= i64::from(p);
                 if queued < 0 {
@@ -211,14 +256,49 @@ mod tests {
                     Slip::None => 0,
                     Slip::Drop => -1,
                     Slip::Repeat => 1,
+                    Slip::Cut(n) => -i64::from(n),
                 };
             if t > 5.0 {
                 low = low.min(queued);
                 high = high.max(queued);
             }
+            if t > seconds - 5.0 {
+                tail_sum += queued;
+                tail_n += 1;
+            }
         }
         let _ = render_clock;
-        (low, high, s.slips(), s.net_frames(), underruns)
+        let queued = tail_sum / tail_n.max(1);
+        (
+            low,
+            high,
+            s.slips(),
+            s.net_frames(),
+            underruns,
+            s.cuts(),
+            queued,
+        )
+    }
+
+    #[test]
+    fn a_step_up_is_cut_once_not_slipped_away() {
+        // Two periods of pulls skipped for good at 30 s (winepulse after an underrun).
+        let (_, _, _, _, _, _, level_before) = run_full(0.0, 256, 480, 29.0, true, 0, 0);
+        let (_, _, slips, _, underruns, cuts, level) = run_full(0.0, 256, 480, 60.0, true, 0, 960);
+        assert_eq!(cuts, 1);
+        assert!(slips < 20, "{slips} slips");
+        assert_eq!(underruns, 0);
+        // Back within the drift margin of where it was.
+        assert!(
+            (level - level_before).abs() <= 240,
+            "mean level {level} vs {level_before} before the step"
+        );
+        // Unsteered, the step stays.
+        let (_, _, _, _, _, _, level_free) = run_full(0.0, 256, 480, 60.0, false, 0, 960);
+        assert!(
+            (level_free - level_before - 960).abs() <= 64,
+            "{level_free} vs {level_before}"
+        );
     }
 
     #[test]

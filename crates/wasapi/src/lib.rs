@@ -55,7 +55,23 @@
 //! `kAsioResetRequest`, and `Device::refresh` (at `init()`) looks at the endpoints again.
 //! Under Wine no notification comes; a removed PulseAudio sink fails the stream
 //! (`AUDCLNT_E_DEVICE_INVALIDATED` → reset request), which the DLL tests check. Duplex over
-//! two endpoints is steered against clock drift by single-frame slips ([`drift`]).
+//! two endpoints is steered against clock drift by single-frame slips ([`drift`]); the
+//! level it steers is the lowest queue level over 2 s, which a stall of the render side
+//! (frequent under Wine) does not move. The output queue's high-water mark trims the queue
+//! (a counted resync) only when it stays exceeded for 250 ms — a render side that stalls and
+//! catches up passes it for a moment.
+//!
+//! ## Output safety
+//! [`WasapiConfig::output_safety`] queues more output than the plan's minimum, for render
+//! timing worse than Windows' engine (setting `wasapi.output_safety`; `auto` is one engine
+//! period under Wine, nothing on Windows). Winepulse decrements the render padding one
+//! period per tick of a timer thread that starts a period behind PulseAudio, so at the
+//! plan's minimum PulseAudio holds almost nothing when the padding is at its low; the first
+//! late tick runs it dry and winepulse pads the stream with silence (latency + 20 ms, heard
+//! as a dropout). The safety is output buffering like any other: it is in the latency.
+//!
+//! ## System time
+//! The time reported with each period is estimated by [`clock`] from the wake-ups.
 //!
 //! ## What is not there yet
 //! * **Resampling** (host rates other than the mix rate in shared mode): refused, with the

@@ -38,7 +38,7 @@ use std::sync::Arc;
 
 use crate::clock::SwitchClock;
 use crate::com::{self, Apartment, AudioClient, CaptureClient, Enumerator, Event, RenderClient};
-use crate::drift::{DriftSteer, Slip};
+use crate::drift::{shares_clock, DriftSteer, Slip};
 use crate::endpoint::{Direction, EndpointState};
 use crate::error::WasapiError;
 use crate::format::{ExclusiveSample, MixFormat, EXCLUSIVE_RATES};
@@ -1001,10 +1001,11 @@ impl WasapiStream {
             render_due: false,
             drift: None,
             drift_params: match (&device.render, &device.capture) {
-                // The monitor of a sink, or one device's in and out, share a clock; two
-                // endpoints of different devices may not. Endpoints of one adapter that do
-                // share a clock never drift, so steering never slips for them.
-                (Some(r), Some(c)) if r.id != c.id => {
+                // One endpoint, or a PulseAudio sink and its monitor (under Wine), share a
+                // clock: steering would only chase winepulse's timer noise. Two endpoints of
+                // different devices may drift; endpoints of one adapter that do share a clock
+                // are steered too but never drift, so it rarely slips for them.
+                (Some(r), Some(c)) if !shares_clock(&r.id, &r.name, &c.id, &c.name) => {
                     Some((rate, plan.render_period_frames.unwrap_or(1)))
                 }
                 _ => None,

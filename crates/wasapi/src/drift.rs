@@ -32,6 +32,22 @@ pub const HORIZON: usize = 8;
 /// Least time between two slips, ms.
 pub const SLIP_INTERVAL_MS: u64 = 20;
 
+/// Whether a render and a capture endpoint are known to run on one clock, so that steering
+/// would only react to timing noise: the same endpoint, or a PulseAudio sink and its monitor
+/// source under Wine (winepulse names the monitor "Monitor of" the sink's name). Other
+/// pairs may drift, and are steered.
+pub fn shares_clock(
+    render_id: &str,
+    render_name: &str,
+    capture_id: &str,
+    capture_name: &str,
+) -> bool {
+    render_id == capture_id
+        || capture_name
+            .strip_prefix("Monitor of ")
+            .is_some_and(|sink| sink == render_name)
+}
+
 /// What the stream does to the ASIO buffer it is about to queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Slip {
@@ -299,6 +315,29 @@ mod tests {
             (level_free - level_before - 960).abs() <= 64,
             "{level_free} vs {level_before}"
         );
+    }
+
+    #[test]
+    fn a_sink_and_its_monitor_share_a_clock() {
+        assert!(shares_clock(
+            "{0.0.0.00000000}.{a}",
+            "Tenuto Null Output",
+            "{0.0.1.00000000}.{b}",
+            "Monitor of Tenuto Null Output"
+        ));
+        assert!(shares_clock("{x}", "Speakers", "{x}", "Speakers"));
+        assert!(!shares_clock(
+            "{0.0.0.00000000}.{a}",
+            "Speakers (Realtek)",
+            "{0.0.1.00000000}.{b}",
+            "Microphone (USB Audio)"
+        ));
+        assert!(!shares_clock(
+            "{a}",
+            "Tenuto Null Output",
+            "{b}",
+            "Monitor of Another Output"
+        ));
     }
 
     #[test]

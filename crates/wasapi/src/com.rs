@@ -36,8 +36,9 @@ use windows::Win32::Foundation::{
     WAIT_TIMEOUT,
 };
 use windows::Win32::Media::Audio::{
-    eCapture, eConsole, eRender, EDataFlow, ERole, IAudioCaptureClient, IAudioClient,
-    IAudioClient3, IAudioRenderClient, IMMDevice, IMMDeviceEnumerator, IMMEndpoint,
+    eCapture, eConsole, eRender, AudioSessionDisconnectReason, AudioSessionState, EDataFlow, ERole,
+    IAudioCaptureClient, IAudioClient, IAudioClient3, IAudioRenderClient, IAudioSessionControl,
+    IAudioSessionEvents, IAudioSessionEvents_Impl, IMMDevice, IMMDeviceEnumerator, IMMEndpoint,
     IMMNotificationClient, IMMNotificationClient_Impl, MMDeviceEnumerator,
     PKEY_AudioEngine_DeviceFormat, AUDCLNT_BUFFERFLAGS_SILENT, AUDCLNT_SHAREMODE_EXCLUSIVE,
     AUDCLNT_SHAREMODE_SHARED, AUDCLNT_STREAMFLAGS_EVENTCALLBACK, DEVICE_STATE,
@@ -54,7 +55,7 @@ use windows::Win32::System::Variant::VT_LPWSTR;
 use crate::endpoint::{Direction, EndpointState};
 use crate::error::{Hresult, WasapiError};
 use crate::format::MixFormat;
-use crate::notify::EndpointEvent;
+use crate::notify::{EndpointEvent, SessionLoss};
 
 /// `HRESULT_FROM_WIN32(ERROR_NOT_FOUND)`: no such device / no default device.
 const E_NOTFOUND: u32 = 0x8007_0490;
@@ -293,6 +294,94 @@ impl IMMNotificationClient_Impl for Listener_Impl {
         {
             (self.sink)(EndpointEvent::FormatChanged { id: wide(id) });
         }
+        Ok(())
+    }
+}
+
+/// Receives the reason of a session disconnection, on a thread of Windows' choosing.
+pub(crate) type SessionSink = Arc<dyn Fn(SessionLoss) + Send + Sync>;
+
+/// A registered session listener; unregistered on drop.
+pub(crate) struct SessionWatch {
+    control: IAudioSessionControl,
+    events: IAudioSessionEvents,
+}
+
+// SAFETY: see the module invariant — WASAPI's session control is free-threaded, and the
+// listener is our own object whose only state is a `Send + Sync` closure.
+unsafe impl Send for SessionWatch {}
+
+impl Drop for SessionWatch {
+    fn drop(&mut self) {
+        // SAFETY: unregisters the listener registered in `watch_session`, once; after this
+        // returns Windows makes no further calls into it.
+        let _ = unsafe {
+            self.control
+                .UnregisterAudioSessionNotification(&self.events)
+        };
+    }
+}
+
+/// The `IAudioSessionEvents` behind [`AudioClient::watch_session`]: only the disconnection
+/// matters (volume, name and state changes are the user's business).
+#[implement(IAudioSessionEvents)]
+struct SessionListener {
+    sink: SessionSink,
+}
+
+impl IAudioSessionEvents_Impl for SessionListener_Impl {
+    fn OnDisplayNameChanged(
+        &self,
+        _name: &PCWSTR,
+        _context: *const windows::core::GUID,
+    ) -> windows::core::Result<()> {
+        Ok(())
+    }
+
+    fn OnIconPathChanged(
+        &self,
+        _path: &PCWSTR,
+        _context: *const windows::core::GUID,
+    ) -> windows::core::Result<()> {
+        Ok(())
+    }
+
+    fn OnSimpleVolumeChanged(
+        &self,
+        _volume: f32,
+        _mute: windows::core::BOOL,
+        _context: *const windows::core::GUID,
+    ) -> windows::core::Result<()> {
+        Ok(())
+    }
+
+    fn OnChannelVolumeChanged(
+        &self,
+        _count: u32,
+        _volumes: *const f32,
+        _changed: u32,
+        _context: *const windows::core::GUID,
+    ) -> windows::core::Result<()> {
+        Ok(())
+    }
+
+    fn OnGroupingParamChanged(
+        &self,
+        _param: *const windows::core::GUID,
+        _context: *const windows::core::GUID,
+    ) -> windows::core::Result<()> {
+        Ok(())
+    }
+
+    fn OnStateChanged(&self, _state: AudioSessionState) -> windows::core::Result<()> {
+        Ok(())
+    }
+
+    fn OnSessionDisconnected(
+        &self,
+        reason: AudioSessionDisconnectReason,
+    ) -> windows::core::Result<()> {
+        (self.sink)(SessionLoss::from_code(reason.0));
         Ok(())
     }
 }
@@ -653,6 +742,21 @@ impl AudioClient {
             client,
             frame_bytes: self.stream.frame_bytes(),
         })
+    }
+
+    /// Registers for the events of the client's audio session; `sink` hears why Windows
+    /// disconnected it (another application took the device in exclusive mode, the device
+    /// went away, its format changed, …) until the returned [`SessionWatch`] is dropped.
+    pub fn watch_session(&self, sink: SessionSink) -> Result<SessionWatch, WasapiError> {
+        // SAFETY: a call on the live, initialised client; windows-rs checks the interface.
+        let control: IAudioSessionControl = unsafe { self.client.GetService() }
+            .map_err(self.fail("opening the session control"))?;
+        let events: IAudioSessionEvents = SessionListener { sink }.into();
+        // SAFETY: a call on the live session control with a live listener, which the
+        // control keeps a reference to until `SessionWatch::drop` unregisters it.
+        unsafe { control.RegisterAudioSessionNotification(&events) }
+            .map_err(self.fail("registering for session events"))?;
+        Ok(SessionWatch { control, events })
     }
 
     /// `Start`. Returns the HRESULT on failure.

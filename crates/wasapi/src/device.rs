@@ -37,7 +37,10 @@ use tenuto_engine::virtual_device::format_rates;
 use std::sync::Arc;
 
 use crate::clock::SwitchClock;
-use crate::com::{self, Apartment, AudioClient, CaptureClient, Enumerator, Event, RenderClient};
+use crate::com::{
+    self, Apartment, AudioClient, CaptureClient, Enumerator, Event, RenderClient, SessionSink,
+    SessionWatch,
+};
 use crate::drift::{shares_clock, DriftSteer, Slip};
 use crate::endpoint::{Direction, EndpointState};
 use crate::error::WasapiError;
@@ -848,6 +851,8 @@ impl Device for WasapiDevice {
 
 /// The clients of a running stream. Fields drop in order: clients, events, then COM.
 struct Session {
+    /// Session-event listeners (unregistered first).
+    _watches: Vec<SessionWatch>,
     render: Option<(AudioClient, RenderClient, Event)>,
     capture: Option<(AudioClient, CaptureClient, Event)>,
     _apartment: Apartment,
@@ -857,6 +862,8 @@ struct Session {
 struct SideSpec {
     direction: Direction,
     id: String,
+    /// Friendly name (for messages).
+    name: String,
     mix: MixFormat,
     mode: SideMode,
     /// The format the stream runs with (the mix format in shared modes).
@@ -872,7 +879,10 @@ const DISCONTINUITY: u32 = 0x1;
 fn stream_error(hr: u32) -> StreamError {
     match hr {
         // DEVICE_INVALIDATED, SERVICE_NOT_RUNNING, RESOURCES_INVALIDATED, E_NOTFOUND.
-        0x8889_0004 | 0x8889_0010 | 0x8889_0026 | 0x8007_0490 => StreamError::Disconnected,
+        // DEVICE_IN_USE: another application took the device in exclusive mode.
+        0x8889_0004 | 0x8889_000A | 0x8889_0010 | 0x8889_0026 | 0x8007_0490 => {
+            StreamError::Disconnected
+        }
         other => StreamError::Os(other),
     }
 }
@@ -925,6 +935,9 @@ struct WasapiStream {
     drift_params: Option<(u32, u32)>,
     /// The system time of each period (smoothed; see [`crate::clock`]).
     clock: SwitchClock,
+    /// Told when Windows disconnects a session (another application took the device in
+    /// exclusive mode, …).
+    on_change: Option<ChangeHandler>,
     /// Since when the output queue has been above the high-water mark, ns.
     over_high_water_since: Option<u64>,
 }
@@ -953,6 +966,7 @@ impl WasapiStream {
         let spec = |s: &Side| SideSpec {
             direction: s.direction,
             id: s.id.clone(),
+            name: s.name.clone(),
             mix: s.mix,
             mode: s.mode,
             stream: s.format_at(rate),
@@ -1011,6 +1025,7 @@ impl WasapiStream {
                 _ => None,
             },
             clock: SwitchClock::new(config.period_frames, config.sample_rate),
+            on_change: device.on_change.clone(),
             over_high_water_since: None,
         }
     }
@@ -1079,7 +1094,34 @@ impl WasapiStream {
             self.capture_buffer_frames = client.buffer_frames()?;
         }
         drop(enumerator);
+        // Session events say why Windows disconnects a stream (exclusive-mode takeover above
+        // all; the stream's next call fails too, so a listener that cannot be registered —
+        // not every audio stack implements them — only costs the reason).
+        let mut watches = Vec::new();
+        if let Some(handler) = &self.on_change {
+            let sides = [
+                self.render.as_ref().zip(render.as_ref().map(|(c, _, _)| c)),
+                self.capture
+                    .as_ref()
+                    .zip(capture.as_ref().map(|(c, _, _)| c)),
+            ];
+            for (spec, client) in sides.into_iter().flatten() {
+                let handler = Arc::clone(handler);
+                let (direction, name) = (spec.direction, spec.name.clone());
+                let sink: SessionSink = Arc::new(move |reason| {
+                    handler(&DeviceChange::SessionLost {
+                        direction,
+                        name: name.clone(),
+                        reason,
+                    });
+                });
+                if let Ok(watch) = client.watch_session(sink) {
+                    watches.push(watch);
+                }
+            }
+        }
         Ok(Session {
+            _watches: watches,
             render,
             capture,
             _apartment: apartment,

@@ -51,9 +51,13 @@
 //!
 //! ## Device changes and drift
 //! An `IMMNotificationClient` ([`notify`]) reports removal, state changes, a new default
-//! for a direction that follows it and a new shared-mode format; the driver turns them into
-//! `kAsioResetRequest`, and `Device::refresh` (at `init()`) looks at the endpoints again.
-//! Under Wine no notification comes; a removed PulseAudio sink fails the stream
+//! for a direction that follows it and a new shared-mode format; an `IAudioSessionEvents`
+//! listener on each running stream reports why Windows disconnected it (another application
+//! took the device in exclusive mode, above all — the stream's next call then fails with
+//! `AUDCLNT_E_DEVICE_INVALIDATED` or `AUDCLNT_E_DEVICE_IN_USE`, also a disconnection). The
+//! driver turns each into `kAsioResetRequest` with the reason in its log, and
+//! `Device::refresh` (at `init()`) looks at the endpoints again.
+//! Under Wine no notification comes (its session events are stubs); a removed PulseAudio sink fails the stream
 //! (`AUDCLNT_E_DEVICE_INVALIDATED` → reset request), which the DLL tests check. Duplex over
 //! two endpoints is steered against clock drift by single-frame slips ([`drift`]); the
 //! level it steers is the lowest queue level over 2 s, which a stall of the render side

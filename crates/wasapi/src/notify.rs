@@ -63,6 +63,67 @@ pub enum DeviceChange {
         /// Its friendly name.
         name: String,
     },
+    /// Windows disconnected the stream's audio session (`IAudioSessionEvents`).
+    SessionLost {
+        /// Render or capture.
+        direction: Direction,
+        /// Its friendly name.
+        name: String,
+        /// Why.
+        reason: SessionLoss,
+    },
+}
+
+/// Why Windows disconnected an audio session (`AudioSessionDisconnectReason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionLoss {
+    /// The device was removed.
+    DeviceRemoved,
+    /// The Windows audio service stopped.
+    ServerShutdown,
+    /// The shared-mode format changed.
+    FormatChanged,
+    /// The user logged off.
+    Logoff,
+    /// The session was disconnected (e.g. a remote desktop session).
+    Disconnected,
+    /// Another application opened the device in exclusive mode.
+    ExclusiveTakeover,
+    /// A reason Windows did not document when this was written.
+    Other(i32),
+}
+
+impl SessionLoss {
+    /// From `AudioSessionDisconnectReason`'s value.
+    pub fn from_code(code: i32) -> Self {
+        match code {
+            0 => Self::DeviceRemoved,
+            1 => Self::ServerShutdown,
+            2 => Self::FormatChanged,
+            3 => Self::Logoff,
+            4 => Self::Disconnected,
+            5 => Self::ExclusiveTakeover,
+            other => Self::Other(other),
+        }
+    }
+}
+
+impl fmt::Display for SessionLoss {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::DeviceRemoved => f.write_str("the device was removed"),
+            Self::ServerShutdown => f.write_str("the Windows Audio service stopped"),
+            Self::FormatChanged => f.write_str("its format was changed in Sound settings"),
+            Self::Logoff => f.write_str("the user logged off"),
+            Self::Disconnected => f.write_str("the Windows session was disconnected"),
+            Self::ExclusiveTakeover => f.write_str(
+                "another application took it in exclusive mode (to prevent that, untick \
+                 \"Allow applications to take exclusive control of this device\" on the \
+                 Advanced tab of its properties in Sound settings)",
+            ),
+            Self::Other(code) => write!(f, "Windows gave reason {code}"),
+        }
+    }
 }
 
 impl fmt::Display for DeviceChange {
@@ -79,6 +140,15 @@ impl fmt::Display for DeviceChange {
             Self::FormatChanged { direction, name } => write!(
                 f,
                 "the format of the {} \"{name}\" changed in Windows' Sound settings",
+                direction.noun()
+            ),
+            Self::SessionLost {
+                direction,
+                name,
+                reason,
+            } => write!(
+                f,
+                "Windows disconnected the {} \"{name}\": {reason}",
                 direction.noun()
             ),
         }
@@ -156,6 +226,28 @@ mod tests {
                 follows_default: false,
             },
         ]
+    }
+
+    #[test]
+    fn session_disconnections_say_why() {
+        assert_eq!(SessionLoss::from_code(5), SessionLoss::ExclusiveTakeover);
+        assert_eq!(SessionLoss::from_code(0), SessionLoss::DeviceRemoved);
+        assert_eq!(SessionLoss::from_code(9), SessionLoss::Other(9));
+        let change = DeviceChange::SessionLost {
+            direction: Direction::Render,
+            name: "Speakers (USB Audio)".to_owned(),
+            reason: SessionLoss::from_code(5),
+        };
+        let text = change.to_string();
+        assert!(
+            text.starts_with("Windows disconnected the output \"Speakers (USB Audio)\""),
+            "{text}"
+        );
+        assert!(text.contains("exclusive mode"), "{text}");
+        assert!(
+            text.contains("Allow applications to take exclusive control"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -150,8 +150,8 @@ fn describe(event: &ScheduleEvent) -> (&'static str, String) {
             }
             if resyncs > 0 {
                 what.push(format!(
-                    "{resyncs} resync(s) (the stream fell far behind and was restarted on the \
-                     device's clock)"
+                    "{resyncs} resync(s) (the stream fell behind or the output queue grew past \
+                     its plan, and it was put back on the device's clock: a jump was heard)"
                 ));
             }
             format!("period {}: {}", event.index, what.join(", "))

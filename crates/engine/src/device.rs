@@ -259,7 +259,8 @@ pub struct DeviceCounters {
     pub output_underruns: u64,
     /// Input periods lost because they were read too late.
     pub input_overruns: u64,
-    /// Times the device clock was restarted after a long stall.
+    /// Times the stream was put back on the device clock: restarted after a long stall, or
+    /// its output queue cut back to the planned level (a jump in the sound).
     pub resyncs: u64,
     /// Single frames dropped or repeated to follow clock drift between two devices.
     pub clock_slips: u64,

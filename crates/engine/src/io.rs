@@ -264,14 +264,6 @@ impl IoContext {
             let slack = i64::try_from(i128::from(timing.deadline_ns) - i128::from(done))
                 .unwrap_or(i64::MAX);
             let gaps = self.stream.device_counters();
-            let grew = |now: u64, before: u64| {
-                u32::try_from(now.saturating_sub(before)).unwrap_or(u32::MAX)
-            };
-            let gap = EventKind::DeviceGap {
-                output_underruns: grew(gaps.output_underruns, last_gaps.output_underruns),
-                input_overruns: grew(gaps.input_overruns, last_gaps.input_overruns),
-                resyncs: grew(gaps.resyncs, last_gaps.resyncs),
-            };
             let mut f = 0;
             if slack < 0 {
                 f |= flags::LATE;
@@ -288,10 +280,21 @@ impl IoContext {
                         last_gaps.resyncs,
                     );
                 if lost {
+                    // Explained in the log (the increases since the last gap).
+                    let grew = |now: u64, before: u64| {
+                        u32::try_from(now.saturating_sub(before)).unwrap_or(u32::MAX)
+                    };
                     f |= flags::DEVICE_GAP;
                     let _ = self.events.push(ScheduleEvent {
                         index: timing.index,
-                        kind: gap,
+                        kind: EventKind::DeviceGap {
+                            output_underruns: grew(
+                                gaps.output_underruns,
+                                last_gaps.output_underruns,
+                            ),
+                            input_overruns: grew(gaps.input_overruns, last_gaps.input_overruns),
+                            resyncs: grew(gaps.resyncs, last_gaps.resyncs),
+                        },
                         priority: None,
                     });
                 }

@@ -849,7 +849,8 @@ impl Device for WasapiDevice {
     }
 }
 
-/// The clients of a running stream. Fields drop in order: clients, events, then COM.
+/// The clients of a running stream. Fields drop in order: session listeners, clients,
+/// events, then COM.
 struct Session {
     /// Session-event listeners (unregistered first).
     _watches: Vec<SessionWatch>,

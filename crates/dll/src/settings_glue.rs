@@ -219,7 +219,7 @@ fn wasapi_device(
     settings: &Settings,
     links: &Links,
 ) -> (Box<dyn tenuto_engine::Device>, Option<String>) {
-    use tenuto_settings::{EndpointSetting, OutputSafetySetting, WasapiModeSetting};
+    use tenuto_settings::{EndpointSetting, OutputSafetySetting, WakeUpSetting, WasapiModeSetting};
     use tenuto_wasapi::{EndpointChoice, Mode, OutputSafety, WasapiConfig, WasapiDevice};
     let choice = |e: &EndpointSetting| match e {
         EndpointSetting::Default => EndpointChoice::Default,
@@ -245,6 +245,7 @@ fn wasapi_device(
             }
             OutputSafetySetting::Auto => OutputSafety::None,
         },
+        polling: w.wake_up == WakeUpSetting::Polling,
         ..WasapiConfig::default()
     };
     let on_change = links.clone();
@@ -292,8 +293,9 @@ fn wasapi_device(
 fn thread_policy(settings: &Settings) -> Arc<dyn ThreadPolicy> {
     use tenuto_sched::host_aware::HostAwarePolicy;
     let mut policy = HostAwarePolicy::new(settings.scheduling.to_scheduling());
-    if settings.driver.backend == BackendSetting::Virtual {
-        // The virtual device waits on timers; WASAPI wakes the thread with events.
+    let polling = settings.wasapi.wake_up == tenuto_settings::WakeUpSetting::Polling;
+    if settings.driver.backend == BackendSetting::Virtual || polling {
+        // The virtual device and WASAPI polling wait on timers; WASAPI's events need none.
         policy = policy.with_timer_resolution(1);
     }
     for (exe, value) in &settings.profiles {

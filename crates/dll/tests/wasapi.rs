@@ -6,6 +6,7 @@
 //!
 //! * ≥ 30 s of full-duplex shared-mode streaming at several buffer sizes: the sample
 //!   position tracks the wall clock within 0.5 %, with no discontinuity and no reset request.
+//! * The same by polling (`wasapi.wake_up = "polling"`: no WASAPI events, a timer), 10 s.
 //!
 //! Removing a device while streaming is in `wasapi_removal.rs`: Wine lists PulseAudio's
 //! sinks once per process, so that test needs a process of its own that adds its sink
@@ -19,7 +20,7 @@ use tenuto_host::dll::DllServer;
 use tenuto_host::stream::{self, StreamOptions};
 
 mod common;
-use common::{built_dll, wasapi_settings};
+use common::{built_dll, wasapi_settings, wasapi_settings_with};
 
 #[allow(clippy::disallowed_types)]
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -91,4 +92,62 @@ fn streams_full_duplex_for_30_seconds_at_several_buffer_sizes() {
         assert_eq!(d.release(), 0);
     }
     std::env::remove_var("TENUTO_CONFIG");
+}
+
+#[test]
+fn streams_full_duplex_by_polling() {
+    let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    if !null_endpoints_present() {
+        eprintln!("no \"{SINK}\"/\"{SOURCE}\" endpoints (start tools/pulse/start.sh); skipped");
+        return;
+    }
+    let settings = wasapi_settings_with("polling", SINK, SOURCE, "wake_up = \"polling\"\n");
+    let _ = std::fs::remove_file(settings.with_file_name("tenuto.log"));
+    std::env::set_var("TENUTO_CONFIG", &settings);
+    let server = DllServer::load(&built_dll()).expect("load dll");
+    let buffer = 256;
+    let mut d = server.create(tenuto::CLSID_TENUTO).expect("create");
+    let report = stream::run(
+        &mut d,
+        &StreamOptions {
+            buffer_frames: Some(buffer),
+            sample_rate: Some(48_000.0),
+            duration: Duration::from_secs(10),
+            ..StreamOptions::default()
+        },
+        &mut |_, _| {},
+    )
+    .unwrap_or_else(|e| panic!("polling stream at {buffer} frames: {e}"));
+    eprintln!(
+        "polling, buffer {buffer}: {} switches in {:.2} s, {:+.0} ppm, {} discontinuities, \
+         latencies {:?}, longest gap {:.1} ms",
+        report.switches,
+        report.seconds,
+        report.drift_ppm,
+        report.discontinuities,
+        report.latencies,
+        report.max_gap_ms
+    );
+    assert_eq!(report.channels, (2, 2), "stereo in and out");
+    assert!(
+        report.drift_ppm.abs() < 5_000.0,
+        "the sample position is {:+.0} ppm off the wall clock (limit 0.5 %)",
+        report.drift_ppm
+    );
+    assert_eq!(report.discontinuities, 0);
+    assert_eq!(report.reset_requests, 0);
+    assert!(
+        report.switches as f64 >= 0.995 * report.expected_switches,
+        "{} switches, the wall clock says {:.0}",
+        report.switches,
+        report.expected_switches
+    );
+    assert_eq!(d.release(), 0);
+    std::env::remove_var("TENUTO_CONFIG");
+    // The driver said how it waited (the log is written by the time release() returns).
+    let log = std::fs::read_to_string(settings.with_file_name("tenuto.log")).unwrap_or_default();
+    assert!(
+        log.contains("wake-up by polling"),
+        "tenuto.log does not say the stream polled:\n{log}"
+    );
 }

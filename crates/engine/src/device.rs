@@ -163,6 +163,12 @@ pub enum StreamError {
     /// The device stopped delivering periods.
     #[error("the audio device stopped delivering audio (no period for {0} ms)")]
     Stalled(u32),
+    /// The device never signalled that it was ready (its event-driven mode does not work).
+    #[error(
+        "the audio device never signalled that it was ready ({0} ms after start); if this \
+         repeats, set wasapi.wake_up = \"polling\""
+    )]
+    NoWakeUp(u32),
     /// A bug inside Tenuto or a backend stopped the audio thread.
     #[error("Tenuto's audio thread failed (internal error; please report it)")]
     Internal,

@@ -97,6 +97,7 @@ fn encode_stream_error(e: StreamError) -> u64 {
         StreamError::Stalled(ms) => (2 << 32) | u64::from(ms),
         StreamError::Os(code) => (3 << 32) | u64::from(code),
         StreamError::Internal => 4 << 32,
+        StreamError::NoWakeUp(ms) => (5 << 32) | u64::from(ms),
     }
 }
 
@@ -107,6 +108,7 @@ fn decode_stream_error(v: u64) -> Option<StreamError> {
         2 => Some(StreamError::Stalled(low)),
         3 => Some(StreamError::Os(low)),
         4 => Some(StreamError::Internal),
+        5 => Some(StreamError::NoWakeUp(low)),
         _ => None,
     }
 }
@@ -295,6 +297,7 @@ mod tests {
             StreamError::Stalled(1234),
             StreamError::Os(0x8889_0004),
             StreamError::Internal,
+            StreamError::NoWakeUp(250),
         ] {
             assert_eq!(decode_stream_error(encode_stream_error(e)), Some(e));
         }

@@ -47,9 +47,10 @@ pub use ffi::{
 };
 pub use watch::SwitchCounters;
 
-/// An ASIO call that did not return `ASE_OK`.
+/// An ASIO call that did not return `ASE_OK` (for `init`, which returns an `ASIOBool`:
+/// that returned false).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{call}() returned {} ({code}): {message}", asio_abi::error_name(*code).unwrap_or("unknown error"))]
+#[error("{}", self.describe())]
 pub struct CallError {
     /// The ASIO method.
     pub call: &'static str,
@@ -57,6 +58,22 @@ pub struct CallError {
     pub code: i32,
     /// The driver's `getErrorMessage` right after.
     pub message: String,
+}
+
+impl CallError {
+    fn describe(&self) -> String {
+        if self.call == "init" {
+            format!("init() returned false: {}", self.message)
+        } else {
+            format!(
+                "{}() returned {} ({}): {}",
+                self.call,
+                asio_abi::error_name(self.code).unwrap_or("unknown error"),
+                self.code,
+                self.message
+            )
+        }
+    }
 }
 
 /// What this host tells the driver it supports (through `asioMessage`),

@@ -9,8 +9,8 @@ use tenuto_engine::stats::LateCause;
 use tenuto_settings::{
     BackendSetting, EndpointSetting, FallbackSetting, FormatSetting, LogLevel, ManualLevelSetting,
     MmcssPrioritySetting, OutputSafetySetting, ProcessClassSetting, ProfileValue,
-    SampleTypeSetting, SchedulingMode, Settings, SourceSetting, WasapiModeSetting, BUFFER_SIZE_MAX,
-    BUFFER_SIZE_MIN, MAX_CHANNELS, SAMPLE_RATES,
+    SampleTypeSetting, SchedulingMode, Settings, SourceSetting, WakeUpSetting, WasapiModeSetting,
+    BUFFER_SIZE_MAX, BUFFER_SIZE_MIN, MAX_CHANNELS, SAMPLE_RATES,
 };
 
 /// One entry of a drop-down: the value written to the file and the text shown.
@@ -70,6 +70,20 @@ pub fn wasapi_modes() -> Vec<Entry> {
                 WasapiModeSetting::Exclusive => "Exclusive",
             };
             Entry::new(m.as_str(), label)
+        })
+        .collect()
+}
+
+/// `wasapi.wake_up`.
+pub fn wake_ups() -> Vec<Entry> {
+    WakeUpSetting::ALL
+        .iter()
+        .map(|w| {
+            let label = match w {
+                WakeUpSetting::Events => "Events (recommended)",
+                WakeUpSetting::Polling => "Polling (for devices whose events do not work)",
+            };
+            Entry::new(w.as_str(), label)
         })
         .collect()
 }
@@ -553,6 +567,7 @@ pub fn values_of(settings: &Settings, profile_key: Option<&str>) -> Vec<(String,
         ("wasapi.input", w.input.as_str().to_owned()),
         ("wasapi.mode", w.mode.as_str().to_owned()),
         ("wasapi.output_safety", w.output_safety.as_text()),
+        ("wasapi.wake_up", w.wake_up.as_str().to_owned()),
         ("virtual.sample_rate", v.sample_rate.to_string()),
         ("virtual.inputs", v.inputs.to_string()),
         ("virtual.outputs", v.outputs.to_string()),
@@ -761,6 +776,7 @@ mod tests {
                 "wasapi.output_safety",
                 output_safeties(OutputSafetySetting::Ms(7)),
             ),
+            ("wasapi.wake_up", wake_ups()),
             ("virtual.sample_rate", sample_rates()),
             ("driver.sample_type", sample_types()),
             ("virtual.inputs", channel_counts()),

@@ -124,6 +124,16 @@ choice! {
 }
 
 choice! {
+    /// `wasapi.wake_up`: how the driver thread learns that the device is ready.
+    WakeUpSetting {
+        /// WASAPI's events (event-driven streams).
+        Events = "events" => "Events: WASAPI wakes the driver thread when the device is ready (recommended)",
+        /// A timer, for devices whose events do not work.
+        Polling = "polling" => "Polling: the driver thread checks the device on a timer, every quarter device period (for devices whose events do not work)",
+    }
+}
+
+choice! {
     /// `driver.sample_type`: the ASIO sample type of the host's buffers.
     SampleTypeSetting {
         /// Follow the device's format (f32 → Float32LSB, i16 → Int16LSB, …).

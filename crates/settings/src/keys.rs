@@ -4,7 +4,7 @@
 use crate::choices::{
     list_or, BackendSetting, Choice, FallbackSetting, FormatSetting, LogLevel, ManualLevelSetting,
     MmcssPrioritySetting, ProcessClassSetting, ProfileValue, SampleTypeSetting, SchedulingMode,
-    SourceSetting, WasapiModeSetting,
+    SourceSetting, WakeUpSetting, WasapiModeSetting,
 };
 use crate::model::{
     format_linux_policy, parse_linux_policy, profile_key, EndpointSetting, OutputSafetySetting,
@@ -114,6 +114,13 @@ pub const KEYS: &[KeyInfo] = &[
          device gaps but you still hear dropouts.",
     ),
     key(
+        "wasapi.wake_up",
+        ValueKind::String,
+        "How the driver thread learns that the device is ready: events (WASAPI's event-driven \
+         streams; recommended) or polling (a timer, every quarter device period, for devices \
+         whose events do not work: the stream then stops with a message saying so).",
+    ),
+    key(
         "virtual.inputs",
         ValueKind::Integer,
         "Input channels of the virtual device.",
@@ -217,6 +224,7 @@ pub fn choices_for(key: &str) -> Option<Vec<(&'static str, &'static str)>> {
         "driver.backend" => choices::<BackendSetting>(),
         "driver.sample_type" => choices::<SampleTypeSetting>(),
         "wasapi.mode" => choices::<WasapiModeSetting>(),
+        "wasapi.wake_up" => choices::<WakeUpSetting>(),
         "virtual.format" => choices::<FormatSetting>(),
         "virtual.source" => choices::<SourceSetting>(),
         "scheduling.mode" => choices::<SchedulingMode>(),
@@ -241,6 +249,7 @@ pub fn allowed(key: &str) -> Option<String> {
         }
         "wasapi.output" | "wasapi.input" => ENDPOINT_ALLOWED.to_owned(),
         "wasapi.mode" => WasapiModeSetting::allowed(),
+        "wasapi.wake_up" => WakeUpSetting::allowed(),
         "wasapi.output_safety" => format!(
             "auto, or a whole number of milliseconds from 0 to {}",
             OutputSafetySetting::MAX_MS
@@ -378,6 +387,7 @@ pub(crate) fn apply(settings: &mut Settings, key: &str, val: &Val) -> Result<(),
         "wasapi.output" => w.output = want_endpoint(val)?,
         "wasapi.input" => w.input = want_endpoint(val)?,
         "wasapi.mode" => w.mode = want_choice(val)?,
+        "wasapi.wake_up" => w.wake_up = want_choice(val)?,
         "wasapi.output_safety" => {
             w.output_safety = match val {
                 Val::Int(ms) => u32::try_from(*ms)
@@ -452,6 +462,7 @@ pub fn get_key(settings: &Settings, key: &str) -> Option<String> {
         "wasapi.output" => quoted(w.output.as_str()),
         "wasapi.input" => quoted(w.input.as_str()),
         "wasapi.mode" => quoted(w.mode.as_str()),
+        "wasapi.wake_up" => quoted(w.wake_up.as_str()),
         "wasapi.output_safety" => match w.output_safety {
             OutputSafetySetting::Auto => quoted("auto"),
             OutputSafetySetting::Ms(ms) => ms.to_string(),

@@ -43,6 +43,8 @@
 //!                                #   sample format (other programs go silent)
 //! output_safety = "auto"         # auto | 0..=100 (ms): output queued beyond the minimum;
 //!                                #   auto = none on Windows, one engine period under Wine
+//! wake_up = "events"             # events | polling (a timer, for devices whose events
+//!                                #   do not work)
 //!
 //! [virtual]
 //! inputs = 2                     # 0..=64
@@ -136,7 +138,7 @@ mod write;
 pub use choices::{
     BackendSetting, Choice, FallbackSetting, FormatSetting, LogLevel, ManualLevelSetting,
     MmcssPrioritySetting, ProcessClassSetting, ProfileValue, SampleTypeSetting, SchedulingMode,
-    SourceSetting, WasapiModeSetting,
+    SourceSetting, WakeUpSetting, WasapiModeSetting,
 };
 pub use keys::{allowed, choices_for, get_key, set_key, KeyInfo, ValueKind, KEYS};
 pub use model::{

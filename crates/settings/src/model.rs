@@ -16,7 +16,7 @@ use tenuto_sched::Scheduling;
 use crate::choices::{
     BackendSetting, FallbackSetting, FormatSetting, LogLevel, ManualLevelSetting,
     MmcssPrioritySetting, ProcessClassSetting, ProfileValue, SampleTypeSetting, SchedulingMode,
-    SourceSetting, WasapiModeSetting,
+    SourceSetting, WakeUpSetting, WasapiModeSetting,
 };
 
 /// Smallest `driver.buffer_size`, frames.
@@ -215,6 +215,8 @@ pub struct WasapiSettings {
     pub mode: WasapiModeSetting,
     /// `output_safety`: extra output buffering.
     pub output_safety: OutputSafetySetting,
+    /// `wake_up`: events or polling.
+    pub wake_up: WakeUpSetting,
 }
 
 impl Default for WasapiSettings {
@@ -224,6 +226,7 @@ impl Default for WasapiSettings {
             input: EndpointSetting::Default,
             mode: WasapiModeSetting::Shared,
             output_safety: OutputSafetySetting::Auto,
+            wake_up: WakeUpSetting::Events,
         }
     }
 }
@@ -255,8 +258,12 @@ impl WasapiSettings {
             OutputSafetySetting::Auto => String::new(),
             OutputSafetySetting::Ms(ms) => format!("; {ms} ms of output safety"),
         };
+        let wake = match self.wake_up {
+            WakeUpSetting::Events => "",
+            WakeUpSetting::Polling => "; polling",
+        };
         format!(
-            "output: {}; input: {}; {mode}{safety}",
+            "output: {}; input: {}; {mode}{safety}{wake}",
             side(&self.output),
             side(&self.input)
         )

@@ -52,6 +52,7 @@ fn non_default() -> Settings {
             input: EndpointSetting::Off,
             mode: WasapiModeSetting::Exclusive,
             output_safety: OutputSafetySetting::Ms(15),
+            wake_up: WakeUpSetting::Polling,
         },
         virtual_device: VirtualSettings {
             inputs: 0,
@@ -142,6 +143,7 @@ const BAD_VALUES: &[(&str, &str, &str)] = &[
     ("wasapi.input", "true", "\"   \""),
     ("wasapi.mode", "2", "\"exclusiv\""),
     ("wasapi.output_safety", "true", "101"),
+    ("wasapi.wake_up", "1", "\"timer\""),
     ("virtual.inputs", "\"2\"", "65"),
     ("virtual.outputs", "2.0", "-1"),
     ("virtual.format", "32", "\"f64\""),
@@ -325,6 +327,7 @@ fn wasapi_keys_round_trip() {
                 input,
                 mode: *mode,
                 output_safety: OutputSafetySetting::Auto,
+                wake_up: WakeUpSetting::Events,
             };
             let text = s.to_toml();
             let loaded = parse(&text);

@@ -594,6 +594,24 @@ impl AudioClient {
         .map_err(self.fail("initialising the shared-mode stream"))
     }
 
+    /// `Initialize` in shared mode without an event, with a buffer of `buffer_hns`: the
+    /// driver thread polls the padding on a timer (`wasapi.wake_up = "polling"`).
+    pub fn initialize_shared_polling(&self, buffer_hns: i64) -> Result<(), WasapiError> {
+        // SAFETY: `format` is the device's own mix format (a complete WAVEFORMATEX[EXTENSIBLE],
+        // alignment 1), alive for the call; no session GUID.
+        unsafe {
+            self.client.Initialize(
+                AUDCLNT_SHAREMODE_SHARED,
+                0,
+                buffer_hns,
+                0,
+                self.format.as_ptr() as *const WAVEFORMATEX,
+                None,
+            )
+        }
+        .map_err(self.fail("initialising the shared-mode stream (polling)"))
+    }
+
     /// IAudioClient3's engine periods for the mix format; `None` where the OS does not offer
     /// them (no IAudioClient3, or E_NOTIMPL as under Wine).
     pub fn engine_periods(&self) -> Result<Option<EnginePeriods>, WasapiError> {
@@ -675,10 +693,14 @@ impl AudioClient {
     /// HRESULT, so that `AUDCLNT_E_BUFFER_SIZE_NOT_ALIGNED` can be told apart (the caller
     /// then reads [`Self::buffer_frames`], activates a new client and tries the aligned
     /// period).
+    ///
+    /// With `polling`, no event: the buffer is three periods and the driver thread polls the
+    /// padding on a timer (for devices whose exclusive-mode events do not work).
     pub fn initialize_exclusive(
         &mut self,
         format: &[u8],
         period_hns: i64,
+        polling: bool,
     ) -> Result<(), WasapiError> {
         let parsed = MixFormat::parse(format).ok_or_else(|| WasapiError::UnsupportedFormat {
             name: self.name.clone(),
@@ -690,8 +712,16 @@ impl AudioClient {
         unsafe {
             self.client.Initialize(
                 AUDCLNT_SHAREMODE_EXCLUSIVE,
-                AUDCLNT_STREAMFLAGS_EVENTCALLBACK,
-                period_hns,
+                if polling {
+                    0
+                } else {
+                    AUDCLNT_STREAMFLAGS_EVENTCALLBACK
+                },
+                if polling {
+                    period_hns.saturating_mul(3)
+                } else {
+                    period_hns
+                },
                 period_hns,
                 format.as_ptr() as *const WAVEFORMATEX,
                 None,

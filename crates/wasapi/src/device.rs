@@ -117,6 +117,9 @@ pub struct WasapiConfig {
     pub max_buffer_frames: u32,
     /// Extra output buffering.
     pub output_safety: OutputSafety,
+    /// Poll the device on a timer instead of waiting for WASAPI's events (for devices whose
+    /// event-driven mode does not work).
+    pub polling: bool,
 }
 
 impl Default for WasapiConfig {
@@ -128,6 +131,7 @@ impl Default for WasapiConfig {
             min_buffer_frames: 16,
             max_buffer_frames: 8192,
             output_safety: OutputSafety::None,
+            polling: false,
         }
     }
 }
@@ -325,6 +329,19 @@ impl WasapiDevice {
             }
         }
         drop(enumerator);
+        if self.config.polling {
+            let period = [&render, &capture]
+                .into_iter()
+                .flatten()
+                .map(|s| s.period_frames)
+                .min()
+                .unwrap_or(0);
+            notes.push(format!(
+                "wake-up by polling (wasapi.wake_up = \"polling\"): no WASAPI events; the \
+                 driver thread checks the device every quarter engine period ({period} frames \
+                 / 4) and WASAPI buffers three periods"
+            ));
+        }
         if let Some(handler) = &self.on_note {
             for note in &notes {
                 handler(note);
@@ -449,7 +466,8 @@ impl WasapiDevice {
             })?;
             let format = side.format_at(rate).extensible_bytes();
             let mut client = device.activate()?;
-            match client.initialize_exclusive(&format, frames_to_hns(period, rate)) {
+            let polling = self.config.polling;
+            match client.initialize_exclusive(&format, frames_to_hns(period, rate), polling) {
                 Ok(()) => {}
                 Err(WasapiError::Endpoint { hresult, .. })
                     if hresult.0 == BUFFER_SIZE_NOT_ALIGNED =>
@@ -457,7 +475,7 @@ impl WasapiDevice {
                     period = client.buffer_frames()?;
                     drop(client);
                     let mut again = device.activate()?;
-                    again.initialize_exclusive(&format, frames_to_hns(period, rate))?;
+                    again.initialize_exclusive(&format, frames_to_hns(period, rate), polling)?;
                 }
                 Err(e) => return Err(e),
             }
@@ -854,8 +872,9 @@ impl Device for WasapiDevice {
 struct Session {
     /// Session-event listeners (unregistered first).
     _watches: Vec<SessionWatch>,
-    render: Option<(AudioClient, RenderClient, Event)>,
-    capture: Option<(AudioClient, CaptureClient, Event)>,
+    /// Each side's client, service and event (no event when polling).
+    render: Option<(AudioClient, RenderClient, Option<Event>)>,
+    capture: Option<(AudioClient, CaptureClient, Option<Event>)>,
     _apartment: Apartment,
 }
 
@@ -865,6 +884,8 @@ struct SideSpec {
     id: String,
     /// Friendly name (for messages).
     name: String,
+    /// The engine period, frames (polling sizes the buffer from it).
+    period_frames: u32,
     mix: MixFormat,
     mode: SideMode,
     /// The format the stream runs with (the mix format in shared modes).
@@ -941,6 +962,12 @@ struct WasapiStream {
     on_change: Option<ChangeHandler>,
     /// Since when the output queue has been above the high-water mark, ns.
     over_high_water_since: Option<u64>,
+    /// Poll on a timer instead of waiting for events.
+    polling: bool,
+    /// Polling interval, ns.
+    poll_ns: u64,
+    /// An event (or a poll) has woken the thread since start.
+    woken: bool,
 }
 
 /// How long the output queue may stay above its high-water mark before it is trimmed.
@@ -968,6 +995,7 @@ impl WasapiStream {
             direction: s.direction,
             id: s.id.clone(),
             name: s.name.clone(),
+            period_frames: s.period_frames,
             mix: s.mix,
             mode: s.mode,
             stream: s.format_at(rate),
@@ -1012,7 +1040,20 @@ impl WasapiStream {
             // A few periods, and never less than 200 ms (a loaded machine, Wine's timers).
             stall_ms: (4 * period_ms).max(200),
             captured_any: false,
-            render_exclusive: exclusive_period.is_some() && device.render.is_some(),
+            // Polling feeds an exclusive buffer by its padding, as in shared mode.
+            render_exclusive: exclusive_period.is_some()
+                && device.render.is_some()
+                && !device.config.polling,
+            polling: device.config.polling,
+            // A quarter of the shortest device period, at least 1 ms.
+            poll_ns: [plan.render_period_frames, plan.capture_period_frames]
+                .into_iter()
+                .flatten()
+                .min()
+                .map_or(1_000_000, |p| {
+                    ((f64::from(p) * 1e9 / config.sample_rate / 4.0) as u64).max(1_000_000)
+                }),
+            woken: false,
             render_due: false,
             drift: None,
             drift_params: match (&device.render, &device.capture) {
@@ -1039,7 +1080,8 @@ impl WasapiStream {
     fn open_session(&mut self) -> Result<Session, WasapiError> {
         let apartment = Apartment::enter()?;
         let enumerator = Enumerator::new()?;
-        let open = |spec: &SideSpec| -> Result<(AudioClient, Event), WasapiError> {
+        let polling = self.polling;
+        let open = |spec: &SideSpec| -> Result<(AudioClient, Option<Event>), WasapiError> {
             let device = enumerator.by_id(&spec.id, spec.direction)?.ok_or_else(|| {
                 WasapiError::NotFound {
                     direction: spec.direction,
@@ -1058,19 +1100,31 @@ impl WasapiStream {
                 });
             }
             match spec.mode {
+                // Polling: no event, and a buffer of three engine periods (IAudioClient3's
+                // small periods are event-driven only, so low-latency polls like shared).
+                SideMode::Shared | SideMode::LowLatency(_) if polling => client
+                    .initialize_shared_polling(frames_to_hns(
+                        spec.period_frames.saturating_mul(3),
+                        spec.mix.rate,
+                    ))?,
                 SideMode::Shared => client.initialize_shared_event()?,
                 SideMode::LowLatency(period) => {
                     if !client.initialize_low_latency(period)? {
                         client.initialize_shared_event()?;
                     }
                 }
-                SideMode::Exclusive { .. } => {
-                    client.initialize_exclusive(&spec.stream.extensible_bytes(), spec.period_hns)?
-                }
+                SideMode::Exclusive { .. } => client.initialize_exclusive(
+                    &spec.stream.extensible_bytes(),
+                    spec.period_hns,
+                    polling,
+                )?,
+            }
+            if polling {
+                return Ok((client, None));
             }
             let event = Event::new()?;
             client.set_event(&event)?;
-            Ok((client, event))
+            Ok((client, Some(event)))
         };
         let render = match &self.render {
             Some(spec) => {
@@ -1227,10 +1281,15 @@ impl WasapiStream {
                     if waited >= self.stall_ms {
                         return Err(StreamError::Stalled(waited));
                     }
-                    if let com::Wake::Failed(code) =
-                        com::wait_any([None, Some(event)], self.stall_ms - waited)
-                    {
-                        return Err(StreamError::Os(code));
+                    match event {
+                        Some(event) => {
+                            if let com::Wake::Failed(code) =
+                                com::wait_any([None, Some(event)], self.stall_ms - waited)
+                            {
+                                return Err(StreamError::Os(code));
+                            }
+                        }
+                        None => std::thread::sleep(std::time::Duration::from_nanos(self.poll_ns)),
                     }
                 }
                 // What was recorded before render starts is not wanted: it would only add
@@ -1284,6 +1343,7 @@ impl DeviceStream for WasapiStream {
         self.next_index = 0;
         self.clock.reset();
         self.over_high_water_since = None;
+        self.woken = false;
         self.captured_any = false;
         let session = self.open_session().map_err(|e| setup_error(&e))?;
         let started = self.start_clients(&session);
@@ -1316,23 +1376,45 @@ impl DeviceStream for WasapiStream {
             let waited_ms = time::now_ns().saturating_sub(self.last_progress_ns) / 1_000_000;
             let waited_ms = u32::try_from(waited_ms).unwrap_or(u32::MAX);
             if waited_ms >= self.stall_ms {
-                return Err(StreamError::Stalled(waited_ms));
+                return Err(if self.woken || self.polling {
+                    StreamError::Stalled(waited_ms)
+                } else {
+                    StreamError::NoWakeUp(waited_ms)
+                });
             }
             let Some(session) = &self.session else {
                 return Err(StreamError::Stalled(0));
             };
+            if self.polling {
+                // A timer instead of the events: look again in a quarter period.
+                std::thread::sleep(std::time::Duration::from_nanos(self.poll_ns));
+                let now = time::now_ns();
+                self.last_wake_ns = now;
+                self.last_render_wake_ns = now;
+                self.woken = true;
+                continue;
+            }
             let events = [
-                session.render.as_ref().map(|(_, _, e)| e),
-                session.capture.as_ref().map(|(_, _, e)| e),
+                session.render.as_ref().and_then(|(_, _, e)| e.as_ref()),
+                session.capture.as_ref().and_then(|(_, _, e)| e.as_ref()),
             ];
             match com::wait_any(events, self.stall_ms - waited_ms) {
                 com::Wake::Signalled(which) => {
                     let now = time::now_ns();
                     self.last_wake_ns = now;
+                    self.woken = true;
                     if which == 0 && self.render.is_some() {
                         self.last_render_wake_ns = now;
                         self.render_due = true;
                     }
+                }
+                com::Wake::Timeout if !self.woken => {
+                    // Not one event since start: the device's event-driven mode does not
+                    // work (the message says what to set).
+                    let waited = time::now_ns().saturating_sub(self.last_progress_ns) / 1_000_000;
+                    return Err(StreamError::NoWakeUp(
+                        u32::try_from(waited).unwrap_or(u32::MAX),
+                    ));
                 }
                 com::Wake::Timeout => {}
                 com::Wake::Failed(code) => return Err(StreamError::Os(code)),

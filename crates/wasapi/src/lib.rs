@@ -65,8 +65,16 @@
 //! (a counted resync) only when it stays exceeded for 250 ms — a render side that stalls and
 //! catches up passes it for a moment.
 //!
+//! ## Polling
+//! With `WasapiConfig::polling` (setting `wasapi.wake_up = "polling"`) the clients are
+//! initialised without `AUDCLNT_STREAMFLAGS_EVENTCALLBACK` and with a buffer of three device
+//! periods (exclusive: periodicity one period), and the driver thread sleeps a quarter
+//! device period between looks at the padding and the capture packets; exclusive render is
+//! then fed by its padding like shared mode. The DLL raises the timer resolution to 1 ms for
+//! it. Under Wine, shared-mode polling streams duplex with no discontinuity (a DLL test).
+//!
 //! ## Output safety
-//! [`WasapiConfig::output_safety`] queues more output than the plan's minimum, for render
+//! `WasapiConfig::output_safety` queues more output than the plan's minimum, for render
 //! timing worse than Windows' engine (setting `wasapi.output_safety`; `auto` is one engine
 //! period under Wine, nothing on Windows). Winepulse decrements the render padding one
 //! period per tick of a timer thread that starts a period behind PulseAudio, so at the
@@ -80,7 +88,9 @@
 //! ## What is not there yet
 //! * **Resampling** (host rates other than the mix rate in shared mode): refused, with the
 //!   rate that works and a pointer to exclusive mode.
-//! * **Polling** exclusive mode for devices without event support.
+//! * **Automatic** polling: a device whose events never come stops the stream with
+//!   `StreamError::NoWakeUp`, whose message says to set `wasapi.wake_up = "polling"`; the
+//!   driver does not switch by itself.
 //! * **Render underruns** are not detected in shared mode (WASAPI gives no flag); the
 //!   prefill is computed to make them impossible under the model in [`plan`].
 //!

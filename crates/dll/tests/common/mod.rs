@@ -19,6 +19,12 @@ pub fn built_dll() -> PathBuf {
 /// output and input (IDs, names, "default" or "off").
 #[allow(dead_code)] // used by the WASAPI tests only
 pub fn wasapi_settings(name: &str, output: &str, input: &str) -> PathBuf {
+    wasapi_settings_with(name, output, input, "")
+}
+
+/// As [`wasapi_settings`], with `extra` lines added to `[wasapi]`.
+#[allow(dead_code)]
+pub fn wasapi_settings_with(name: &str, output: &str, input: &str, extra: &str) -> PathBuf {
     let dir =
         std::env::temp_dir().join(format!("tenuto-wasapi-test-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -27,7 +33,7 @@ pub fn wasapi_settings(name: &str, output: &str, input: &str) -> PathBuf {
         &path,
         format!(
             "[driver]\nbackend = \"wasapi\"\n\n[wasapi]\noutput = \"{output}\"\n\
-             input = \"{input}\"\nmode = \"shared\"\n"
+             input = \"{input}\"\nmode = \"shared\"\n{extra}"
         ),
     )
     .unwrap();

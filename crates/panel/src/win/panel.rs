@@ -31,6 +31,8 @@ enum C {
     WMode,
     LSafety,
     Safety,
+    LWake,
+    Wake,
     LRate,
     Rate,
     LInputs,
@@ -88,7 +90,7 @@ enum C {
     Close,
 }
 
-const ALL: [C; 68] = [
+const ALL: [C; 70] = [
     C::FilePath,
     C::Message,
     C::GDevice,
@@ -102,6 +104,8 @@ const ALL: [C; 68] = [
     C::WMode,
     C::LSafety,
     C::Safety,
+    C::LWake,
+    C::Wake,
     C::LRate,
     C::Rate,
     C::LInputs,
@@ -184,9 +188,9 @@ impl C {
         use C::*;
         match self {
             GDevice | GBuffer | GHost | GSched | GStatus => Kind::Group,
-            Backend | OutDev | InDev | WMode | Safety | Rate | SampleType | Inputs | Outputs
-            | Format | Source | Buffer | Profile | Log | Task | Priority | Fallback | Level
-            | Class => Kind::Combo,
+            Backend | OutDev | InDev | WMode | Safety | Wake | Rate | SampleType | Inputs
+            | Outputs | Format | Source | Buffer | Profile | Log | Task | Priority | Fallback
+            | Level | Class => Kind::Combo,
             Mmcss | Auto | Eco => Kind::Check,
             Manual | Inherit => Kind::Radio,
             Apply | Close => Kind::Button,
@@ -214,6 +218,7 @@ impl C {
             LInDev => "&Input device:",
             LWMode => "&WASAPI mode:",
             LSafety => "E&xtra output buffer:",
+            LWake => "Wake-up:",
             LRate => "Sample ra&te:",
             LType => "Sample t&ype:",
             LInputs => "&Inputs:",
@@ -258,6 +263,7 @@ impl C {
             InDev => "wasapi.input",
             WMode => "wasapi.mode",
             Safety => "wasapi.output_safety",
+            Wake => "wasapi.wake_up",
             Rate => "virtual.sample_rate",
             SampleType => "driver.sample_type",
             Inputs => "virtual.inputs",
@@ -277,7 +283,7 @@ impl C {
 }
 
 /// The controls only the WASAPI backend uses.
-const WASAPI_ONLY: [C; 8] = [
+const WASAPI_ONLY: [C; 10] = [
     C::LOutDev,
     C::OutDev,
     C::LInDev,
@@ -286,6 +292,8 @@ const WASAPI_ONLY: [C; 8] = [
     C::WMode,
     C::LSafety,
     C::Safety,
+    C::LWake,
+    C::Wake,
 ];
 
 /// The controls only the virtual device uses.
@@ -506,6 +514,7 @@ impl Panel {
         self.set_entries(C::InDev, inputs);
         self.set_entries(C::WMode, form::wasapi_modes());
         self.set_entries(C::Safety, form::output_safeties(safety));
+        self.set_entries(C::Wake, form::wake_ups());
         self.set_entries(C::Rate, form::sample_rates());
         self.set_entries(C::SampleType, form::sample_types());
         self.set_entries(C::Inputs, form::channel_counts());
@@ -696,6 +705,7 @@ impl Panel {
                     sub_row(C::LInDev, C::InDev),
                     sub_row(C::LWMode, C::WMode),
                     sub_row(C::LSafety, C::Safety),
+                    sub_row(C::LWake, C::Wake),
                     sub_row(C::LRate, C::Rate),
                     sub_row(C::LInputs, C::Inputs),
                     sub_row(C::LOutputs, C::Outputs),

@@ -571,15 +571,26 @@ fn judge_switches(
         let span_ns = (times[n - 1] - times[0]) as f64;
         let expect_ns = (n - 1) as f64 * f64::from(frames) / rate * 1e9;
         let err = (span_ns - expect_ns).abs() / expect_ns;
+        // Where the times strayed most from one buffer per switch, to explain a failure.
+        let period_ns = f64::from(frames) / rate * 1e9;
+        let worst = times
+            .windows(2)
+            .enumerate()
+            .map(|(i, w)| (i, w[1] as f64 - w[0] as f64 - period_ns))
+            .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()));
         r.push(
             tag("system time monotonic and consistent with the rate"),
             monotonic && err < 0.02,
             format!(
-                "{:.3} ms over {} switches, expected {:.3} ms ({:+.3} %)",
+                "{:.3} ms over {} switches, expected {:.3} ms ({:+.3} %){}",
                 span_ns / 1e6,
                 n - 1,
                 expect_ns / 1e6,
-                (span_ns - expect_ns) / expect_ns * 100.0
+                (span_ns - expect_ns) / expect_ns * 100.0,
+                worst.map_or(String::new(), |(i, d)| format!(
+                    "; largest step off one buffer: {:+.3} ms after switch {i}",
+                    d / 1e6
+                ))
             ),
         );
     }

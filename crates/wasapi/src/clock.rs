@@ -13,8 +13,10 @@
 //!   queue crossed it.)
 //! * **Lower envelope:** the period timeline is `offset + index × period`. Lateness only ever
 //!   adds, so an observation below the current offset is taken at once; one above it moves
-//!   the offset by 1/32 of the difference, which follows a device clock that is slower than
-//!   the system's without letting one late wake-up move the timeline.
+//!   the offset by 1/32 of the difference, but never faster than [`MAX_SLEW`] of a period per
+//!   period. That follows a device clock up to 0.5 % slower than the system's (Wine's null
+//!   sink runs about 0.2 % slow) without reading late wake-ups — or a delivery that settles
+//!   a few milliseconds later after a start, as winepulse's does — as a faster clock.
 //! * **Monotonic:** each time is at least half a period after the one before.
 //!
 //! Pure arithmetic on the caller's values: no allocation, no lock, no panic (float → integer
@@ -22,6 +24,9 @@
 
 /// Share of the gap an observation above the timeline moves it by.
 const CREEP: f64 = 1.0 / 32.0;
+
+/// The most the timeline may fall behind the nominal period per period (0.5 %).
+pub const MAX_SLEW: f64 = 0.005;
 
 /// Smoothed period timeline of one stream; see the module documentation.
 #[derive(Debug, Clone)]
@@ -56,7 +61,9 @@ impl SwitchClock {
         let ready = woke_ns as f64 - early_frames as f64 * self.frame_ns;
         let observed = ready - index as f64 * self.period_ns;
         let offset = match self.offset_ns {
-            Some(offset) if observed >= offset => offset + (observed - offset) * CREEP,
+            Some(offset) if observed >= offset => {
+                offset + ((observed - offset) * CREEP).min(self.period_ns * MAX_SLEW)
+            }
             _ => observed,
         };
         self.offset_ns = Some(offset);
@@ -145,6 +152,25 @@ mod tests {
             let (t, truth) = times[2_999];
             assert!(t.abs_diff(truth) < 1_000_000, "{ppm} ppm: {t} vs {truth}");
         }
+    }
+
+    #[test]
+    fn delivery_that_settles_later_after_start_is_not_a_faster_clock() {
+        // 64-frame periods; the first 10 arrive on time, every later one 10 ms late (a
+        // device whose delivery phase settles after start). Over 200 periods the span must
+        // stay within 1 % of 200 periods (the check's limit is 2 %).
+        let p = 1_333_333u64;
+        let mut clock = SwitchClock::new(64, 48_000.0);
+        let times: Vec<u64> = (0..200u64)
+            .map(|k| {
+                let late = if k < 10 { 0 } else { 10_000_000 };
+                clock.time_of(k, 50_000_000 + (k + 1) * p + late, 0)
+            })
+            .collect();
+        let span = (times[199] - times[0]) as f64;
+        let expected = 199.0 * p as f64;
+        let err = (span - expected) / expected;
+        assert!(err.abs() < 0.01, "span off by {:+.2} %", err * 100.0);
     }
 
     #[test]

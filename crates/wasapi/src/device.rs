@@ -937,8 +937,6 @@ struct WasapiStream {
     next_index: u64,
     /// When the last period became ready (for stall detection), ns.
     last_progress_ns: u64,
-    /// The last wake-up on an event (the due time of the periods it made ready), ns.
-    last_wake_ns: u64,
     /// The last wake-up on the render event (≈ the last render pull), ns.
     last_render_wake_ns: u64,
     /// Render period, ns.
@@ -968,6 +966,9 @@ struct WasapiStream {
     poll_ns: u64,
     /// An event (or a poll) has woken the thread since start.
     woken: bool,
+    /// When `service` last found new captured data (output only: last read the render
+    /// queue), ns: the wake-up time the period clock back-dates from.
+    last_data_ns: u64,
 }
 
 /// How long the output queue may stay above its high-water mark before it is trimmed.
@@ -1032,7 +1033,6 @@ impl WasapiStream {
             counters: DeviceCounters::default(),
             next_index: 0,
             last_progress_ns: 0,
-            last_wake_ns: 0,
             last_render_wake_ns: 0,
             render_period_ns: plan
                 .render_period_frames
@@ -1054,6 +1054,7 @@ impl WasapiStream {
                     ((f64::from(p) * 1e9 / config.sample_rate / 4.0) as u64).max(1_000_000)
                 }),
             woken: false,
+            last_data_ns: 0,
             render_due: false,
             drift: None,
             drift_params: match (&device.render, &device.capture) {
@@ -1189,6 +1190,10 @@ impl WasapiStream {
         let Some(session) = &self.session else {
             return Err(StreamError::Stalled(0));
         };
+        if session.capture.is_none() {
+            // Output only: the period becomes due as the render queue is read here.
+            self.last_data_ns = time::now_ns();
+        }
         if let Some((_, capture, _)) = &session.capture {
             loop {
                 let frames = capture.next_packet_frames().map_err(stream_error)?;
@@ -1211,6 +1216,9 @@ impl WasapiStream {
                         *captured_any = true;
                     })
                     .map_err(stream_error)?;
+                // The newest captured frame is at most this old (never earlier: a packet found
+                // without waiting may have arrived any time since the last wake-up).
+                self.last_data_ns = time::now_ns();
             }
         }
         self.feed_render()
@@ -1344,6 +1352,7 @@ impl DeviceStream for WasapiStream {
         self.clock.reset();
         self.over_high_water_since = None;
         self.woken = false;
+        self.last_data_ns = 0;
         self.captured_any = false;
         let session = self.open_session().map_err(|e| setup_error(&e))?;
         let started = self.start_clients(&session);
@@ -1359,7 +1368,6 @@ impl DeviceStream for WasapiStream {
         self.session = Some(session);
         let now = time::now_ns();
         self.last_progress_ns = now;
-        self.last_wake_ns = now;
         self.last_render_wake_ns = now;
         Ok(())
     }
@@ -1389,7 +1397,6 @@ impl DeviceStream for WasapiStream {
                 // A timer instead of the events: look again in a quarter period.
                 std::thread::sleep(std::time::Duration::from_nanos(self.poll_ns));
                 let now = time::now_ns();
-                self.last_wake_ns = now;
                 self.last_render_wake_ns = now;
                 self.woken = true;
                 continue;
@@ -1401,7 +1408,6 @@ impl DeviceStream for WasapiStream {
             match com::wait_any(events, self.stall_ms - waited_ms) {
                 com::Wake::Signalled(which) => {
                     let now = time::now_ns();
-                    self.last_wake_ns = now;
                     self.woken = true;
                     if which == 0 && self.render.is_some() {
                         self.last_render_wake_ns = now;
@@ -1422,7 +1428,7 @@ impl DeviceStream for WasapiStream {
         }
         let now = time::now_ns();
         self.last_progress_ns = now;
-        let woke = self.last_wake_ns.min(now);
+        let woke = self.last_data_ns.min(now);
         // How long ago the period was complete, in frames: the captured frames beyond it, or
         // (output only) how far the render queue is below the level that made it due.
         let early = if self.capture.is_some() {

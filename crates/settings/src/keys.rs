@@ -117,8 +117,9 @@ pub const KEYS: &[KeyInfo] = &[
         "wasapi.wake_up",
         ValueKind::String,
         "How the driver thread learns that the device is ready: events (WASAPI's event-driven \
-         streams; recommended) or polling (a timer, every quarter device period, for devices \
-         whose events do not work: the stream then stops with a message saying so).",
+         streams; recommended) or polling (a timer, every quarter device period). Use polling \
+         for a device whose events never come: with events, such a device stops the stream \
+         with a message that names this setting.",
     ),
     key(
         "virtual.inputs",

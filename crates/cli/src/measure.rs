@@ -151,19 +151,20 @@ fn late(engine: Option<&Arc<Shared>>) -> String {
     })
 }
 
-/// The in-process driver's thread counters, added to a JSON report.
-fn add_engine_stats(v: &mut serde_json::Value, engine: Option<&Arc<Shared>>) {
-    let (Some(e), Some(obj)) = (engine, v.as_object_mut()) else {
-        return;
-    };
-    let s = e.counters.snapshot();
-    obj.insert("late_periods".into(), s.late_periods.into());
-    obj.insert("host_overruns".into(), s.host_overruns.into());
-    obj.insert("output_underruns".into(), s.output_underruns.into());
-    obj.insert(
-        "max_wake_late_us".into(),
-        (s.max_wake_late_ns as f64 / 1e3).into(),
-    );
+/// Prints `report` as JSON, with the in-process driver's thread counters added.
+fn print_json<T: serde::Serialize>(report: &T, engine: Option<&Arc<Shared>>) {
+    let mut v = serde_json::to_value(report).unwrap_or_default();
+    if let (Some(e), Some(obj)) = (engine, v.as_object_mut()) {
+        let s = e.counters.snapshot();
+        obj.insert("late_periods".into(), s.late_periods.into());
+        obj.insert("host_overruns".into(), s.host_overruns.into());
+        obj.insert("output_underruns".into(), s.output_underruns.into());
+        obj.insert(
+            "max_wake_late_us".into(),
+            (s.max_wake_late_ns as f64 / 1e3).into(),
+        );
+    }
+    println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
 }
 
 pub(crate) fn run_play(args: &PlayArgs) -> ExitCode {
@@ -218,9 +219,7 @@ pub(crate) fn run_play(args: &PlayArgs) -> ExitCode {
         }
     };
     if args.json {
-        let mut v = serde_json::to_value(&report).unwrap_or_default();
-        add_engine_stats(&mut v, opened.engine.as_ref());
-        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        print_json(&report, opened.engine.as_ref());
     } else {
         print_play(&report, opened.engine.as_ref());
     }
@@ -349,9 +348,7 @@ pub(crate) fn run_loopback(args: &LoopbackArgs) -> ExitCode {
         }
     };
     if args.json {
-        let mut v = serde_json::to_value(&report).unwrap_or_default();
-        add_engine_stats(&mut v, opened.engine.as_ref());
-        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        print_json(&report, opened.engine.as_ref());
     } else {
         print_loopback(&report, opened.engine.as_ref());
     }

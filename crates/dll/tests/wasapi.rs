@@ -39,6 +39,53 @@ fn null_endpoints_present() -> bool {
     }
 }
 
+/// Streams full duplex for `seconds` at `buffer` frames and checks what both tests need:
+/// stereo both ways, the sample position within 0.5 % of the wall clock, no discontinuity,
+/// no reset request, no lost switches. `what` labels the messages.
+fn stream_duplex(
+    d: &mut tenuto_host::Driver,
+    buffer: i32,
+    seconds: u64,
+    what: &str,
+) -> stream::StreamReport {
+    let report = stream::run(
+        d,
+        &StreamOptions {
+            buffer_frames: Some(buffer),
+            sample_rate: Some(48_000.0),
+            duration: Duration::from_secs(seconds),
+            ..StreamOptions::default()
+        },
+        &mut |_, _| {},
+    )
+    .unwrap_or_else(|e| panic!("{what}: {e}"));
+    eprintln!(
+        "{what}: {} switches in {:.2} s, {:+.0} ppm, {} discontinuities, latencies {:?}, \
+         longest gap {:.1} ms",
+        report.switches,
+        report.seconds,
+        report.drift_ppm,
+        report.discontinuities,
+        report.latencies,
+        report.max_gap_ms
+    );
+    assert_eq!(report.channels, (2, 2), "{what}: stereo in and out");
+    assert!(
+        report.drift_ppm.abs() < 5_000.0,
+        "{what}: the sample position is {:+.0} ppm off the wall clock (limit 0.5 %)",
+        report.drift_ppm
+    );
+    assert_eq!(report.discontinuities, 0, "{what}");
+    assert_eq!(report.reset_requests, 0, "{what}");
+    assert!(
+        report.switches as f64 >= 0.995 * report.expected_switches,
+        "{what}: {} switches, the wall clock says {:.0}",
+        report.switches,
+        report.expected_switches
+    );
+    report
+}
+
 #[test]
 fn streams_full_duplex_for_30_seconds_at_several_buffer_sizes() {
     let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
@@ -51,42 +98,8 @@ fn streams_full_duplex_for_30_seconds_at_several_buffer_sizes() {
     // 480 is the engine period (no ring buffering); 64 and 1000 do not divide it.
     for buffer in [64, 480, 1000] {
         let mut d = server.create(tenuto::CLSID_TENUTO).expect("create");
-        let report = stream::run(
-            &mut d,
-            &StreamOptions {
-                buffer_frames: Some(buffer),
-                sample_rate: Some(48_000.0),
-                duration: Duration::from_secs(30),
-                ..StreamOptions::default()
-            },
-            &mut |_, _| {},
-        )
-        .unwrap_or_else(|e| panic!("stream at {buffer} frames: {e}"));
-        eprintln!(
-            "buffer {buffer}: {} switches in {:.2} s, {:+.0} ppm, {} discontinuities, \
-             latencies {:?}, longest gap {:.1} ms",
-            report.switches,
-            report.seconds,
-            report.drift_ppm,
-            report.discontinuities,
-            report.latencies,
-            report.max_gap_ms
-        );
-        assert_eq!(report.channels, (2, 2), "stereo in and out");
+        let report = stream_duplex(&mut d, buffer, 30, &format!("buffer {buffer}"));
         assert!(report.seconds >= 30.0);
-        assert!(
-            report.drift_ppm.abs() < 5_000.0,
-            "buffer {buffer}: the sample position is {:+.0} ppm off the wall clock (limit 0.5 %)",
-            report.drift_ppm
-        );
-        assert_eq!(report.discontinuities, 0, "buffer {buffer}");
-        assert_eq!(report.reset_requests, 0, "buffer {buffer}");
-        assert!(
-            report.switches as f64 >= 0.995 * report.expected_switches,
-            "buffer {buffer}: {} switches, the wall clock says {:.0}",
-            report.switches,
-            report.expected_switches
-        );
         // Honest latency: at least the ASIO buffer, plus the engine period on the way out.
         assert!(report.latencies.0 >= buffer && report.latencies.1 >= buffer + 480);
         assert_eq!(d.release(), 0);
@@ -105,43 +118,8 @@ fn streams_full_duplex_by_polling() {
     let _ = std::fs::remove_file(settings.with_file_name("tenuto.log"));
     std::env::set_var("TENUTO_CONFIG", &settings);
     let server = DllServer::load(&built_dll()).expect("load dll");
-    let buffer = 256;
     let mut d = server.create(tenuto::CLSID_TENUTO).expect("create");
-    let report = stream::run(
-        &mut d,
-        &StreamOptions {
-            buffer_frames: Some(buffer),
-            sample_rate: Some(48_000.0),
-            duration: Duration::from_secs(10),
-            ..StreamOptions::default()
-        },
-        &mut |_, _| {},
-    )
-    .unwrap_or_else(|e| panic!("polling stream at {buffer} frames: {e}"));
-    eprintln!(
-        "polling, buffer {buffer}: {} switches in {:.2} s, {:+.0} ppm, {} discontinuities, \
-         latencies {:?}, longest gap {:.1} ms",
-        report.switches,
-        report.seconds,
-        report.drift_ppm,
-        report.discontinuities,
-        report.latencies,
-        report.max_gap_ms
-    );
-    assert_eq!(report.channels, (2, 2), "stereo in and out");
-    assert!(
-        report.drift_ppm.abs() < 5_000.0,
-        "the sample position is {:+.0} ppm off the wall clock (limit 0.5 %)",
-        report.drift_ppm
-    );
-    assert_eq!(report.discontinuities, 0);
-    assert_eq!(report.reset_requests, 0);
-    assert!(
-        report.switches as f64 >= 0.995 * report.expected_switches,
-        "{} switches, the wall clock says {:.0}",
-        report.switches,
-        report.expected_switches
-    );
+    stream_duplex(&mut d, 256, 10, "polling, buffer 256");
     assert_eq!(d.release(), 0);
     std::env::remove_var("TENUTO_CONFIG");
     // The driver said how it waited (the log is written by the time release() returns).

@@ -134,6 +134,19 @@ impl Driver {
         unsafe { (self.vtbl().init)(self.as_raw(), std::ptr::null_mut()) == ASIO_TRUE }
     }
 
+    /// `init`, with the driver's `getErrorMessage` as the error when it returns false.
+    pub fn try_init(&mut self) -> Result<(), crate::CallError> {
+        if self.init() {
+            Ok(())
+        } else {
+            Err(crate::CallError {
+                call: "init",
+                code: 0,
+                message: self.error_message(),
+            })
+        }
+    }
+
     /// `getDriverName`.
     pub fn name(&mut self) -> String {
         let mut buf = [0 as c_char; 32];

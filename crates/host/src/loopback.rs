@@ -1024,14 +1024,7 @@ pub fn run(
     options: &LoopbackOptions,
     progress: &mut dyn FnMut(&LoopbackProgress<'_>),
 ) -> Result<LoopbackReport, LoopbackError> {
-    if !driver.init() {
-        return Err(CallError {
-            call: "init",
-            code: 0,
-            message: driver.error_message(),
-        }
-        .into());
-    }
+    driver.try_init()?;
     let name = driver.name();
     if let Some(rate) = options.sample_rate {
         driver.set_sample_rate(rate)?;

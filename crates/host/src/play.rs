@@ -390,14 +390,7 @@ pub fn run(
     options: &PlayOptions,
     progress: &mut dyn FnMut(&PlayProgress<'_>),
 ) -> Result<PlayReport, PlayError> {
-    if !driver.init() {
-        return Err(CallError {
-            call: "init",
-            code: 0,
-            message: driver.error_message(),
-        }
-        .into());
-    }
+    driver.try_init()?;
     let name = driver.name();
     let mut rate_note = None;
     if let Some(rate) = options.sample_rate {

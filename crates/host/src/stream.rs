@@ -169,13 +169,7 @@ pub fn run(
     options: &StreamOptions,
     progress: &mut dyn FnMut(&Live, Duration),
 ) -> Result<StreamReport, CallError> {
-    if !driver.init() {
-        return Err(CallError {
-            call: "init",
-            code: 0,
-            message: driver.error_message(),
-        });
-    }
+    driver.try_init()?;
     let name = driver.name();
     if let Some(rate) = options.sample_rate {
         driver.set_sample_rate(rate)?;

@@ -29,7 +29,8 @@
 //! waiting on the render event alone would cost one more period of prefill), drains capture
 //! packets into the input ring, tops up the render buffer from the output ring, and returns
 //! when the plan says a period is ready; no period for `max(4 periods, 200 ms)` is
-//! `StreamError::Stalled`, `AUDCLNT_E_DEVICE_INVALIDATED` is `StreamError::Disconnected`.
+//! `StreamError::Stalled` (`StreamError::NoWakeUp` when not one event came since start),
+//! `AUDCLNT_E_DEVICE_INVALIDATED` is `StreamError::Disconnected`.
 //! `read`/`write` copy one ASIO buffer out of / into the rings. Latency
 //! ([`Device::latency`](tenuto_engine::Device::latency)) is derived in [`plan`]: input =
 //! ring wait (`Pc − gcd(B, Pc)`); output = one render period (+ `Pc − gcd(Pr, Pc)` when the

@@ -219,7 +219,7 @@ fn wasapi_device(
     settings: &Settings,
     links: &Links,
 ) -> (Box<dyn tenuto_engine::Device>, Option<String>) {
-    use tenuto_settings::{EndpointSetting, OutputSafetySetting, WakeUpSetting, WasapiModeSetting};
+    use tenuto_settings::{EndpointSetting, OutputSafetySetting, WasapiModeSetting};
     use tenuto_wasapi::{EndpointChoice, Mode, OutputSafety, WasapiConfig, WasapiDevice};
     let choice = |e: &EndpointSetting| match e {
         EndpointSetting::Default => EndpointChoice::Default,
@@ -245,7 +245,7 @@ fn wasapi_device(
             }
             OutputSafetySetting::Auto => OutputSafety::None,
         },
-        polling: w.wake_up == WakeUpSetting::Polling,
+        wake_up: wake_up(settings),
         ..WasapiConfig::default()
     };
     let on_change = links.clone();
@@ -275,6 +275,20 @@ fn wasapi_device(
     (Box::new(device), None)
 }
 
+/// `wasapi.wake_up` resolved for this process: `auto` polls under Wine (see
+/// [`tenuto_wasapi::WakeUp::PollingUnderWine`]) and waits for events on Windows.
+#[cfg(windows)]
+fn wake_up(settings: &Settings) -> tenuto_wasapi::WakeUp {
+    use tenuto_settings::WakeUpSetting;
+    use tenuto_wasapi::WakeUp;
+    match settings.wasapi.wake_up {
+        WakeUpSetting::Events => WakeUp::Events,
+        WakeUpSetting::Polling => WakeUp::Polling,
+        WakeUpSetting::Auto if tenuto_sched::windows::is_wine() => WakeUp::PollingUnderWine,
+        WakeUpSetting::Auto => WakeUp::Events,
+    }
+}
+
 #[cfg(not(windows))]
 fn wasapi_device(
     settings: &Settings,
@@ -293,7 +307,7 @@ fn wasapi_device(
 fn thread_policy(settings: &Settings) -> Arc<dyn ThreadPolicy> {
     use tenuto_sched::host_aware::HostAwarePolicy;
     let mut policy = HostAwarePolicy::new(settings.scheduling.to_scheduling());
-    let polling = settings.wasapi.wake_up == tenuto_settings::WakeUpSetting::Polling;
+    let polling = settings.driver.backend == BackendSetting::Wasapi && wake_up(settings).polls();
     if settings.driver.backend == BackendSetting::Virtual || polling {
         // The virtual device and WASAPI polling wait on timers; WASAPI's events need none.
         policy = policy.with_timer_resolution(1);

@@ -80,7 +80,8 @@ pub fn wake_ups() -> Vec<Entry> {
         .iter()
         .map(|w| {
             let label = match w {
-                WakeUpSetting::Events => "Events (recommended)",
+                WakeUpSetting::Auto => "Auto (events on Windows, polling under Wine)",
+                WakeUpSetting::Events => "Events",
                 WakeUpSetting::Polling => "Polling (for devices whose events do not work)",
             };
             Entry::new(w.as_str(), label)

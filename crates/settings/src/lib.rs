@@ -43,8 +43,10 @@
 //!                                #   sample format (other programs go silent)
 //! output_safety = "auto"         # auto | 0..=100 (ms): output queued beyond the minimum;
 //!                                #   auto = none on Windows, one engine period under Wine
-//! wake_up = "events"             # events | polling (a timer, for devices whose events
-//!                                #   do not work)
+//! wake_up = "auto"               # auto | events | polling (a timer, for devices whose
+//!                                #   events do not work); auto = events on Windows,
+//!                                #   polling under Wine (its events wait for the
+//!                                #   wineserver, which stalls while saving the registry)
 //!
 //! [virtual]
 //! inputs = 2                     # 0..=64

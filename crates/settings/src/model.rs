@@ -215,7 +215,7 @@ pub struct WasapiSettings {
     pub mode: WasapiModeSetting,
     /// `output_safety`: extra output buffering.
     pub output_safety: OutputSafetySetting,
-    /// `wake_up`: events or polling.
+    /// `wake_up`: auto, events or polling.
     pub wake_up: WakeUpSetting,
 }
 
@@ -226,7 +226,7 @@ impl Default for WasapiSettings {
             input: EndpointSetting::Default,
             mode: WasapiModeSetting::Shared,
             output_safety: OutputSafetySetting::Auto,
-            wake_up: WakeUpSetting::Events,
+            wake_up: WakeUpSetting::Auto,
         }
     }
 }
@@ -259,7 +259,8 @@ impl WasapiSettings {
             OutputSafetySetting::Ms(ms) => format!("; {ms} ms of output safety"),
         };
         let wake = match self.wake_up {
-            WakeUpSetting::Events => "",
+            WakeUpSetting::Auto => "",
+            WakeUpSetting::Events => "; events",
             WakeUpSetting::Polling => "; polling",
         };
         format!(

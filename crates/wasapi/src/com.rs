@@ -49,7 +49,7 @@ use windows::Win32::System::Com::{
     CoCreateInstance, CoInitializeEx, CoTaskMemFree, CoUninitialize, CLSCTX_ALL,
     COINIT_MULTITHREADED, STGM_READ,
 };
-use windows::Win32::System::Threading::{CreateEventW, WaitForMultipleObjects};
+use windows::Win32::System::Threading::{CreateEventW, Sleep, WaitForMultipleObjects};
 use windows::Win32::System::Variant::VT_LPWSTR;
 
 use crate::endpoint::{Direction, EndpointState};
@@ -951,6 +951,18 @@ pub(crate) enum Wake {
 /// Waits until one of `events` is signalled or `timeout_ms` passes; `Signalled(i)` names
 /// the position in `events`. Real-time safe (no allocation). With no event at all it reports
 /// a timeout at once.
+/// Sleeps `ms` milliseconds with kernel32's `Sleep` (the polling driver thread's timer).
+///
+/// Not `std::thread::sleep`: that creates a high-resolution waitable timer, sets it and
+/// waits on it, three kernel calls and a new kernel object for every sleep. Under Wine each
+/// of those is a request to the wineserver, which answers nobody for the 30–50 ms it takes
+/// to save the registry; `Sleep` is a plain system call there. On Windows it wakes within
+/// about a millisecond of `ms` at the 1 ms timer resolution a polling stream holds.
+pub(crate) fn sleep_ms(ms: u32) {
+    // SAFETY: takes no pointers; any value is valid.
+    unsafe { Sleep(ms) }
+}
+
 pub(crate) fn wait_any(events: [Option<&Event>; 2], timeout_ms: u32) -> Wake {
     let mut handles = [HANDLE::default(); 2];
     let mut positions = [0usize; 2];

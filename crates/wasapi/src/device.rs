@@ -102,6 +102,33 @@ pub enum OutputSafety {
     RenderPeriods(u32),
 }
 
+/// How the driver thread learns that the device is ready (`wasapi.wake_up`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WakeUp {
+    /// WASAPI's events: event-driven streams.
+    #[default]
+    Events,
+    /// Polling on a timer, because the settings ask for it (devices whose events do not
+    /// work).
+    Polling,
+    /// Polling, chosen automatically because the process runs under Wine. There, every
+    /// WASAPI event winepulse signals is a request to the wineserver, and the wineserver
+    /// answers nobody for the 30–50 ms it takes to write the registry to disk, which it does
+    /// within 30 s of any change (and every process that opens an audio device changes it).
+    /// winepulse's timer thread waits in that request, PulseAudio (which holds at most about
+    /// 25 ms of the stream) runs dry, and the output has a gap no WASAPI client can see.
+    /// Polled streams have no event, and the driver thread sleeps with a plain system call,
+    /// so neither waits for the wineserver.
+    PollingUnderWine,
+}
+
+impl WakeUp {
+    /// Whether the stream polls.
+    pub fn polls(self) -> bool {
+        !matches!(self, Self::Events)
+    }
+}
+
 /// What a [`WasapiDevice`] streams through.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WasapiConfig {
@@ -117,9 +144,8 @@ pub struct WasapiConfig {
     pub max_buffer_frames: u32,
     /// Extra output buffering.
     pub output_safety: OutputSafety,
-    /// Poll the device on a timer instead of waiting for WASAPI's events (for devices whose
-    /// event-driven mode does not work).
-    pub polling: bool,
+    /// Events, or polling the device on a timer.
+    pub wake_up: WakeUp,
 }
 
 impl Default for WasapiConfig {
@@ -131,7 +157,7 @@ impl Default for WasapiConfig {
             min_buffer_frames: 16,
             max_buffer_frames: 8192,
             output_safety: OutputSafety::None,
-            polling: false,
+            wake_up: WakeUp::Events,
         }
     }
 }
@@ -329,17 +355,28 @@ impl WasapiDevice {
             }
         }
         drop(enumerator);
-        if self.config.polling {
+        if self.config.wake_up.polls() {
             let period = [&render, &capture]
                 .into_iter()
                 .flatten()
                 .map(|s| s.period_frames)
                 .min()
                 .unwrap_or(0);
+            let why = if self.config.wake_up == WakeUp::PollingUnderWine {
+                "wasapi.wake_up = \"auto\" under Wine, where WASAPI's events pass through the \
+                 wineserver, which stops for tens of milliseconds whenever it saves the registry"
+            } else {
+                "wasapi.wake_up = \"polling\""
+            };
+            let every = if poll_divisor(self.config.wake_up) == 2.0 {
+                "half"
+            } else {
+                "quarter"
+            };
             notes.push(format!(
-                "wake-up by polling (wasapi.wake_up = \"polling\"): no WASAPI events; the \
-                 driver thread checks the device every quarter engine period ({period} frames \
-                 / 4) and WASAPI buffers three periods"
+                "wake-up by polling ({why}): no WASAPI events; the driver thread checks the \
+                 device every {every} engine period ({period} frames) and WASAPI buffers three \
+                 periods"
             ));
         }
         if let Some(handler) = &self.on_note {
@@ -466,7 +503,7 @@ impl WasapiDevice {
             })?;
             let format = side.format_at(rate).extensible_bytes();
             let mut client = device.activate()?;
-            let polling = self.config.polling;
+            let polling = self.config.wake_up.polls();
             match client.initialize_exclusive(&format, frames_to_hns(period, rate), polling) {
                 Ok(()) => {}
                 Err(WasapiError::Endpoint { hresult, .. })
@@ -962,13 +999,30 @@ struct WasapiStream {
     over_high_water_since: Option<u64>,
     /// Poll on a timer instead of waiting for events.
     polling: bool,
-    /// Polling interval, ns.
-    poll_ns: u64,
+    /// Polling interval, whole milliseconds (at least 1).
+    poll_ms: u32,
     /// An event (or a poll) has woken the thread since start.
     woken: bool,
     /// When `service` last found new captured data (output only: last read the render
     /// queue), ns: the wake-up time the period clock back-dates from.
     last_data_ns: u64,
+}
+
+/// A polling stream looks at the device `1 / poll_divisor` of a device period apart.
+///
+/// A quarter period, so that a render pull is answered well before the next. Under Wine a
+/// half: every look takes winepulse's stream lock, which its timer thread needs at every
+/// 10 ms tick to refill PulseAudio, and on the harness's 2-core VM fewer looks meant fewer
+/// dropouts below WASAPI (60 s loopbacks at 256 frames: polling every 5 ms, 7 dropouts in 6
+/// runs, 3 of them clean; every 2 ms, 16 in 11, 3 clean; events, 7 in 3, none clean — a
+/// noisy machine, so read these as a tendency). The three-period WASAPI buffer still leaves
+/// two and a half periods of slack.
+fn poll_divisor(wake_up: WakeUp) -> f64 {
+    if wake_up == WakeUp::PollingUnderWine {
+        2.0
+    } else {
+        4.0
+    }
 }
 
 /// How long the output queue may stay above its high-water mark before it is trimmed.
@@ -1043,15 +1097,17 @@ impl WasapiStream {
             // Polling feeds an exclusive buffer by its padding, as in shared mode.
             render_exclusive: exclusive_period.is_some()
                 && device.render.is_some()
-                && !device.config.polling,
-            polling: device.config.polling,
-            // A quarter of the shortest device period, at least 1 ms.
-            poll_ns: [plan.render_period_frames, plan.capture_period_frames]
+                && !device.config.wake_up.polls(),
+            polling: device.config.wake_up.polls(),
+            // A fraction of the shortest device period (see `poll_divisor`), rounded down to
+            // whole milliseconds (what `Sleep` takes), at least 1 ms.
+            poll_ms: [plan.render_period_frames, plan.capture_period_frames]
                 .into_iter()
                 .flatten()
                 .min()
-                .map_or(1_000_000, |p| {
-                    ((f64::from(p) * 1e9 / config.sample_rate / 4.0) as u64).max(1_000_000)
+                .map_or(1, |p| {
+                    let divisor = poll_divisor(device.config.wake_up);
+                    ((f64::from(p) * 1e3 / config.sample_rate / divisor) as u32).max(1)
                 }),
             woken: false,
             last_data_ns: 0,
@@ -1297,7 +1353,26 @@ impl WasapiStream {
                                 return Err(StreamError::Os(code));
                             }
                         }
-                        None => std::thread::sleep(std::time::Duration::from_nanos(self.poll_ns)),
+                        None => com::sleep_ms(self.poll_ms),
+                    }
+                }
+                if event.is_none() {
+                    // A poll finds a packet up to a poll interval after it arrived; render
+                    // started now would begin that much late against the capture timeline,
+                    // and the loopback would close later than the plan says (+1.5 ms on
+                    // average under Wine). So let this packet go and catch the next one as it
+                    // arrives, yielding the processor in between (at most one capture period,
+                    // once per start).
+                    while capture.next_packet_frames().map_err(stream_error)? > 0 {
+                        capture.read(|_| {}).map_err(stream_error)?;
+                    }
+                    while capture.next_packet_frames().map_err(stream_error)? == 0 {
+                        let waited = time::now_ns().saturating_sub(since) / 1_000_000;
+                        let waited = u32::try_from(waited).unwrap_or(u32::MAX);
+                        if waited >= self.stall_ms {
+                            return Err(StreamError::Stalled(waited));
+                        }
+                        std::thread::yield_now();
                     }
                 }
                 // What was recorded before render starts is not wanted: it would only add
@@ -1395,7 +1470,7 @@ impl DeviceStream for WasapiStream {
             };
             if self.polling {
                 // A timer instead of the events: look again in a quarter period.
-                std::thread::sleep(std::time::Duration::from_nanos(self.poll_ns));
+                com::sleep_ms(self.poll_ms);
                 let now = time::now_ns();
                 self.last_render_wake_ns = now;
                 self.woken = true;

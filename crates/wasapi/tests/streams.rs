@@ -1,9 +1,16 @@
-//! Shared-mode WASAPI through the engine, with real devices: under Wine, the PulseAudio null
+//! WASAPI streams through the engine, with real devices: under Wine, the PulseAudio null
 //! sink and null source that `tools/pulse/start.sh` creates (winepulse endpoints "Tenuto Null
 //! Output" and "Tenuto Null Input"), which run at real-time pace.
 //!
 //! Without them (PULSE_SERVER unset, the daemon not running, or a Windows machine without
-//! that setup) each test prints why and returns.
+//! that setup) the shared-mode tests print why and return.
+//!
+//! The low-latency (IAudioClient3) and exclusive-mode tests are the ones that matter on
+//! Windows: there they stream through Windows' default output device (skipped, with the
+//! reason, when the machine has none). Under Wine they check what Wine can show: IAudioClient3
+//! is not implemented there, so low-latency mode must fall back to shared mode and still
+//! stream; winepulse has no exclusive mode, so exclusive mode must be refused with a message
+//! that names the device.
 //!
 //! A counting global allocator checks that the driver thread's real-time section — which
 //! contains the device stream's `wait`, `read` and `write` — never allocates, and the engine's
@@ -18,7 +25,8 @@ use std::time::{Duration, Instant};
 use tenuto_engine::host::{HostCallbacks, HostMessages, PeriodTime, SwitchCallback};
 use tenuto_engine::{BufferRequest, Engine, EngineOptions};
 use tenuto_wasapi::{
-    endpoints, Direction, Endpoint, EndpointChoice, EndpointState, WasapiConfig, WasapiDevice,
+    endpoints, Direction, Endpoint, EndpointChoice, EndpointState, Mode, WakeUp, WasapiConfig,
+    WasapiDevice,
 };
 
 #[global_allocator]
@@ -99,17 +107,26 @@ fn stream(sink: Option<&Endpoint>, source: Option<&Endpoint>, buffer: u32, secon
         ..WasapiConfig::default()
     })
     .expect("open the null sink and/or source");
-    let plan = device.plan(buffer, 48_000.0);
+    let stereo = |e: Option<&Endpoint>| if e.is_some() { 2 } else { 0 };
     let mut engine = Engine::new(Box::new(device), EngineOptions::default());
     engine.init().expect("init");
-    let rate = engine.sample_rate().expect("rate");
-    let (inputs, outputs) = engine.channels().expect("channels");
-    let stereo = |e: Option<&Endpoint>| if e.is_some() { 2 } else { 0 };
     assert_eq!(
-        (inputs, outputs),
+        engine.channels().expect("channels"),
         (stereo(source), stereo(sink)),
         "the null devices are stereo"
     );
+    stream_engine(&mut engine, buffer, None, seconds);
+}
+
+/// Streams an initialised engine for `seconds` at `buffer` frames (at `rate`, when given, set
+/// through `setSampleRate` first) and checks the positions and the pace.
+fn stream_engine(engine: &mut Engine, buffer: u32, rate: Option<f64>, seconds: f64) {
+    if let Some(rate) = rate {
+        engine.set_sample_rate(rate).expect("setSampleRate");
+    }
+    let rate = engine.sample_rate().expect("rate");
+    let (inputs, outputs) = engine.channels().expect("channels");
+    let plan = format!("device \"{}\"", engine.device().info().name);
     let requests: Vec<BufferRequest> = [(true, inputs), (false, outputs)]
         .iter()
         .flat_map(|&(is_input, n)| (0..n).map(move |channel| BufferRequest { is_input, channel }))
@@ -157,13 +174,13 @@ fn stream(sink: Option<&Endpoint>, source: Option<&Endpoint>, buffer: u32, secon
 
     let n = count.load(Ordering::Relaxed).min(MAX_SWITCHES);
     let at = |a: &Arc<[AtomicU64]>, i: usize| a[i].load(Ordering::Relaxed);
-    let what = match (sink, source) {
-        (Some(_), Some(_)) => "duplex",
-        (Some(_), None) => "render only",
+    let what = match (outputs > 0, inputs > 0) {
+        (true, true) => "duplex",
+        (true, false) => "render only",
         _ => "capture only",
     };
     println!(
-        "{what}, B={buffer} frames at {rate} Hz: {n} switches in {:.2} s; plan {plan:?}; \
+        "{what}, B={buffer} frames at {rate} Hz: {n} switches in {:.2} s; {plan}; \
          getLatencies in {in_latency} / out {out_latency} frames; late {} (max wake-up \
          {} µs), output drops {}, output resyncs {}, capture discontinuities {}",
         t0.elapsed().as_secs_f64(),
@@ -317,4 +334,132 @@ fn an_unknown_endpoint_id_is_refused_with_the_list_of_active_ones() {
         "{message}"
     );
     assert!(message.contains(SINK), "{message}");
+}
+
+/// Whether this process runs under Wine.
+fn under_wine() -> bool {
+    tenuto_sched::windows::is_wine()
+}
+
+/// Windows' default output endpoint, or why there is none.
+fn default_output() -> Result<Endpoint, String> {
+    let list = endpoints().map_err(|e| format!("enumerating endpoints failed: {e}"))?;
+    list.into_iter()
+        .find(|e| e.direction == Direction::Render && e.is_default)
+        .filter(|e| e.state == EndpointState::Active)
+        .ok_or_else(|| "this machine has no active default output device".to_owned())
+}
+
+/// The output the mode tests use: the null sink under Wine, Windows' default output on
+/// Windows.
+fn mode_test_output() -> Result<Endpoint, String> {
+    if under_wine() {
+        null_endpoints().map(|(sink, _)| sink)
+    } else {
+        default_output()
+    }
+}
+
+fn open_output(sink: &Endpoint, mode: Mode, wake_up: WakeUp) -> Result<WasapiDevice, String> {
+    WasapiDevice::new(WasapiConfig {
+        render: EndpointChoice::Id(sink.id.clone()),
+        capture: EndpointChoice::Off,
+        mode,
+        wake_up,
+        ..WasapiConfig::default()
+    })
+    .map_err(|e| e.to_string())
+}
+
+#[test]
+fn low_latency_mode_takes_the_smallest_engine_period_or_falls_back_to_shared() {
+    let sink = match mode_test_output() {
+        Ok(e) => e,
+        Err(why) => {
+            println!("skipped: {why}");
+            return;
+        }
+    };
+    let device = open_output(&sink, Mode::LowLatency, WakeUp::Events)
+        .unwrap_or_else(|e| panic!("low-latency mode on \"{}\": {e}", sink.name));
+    let mode = device.modes_in_effect().0.expect("a render side");
+    let period = device.device_periods().0.expect("a render period");
+    println!(
+        "\"{}\": {mode}, engine period {period} frames; IAudioClient3 offers {:?}; notes: {:?}",
+        sink.name,
+        sink.low_latency_frames,
+        device.notes()
+    );
+    match sink.low_latency_frames {
+        // Wine (and Windows before 10) has no IAudioClient3: plain shared mode, which must
+        // still stream.
+        None => {
+            assert_eq!(
+                mode, "shared",
+                "without IAudioClient3 the stream runs shared"
+            );
+            assert!(
+                device.notes().iter().any(|n| n.contains("IAudioClient3")),
+                "the fallback is explained: {:?}",
+                device.notes()
+            );
+        }
+        Some((min, _, _)) => {
+            assert_eq!(
+                mode,
+                format!("low-latency ({min}-frame engine period)"),
+                "the smallest period IAudioClient3 offers"
+            );
+            assert_eq!(period, min);
+        }
+    }
+    let mut engine = Engine::new(Box::new(device), EngineOptions::default());
+    engine.init().expect("init");
+    stream_engine(&mut engine, period, None, 3.0);
+}
+
+#[test]
+fn exclusive_mode_negotiates_a_format_switches_rates_and_polls_or_names_the_device() {
+    let sink = match mode_test_output() {
+        Ok(e) => e,
+        Err(why) => {
+            println!("skipped: {why}");
+            return;
+        }
+    };
+    println!(
+        "\"{}\" accepts in exclusive mode: {:?}",
+        sink.name, sink.exclusive_formats
+    );
+    if sink.exclusive_formats.is_empty() {
+        // Wine's winepulse, or a device whose "Allow applications to take exclusive control"
+        // is off: refused at open, naming the device and the way out.
+        let Err(e) = open_output(&sink, Mode::Exclusive, WakeUp::Events) else {
+            panic!("\"{}\" accepts no exclusive format, yet opened", sink.name);
+        };
+        println!("refused: {e}");
+        assert!(e.contains(&sink.name), "the message names the device: {e}");
+        assert!(e.contains("exclusive"), "the message names the mode: {e}");
+        return;
+    }
+    for wake_up in [WakeUp::Events, WakeUp::Polling] {
+        let device = open_output(&sink, Mode::Exclusive, wake_up)
+            .unwrap_or_else(|e| panic!("exclusive mode on \"{}\": {e}", sink.name));
+        let mut engine = Engine::new(Box::new(device), EngineOptions::default());
+        engine.init().expect("init");
+        let rates: Vec<f64> = [48_000.0, 44_100.0]
+            .into_iter()
+            .filter(|&r| engine.can_sample_rate(r).is_ok())
+            .collect();
+        assert!(
+            !rates.is_empty(),
+            "neither 48 kHz nor 44.1 kHz in exclusive mode"
+        );
+        // The host switches rates: each one negotiated and streamed (events, then polling).
+        for rate in rates {
+            let sizes = engine.buffer_size().expect("buffer sizes");
+            println!("{wake_up:?} at {rate} Hz: buffer sizes {sizes:?}");
+            stream_engine(&mut engine, sizes.preferred as u32, Some(rate), 2.0);
+        }
+    }
 }

@@ -574,7 +574,10 @@ fn registry_step() -> Step<'static> {
 }
 
 /// Runs of `tenuto loopback` the Wine tests allow before the step fails.
-const LOOPBACK_ATTEMPTS: u32 = 8;
+const LOOPBACK_ATTEMPTS: u32 = 6;
+
+/// Length of each of those runs, seconds: what issue 4 asks to pass without a glitch.
+const LOOPBACK_SECONDS: &str = "60";
 
 /// `tenuto loopback --driver Tenuto` through the null sink and its monitor until one run
 /// passes (signal found, round trip within 2 ms of getLatencies, no dropout), at most
@@ -591,7 +594,7 @@ fn loopback_attempts(exe: &Path, settings: &Path, attempts: u32) -> Result<(), S
             OsStr::new("--buffer"),
             OsStr::new("256"),
             OsStr::new("--seconds"),
-            OsStr::new("10"),
+            OsStr::new(LOOPBACK_SECONDS),
         ];
         let mut cmd = wine_cmd(&args);
         cmd.env("TENUTO_CONFIG", windows_path(settings))
@@ -599,7 +602,7 @@ fn loopback_attempts(exe: &Path, settings: &Path, attempts: u32) -> Result<(), S
         let mut child = cmd
             .spawn()
             .map_err(|e| format!("could not start tenuto.exe loopback: {e}"))?;
-        match wait_with_limit(&mut child, Duration::from_secs(120)) {
+        match wait_with_limit(&mut child, Duration::from_secs(180)) {
             Ok(Some(status)) if status.success() => {
                 if attempt > 1 {
                     eprintln!(
@@ -614,7 +617,7 @@ fn loopback_attempts(exe: &Path, settings: &Path, attempts: u32) -> Result<(), S
                 let _ = child.kill();
                 let _ = child.wait();
                 kill_wineserver();
-                verdicts.push(format!("attempt {attempt}: did not finish within 120 s"));
+                verdicts.push(format!("attempt {attempt}: did not finish within 180 s"));
             }
         }
     }
@@ -1029,14 +1032,15 @@ fn windows_steps_with_audio(steps: &mut Steps) -> Result<(), String> {
         .env("TENUTO_CONFIG", windows_path(&settings)),
     )?;
     // And back: the null sink's monitor is the input, so `tenuto loopback` finds its test
-    // signal, measures the round trip against getLatencies and counts every dropout. Below
-    // WASAPI, winepulse refills PulseAudio from a timer thread that waits on a server round
-    // trip each 10 ms tick; when one tick comes ~10 ms late (about once in 25 s on this
-    // harness's 2-core VM), the null sink's next 10 ms block finds the stream short and
-    // winepulse pads it with silence — invisible to any WASAPI client, whatever it queued.
-    // So a run that fails is tried again, up to eight times; every verdict is printed.
+    // signal, measures the round trip against getLatencies and counts every dropout, for 60 s.
+    // Below WASAPI, winepulse refills PulseAudio (which holds at most ~25 ms of the stream)
+    // from a timer thread every 10 ms; when the VM holds that thread back longer, the null
+    // sink finds the stream short and winepulse pads it with silence — invisible to any
+    // WASAPI client, whatever it queued. On this harness's 2-core VM about half the 60 s
+    // runs have such a dropout, so a run that fails is tried again, up to six times; every
+    // verdict is printed.
     steps.record(
-        "wine tenuto.exe loopback --driver Tenuto --buffer 256 --seconds 10 (WASAPI: null sink → its monitor)",
+        "wine tenuto.exe loopback --driver Tenuto --buffer 256 --seconds 60 (WASAPI: null sink → its monitor)",
         || loopback_attempts(&exe, &settings, LOOPBACK_ATTEMPTS),
     )?;
 

@@ -101,9 +101,9 @@
 //! ## What is not there yet
 //! * **Resampling** (host rates other than the mix rate in shared mode): refused, with the
 //!   rate that works and a pointer to exclusive mode.
-//! * **Automatic** polling: a device whose events never come stops the stream with
-//!   `StreamError::NoWakeUp`, whose message says to set `wasapi.wake_up = "polling"`; the
-//!   driver does not switch by itself.
+//! * **Switching to polling by itself** on Windows: a device whose events never come stops
+//!   the stream with `StreamError::NoWakeUp`, whose message says to set
+//!   `wasapi.wake_up = "polling"` (`"auto"` polls only under Wine, where the cause is known).
 //! * **Render underruns** are not detected in shared mode (WASAPI gives no flag); the
 //!   prefill is computed to make them impossible under the model in [`plan`].
 //!

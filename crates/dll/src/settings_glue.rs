@@ -275,8 +275,7 @@ fn wasapi_device(
     (Box::new(device), None)
 }
 
-/// `wasapi.wake_up` resolved for this process: `auto` polls under Wine (see
-/// [`tenuto_wasapi::WakeUp::PollingUnderWine`]) and waits for events on Windows.
+/// `wasapi.wake_up` as the WASAPI device takes it.
 #[cfg(windows)]
 fn wake_up(settings: &Settings) -> tenuto_wasapi::WakeUp {
     use tenuto_settings::WakeUpSetting;
@@ -284,8 +283,6 @@ fn wake_up(settings: &Settings) -> tenuto_wasapi::WakeUp {
     match settings.wasapi.wake_up {
         WakeUpSetting::Events => WakeUp::Events,
         WakeUpSetting::Polling => WakeUp::Polling,
-        WakeUpSetting::Auto if tenuto_sched::windows::is_wine() => WakeUp::PollingUnderWine,
-        WakeUpSetting::Auto => WakeUp::Events,
     }
 }
 

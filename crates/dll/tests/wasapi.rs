@@ -4,12 +4,9 @@
 //! and natively on Windows when those endpoints exist (elsewhere the tests say why they have
 //! nothing to do and pass).
 //!
-//! * ≥ 30 s of full-duplex shared-mode streaming at several buffer sizes with the default
-//!   settings: the sample position tracks the wall clock within 0.5 %, with no discontinuity
-//!   and no reset request. The default `wasapi.wake_up = "auto"` polls under Wine and waits
-//!   for events on Windows; the log must say which.
-//! * The same with WASAPI's events forced (`wasapi.wake_up = "events"`), 10 s, so that the
-//!   event-driven path runs under Wine too.
+//! * ≥ 30 s of full-duplex shared-mode streaming at several buffer sizes: the sample
+//!   position tracks the wall clock within 0.5 %, with no discontinuity and no reset request.
+//! * The same by polling (`wasapi.wake_up = "polling"`: no WASAPI events, a timer), 10 s.
 //!
 //! Removing a device while streaming is in `wasapi_removal.rs`: Wine lists PulseAudio's
 //! sinks once per process, so that test needs a process of its own that adds its sink
@@ -96,9 +93,7 @@ fn streams_full_duplex_for_30_seconds_at_several_buffer_sizes() {
         eprintln!("no \"{SINK}\"/\"{SOURCE}\" endpoints (start tools/pulse/start.sh); skipped");
         return;
     }
-    let settings = wasapi_settings("stream", SINK, SOURCE);
-    let _ = std::fs::remove_file(settings.with_file_name("tenuto.log"));
-    std::env::set_var("TENUTO_CONFIG", &settings);
+    std::env::set_var("TENUTO_CONFIG", wasapi_settings("stream", SINK, SOURCE));
     let server = DllServer::load(&built_dll()).expect("load dll");
     // 480 is the engine period (no ring buffering); 64 and 1000 do not divide it.
     for buffer in [64, 480, 1000] {
@@ -110,39 +105,27 @@ fn streams_full_duplex_for_30_seconds_at_several_buffer_sizes() {
         assert_eq!(d.release(), 0);
     }
     std::env::remove_var("TENUTO_CONFIG");
-    // How the driver waited, and why (the log is written by the time release() returns).
-    let log = std::fs::read_to_string(settings.with_file_name("tenuto.log")).unwrap_or_default();
-    if tenuto_sched::windows::is_wine() {
-        assert!(
-            log.contains("wake-up by polling (wasapi.wake_up = \"auto\" under Wine"),
-            "under Wine the default polls, and the log says why:\n{log}"
-        );
-    } else {
-        assert!(
-            !log.contains("wake-up by polling"),
-            "on Windows the default waits for events:\n{log}"
-        );
-    }
 }
 
 #[test]
-fn streams_full_duplex_by_events() {
+fn streams_full_duplex_by_polling() {
     let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     if !null_endpoints_present() {
         eprintln!("no \"{SINK}\"/\"{SOURCE}\" endpoints (start tools/pulse/start.sh); skipped");
         return;
     }
-    let settings = wasapi_settings_with("events", SINK, SOURCE, "wake_up = \"events\"\n");
+    let settings = wasapi_settings_with("polling", SINK, SOURCE, "wake_up = \"polling\"\n");
     let _ = std::fs::remove_file(settings.with_file_name("tenuto.log"));
     std::env::set_var("TENUTO_CONFIG", &settings);
     let server = DllServer::load(&built_dll()).expect("load dll");
     let mut d = server.create(tenuto::CLSID_TENUTO).expect("create");
-    stream_duplex(&mut d, 256, 10, "events, buffer 256");
+    stream_duplex(&mut d, 256, 10, "polling, buffer 256");
     assert_eq!(d.release(), 0);
     std::env::remove_var("TENUTO_CONFIG");
+    // The driver said how it waited (the log is written by the time release() returns).
     let log = std::fs::read_to_string(settings.with_file_name("tenuto.log")).unwrap_or_default();
     assert!(
-        log.contains("streaming started") && !log.contains("wake-up by polling"),
-        "tenuto.log says the stream polled (or nothing):\n{log}"
+        log.contains("wake-up by polling"),
+        "tenuto.log does not say the stream polled:\n{log}"
     );
 }

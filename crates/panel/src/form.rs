@@ -80,8 +80,7 @@ pub fn wake_ups() -> Vec<Entry> {
         .iter()
         .map(|w| {
             let label = match w {
-                WakeUpSetting::Auto => "Auto (events on Windows, polling under Wine)",
-                WakeUpSetting::Events => "Events",
+                WakeUpSetting::Events => "Events (recommended)",
                 WakeUpSetting::Polling => "Polling (for devices whose events do not work)",
             };
             Entry::new(w.as_str(), label)

@@ -126,11 +126,8 @@ choice! {
 choice! {
     /// `wasapi.wake_up`: how the driver thread learns that the device is ready.
     WakeUpSetting {
-        /// Events on Windows; polling under Wine, where an event passes through the
-        /// wineserver, which stops for tens of milliseconds whenever it saves the registry.
-        Auto = "auto" => "Automatic: events on Windows; polling under Wine, whose events wait for the wineserver",
         /// WASAPI's events (event-driven streams).
-        Events = "events" => "Events: WASAPI wakes the driver thread when the device is ready (recommended on Windows)",
+        Events = "events" => "Events: WASAPI wakes the driver thread when the device is ready (recommended)",
         /// A timer, for devices whose events do not work.
         Polling = "polling" => "Polling: the driver thread checks the device on a timer, every quarter device period (for devices whose events do not work)",
     }

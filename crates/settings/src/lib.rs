@@ -43,10 +43,9 @@
 //!                                #   sample format (other programs go silent)
 //! output_safety = "auto"         # auto | 0..=100 (ms): output queued beyond the minimum;
 //!                                #   auto = none on Windows, one engine period under Wine
-//! wake_up = "auto"               # auto | events | polling (a timer, for devices whose
-//!                                #   events do not work); auto = events on Windows,
-//!                                #   polling under Wine (its events wait for the
-//!                                #   wineserver, which stalls while saving the registry)
+//! wake_up = "events"             # events | polling (a timer, for devices whose events
+//!                                #   do not work; under Wine it also keeps the stream off
+//!                                #   the wineserver, which stalls while saving the registry)
 //!
 //! [virtual]
 //! inputs = 2                     # 0..=64

@@ -215,7 +215,7 @@ pub struct WasapiSettings {
     pub mode: WasapiModeSetting,
     /// `output_safety`: extra output buffering.
     pub output_safety: OutputSafetySetting,
-    /// `wake_up`: auto, events or polling.
+    /// `wake_up`: events or polling.
     pub wake_up: WakeUpSetting,
 }
 
@@ -226,7 +226,7 @@ impl Default for WasapiSettings {
             input: EndpointSetting::Default,
             mode: WasapiModeSetting::Shared,
             output_safety: OutputSafetySetting::Auto,
-            wake_up: WakeUpSetting::Auto,
+            wake_up: WakeUpSetting::Events,
         }
     }
 }
@@ -259,8 +259,7 @@ impl WasapiSettings {
             OutputSafetySetting::Ms(ms) => format!("; {ms} ms of output safety"),
         };
         let wake = match self.wake_up {
-            WakeUpSetting::Auto => "",
-            WakeUpSetting::Events => "; events",
+            WakeUpSetting::Events => "",
             WakeUpSetting::Polling => "; polling",
         };
         format!(

@@ -108,24 +108,19 @@ pub enum WakeUp {
     /// WASAPI's events: event-driven streams.
     #[default]
     Events,
-    /// Polling on a timer, because the settings ask for it (devices whose events do not
-    /// work).
+    /// Polling on a timer: for devices whose events do not work. Under Wine it also keeps
+    /// the audio path off the wineserver: every WASAPI event winepulse signals is a request
+    /// to the wineserver, which answers nobody for the 30–50 ms it takes to write the
+    /// registry to disk (within 30 s of any change; every process that opens an audio device
+    /// makes one), long enough for PulseAudio to run dry. A polled stream has no event, and
+    /// the driver thread sleeps with a plain system call.
     Polling,
-    /// Polling, chosen automatically because the process runs under Wine. There, every
-    /// WASAPI event winepulse signals is a request to the wineserver, and the wineserver
-    /// answers nobody for the 30–50 ms it takes to write the registry to disk, which it does
-    /// within 30 s of any change (and every process that opens an audio device changes it).
-    /// winepulse's timer thread waits in that request, PulseAudio (which holds at most about
-    /// 25 ms of the stream) runs dry, and the output has a gap no WASAPI client can see.
-    /// Polled streams have no event, and the driver thread sleeps with a plain system call,
-    /// so neither waits for the wineserver.
-    PollingUnderWine,
 }
 
 impl WakeUp {
     /// Whether the stream polls.
     pub fn polls(self) -> bool {
-        !matches!(self, Self::Events)
+        self == Self::Polling
     }
 }
 
@@ -362,21 +357,10 @@ impl WasapiDevice {
                 .map(|s| s.period_frames)
                 .min()
                 .unwrap_or(0);
-            let why = if self.config.wake_up == WakeUp::PollingUnderWine {
-                "wasapi.wake_up = \"auto\" under Wine, where WASAPI's events pass through the \
-                 wineserver, which stops for tens of milliseconds whenever it saves the registry"
-            } else {
-                "wasapi.wake_up = \"polling\""
-            };
-            let every = if poll_divisor(self.config.wake_up) == 2.0 {
-                "half"
-            } else {
-                "quarter"
-            };
             notes.push(format!(
-                "wake-up by polling ({why}): no WASAPI events; the driver thread checks the \
-                 device every {every} engine period ({period} frames) and WASAPI buffers three \
-                 periods"
+                "wake-up by polling (wasapi.wake_up = \"polling\"): no WASAPI events; the \
+                 driver thread checks the device every quarter engine period ({period} frames \
+                 / 4) and WASAPI buffers three periods"
             ));
         }
         if let Some(handler) = &self.on_note {
@@ -1008,23 +992,6 @@ struct WasapiStream {
     last_data_ns: u64,
 }
 
-/// A polling stream looks at the device `1 / poll_divisor` of a device period apart.
-///
-/// A quarter period, so that a render pull is answered well before the next. Under Wine a
-/// half: every look takes winepulse's stream lock, which its timer thread needs at every
-/// 10 ms tick to refill PulseAudio, and on the harness's 2-core VM fewer looks meant fewer
-/// dropouts below WASAPI (60 s loopbacks at 256 frames: polling every 5 ms, 7 dropouts in 6
-/// runs, 3 of them clean; every 2 ms, 16 in 11, 3 clean; events, 7 in 3, none clean — a
-/// noisy machine, so read these as a tendency). The three-period WASAPI buffer still leaves
-/// two and a half periods of slack.
-fn poll_divisor(wake_up: WakeUp) -> f64 {
-    if wake_up == WakeUp::PollingUnderWine {
-        2.0
-    } else {
-        4.0
-    }
-}
-
 /// How long the output queue may stay above its high-water mark before it is trimmed.
 const HIGH_WATER_PERSIST_NS: u64 = 250_000_000;
 
@@ -1099,15 +1066,14 @@ impl WasapiStream {
                 && device.render.is_some()
                 && !device.config.wake_up.polls(),
             polling: device.config.wake_up.polls(),
-            // A fraction of the shortest device period (see `poll_divisor`), rounded down to
-            // whole milliseconds (what `Sleep` takes), at least 1 ms.
+            // A quarter of the shortest device period, rounded down to whole milliseconds
+            // (what `Sleep` takes), at least 1 ms.
             poll_ms: [plan.render_period_frames, plan.capture_period_frames]
                 .into_iter()
                 .flatten()
                 .min()
                 .map_or(1, |p| {
-                    let divisor = poll_divisor(device.config.wake_up);
-                    ((f64::from(p) * 1e3 / config.sample_rate / divisor) as u32).max(1)
+                    ((f64::from(p) * 1e3 / config.sample_rate / 4.0) as u32).max(1)
                 }),
             woken: false,
             last_data_ns: 0,
@@ -1354,25 +1320,6 @@ impl WasapiStream {
                             }
                         }
                         None => com::sleep_ms(self.poll_ms),
-                    }
-                }
-                if event.is_none() {
-                    // A poll finds a packet up to a poll interval after it arrived; render
-                    // started now would begin that much late against the capture timeline,
-                    // and the loopback would close later than the plan says (+1.5 ms on
-                    // average under Wine). So let this packet go and catch the next one as it
-                    // arrives, yielding the processor in between (at most one capture period,
-                    // once per start).
-                    while capture.next_packet_frames().map_err(stream_error)? > 0 {
-                        capture.read(|_| {}).map_err(stream_error)?;
-                    }
-                    while capture.next_packet_frames().map_err(stream_error)? == 0 {
-                        let waited = time::now_ns().saturating_sub(since) / 1_000_000;
-                        let waited = u32::try_from(waited).unwrap_or(u32::MAX);
-                        if waited >= self.stall_ms {
-                            return Err(StreamError::Stalled(waited));
-                        }
-                        std::thread::yield_now();
                     }
                 }
                 // What was recorded before render starts is not wanted: it would only add

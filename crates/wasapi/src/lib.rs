@@ -67,24 +67,24 @@
 //! catches up passes it for a moment.
 //!
 //! ## Polling
-//! With `WasapiConfig::wake_up` set to polling (setting `wasapi.wake_up = "polling"`, and
-//! `"auto"` under Wine) the clients are initialised without
-//! `AUDCLNT_STREAMFLAGS_EVENTCALLBACK` and with a buffer of three device periods (exclusive:
-//! periodicity one period), and the driver thread sleeps a quarter device period (whole
+//! With `WasapiConfig::wake_up` set to polling (setting `wasapi.wake_up = "polling"`) the
+//! clients are initialised without `AUDCLNT_STREAMFLAGS_EVENTCALLBACK` and with a buffer of
+//! three device periods (exclusive: periodicity one period), and the driver thread sleeps a quarter device period (whole
 //! milliseconds, kernel32 `Sleep`) between looks at the padding and the capture packets;
 //! exclusive render is then fed by its padding like shared mode. The DLL raises the timer
 //! resolution to 1 ms for it.
 //!
-//! Why Wine polls by default ([`WakeUp::PollingUnderWine`]): under Wine a WASAPI event is
-//! a request to the wineserver, a single-threaded process that answers nobody while it
-//! writes the registry to disk (30–50 ms for a standard prefix here). It does that within
-//! 30 s of any change, and every process that opens an audio device changes it (mmdevapi
-//! marks each endpoint absent, then present again). winepulse's timer thread, which feeds
-//! PulseAudio, signals the event at every tick and so waits too; PulseAudio holds at most
-//! about 25 ms of the stream and runs dry. Every 60 s event-driven loopback under Wine
-//! had exactly that one gap, 25–30 s in, where a fresh wineserver's first save falls. A
-//! polled stream has no event, and `Sleep` is a plain system call under Wine, so the audio
-//! path no longer touches the wineserver.
+//! Under Wine, polling also keeps the audio path off the wineserver ([`WakeUp::Polling`]):
+//! a WASAPI event is a request to the wineserver, a single-threaded process that answers
+//! nobody while it writes the registry to disk (30–50 ms for a standard prefix here). It
+//! does that within 30 s of any change, and every process that opens an audio device changes
+//! it (mmdevapi marks each endpoint absent, then present again). winepulse's timer thread,
+//! which feeds PulseAudio, signals the event at every tick and so waits too; PulseAudio
+//! holds at most about 25 ms of the stream and runs dry. Every 60 s event-driven loopback
+//! under Wine had that one gap where the save fell. Events stay the default all the same:
+//! on the harness's noisy 2-core VM polled streams had as many other dropouts, and their
+//! loopback closed 2.2–2.6 ms over the reported latency (a poll finds the first capture
+//! packet late, and render starts that much late), against 0–2.5 ms with events.
 //!
 //! ## Output safety
 //! `WasapiConfig::output_safety` queues more output than the plan's minimum, for render
@@ -103,7 +103,7 @@
 //!   rate that works and a pointer to exclusive mode.
 //! * **Switching to polling by itself** on Windows: a device whose events never come stops
 //!   the stream with `StreamError::NoWakeUp`, whose message says to set
-//!   `wasapi.wake_up = "polling"` (`"auto"` polls only under Wine, where the cause is known).
+//!   `wasapi.wake_up = "polling"`.
 //! * **Render underruns** are not detected in shared mode (WASAPI gives no flag); the
 //!   prefill is computed to make them impossible under the model in [`plan`].
 //!

@@ -948,21 +948,21 @@ pub(crate) enum Wake {
     Failed(u32),
 }
 
-/// Waits until one of `events` is signalled or `timeout_ms` passes; `Signalled(i)` names
-/// the position in `events`. Real-time safe (no allocation). With no event at all it reports
-/// a timeout at once.
 /// Sleeps `ms` milliseconds with kernel32's `Sleep` (the polling driver thread's timer).
 ///
-/// Not `std::thread::sleep`: that creates a high-resolution waitable timer, sets it and
-/// waits on it, three kernel calls and a new kernel object for every sleep. Under Wine each
-/// of those is a request to the wineserver, which answers nobody for the 30–50 ms it takes
-/// to save the registry; `Sleep` is a plain system call there. On Windows it wakes within
-/// about a millisecond of `ms` at the 1 ms timer resolution a polling stream holds.
+/// Not `std::thread::sleep`: that creates a high-resolution waitable timer, sets it, waits
+/// on it and closes it — four kernel calls and a new kernel object for every sleep. Under
+/// Wine each of those is a request to the wineserver, which answers nobody for the 30–50 ms
+/// it takes to save the registry; `Sleep` is a plain system call there. On Windows it wakes
+/// within about a millisecond of `ms` at the 1 ms timer resolution a polling stream holds.
 pub(crate) fn sleep_ms(ms: u32) {
     // SAFETY: takes no pointers; any value is valid.
     unsafe { Sleep(ms) }
 }
 
+/// Waits until one of `events` is signalled or `timeout_ms` passes; `Signalled(i)` names
+/// the position in `events`. Real-time safe (no allocation). With no event at all it reports
+/// a timeout at once.
 pub(crate) fn wait_any(events: [Option<&Event>; 2], timeout_ms: u32) -> Wake {
     let mut handles = [HANDLE::default(); 2];
     let mut positions = [0usize; 2];

@@ -115,15 +115,12 @@ fn stream(sink: Option<&Endpoint>, source: Option<&Endpoint>, buffer: u32, secon
         (stereo(source), stereo(sink)),
         "the null devices are stereo"
     );
-    stream_engine(&mut engine, buffer, None, seconds);
+    stream_engine(&mut engine, buffer, seconds);
 }
 
-/// Streams an initialised engine for `seconds` at `buffer` frames (at `rate`, when given, set
-/// through `setSampleRate` first) and checks the positions and the pace.
-fn stream_engine(engine: &mut Engine, buffer: u32, rate: Option<f64>, seconds: f64) {
-    if let Some(rate) = rate {
-        engine.set_sample_rate(rate).expect("setSampleRate");
-    }
+/// Streams an initialised engine for `seconds` at `buffer` frames and checks the positions
+/// and the pace.
+fn stream_engine(engine: &mut Engine, buffer: u32, seconds: f64) {
     let rate = engine.sample_rate().expect("rate");
     let (inputs, outputs) = engine.channels().expect("channels");
     let plan = format!("device \"{}\"", engine.device().info().name);
@@ -415,7 +412,7 @@ fn low_latency_mode_takes_the_smallest_engine_period_or_falls_back_to_shared() {
     }
     let mut engine = Engine::new(Box::new(device), EngineOptions::default());
     engine.init().expect("init");
-    stream_engine(&mut engine, period, None, 3.0);
+    stream_engine(&mut engine, period, 3.0);
 }
 
 #[test]
@@ -455,11 +452,13 @@ fn exclusive_mode_negotiates_a_format_switches_rates_and_polls_or_names_the_devi
             !rates.is_empty(),
             "neither 48 kHz nor 44.1 kHz in exclusive mode"
         );
-        // The host switches rates: each one negotiated and streamed (events, then polling).
+        // The host switches rates: each one negotiated and streamed (events, then polling),
+        // at the buffer size the driver prefers at that rate.
         for rate in rates {
+            engine.set_sample_rate(rate).expect("setSampleRate");
             let sizes = engine.buffer_size().expect("buffer sizes");
             println!("{wake_up:?} at {rate} Hz: buffer sizes {sizes:?}");
-            stream_engine(&mut engine, sizes.preferred as u32, Some(rate), 2.0);
+            stream_engine(&mut engine, sizes.preferred as u32, 2.0);
         }
     }
 }

@@ -82,9 +82,10 @@
 //! which feeds PulseAudio, signals the event at every tick and so waits too; PulseAudio
 //! holds at most about 25 ms of the stream and runs dry. Every 60 s event-driven loopback
 //! under Wine had that one gap where the save fell. Events stay the default all the same:
-//! on the harness's noisy 2-core VM polled streams had as many other dropouts, and their
-//! loopback closed 2.2–2.6 ms over the reported latency (a poll finds the first capture
-//! packet late, and render starts that much late), against 0–2.5 ms with events.
+//! on the harness's noisy 2-core VM polled streams still had other dropouts (winepulse's
+//! timer thread held back), a fresh-clone CI run had no clean polled loopback in eight, and
+//! their loopback closed 2.2–2.6 ms over the reported latency (a poll finds the first
+//! capture packet late, and render starts that much late), against 0–2.5 ms with events.
 //!
 //! ## Output safety
 //! `WasapiConfig::output_safety` queues more output than the plan's minimum, for render

@@ -879,6 +879,7 @@ fn run_stream(args: &StreamArgs) -> ExitCode {
             "continuity    {} position discontinuities; longest gap between switches {:.2} ms",
             report.discontinuities, report.max_gap_ms
         );
+        println!("stalls        {}", describe_stalls(&report));
         if let Some(s) = stats {
             println!(
                 "driver thread {} late periods, {} host overruns, {} output gaps; wake-up lateness worst {:.0} µs, p99 < {} µs; engine {} ns per period",
@@ -924,4 +925,24 @@ fn run_stream(args: &StreamArgs) -> ExitCode {
         );
     }
     ExitCode::SUCCESS
+}
+
+/// The stalls line of `tenuto stream`: none, or each with its time and loss,
+/// and the drift with their time left out.
+fn describe_stalls(report: &stream::StreamReport) -> String {
+    if report.stalls.is_empty() {
+        return "none (the stream never fell behind the wall clock for good)".to_owned();
+    }
+    let each: Vec<String> = report
+        .stalls
+        .iter()
+        .map(|s| format!("{:.0} ms lost at {:.1} s", s.lost_ms, s.at_s))
+        .collect();
+    format!(
+        "{} ({}); drift without them {:+.0} ppm. Time lost in one step is a stall below the \
+         host: the driver's log says whether its thread or the device fell behind",
+        report.stalls.len(),
+        each.join(", "),
+        report.steady_drift_ppm
+    )
 }

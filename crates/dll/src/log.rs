@@ -135,6 +135,9 @@ fn describe(event: &ScheduleEvent) -> (&'static str, String) {
             output_underruns,
             input_overruns,
             resyncs,
+            stalls,
+            stall_lost_ms,
+            check_gap_ms,
         } => ("warn", {
             let mut what = Vec::new();
             if output_underruns > 0 {
@@ -152,6 +155,26 @@ fn describe(event: &ScheduleEvent) -> (&'static str, String) {
                 what.push(format!(
                     "{resyncs} resync(s) (the stream fell behind or the output queue grew past \
                      its plan, and it was put back on the device's clock: a jump was heard)"
+                ));
+            }
+            if stalls > 0 {
+                let whose = if u64::from(check_gap_ms) * 2 < u64::from(stall_lost_ms) {
+                    format!(
+                        "the driver thread looked at the device at least every {check_gap_ms} ms \
+                         meanwhile, so the loss is below the driver (Windows: the audio engine or \
+                         the device's driver; Wine: winepulse or PulseAudio)"
+                    )
+                } else {
+                    format!(
+                        "the driver thread went {check_gap_ms} ms without looking at the device: \
+                         it was held back (not scheduled), and the device did not keep the audio \
+                         meanwhile"
+                    )
+                };
+                what.push(format!(
+                    "{stalls} device stall(s): {stall_lost_ms} ms of the stream never came from \
+                     the device, unflagged; {whose}. The ASIO time follows the device's new \
+                     timeline and the sample position carries on"
                 ));
             }
             format!("period {}: {}", event.index, what.join(", "))
@@ -312,7 +335,8 @@ impl Logger {
                             &format!(
                                 "streaming stopped: {} periods, {} late{causes}, {} host overruns, \
                                  {} demotions, worst wake-up {} µs; device: {} output underruns, \
-                                 {} input overruns, {} resyncs, {} clock slips",
+                                 {} input overruns, {} resyncs, {} clock slips, {} device stalls \
+                                 ({} ms lost)",
                                 s.periods,
                                 s.late_periods,
                                 s.host_overruns,
@@ -321,7 +345,9 @@ impl Logger {
                                 s.output_underruns,
                                 s.input_overruns,
                                 s.resyncs,
-                                s.clock_slips
+                                s.clock_slips,
+                                s.device_stalls,
+                                s.device_stall_lost_us / 1000
                             ),
                         );
                     }

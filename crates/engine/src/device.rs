@@ -270,4 +270,14 @@ pub struct DeviceCounters {
     pub resyncs: u64,
     /// Single frames dropped or repeated to follow clock drift between two devices.
     pub clock_slips: u64,
+    /// Times the stream lost time for good below the driver: frames the device should have
+    /// delivered never came, without the device flagging it (the audio system below the API
+    /// stalled). The stream carries on at the device's new timeline.
+    pub device_stalls: u64,
+    /// The time those stalls lost in all, µs.
+    pub device_stall_lost_us: u64,
+    /// For the latest stall: the longest the driver thread went without looking at the
+    /// device meanwhile, µs. Short (a few ms) means the thread was running and the loss is
+    /// below the driver; as long as the loss means the thread itself was held back.
+    pub device_stall_check_gap_us: u64,
 }

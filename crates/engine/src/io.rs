@@ -273,12 +273,17 @@ impl IoContext {
             }
             if gaps != last_gaps {
                 self.shared.counters.set_device(&gaps);
-                let lost = (gaps.output_underruns, gaps.input_overruns, gaps.resyncs)
-                    != (
-                        last_gaps.output_underruns,
-                        last_gaps.input_overruns,
-                        last_gaps.resyncs,
-                    );
+                let lost = (
+                    gaps.output_underruns,
+                    gaps.input_overruns,
+                    gaps.resyncs,
+                    gaps.device_stalls,
+                ) != (
+                    last_gaps.output_underruns,
+                    last_gaps.input_overruns,
+                    last_gaps.resyncs,
+                    last_gaps.device_stalls,
+                );
                 if lost {
                     // Explained in the log (the increases since the last gap).
                     let grew = |now: u64, before: u64| {
@@ -294,6 +299,13 @@ impl IoContext {
                             ),
                             input_overruns: grew(gaps.input_overruns, last_gaps.input_overruns),
                             resyncs: grew(gaps.resyncs, last_gaps.resyncs),
+                            stalls: grew(gaps.device_stalls, last_gaps.device_stalls),
+                            stall_lost_ms: grew(
+                                gaps.device_stall_lost_us,
+                                last_gaps.device_stall_lost_us,
+                            ) / 1000,
+                            check_gap_ms: u32::try_from(gaps.device_stall_check_gap_us / 1000)
+                                .unwrap_or(u32::MAX),
                         },
                         priority: None,
                     });

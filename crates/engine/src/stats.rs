@@ -112,6 +112,14 @@ pub enum EventKind {
         input_overruns: u32,
         /// The device clock was restarted after a stall.
         resyncs: u32,
+        /// Times the stream lost time below the driver (see
+        /// [`crate::device::DeviceCounters::device_stalls`]).
+        stalls: u32,
+        /// The time they lost, ms.
+        stall_lost_ms: u32,
+        /// The longest the driver thread went without looking at the device
+        /// during the latest of them, ms.
+        check_gap_ms: u32,
     },
 }
 
@@ -152,6 +160,8 @@ pub struct StreamCounters {
     input_overruns: AtomicU64,
     resyncs: AtomicU64,
     clock_slips: AtomicU64,
+    device_stalls: AtomicU64,
+    device_stall_lost_us: AtomicU64,
     wake_histogram: [AtomicU64; HISTOGRAM_BUCKETS],
     late_by_cause: [AtomicU64; 5],
     demotions: AtomicU64,
@@ -190,6 +200,10 @@ pub struct StatsSnapshot {
     pub resyncs: u64,
     /// Single frames dropped or repeated to follow clock drift between devices.
     pub clock_slips: u64,
+    /// Times the stream lost time below the driver (the device never delivered frames).
+    pub device_stalls: u64,
+    /// The time those stalls lost in all, µs.
+    pub device_stall_lost_us: u64,
     /// Wake-up lateness histogram: bucket `i` counts periods that woke
     /// less than `2^i` µs late (bucket 0: under 1 µs), the last bucket
     /// everything later.
@@ -263,6 +277,8 @@ impl StreamCounters {
             &self.input_overruns,
             &self.resyncs,
             &self.clock_slips,
+            &self.device_stalls,
+            &self.device_stall_lost_us,
         ] {
             a.store(0, Relaxed);
         }
@@ -323,6 +339,9 @@ impl StreamCounters {
         self.input_overruns.store(c.input_overruns, Relaxed);
         self.resyncs.store(c.resyncs, Relaxed);
         self.clock_slips.store(c.clock_slips, Relaxed);
+        self.device_stalls.store(c.device_stalls, Relaxed);
+        self.device_stall_lost_us
+            .store(c.device_stall_lost_us, Relaxed);
     }
 
     /// Copies the counters.
@@ -355,6 +374,8 @@ impl StreamCounters {
             input_overruns: self.input_overruns.load(Relaxed),
             resyncs: self.resyncs.load(Relaxed),
             clock_slips: self.clock_slips.load(Relaxed),
+            device_stalls: self.device_stalls.load(Relaxed),
+            device_stall_lost_us: self.device_stall_lost_us.load(Relaxed),
             wake_histogram,
         }
     }

@@ -1,6 +1,14 @@
 //! Streaming a tone through a driver and measuring, from the host's side,
 //! what happened: switches, sample-position continuity, drift of the sample
-//! clock against the wall clock, and the longest gap between callbacks.
+//! clock against the wall clock, the longest gap between callbacks, and
+//! *stalls*: moments where the stream lost time for good (the position fell
+//! behind the wall clock in one step and never caught up).
+//!
+//! A stall is found from the switch times alone (see [`find_stalls`]), so it is
+//! the host's own measurement, whatever the driver says. Splitting them out
+//! lets the drift figure say what it is meant to — does the sample clock run
+//! at the wall clock's rate — while the stalls say how much audio was lost and
+//! when.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -73,6 +81,8 @@ pub struct StreamReport {
     pub latencies: (i32, i32),
     /// Seconds streamed (wall clock).
     pub seconds: f64,
+    /// Seconds from the first switch to the last (host clock).
+    pub span_s: f64,
     /// Switches received.
     pub switches: u64,
     /// Switches the wall clock says should have happened between the first
@@ -83,6 +93,13 @@ pub struct StreamReport {
     /// Sample clock vs the host's wall clock between the first and the last
     /// switch, parts per million (precision ≈ wake-up jitter / duration).
     pub drift_ppm: f64,
+    /// The drift with the stalls' lost time left out: how fast the sample
+    /// clock ran while it ran, parts per million.
+    pub steady_drift_ppm: f64,
+    /// Where the stream lost time for good, in order.
+    pub stalls: Vec<Stall>,
+    /// The stalls' lost time in all, ms.
+    pub lost_ms: f64,
     /// Longest gap between callbacks, ms.
     pub max_gap_ms: f64,
     /// Overload messages the driver sent.
@@ -98,6 +115,10 @@ struct ToneHandler {
     last_position: Option<u64>,
     last_call: Option<Instant>,
     first_call: Option<Instant>,
+    /// Each switch's time since the first, ns. Allocated before streaming
+    /// with room for the whole run; the driver thread only writes within that
+    /// capacity (never reallocates).
+    times_ns: Vec<u64>,
 }
 
 impl PeriodHandler for ToneHandler {
@@ -111,6 +132,9 @@ impl PeriodHandler for ToneHandler {
         let first = *self.first_call.get_or_insert(now);
         let span = u64::try_from(now.duration_since(first).as_nanos()).unwrap_or(u64::MAX);
         self.live.span_ns.store(span, Ordering::Relaxed);
+        if self.times_ns.len() < self.times_ns.capacity() {
+            self.times_ns.push(span);
+        }
         let position = period
             .time
             .map(|t| t.sample_position)
@@ -185,6 +209,9 @@ pub fn run(
         .chain((0..outs).map(|c| (false, c)))
         .collect();
     let live = Arc::new(Live::default());
+    // Room for every switch of the run at up to twice the nominal rate.
+    let nominal = options.duration.as_secs_f64() * rate / f64::from(frames.max(1));
+    let capacity = (nominal * 2.0).min(50_000_000.0) as usize + 256;
     let handler = ToneHandler {
         live: Arc::clone(&live),
         sine: Sine::new(options.tone_hz, rate, 10f64.powf(options.tone_dbfs / 20.0)),
@@ -192,6 +219,7 @@ pub fn run(
         last_position: None,
         last_call: None,
         first_call: None,
+        times_ns: Vec::with_capacity(capacity),
     };
     let session = driver.create_buffers(&channels, frames, options.host, Box::new(handler))?;
     let latencies = driver.latencies()?;
@@ -216,6 +244,12 @@ pub fn run(
     session.end();
     progress(&live, started.elapsed());
     let counters = Arc::clone(session.counters());
+    let times_ns = session.with_handler(|h| {
+        h.as_any()
+            .downcast_mut::<ToneHandler>()
+            .map(|t| std::mem::take(&mut t.times_ns))
+            .unwrap_or_default()
+    });
     driver.dispose_buffers()?;
     drop(session);
     stop?;
@@ -231,6 +265,10 @@ pub fn run(
     } else {
         0.0
     };
+    let period_ns = frames_f / rate * 1e9;
+    let stalls = find_stalls(&times_ns, period_ns);
+    let lost_ms = stalls.iter().fold(0.0, |sum, s| sum + s.lost_ms);
+    let steady_drift_ppm = drift_without(switches, frames_f, rate, span_s, lost_ms);
     Ok(StreamReport {
         driver: name,
         buffer_frames: frames,
@@ -238,12 +276,147 @@ pub fn run(
         channels: (ins, outs),
         latencies,
         seconds,
+        span_s,
         switches,
         expected_switches: expected,
         discontinuities: live.discontinuities.load(Ordering::Acquire),
         drift_ppm,
+        steady_drift_ppm,
+        stalls,
+        lost_ms,
         max_gap_ms: live.max_gap_ns.load(Ordering::Acquire) as f64 / 1e6,
         overloads: counters.overloads.load(Ordering::Acquire),
         reset_requests: counters.reset_requests.load(Ordering::Acquire),
     })
+}
+
+impl StreamReport {
+    /// The drift with `lost_ms` of lost time taken out of the span (the
+    /// stalls this report found, or the time a driver says it lost), ppm.
+    pub fn drift_without_ppm(&self, lost_ms: f64) -> f64 {
+        drift_without(
+            self.switches,
+            f64::from(self.buffer_frames),
+            self.sample_rate,
+            self.span_s,
+            lost_ms,
+        )
+    }
+}
+
+/// Sample clock against the wall clock over `span_s` less `lost_ms`, ppm.
+fn drift_without(switches: u64, frames: f64, rate: f64, span_s: f64, lost_ms: f64) -> f64 {
+    let ran_s = span_s - lost_ms / 1e3;
+    if ran_s > 0.0 && switches > 1 && rate > 0.0 {
+        ((switches - 1) as f64 * frames / rate / ran_s - 1.0) * 1e6
+    } else {
+        0.0
+    }
+}
+
+/// A moment where the stream lost time for good: from then on the switches
+/// came `lost_ms` later against the wall clock than before.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Stall {
+    /// Seconds after the first switch (start of the half-second window in
+    /// which the stream was found behind).
+    pub at_s: f64,
+    /// Time lost, ms.
+    pub lost_ms: f64,
+}
+
+/// Width of the windows whose earliest switch gives the stream's timeline, ns.
+const STALL_WINDOW_NS: u64 = 500_000_000;
+
+/// Finds the stalls in a stream from its switch times (`times_ns[k]`: switch
+/// `k`'s time since switch 0) and its period.
+///
+/// Each switch's *offset* is its time minus `k × period`: constant for a
+/// stream that keeps pace, rising slowly for a sample clock slower than the
+/// wall clock, and jumping up for good when time is lost (the device or the
+/// driver fell behind and the frames never came). Wake-up jitter only ever
+/// makes a switch later, so the earliest switch of a window gives the
+/// stream's timeline there. At each boundary between half-second windows the
+/// timeline of the second before (two windows, none before the last stall) is
+/// compared with that of the second after: a rise of more than
+/// [`stall_threshold_ns`] is a stall — far more than a clock 0.5 % slow moves
+/// it between the two (under 10 ms).
+pub fn find_stalls(times_ns: &[u64], period_ns: f64) -> Vec<Stall> {
+    // Each window's start and earliest offset.
+    let mut windows: Vec<(u64, f64)> = Vec::new();
+    for (k, &t) in times_ns.iter().enumerate() {
+        let offset = t as f64 - k as f64 * period_ns;
+        let start = t - t % STALL_WINDOW_NS;
+        match windows.last_mut() {
+            Some((s, min)) if *s == start => *min = min.min(offset),
+            _ => windows.push((start, offset)),
+        }
+    }
+    let threshold = stall_threshold_ns(period_ns);
+    let earliest = |w: &[(u64, f64)]| w.iter().map(|&(_, m)| m).fold(f64::INFINITY, f64::min);
+    let mut stalls = Vec::new();
+    let mut level_from = 0;
+    for b in 1..windows.len() {
+        let before = earliest(&windows[level_from.max(b.saturating_sub(2))..b]);
+        let after = earliest(&windows[b..(b + 2).min(windows.len())]);
+        if after - before > threshold {
+            stalls.push(Stall {
+                at_s: windows[b].0 as f64 / 1e9,
+                lost_ms: (after - before) / 1e6,
+            });
+            level_from = b;
+        }
+    }
+    stalls
+}
+
+/// The smallest rise of a stream's timeline counted as a stall: one period
+/// plus 20 ms (a window's earliest switch may be one of Wine's 10 ms packets
+/// later than the next window's, and a clock 0.5 % slow adds a few ms).
+pub fn stall_threshold_ns(period_ns: f64) -> f64 {
+    period_ns + 20e6
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Switch times of `n` periods of `period_ns`, each `late(k)` ns late.
+    fn times(n: u64, period_ns: f64, late: impl Fn(u64) -> f64) -> Vec<u64> {
+        (0..n)
+            .map(|k| (k as f64 * period_ns + late(k)) as u64)
+            .collect()
+    }
+
+    #[test]
+    fn a_stream_that_keeps_pace_has_no_stall_despite_jitter() {
+        for frames in [64.0, 480.0, 1000.0] {
+            let p = frames / 48_000.0 * 1e9;
+            // Up to 12 ms late (Wine's 10 ms packets plus wake-up jitter).
+            let t = times((30e9 / p) as u64, p, |k| (k * 7919 % 12_000_000) as f64);
+            assert!(find_stalls(&t, p).is_empty(), "B={frames}");
+        }
+    }
+
+    #[test]
+    fn a_clock_half_a_percent_slow_is_drift_not_stalls() {
+        let p = 64.0 / 48_000.0 * 1e9;
+        let t = times((30e9 / p) as u64, p, |k| {
+            k as f64 * p * 0.005 + (k * 7919 % 10_000_000) as f64
+        });
+        assert!(find_stalls(&t, p).is_empty());
+    }
+
+    #[test]
+    fn lost_time_is_one_stall_with_its_size_and_time() {
+        let p = 1000.0 / 48_000.0 * 1e9;
+        let at = (14.3e9 / p) as u64;
+        let t = times((30e9 / p) as u64, p, |k| {
+            (k * 7919 % 10_000_000) as f64 + if k >= at { 168e6 } else { 0.0 }
+        });
+        let stalls = find_stalls(&t, p);
+        assert_eq!(stalls.len(), 1, "{stalls:?}");
+        assert!((155.0..=181.0).contains(&stalls[0].lost_ms), "{stalls:?}");
+        assert!((13.5..=15.0).contains(&stalls[0].at_s), "{stalls:?}");
+    }
 }

@@ -18,6 +18,13 @@
 //!   sink runs about 0.2 % slow) without reading late wake-ups — or a delivery that settles
 //!   a few milliseconds later after a start, as winepulse's does — as a faster clock.
 //! * **Monotonic:** each time is at least half a period after the one before.
+//! * **Lost time:** when every observation stays more than [`STEP_THRESHOLD_NS`] above the
+//!   timeline for [`STEP_PERSIST_NS`], frames that should have come never did (the audio
+//!   system below WASAPI dropped them, or the device's timeline jumped). Late wake-ups cannot
+//!   do that: the frames wait in WASAPI's buffer and the next periods are back-dated onto the
+//!   timeline again. The timeline then moves up to the earliest of those observations at once
+//!   (creeping would leave the times wrong by the lost time for many seconds), and
+//!   [`SwitchClock::take_lost_ns`] tells the caller how much was lost.
 //!
 //! Pure arithmetic on the caller's values: no allocation, no lock, no panic (float → integer
 //! casts saturate), so it runs on the driver thread.
@@ -28,6 +35,13 @@ const CREEP: f64 = 1.0 / 32.0;
 /// The most the timeline may fall behind the nominal period per period (0.5 %).
 pub const MAX_SLEW: f64 = 0.005;
 
+/// How far above the timeline observations must stay to count as lost time, ns: more than
+/// one of Wine's 10 ms packets plus wake-up jitter.
+pub const STEP_THRESHOLD_NS: f64 = 15e6;
+
+/// How long observations must stay above [`STEP_THRESHOLD_NS`] to count as lost time, ns.
+pub const STEP_PERSIST_NS: f64 = 250e6;
+
 /// Smoothed period timeline of one stream; see the module documentation.
 #[derive(Debug, Clone)]
 pub struct SwitchClock {
@@ -35,6 +49,11 @@ pub struct SwitchClock {
     frame_ns: f64,
     offset_ns: Option<f64>,
     last_ns: u64,
+    /// The run of observations above the threshold: its first period, the timeline's offset
+    /// when it began, and the earliest observation in it.
+    late_run: Option<(u64, f64, f64)>,
+    /// Lost time found and not yet taken, ns.
+    lost_ns: u64,
 }
 
 impl SwitchClock {
@@ -46,6 +65,8 @@ impl SwitchClock {
             frame_ns,
             offset_ns: None,
             last_ns: 0,
+            late_run: None,
+            lost_ns: 0,
         }
     }
 
@@ -53,6 +74,13 @@ impl SwitchClock {
     pub fn reset(&mut self) {
         self.offset_ns = None;
         self.last_ns = 0;
+        self.late_run = None;
+        self.lost_ns = 0;
+    }
+
+    /// Time lost for good since the last call (see the module documentation), ns; 0 if none.
+    pub fn take_lost_ns(&mut self) -> u64 {
+        std::mem::take(&mut self.lost_ns)
     }
 
     /// The system time of period `index`, whose data was complete at the wake-up at `woke_ns`
@@ -60,6 +88,22 @@ impl SwitchClock {
     pub fn time_of(&mut self, index: u64, woke_ns: u64, early_frames: u64) -> u64 {
         let ready = woke_ns as f64 - early_frames as f64 * self.frame_ns;
         let observed = ready - index as f64 * self.period_ns;
+        if let Some(offset) = self.offset_ns {
+            if observed - offset > STEP_THRESHOLD_NS {
+                let (first, base, earliest) =
+                    self.late_run.get_or_insert((index, offset, observed));
+                *earliest = earliest.min(observed);
+                let periods = index.saturating_sub(*first) + 1;
+                if periods >= 3 && periods as f64 * self.period_ns >= STEP_PERSIST_NS {
+                    // Frames were lost: the timeline moves up to the run's earliest observation.
+                    self.lost_ns = self.lost_ns.saturating_add((*earliest - *base) as u64);
+                    self.offset_ns = Some(*earliest);
+                    self.late_run = None;
+                }
+            } else {
+                self.late_run = None;
+            }
+        }
         let offset = match self.offset_ns {
             Some(offset) if observed >= offset => {
                 offset + ((observed - offset) * CREEP).min(self.period_ns * MAX_SLEW)
@@ -171,6 +215,77 @@ mod tests {
         let expected = 199.0 * p as f64;
         let err = (span - expected) / expected;
         assert!(err.abs() < 0.01, "span off by {:+.2} %", err * 100.0);
+    }
+
+    /// Feeds periods of `b` frames at 48 kHz, each arriving `late(k)` ns after its nominal
+    /// time (no packets: early = 0); returns the clock's times and the lost time it found.
+    fn feed(b: u32, n: u64, late: impl Fn(u64) -> u64) -> (Vec<u64>, Vec<(u64, u64)>) {
+        let mut clock = SwitchClock::new(b, 48_000.0);
+        let p = f64::from(b) / 48_000.0 * 1e9;
+        let mut lost = Vec::new();
+        let times = (0..n)
+            .map(|k| {
+                let t = clock.time_of(k, 50_000_000 + ((k + 1) as f64 * p) as u64 + late(k), 0);
+                let l = clock.take_lost_ns();
+                if l > 0 {
+                    lost.push((k, l));
+                }
+                t
+            })
+            .collect();
+        (times, lost)
+    }
+
+    #[test]
+    fn lost_frames_move_the_timeline_at_once_and_are_reported() {
+        for b in [64u32, 256, 1000] {
+            let p = f64::from(b) / 48_000.0 * 1e9;
+            let start = (10e9 / p) as u64; // 10 s in
+                                           // From `start` on every period comes 168 ms later (the frames never came), with
+                                           // up to 3 ms of wake-up jitter.
+            let (times, lost) = feed(b, 2 * start, |k| {
+                (k * 7919 % 3_000_000) + if k >= start { 168_000_000 } else { 0 }
+            });
+            assert_eq!(lost.len(), 1, "B={b}: {lost:?}");
+            let (at, ns) = lost[0];
+            assert!(
+                (165_000_000..=171_000_000).contains(&ns),
+                "B={b}: {ns} ns lost"
+            );
+            // Found within the persistence time (plus a period).
+            let found_after = (at - start) as f64 * p;
+            assert!(
+                found_after <= STEP_PERSIST_NS + 2.0 * p,
+                "B={b}: {found_after} ns"
+            );
+            // From then on the times are the true ones again (within the jitter).
+            let last = *times.last().unwrap();
+            let truth = 50_000_000.0 + (2 * start) as f64 * p + 168e6;
+            assert!(
+                (last as f64 - truth).abs() < 4e6,
+                "B={b}: {last} vs {truth}"
+            );
+        }
+    }
+
+    #[test]
+    fn late_wake_ups_that_catch_up_and_slow_clocks_lose_no_time() {
+        // 100 ms late for 100 ms, then back on time (the frames waited in WASAPI's buffer).
+        let (_, lost) = feed(256, 3_000, |k| {
+            if (1000..1019).contains(&k) {
+                100_000_000
+            } else {
+                0
+            }
+        });
+        assert!(lost.is_empty(), "{lost:?}");
+        // A device clock 0.5 % slow: lateness grows 5 ms per second, smoothly.
+        let p = 256.0 / 48_000.0 * 1e9;
+        let (_, lost) = feed(256, 6_000, |k| (k as f64 * p * 0.005) as u64);
+        assert!(lost.is_empty(), "{lost:?}");
+        // Settling 10 ms later after start (winepulse) is below the threshold.
+        let (_, lost) = feed(64, 2_000, |k| if k < 10 { 0 } else { 10_000_000 });
+        assert!(lost.is_empty(), "{lost:?}");
     }
 
     #[test]

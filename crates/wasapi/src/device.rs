@@ -990,7 +990,18 @@ struct WasapiStream {
     /// When `service` last found new captured data (output only: last read the render
     /// queue), ns: the wake-up time the period clock back-dates from.
     last_data_ns: u64,
+    /// When the driver thread last looked at the device (each pass of `wait`'s loop), ns.
+    last_check_ns: u64,
+    /// The longest time between two looks at the device in the current and the previous
+    /// second, ns: the evidence a device stall's log line gives for whose it was.
+    check_gap_max_ns: [u64; 2],
+    /// When the current second of `check_gap_max_ns` began, ns.
+    check_second_ns: u64,
 }
+
+/// Event-driven waits last at most this long, ms: with no event the thread looks at the
+/// device anyway, so that a silent device and a thread that did not run can be told apart.
+const CHECK_MS: u32 = 20;
 
 /// How long the output queue may stay above its high-water mark before it is trimmed.
 const HIGH_WATER_PERSIST_NS: u64 = 250_000_000;
@@ -1077,6 +1088,9 @@ impl WasapiStream {
                 }),
             woken: false,
             last_data_ns: 0,
+            last_check_ns: 0,
+            check_gap_max_ns: [0; 2],
+            check_second_ns: 0,
             render_due: false,
             drift: None,
             drift_params: match (&device.render, &device.capture) {
@@ -1356,6 +1370,18 @@ impl WasapiStream {
         self.counters.resyncs += 1;
     }
 
+    /// Records a look at the device (see `check_gap_max_ns`). Real-time safe.
+    fn note_check(&mut self) {
+        let now = time::now_ns();
+        let gap = now.saturating_sub(self.last_check_ns);
+        self.last_check_ns = now;
+        if now.saturating_sub(self.check_second_ns) >= 1_000_000_000 {
+            self.check_gap_max_ns = [0, self.check_gap_max_ns[0]];
+            self.check_second_ns = now;
+        }
+        self.check_gap_max_ns[0] = self.check_gap_max_ns[0].max(gap);
+    }
+
     fn output_queued(&self) -> usize {
         self.output.frames() + self.render_padding as usize
     }
@@ -1375,6 +1401,7 @@ impl DeviceStream for WasapiStream {
         self.over_high_water_since = None;
         self.woken = false;
         self.last_data_ns = 0;
+        self.check_gap_max_ns = [0; 2];
         self.captured_any = false;
         let session = self.open_session().map_err(|e| setup_error(&e))?;
         let started = self.start_clients(&session);
@@ -1391,11 +1418,14 @@ impl DeviceStream for WasapiStream {
         let now = time::now_ns();
         self.last_progress_ns = now;
         self.last_render_wake_ns = now;
+        self.last_check_ns = now;
+        self.check_second_ns = now;
         Ok(())
     }
 
     fn wait(&mut self) -> Result<PeriodTiming, StreamError> {
         loop {
+            self.note_check();
             self.service()?;
             if self
                 .plan
@@ -1427,7 +1457,9 @@ impl DeviceStream for WasapiStream {
                 session.render.as_ref().and_then(|(_, _, e)| e.as_ref()),
                 session.capture.as_ref().and_then(|(_, _, e)| e.as_ref()),
             ];
-            match com::wait_any(events, self.stall_ms - waited_ms) {
+            // Never longer than CHECK_MS without looking: a device stall's log line can then
+            // tell a silent device from a thread that was not running.
+            match com::wait_any(events, (self.stall_ms - waited_ms).min(CHECK_MS)) {
                 com::Wake::Signalled(which) => {
                     let now = time::now_ns();
                     self.woken = true;
@@ -1436,14 +1468,9 @@ impl DeviceStream for WasapiStream {
                         self.render_due = true;
                     }
                 }
-                com::Wake::Timeout if !self.woken => {
-                    // Not one event since start: the device's event-driven mode does not
-                    // work (the message says what to set).
-                    let waited = time::now_ns().saturating_sub(self.last_progress_ns) / 1_000_000;
-                    return Err(StreamError::NoWakeUp(
-                        u32::try_from(waited).unwrap_or(u32::MAX),
-                    ));
-                }
+                // No event for CHECK_MS: look anyway. No period for `stall_ms` ends the stream
+                // at the top of the loop (`NoWakeUp` if not one event came since start: the
+                // device's event-driven mode does not work, and the message says what to set).
                 com::Wake::Timeout => {}
                 com::Wake::Failed(code) => return Err(StreamError::Os(code)),
             }
@@ -1461,6 +1488,13 @@ impl DeviceStream for WasapiStream {
             (self.plan.output_prefill_frames as usize).saturating_sub(self.output_queued() + 1)
         };
         let due = self.clock.time_of(self.next_index, woke, early as u64);
+        let lost_ns = self.clock.take_lost_ns();
+        if lost_ns > 0 {
+            self.counters.device_stalls += 1;
+            self.counters.device_stall_lost_us += lost_ns / 1000;
+            self.counters.device_stall_check_gap_us =
+                self.check_gap_max_ns[0].max(self.check_gap_max_ns[1]) / 1000;
+        }
         let deadline = if self.render.is_some() {
             // The period's first output frame is taken at the pull after the `queued` frames
             // ahead of it: it must be in WASAPI's buffer by then.

@@ -96,8 +96,14 @@
 //! late tick runs it dry and winepulse pads the stream with silence (latency + 20 ms, heard
 //! as a dropout). The safety is output buffering like any other: it is in the latency.
 //!
-//! ## System time
-//! The time reported with each period is estimated by [`clock`] from the wake-ups.
+//! ## System time and device stalls
+//! The time reported with each period is estimated by [`clock`] from the wake-ups. When the
+//! frames the device should have delivered never come (the audio system below WASAPI dropped
+//! them unflagged, or the whole machine stopped), every later period is late against that
+//! timeline; after 250 ms of that the clock moves up at once and the stream counts a *device
+//! stall* with the time lost and the longest the driver thread went without looking at the
+//! device meanwhile, which says whose the stall was. Event-driven waits time out after 20 ms
+//! for that reason (the thread then just looks again).
 //!
 //! ## What is not there yet
 //! * **Resampling** (host rates other than the mix rate in shared mode): refused, with the

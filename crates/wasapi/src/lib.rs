@@ -74,7 +74,7 @@
 //! exclusive render is then fed by its padding like shared mode. The DLL raises the timer
 //! resolution to 1 ms for it.
 //!
-//! Under Wine, polling also keeps the audio path off the wineserver ([`WakeUp::Polling`]):
+//! Under Wine, polling also keeps the audio path off the wineserver (`WakeUp::Polling`):
 //! a WASAPI event is a request to the wineserver, a single-threaded process that answers
 //! nobody while it writes the registry to disk (30–50 ms for a standard prefix here). It
 //! does that within 30 s of any change, and every process that opens an audio device changes

@@ -334,7 +334,9 @@ impl StreamCounters {
         self.records_dropped.fetch_add(1, Relaxed);
     }
 
-    pub(crate) fn set_device(&self, c: &crate::device::DeviceCounters) {
+    /// Stores the device's own counters (the driver thread does after every period whose
+    /// counters changed; readers see them in [`Self::snapshot`]).
+    pub fn set_device(&self, c: &crate::device::DeviceCounters) {
         self.output_underruns.store(c.output_underruns, Relaxed);
         self.input_overruns.store(c.input_overruns, Relaxed);
         self.resyncs.store(c.resyncs, Relaxed);

@@ -721,6 +721,33 @@ pub fn status_rows(live: &Shared) -> Vec<(&'static str, String)> {
             causes.join(", ")
         )
     };
+    let mut gaps = Vec::new();
+    let mut count = |n: u64, one: &str, many: &str| {
+        if n > 0 {
+            gaps.push(format!(
+                "{} {}",
+                thousands(n),
+                if n == 1 { one } else { many }
+            ));
+        }
+    };
+    count(snap.output_underruns, "output underrun", "output underruns");
+    count(snap.input_overruns, "input overrun", "input overruns");
+    count(snap.resyncs, "resync", "resyncs");
+    count(snap.device_stalls, "stall", "stalls");
+    if snap.device_stalls > 0 {
+        if let Some(last) = gaps.last_mut() {
+            last.push_str(&format!(
+                " ({} ms lost)",
+                thousands(snap.device_stall_lost_us / 1000)
+            ));
+        }
+    }
+    let gaps = if gaps.is_empty() {
+        "None".to_owned()
+    } else {
+        format!("{} \u{2014} the log says what each was", gaps.join(", "))
+    };
     vec![
         ("State:", state),
         ("Scheduling:", policy),
@@ -728,6 +755,7 @@ pub fn status_rows(live: &Shared) -> Vec<(&'static str, String)> {
         ("Periods:", thousands(snap.periods)),
         ("Late periods:", late),
         ("Demotions:", thousands(snap.demotions)),
+        ("Device gaps:", gaps),
     ]
 }
 
@@ -1077,5 +1105,27 @@ mod tests {
         assert!(rows
             .iter()
             .any(|(l, v)| *l == "Late periods:" && v == "None"));
+        assert!(rows
+            .iter()
+            .any(|(l, v)| *l == "Device gaps:" && v == "None"));
+    }
+
+    #[test]
+    fn status_counts_device_gaps_with_the_time_stalls_lost() {
+        let shared = Shared::default();
+        shared
+            .counters
+            .set_device(&tenuto_engine::device::DeviceCounters {
+                resyncs: 1,
+                device_stalls: 2,
+                device_stall_lost_us: 240_500,
+                ..Default::default()
+            });
+        let rows = status_rows(&shared);
+        let gaps = &rows.iter().find(|(l, _)| *l == "Device gaps:").unwrap().1;
+        assert_eq!(
+            gaps,
+            "1 resync, 2 stalls (240 ms lost) \u{2014} the log says what each was"
+        );
     }
 }

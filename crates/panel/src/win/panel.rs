@@ -58,6 +58,8 @@ enum C {
     VLate,
     LDemotions,
     VDemotions,
+    LGaps,
+    VGaps,
     LLog,
     Log,
     GBuffer,
@@ -90,7 +92,7 @@ enum C {
     Close,
 }
 
-const ALL: [C; 70] = [
+const ALL: [C; 72] = [
     C::FilePath,
     C::Message,
     C::GDevice,
@@ -131,6 +133,8 @@ const ALL: [C; 70] = [
     C::VLate,
     C::LDemotions,
     C::VDemotions,
+    C::LGaps,
+    C::VGaps,
     C::LLog,
     C::Log,
     C::GBuffer,
@@ -196,7 +200,7 @@ impl C {
             Apply | Close => Kind::Button,
             FilePath => Kind::Path,
             Message | BufferNote | ProfileNote | Base | Warning | VPolicy => Kind::Text,
-            VState | VThread | VPeriods | VLate | VDemotions => Kind::Value,
+            VState | VThread | VPeriods | VLate | VDemotions | VGaps => Kind::Value,
             _ => Kind::Label,
         }
     }
@@ -248,6 +252,7 @@ impl C {
             LPeriods => "Periods:",
             LLate => "Late periods:",
             LDemotions => "Demotions:",
+            LGaps => "Device gaps:",
             Apply => "&Apply",
             Close => "&Close",
             _ => "",
@@ -689,6 +694,7 @@ impl Panel {
                 row(C::LPeriods, C::VPeriods),
                 row(C::LLate, C::VLate),
                 row(C::LDemotions, C::VDemotions),
+                row(C::LGaps, C::VGaps),
             ]
         } else {
             vec![text(C::VPolicy, None)]
@@ -1038,6 +1044,7 @@ impl Panel {
             C::VPeriods,
             C::VLate,
             C::VDemotions,
+            C::VGaps,
         ];
         for ((_, value), c) in rows.iter().zip(targets) {
             if let Some(w) = self.ctl(c) {

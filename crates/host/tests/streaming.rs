@@ -73,8 +73,12 @@ fn ten_seconds_of_streaming_advance_the_position_exactly() {
         report.switches as f64 >= report.expected_switches * 0.98,
         "{report:#?}"
     );
+    // Never faster than the clock: no more switches than the whole run (start() to stop())
+    // holds. Not the span from the first switch to the last: a first switch a few ms late is
+    // followed by a catch-up burst (a Wine run under hypervisor steal had 2.1 switches more
+    // than that span holds).
     assert!(
-        report.switches as f64 <= report.expected_switches + 2.0,
+        report.switches as f64 <= report.seconds * 48_000.0 / 64.0 + 2.0,
         "{report:#?}"
     );
     let stats = shared.counters.snapshot();

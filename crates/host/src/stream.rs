@@ -115,10 +115,11 @@ struct ToneHandler {
     last_position: Option<u64>,
     last_call: Option<Instant>,
     first_call: Option<Instant>,
-    /// Each switch's time since the first, ns. Allocated before streaming
-    /// with room for the whole run; the driver thread only writes within that
-    /// capacity (never reallocates).
-    times_ns: Vec<u64>,
+    /// The stream's timeline per half-second window (see [`find_stalls`]),
+    /// built as the switches come. Allocated before streaming with room for
+    /// twice the run; the driver thread only writes within that capacity
+    /// (never reallocates).
+    windows: Windows,
 }
 
 impl PeriodHandler for ToneHandler {
@@ -132,9 +133,7 @@ impl PeriodHandler for ToneHandler {
         let first = *self.first_call.get_or_insert(now);
         let span = u64::try_from(now.duration_since(first).as_nanos()).unwrap_or(u64::MAX);
         self.live.span_ns.store(span, Ordering::Relaxed);
-        if self.times_ns.len() < self.times_ns.capacity() {
-            self.times_ns.push(span);
-        }
+        self.windows.add(span);
         let position = period
             .time
             .map(|t| t.sample_position)
@@ -209,9 +208,8 @@ pub fn run(
         .chain((0..outs).map(|c| (false, c)))
         .collect();
     let live = Arc::new(Live::default());
-    // Room for every switch of the run at up to twice the nominal rate.
-    let nominal = options.duration.as_secs_f64() * rate / f64::from(frames.max(1));
-    let capacity = (nominal * 2.0).min(50_000_000.0) as usize + 256;
+    let period_ns = f64::from(frames) / rate * 1e9;
+    let capacity = (options.duration.as_secs_f64() * 2e9 / STALL_WINDOW_NS as f64) as usize + 16;
     let handler = ToneHandler {
         live: Arc::clone(&live),
         sine: Sine::new(options.tone_hz, rate, 10f64.powf(options.tone_dbfs / 20.0)),
@@ -219,7 +217,7 @@ pub fn run(
         last_position: None,
         last_call: None,
         first_call: None,
-        times_ns: Vec::with_capacity(capacity),
+        windows: Windows::new(period_ns, capacity),
     };
     let session = driver.create_buffers(&channels, frames, options.host, Box::new(handler))?;
     let latencies = driver.latencies()?;
@@ -244,10 +242,10 @@ pub fn run(
     session.end();
     progress(&live, started.elapsed());
     let counters = Arc::clone(session.counters());
-    let times_ns = session.with_handler(|h| {
+    let stalls = session.with_handler(|h| {
         h.as_any()
             .downcast_mut::<ToneHandler>()
-            .map(|t| std::mem::take(&mut t.times_ns))
+            .map(|t| t.windows.stalls())
             .unwrap_or_default()
     });
     driver.dispose_buffers()?;
@@ -265,8 +263,6 @@ pub fn run(
     } else {
         0.0
     };
-    let period_ns = frames_f / rate * 1e9;
-    let stalls = find_stalls(&times_ns, period_ns);
     let lost_ms = stalls.iter().fold(0.0, |sum, s| sum + s.lost_ms);
     let steady_drift_ppm = drift_without(switches, frames_f, rate, span_s, lost_ms);
     Ok(StreamReport {
@@ -342,32 +338,68 @@ const STALL_WINDOW_NS: u64 = 500_000_000;
 /// [`stall_threshold_ns`] is a stall — far more than a clock 0.5 % slow moves
 /// it between the two (under 10 ms).
 pub fn find_stalls(times_ns: &[u64], period_ns: f64) -> Vec<Stall> {
-    // Each window's start and earliest offset.
-    let mut windows: Vec<(u64, f64)> = Vec::new();
-    for (k, &t) in times_ns.iter().enumerate() {
-        let offset = t as f64 - k as f64 * period_ns;
-        let start = t - t % STALL_WINDOW_NS;
-        match windows.last_mut() {
-            Some((s, min)) if *s == start => *min = min.min(offset),
-            _ => windows.push((start, offset)),
+    let mut windows = Windows::new(period_ns, times_ns.len() + 1);
+    for &t in times_ns {
+        windows.add(t);
+    }
+    windows.stalls()
+}
+
+/// A stream's timeline per window: each half-second window's start and
+/// earliest offset, built one switch at a time (no allocation after `new`:
+/// windows beyond the capacity are not recorded).
+#[derive(Debug)]
+struct Windows {
+    period_ns: f64,
+    switches: u64,
+    list: Vec<(u64, f64)>,
+}
+
+impl Windows {
+    fn new(period_ns: f64, capacity: usize) -> Self {
+        Self {
+            period_ns,
+            switches: 0,
+            list: Vec::with_capacity(capacity),
         }
     }
-    let threshold = stall_threshold_ns(period_ns);
-    let earliest = |w: &[(u64, f64)]| w.iter().map(|&(_, m)| m).fold(f64::INFINITY, f64::min);
-    let mut stalls = Vec::new();
-    let mut level_from = 0;
-    for b in 1..windows.len() {
-        let before = earliest(&windows[level_from.max(b.saturating_sub(2))..b]);
-        let after = earliest(&windows[b..(b + 2).min(windows.len())]);
-        if after - before > threshold {
-            stalls.push(Stall {
-                at_s: windows[b].0 as f64 / 1e9,
-                lost_ms: (after - before) / 1e6,
-            });
-            level_from = b;
+
+    /// The next switch, `t_ns` after the first. Real-time safe.
+    fn add(&mut self, t_ns: u64) {
+        let offset = t_ns as f64 - self.switches as f64 * self.period_ns;
+        self.switches += 1;
+        let start = t_ns - t_ns % STALL_WINDOW_NS;
+        if let Some((s, min)) = self.list.last_mut() {
+            if *s == start {
+                *min = min.min(offset);
+                return;
+            }
+        }
+        if self.list.len() < self.list.capacity() {
+            self.list.push((start, offset));
         }
     }
-    stalls
+
+    /// The stalls (see [`find_stalls`]).
+    fn stalls(&self) -> Vec<Stall> {
+        let windows = &self.list;
+        let threshold = stall_threshold_ns(self.period_ns);
+        let earliest = |w: &[(u64, f64)]| w.iter().map(|&(_, m)| m).fold(f64::INFINITY, f64::min);
+        let mut stalls = Vec::new();
+        let mut level_from = 0;
+        for b in 1..windows.len() {
+            let before = earliest(&windows[level_from.max(b.saturating_sub(2))..b]);
+            let after = earliest(&windows[b..(b + 2).min(windows.len())]);
+            if after - before > threshold {
+                stalls.push(Stall {
+                    at_s: windows[b].0 as f64 / 1e9,
+                    lost_ms: (after - before) / 1e6,
+                });
+                level_from = b;
+            }
+        }
+        stalls
+    }
 }
 
 /// The smallest rise of a stream's timeline counted as a stall: one period

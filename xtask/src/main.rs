@@ -573,21 +573,90 @@ fn registry_step() -> Step<'static> {
         })
 }
 
-/// Runs of `tenuto loopback` the Wine tests allow before the step fails.
+/// Runs of `tenuto loopback` on a quiet machine the Wine tests allow before the step fails.
 const LOOPBACK_ATTEMPTS: u32 = 8;
+
+/// Runs in all, counted or not (see [`loopback_attempts`]).
+const LOOPBACK_MAX_RUNS: u32 = 14;
+
+/// Share of the CPU the hypervisor may take during a run for it to count (vmstat's `st`).
+/// Above it every thread of the test stops for 20–100 ms at a time (measured: 23–46 % steal
+/// while streams lost 160–360 ms), which no audio stack with 25 ms of buffering survives.
+const STEAL_NOISY: f64 = 0.05;
+
+/// The longest the step waits, in all, for the hypervisor to give the CPU back.
+const STEAL_WAIT_LIMIT: Duration = Duration::from_secs(240);
 
 /// Length of each of those runs, seconds. Not 60: on the 2-core VM CI runs on, winepulse
 /// (below WASAPI) drops out about once or twice a minute, so six 60 s runs in a row could
 /// all fail (they did once, in a fresh-clone run of `.ci/run`: 2–11 dropouts each).
 const LOOPBACK_SECONDS: &str = "10";
 
+/// CPU time of this (virtual) machine from `/proc/stat`: (stolen by the hypervisor, all).
+fn cpu_times() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+    // user nice system idle iowait irq softirq steal (guest time is inside user).
+    let fields: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .take(8)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    (fields.len() == 8).then(|| (fields[7], fields.iter().sum()))
+}
+
+/// The share of CPU time the hypervisor took between two [`cpu_times`] readings.
+fn steal_between(before: Option<(u64, u64)>, after: Option<(u64, u64)>) -> Option<f64> {
+    let ((s0, t0), (s1, t1)) = (before?, after?);
+    let total = t1.checked_sub(t0).filter(|&t| t > 0)?;
+    Some(s1.saturating_sub(s0) as f64 / total as f64)
+}
+
+/// Waits, 2 s at a time, until the hypervisor takes less than [`STEAL_NOISY`] of the CPU or
+/// `budget` runs out (it is reduced by the time waited).
+fn wait_for_quiet(budget: &mut Duration) {
+    let mut announced = false;
+    while !budget.is_zero() {
+        let before = cpu_times();
+        std::thread::sleep(Duration::from_secs(2));
+        *budget = budget.saturating_sub(Duration::from_secs(2));
+        match steal_between(before, cpu_times()) {
+            Some(steal) if steal >= STEAL_NOISY => {
+                if !announced {
+                    eprintln!(
+                        "    the hypervisor is taking {:.0} % of the CPU (steal); waiting for it \
+                         to give it back",
+                        steal * 100.0
+                    );
+                    announced = true;
+                }
+            }
+            _ => return,
+        }
+    }
+}
+
 /// `tenuto loopback --driver Tenuto` through the null sink and its monitor until one run
-/// passes (signal found, round trip within 2 ms of getLatencies, no dropout), at most
-/// `attempts` times.
+/// passes (signal found, round trip within 2 ms of getLatencies, no dropout).
+///
+/// Each run's steal (the CPU time the hypervisor took from this VM meanwhile) is measured. A
+/// failed run with [`STEAL_NOISY`] or more does not count: the machine, not the audio path,
+/// was under test. Before each run the step waits for a quiet machine (at most
+/// [`STEAL_WAIT_LIMIT`] in all). It fails after `attempts` counted failures or
+/// [`LOOPBACK_MAX_RUNS`] runs; every verdict is printed with its steal.
 fn loopback_attempts(exe: &Path, settings: &Path, attempts: u32) -> Result<(), String> {
     let mut verdicts = Vec::new();
-    for attempt in 1..=attempts {
-        eprintln!("--- tenuto loopback, attempt {attempt} of {attempts}");
+    let mut counted = 0;
+    let mut wait_budget = STEAL_WAIT_LIMIT;
+    for run in 1..=LOOPBACK_MAX_RUNS {
+        if counted >= attempts {
+            break;
+        }
+        wait_for_quiet(&mut wait_budget);
+        let attempt = counted + 1;
+        eprintln!("--- tenuto loopback, attempt {attempt} of {attempts} (run {run})");
+        let before = cpu_times();
         let args: [&OsStr; 8] = [
             exe.as_os_str(),
             OsStr::new("loopback"),
@@ -604,24 +673,37 @@ fn loopback_attempts(exe: &Path, settings: &Path, attempts: u32) -> Result<(), S
         let mut child = cmd
             .spawn()
             .map_err(|e| format!("could not start tenuto.exe loopback: {e}"))?;
-        match wait_with_limit(&mut child, Duration::from_secs(180)) {
+        let outcome = wait_with_limit(&mut child, Duration::from_secs(180));
+        let steal = steal_between(before, cpu_times());
+        let steal_text = steal.map_or("steal unknown".to_owned(), |s| {
+            format!("steal {:.1} %", s * 100.0)
+        });
+        let verdict = match outcome {
             Ok(Some(status)) if status.success() => {
-                if attempt > 1 {
+                if run > 1 {
                     eprintln!(
-                        "==> tenuto loopback passed at attempt {attempt} (before: {})",
+                        "==> tenuto loopback passed at run {run}, {steal_text} (before: {})",
                         verdicts.join("; ")
                     );
                 }
                 return Ok(());
             }
-            Ok(Some(status)) => verdicts.push(format!("attempt {attempt}: {status}")),
+            Ok(Some(status)) => status.to_string(),
             Ok(None) | Err(_) => {
                 let _ = child.kill();
                 let _ = child.wait();
                 kill_wineserver();
-                verdicts.push(format!("attempt {attempt}: did not finish within 180 s"));
+                "did not finish within 180 s".to_owned()
             }
+        };
+        let noisy = steal.is_some_and(|s| s >= STEAL_NOISY);
+        if !noisy {
+            counted += 1;
         }
+        verdicts.push(format!(
+            "run {run}: {verdict}, {steal_text}{}",
+            if noisy { " (not counted)" } else { "" }
+        ));
     }
     Err(format!(
         "no run of tenuto loopback passed ({}); each run's summary above says what it measured",
@@ -1039,8 +1121,9 @@ fn windows_steps_with_audio(steps: &mut Steps) -> Result<(), String> {
     // from a timer thread every 10 ms; when the VM holds that thread back longer, the null
     // sink finds the stream short and winepulse pads it with silence — invisible to any
     // WASAPI client, whatever it queued. That happens about once or twice a minute on this
-    // harness's 2-core VM, so a run that fails is tried again, up to eight times; every
-    // verdict is printed.
+    // harness's 2-core VM, and on every run while the hypervisor takes the CPU away (steal),
+    // so a run that fails is tried again: up to eight counted tries, where a run with 5 % steal
+    // or more does not count; every verdict is printed with its steal.
     steps.record(
         "wine tenuto.exe loopback --driver Tenuto --buffer 256 --seconds 10 (WASAPI: null sink → its monitor)",
         || loopback_attempts(&exe, &settings, LOOPBACK_ATTEMPTS),
@@ -1563,5 +1646,25 @@ fn wine(rest: &[String]) -> ExitCode {
             eprintln!("xtask wine: could not run tools/wine/env.sh: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steal_is_the_stolen_share_of_all_cpu_time_between_two_readings() {
+        let share = steal_between(Some((10, 1_000)), Some((60, 2_000))).unwrap();
+        assert!((share - 0.05).abs() < 1e-12, "{share}");
+        // No time passed, or a reading missing: unknown, not zero.
+        assert_eq!(steal_between(Some((10, 1_000)), Some((10, 1_000))), None);
+        assert_eq!(steal_between(None, Some((10, 1_000))), None);
+    }
+
+    #[test]
+    fn this_machine_reports_its_cpu_times() {
+        let (steal, total) = cpu_times().expect("/proc/stat has a cpu line with 8 fields");
+        assert!(total > 0 && steal <= total);
     }
 }

@@ -8,7 +8,7 @@
 //!   no reset request; every moment the host saw the stream lose time for good is reported
 //!   by the driver as a device stall, and with the time the driver reported lost taken out
 //!   the sample position tracks the wall clock within 0.5 %. (On this VM the hypervisor
-//!   sometimes takes 20–45 % of the CPU for seconds; every thread then stops for 20–100 ms
+//!   sometimes takes 23–46 % of the CPU for seconds; every thread then stops for 20–100 ms
 //!   and PulseAudio drops recorded frames. A CI run once ended 0.63 % behind.)
 //!   On Windows by WASAPI's events (the default); under Wine by polling
 //!   (`wasapi.wake_up = "polling"`): there every event waits whenever the wineserver saves
@@ -57,7 +57,7 @@ fn null_endpoints_present() -> bool {
 /// * the sample position tracks the wall clock within 0.5 % once the time the driver
 ///   reported lost is taken out.
 ///
-/// This machine is a VM whose hypervisor sometimes takes 20–45 % of its CPU time for seconds
+/// This machine is a VM whose hypervisor sometimes takes 23–46 % of its CPU time for seconds
 /// (vmstat's `st`): every thread of the test — the driver's, winepulse's, PulseAudio's — then
 /// stops for 20–100 ms at a time, and PulseAudio drops the recorded frames nobody read. No
 /// driver can deliver those frames; what it must do is say so, and keep the rest in time.

@@ -258,11 +258,7 @@ pub fn run(
     let span_s = live.span_ns.load(Ordering::Acquire) as f64 / 1e9;
     let frames_f = f64::from(frames);
     let expected = span_s * rate / frames_f + 1.0;
-    let drift_ppm = if span_s > 0.0 && switches > 1 {
-        ((switches - 1) as f64 * frames_f / rate / span_s - 1.0) * 1e6
-    } else {
-        0.0
-    };
+    let drift_ppm = drift_without(switches, frames_f, rate, span_s, 0.0);
     let lost_ms = stalls.iter().fold(0.0, |sum, s| sum + s.lost_ms);
     let steady_drift_ppm = drift_without(switches, frames_f, rate, span_s, lost_ms);
     Ok(StreamReport {

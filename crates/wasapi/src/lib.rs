@@ -69,8 +69,9 @@
 //! ## Polling
 //! With `WasapiConfig::wake_up` set to polling (setting `wasapi.wake_up = "polling"`) the
 //! clients are initialised without `AUDCLNT_STREAMFLAGS_EVENTCALLBACK` and with a buffer of
-//! three device periods (exclusive: periodicity one period), and the driver thread sleeps a quarter device period (whole
-//! milliseconds, kernel32 `Sleep`) between looks at the padding and the capture packets;
+//! three device periods (exclusive: periodicity one period), and the driver thread sleeps a
+//! quarter device period (whole milliseconds, kernel32 `Sleep`) between looks at the padding
+//! and the capture packets;
 //! exclusive render is then fed by its padding like shared mode. The DLL raises the timer
 //! resolution to 1 ms for it.
 //!

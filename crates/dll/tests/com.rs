@@ -77,9 +77,10 @@ fn the_registered_driver_loads_through_com_and_passes_the_check() {
     let driver =
         tenuto_host::windows::load("tenuto").expect("load through COM (case-insensitive name)");
     // 120 switches: with the default settings (WASAPI under Wine, 10 ms packets) the check's
-    // system-time slope over 40 switches at 512 frames (416 ms) failed once here by one
-    // packet's phase (-2.2 %, limit 2 %, under hypervisor steal); over 1.25 s one packet is
-    // 0.8 %.
+    // system-time rate, then taken from the first and last switch, failed once over 40
+    // switches at 512 frames (416 ms) by one packet's phase (-2.2 %, limit 2 %, under
+    // hypervisor steal). The check now takes the median over half-run spans; the longer run
+    // also streams long enough for the driver's clock to settle.
     let report = check::run(
         driver,
         &CheckOptions {

@@ -79,8 +79,8 @@ fn the_registered_driver_loads_through_com_and_passes_the_check() {
     // 120 switches: with the default settings (WASAPI under Wine, 10 ms packets) the check's
     // system-time rate, then taken from the first and last switch, failed once over 40
     // switches at 512 frames (416 ms) by one packet's phase (-2.2 %, limit 2 %, under
-    // hypervisor steal). The check now takes the median over half-run spans; the longer run
-    // also streams long enough for the driver's clock to settle.
+    // hypervisor steal). The check now takes the median over stretches of 50 ms, which a
+    // late first stamp or a jump by lost time moves only where it lies.
     let report = check::run(
         driver,
         &CheckOptions {

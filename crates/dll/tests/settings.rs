@@ -126,8 +126,8 @@ fn a_broken_settings_file_never_stops_the_driver_and_is_explained() {
     // switches one wake-up held up by the wineserver (a 10 ms step) moved the check's
     // system-time rate by 12 % in a CI run. At 40 switches a first switch stamped 17 ms late
     // (the machine stalled as the stream started) still failed it (-2.2 %) while it was taken
-    // from the first and last time; the check now takes a median over half-run spans, which
-    // one late stamp cannot move.
+    // from the first and last time; the check now takes a median over stretches of 50 ms,
+    // which one late stamp cannot move.
     let report = tenuto_host::check::run(
         d,
         &tenuto_host::check::CheckOptions {

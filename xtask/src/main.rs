@@ -584,6 +584,11 @@ const LOOPBACK_MAX_RUNS: u32 = 14;
 /// while streams lost 160–360 ms), which no audio stack with 25 ms of buffering survives.
 const STEAL_NOISY: f64 = 0.05;
 
+/// Share of the CPU the hypervisor may take in any one second of a run for it to count. The
+/// average over a run hides bursts: a run at 1.0 % on average failed with two dropouts of
+/// 20 ms while vmstat showed seconds of 10–30 % steal around it.
+const STEAL_PEAK_NOISY: f64 = 0.10;
+
 /// The longest the step waits, in all, for the hypervisor to give the CPU back.
 const STEAL_WAIT_LIMIT: Duration = Duration::from_secs(240);
 
@@ -613,6 +618,91 @@ fn steal_between(before: Option<(u64, u64)>, after: Option<(u64, u64)>) -> Optio
     Some(s1.saturating_sub(s0) as f64 / total as f64)
 }
 
+/// The hypervisor's share of the CPU while a child ran: over the whole run, and in the worst
+/// second of it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Steal {
+    average: f64,
+    peak: f64,
+}
+
+impl Steal {
+    /// Whether the machine, not the audio path, was under test.
+    fn noisy(self) -> bool {
+        self.average >= STEAL_NOISY || self.peak >= STEAL_PEAK_NOISY
+    }
+}
+
+/// Reads [`cpu_times`] about once a second while it is polled, and sums them up.
+struct StealWatch {
+    first: Option<(u64, u64)>,
+    last: Option<(u64, u64)>,
+    last_at: Instant,
+    peak: Option<f64>,
+    /// Readings that gave a share (the last one may cover less than a second).
+    readings: u32,
+}
+
+impl StealWatch {
+    fn start() -> Self {
+        let now = cpu_times();
+        Self {
+            first: now,
+            last: now,
+            last_at: Instant::now(),
+            peak: None,
+            readings: 0,
+        }
+    }
+
+    /// Takes a reading if a second has passed since the last one.
+    fn poll(&mut self) {
+        if self.last_at.elapsed() >= Duration::from_secs(1) {
+            self.take();
+        }
+    }
+
+    fn take(&mut self) {
+        let now = cpu_times();
+        if let Some(share) = steal_between(self.last, now) {
+            self.peak = Some(self.peak.map_or(share, |p| p.max(share)));
+            self.readings += 1;
+        }
+        self.last = now;
+        self.last_at = Instant::now();
+    }
+
+    /// The final reading and the summary; `None` if `/proc/stat` could not be read.
+    fn finish(mut self) -> Option<Steal> {
+        self.take();
+        let average = steal_between(self.first, self.last)?;
+        Some(Steal {
+            average,
+            peak: self.peak.unwrap_or(average),
+        })
+    }
+}
+
+/// [`wait_with_limit`], watching the steal meanwhile.
+fn wait_watching_steal(
+    child: &mut Child,
+    limit: Duration,
+) -> (std::io::Result<Option<ExitStatus>>, Option<Steal>) {
+    let deadline = Instant::now() + limit;
+    let mut watch = StealWatch::start();
+    let outcome = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Ok(Some(status)),
+            Ok(None) if Instant::now() >= deadline => break Ok(None),
+            Ok(None) => {}
+            Err(e) => break Err(e),
+        }
+        watch.poll();
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    (outcome, watch.finish())
+}
+
 /// Waits, 2 s at a time, until the hypervisor takes less than [`STEAL_NOISY`] of the CPU or
 /// `budget` runs out (it is reduced by the time waited).
 fn wait_for_quiet(budget: &mut Duration) {
@@ -640,9 +730,10 @@ fn wait_for_quiet(budget: &mut Duration) {
 /// `tenuto loopback --driver Tenuto` through the null sink and its monitor until one run
 /// passes (signal found, round trip within 2 ms of getLatencies, no dropout).
 ///
-/// Each run's steal (the CPU time the hypervisor took from this VM meanwhile) is measured. A
-/// failed run with [`STEAL_NOISY`] or more does not count: the machine, not the audio path,
-/// was under test. Before each run the step waits for a quiet machine (at most
+/// Each run's steal (the CPU time the hypervisor took from this VM meanwhile) is measured,
+/// over the run and second by second. A failed run with [`STEAL_NOISY`] or more on average,
+/// or [`STEAL_PEAK_NOISY`] or more in any second, does not count: the machine, not the audio
+/// path, was under test. Before each run the step waits for a quiet machine (at most
 /// [`STEAL_WAIT_LIMIT`] in all). It fails after `attempts` counted failures or
 /// [`LOOPBACK_MAX_RUNS`] runs; every verdict is printed with its steal.
 fn loopback_attempts(exe: &Path, settings: &Path, attempts: u32) -> Result<(), String> {
@@ -656,7 +747,6 @@ fn loopback_attempts(exe: &Path, settings: &Path, attempts: u32) -> Result<(), S
         wait_for_quiet(&mut wait_budget);
         let attempt = counted + 1;
         eprintln!("--- tenuto loopback, attempt {attempt} of {attempts} (run {run})");
-        let before = cpu_times();
         let args: [&OsStr; 8] = [
             exe.as_os_str(),
             OsStr::new("loopback"),
@@ -673,10 +763,13 @@ fn loopback_attempts(exe: &Path, settings: &Path, attempts: u32) -> Result<(), S
         let mut child = cmd
             .spawn()
             .map_err(|e| format!("could not start tenuto.exe loopback: {e}"))?;
-        let outcome = wait_with_limit(&mut child, Duration::from_secs(180));
-        let steal = steal_between(before, cpu_times());
+        let (outcome, steal) = wait_watching_steal(&mut child, Duration::from_secs(180));
         let steal_text = steal.map_or("steal unknown".to_owned(), |s| {
-            format!("steal {:.1} %", s * 100.0)
+            format!(
+                "steal {:.1} % (worst second {:.0} %)",
+                s.average * 100.0,
+                s.peak * 100.0
+            )
         });
         let verdict = match outcome {
             Ok(Some(status)) if status.success() => {
@@ -696,7 +789,7 @@ fn loopback_attempts(exe: &Path, settings: &Path, attempts: u32) -> Result<(), S
                 "did not finish within 180 s".to_owned()
             }
         };
-        let noisy = steal.is_some_and(|s| s >= STEAL_NOISY);
+        let noisy = steal.is_some_and(Steal::noisy);
         if !noisy {
             counted += 1;
         }
@@ -1660,6 +1753,42 @@ mod tests {
         // No time passed, or a reading missing: unknown, not zero.
         assert_eq!(steal_between(Some((10, 1_000)), Some((10, 1_000))), None);
         assert_eq!(steal_between(None, Some((10, 1_000))), None);
+    }
+
+    #[test]
+    fn a_run_is_noisy_by_its_average_or_its_worst_second() {
+        let quiet = Steal {
+            average: 0.01,
+            peak: 0.04,
+        };
+        assert!(!quiet.noisy());
+        // The run that failed at 1.0 % on average: seconds of 10-30 % inside it.
+        let burst = Steal {
+            average: 0.01,
+            peak: 0.18,
+        };
+        assert!(burst.noisy());
+        let steady = Steal {
+            average: 0.06,
+            peak: 0.08,
+        };
+        assert!(steady.noisy());
+    }
+
+    #[test]
+    fn the_steal_watch_reads_every_second_and_sums_up() {
+        let mut watch = StealWatch::start();
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_millis(2_200) {
+            watch.poll();
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        watch.take();
+        // Two whole seconds were read, then the rest.
+        assert!(watch.readings >= 3, "{} readings", watch.readings);
+        let steal = watch.finish().expect("/proc/stat is readable here");
+        assert!((0.0..=1.0).contains(&steal.average), "{steal:?}");
+        assert!(steal.peak >= 0.0 && steal.peak <= 1.0, "{steal:?}");
     }
 
     #[test]

@@ -622,8 +622,8 @@ const JUMP_NS: f64 = 5e6;
 const RATE_WINDOW_NS: f64 = 50e6;
 
 /// The median, over every stretch of `window` switches (switch `i` to switch `i + window`),
-/// of the time per switch, ns. `times` has more than `window` entries and `window` is at
-/// least 1.
+/// of the time per switch, ns; NaN (which fails every comparison) if `times` has no more
+/// than `window` entries. A `window` of 0 is taken as 1.
 fn median_period_ns(times: &[u64], window: usize) -> f64 {
     let w = window.max(1);
     let mut periods: Vec<f64> = times
@@ -633,7 +633,9 @@ fn median_period_ns(times: &[u64], window: usize) -> f64 {
         .collect();
     periods.sort_by(f64::total_cmp);
     let m = periods.len() / 2;
-    if periods.len() % 2 == 1 {
+    if periods.is_empty() {
+        f64::NAN
+    } else if periods.len() % 2 == 1 {
         periods[m]
     } else {
         (periods[m - 1] + periods[m]) / 2.0
@@ -771,5 +773,7 @@ mod tests {
         assert_eq!(median_period_ns(&times, 1), 1_000.0);
         assert_eq!(median_period_ns(&times, 5), 1_000.0);
         assert_eq!(median_period_ns(&[0, 500], 1), 500.0);
+        assert!(median_period_ns(&[0, 500], 2).is_nan());
+        assert_eq!(median_period_ns(&[0, 500], 0), 500.0);
     }
 }

@@ -810,8 +810,9 @@ fn wait_for_quiet(budget: &mut Duration) {
 /// over the run and second by second. A failed run with [`STEAL_NOISY`] or more on average,
 /// or [`STEAL_PEAK_NOISY`] or more in any second, does not count: the machine, not the audio
 /// path, was under test. Before each run the step waits for a quiet machine (at most
-/// [`STEAL_WAIT_LIMIT`] in all). It fails after `attempts` counted failures or
-/// [`LOOPBACK_MAX_RUNS`] runs; every verdict is printed with its steal.
+/// [`STEAL_WAIT_LIMIT`] in all). It stops after `attempts` counted failures or
+/// [`LOOPBACK_MAX_RUNS`] runs; every verdict is printed with its steal. If no run passed, the
+/// step is judged by [`judge_without_clean_run`].
 fn loopback_attempts(exe: &Path, settings: &Path, attempts: u32) -> Result<(), String> {
     let mut verdicts = Vec::new();
     let mut runs = Vec::new();
@@ -891,10 +892,13 @@ fn loopback_attempts(exe: &Path, settings: &Path, attempts: u32) -> Result<(), S
     }
     // No run passed outright. What noise cannot fake is still required: see
     // `judge_without_clean_run`.
-    if let Ok(notice) = judge_without_clean_run(&runs) {
-        eprintln!("{notice} ({})", verdicts.join("; "));
-        return Ok(());
-    }
+    let fault = match judge_without_clean_run(&runs) {
+        Ok(notice) => {
+            eprintln!("{notice} ({})", verdicts.join("; "));
+            return Ok(());
+        }
+        Err(fault) => fault,
+    };
     let why = if counted < attempts {
         format!(
             "only {counted} of the {LOOPBACK_MAX_RUNS} runs were on a quiet machine: the \
@@ -905,8 +909,8 @@ fn loopback_attempts(exe: &Path, settings: &Path, attempts: u32) -> Result<(), S
         format!("{counted} runs on a quiet machine failed")
     };
     Err(format!(
-        "no run of tenuto loopback passed: {why} ({}); each run's summary above says what it \
-         measured",
+        "no run of tenuto loopback passed, and {fault}: {why} ({}); each run's summary above \
+         says what it measured",
         verdicts.join("; ")
     ))
 }

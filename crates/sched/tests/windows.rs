@@ -18,7 +18,7 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tenuto_engine::host::{AppliedPolicy, PrioritySample, ThreadPolicy};
 use tenuto_sched::mmcss_service::{self, Change, Probe, ServiceError, BACKUP_KEY, SERVICE_KEY};
@@ -37,14 +37,24 @@ use tenuto_sched::windows::{
 
 struct Counting;
 
-static ARMED: AtomicBool = AtomicBool::new(false);
 static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
 
-// SAFETY: forwards every call unchanged to the system allocator; counting
-// has no effect on the memory returned.
+thread_local! {
+    /// Set on the sampling thread only: libtest's main thread may allocate meanwhile (it
+    /// did in the convert crate's twin of this check under Wine). Const-initialised, so
+    /// reading it from the allocator never allocates.
+    static ARMED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+fn armed() -> bool {
+    ARMED.try_with(std::cell::Cell::get).unwrap_or(false)
+}
+
+// SAFETY: forwards every call unchanged to the system allocator; counting (an atomic and a
+// const thread-local, neither allocates) has no effect on the memory returned.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if ARMED.load(Ordering::Relaxed) {
+        if armed() {
             ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
         }
         // SAFETY: the caller's contract for `alloc` is passed through.
@@ -55,7 +65,7 @@ unsafe impl GlobalAlloc for Counting {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if ARMED.load(Ordering::Relaxed) {
+        if armed() {
             ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
         }
         // SAFETY: the caller's contract for `realloc` is passed through.
@@ -519,14 +529,14 @@ fn isolated_process_class_and_allocation_free_sample() {
         ] {
             let mut g = p.apply_here();
             let _ = g.sample();
-            ARMED.store(true, Ordering::SeqCst);
+            ARMED.with(|a| a.set(true));
             let mut n = 0;
             for _ in 0..1000 {
                 if let Some(s) = g.sample() {
                     n += i32::from(g.is_demoted(&s));
                 }
             }
-            ARMED.store(false, Ordering::SeqCst);
+            ARMED.with(|a| a.set(false));
             std::hint::black_box(n);
             assert_eq!(
                 ALLOCATIONS.load(Ordering::SeqCst),

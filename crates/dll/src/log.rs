@@ -100,7 +100,6 @@ fn cause_text(cause: LateCause) -> &'static str {
     match cause {
         LateCause::HostOverrun => "the host's callback took longer than the period (host overrun)",
         LateCause::Demotion => "the thread had been demoted by the OS (MMCSS exhausted / real-time class lost)",
-        LateCause::Throttling => "power throttling (EcoQoS)",
         LateCause::Contention => {
             "the thread woke late at its own priority (contention: DPC/ISR latency or other threads)"
         }

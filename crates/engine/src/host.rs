@@ -110,8 +110,6 @@ pub struct PrioritySample {
     /// The thread is in a real-time class (Linux FIFO/RR/DEADLINE; Windows
     /// priority 16 or more).
     pub realtime: bool,
-    /// Power throttling (EcoQoS) applies to the thread.
-    pub throttled: bool,
 }
 
 /// A policy in effect on the driver thread; dropping it reverts it.

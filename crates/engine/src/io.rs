@@ -322,7 +322,6 @@ impl IoContext {
                 } else {
                     match sampled {
                         Some((_, true)) => LateCause::Demotion,
-                        Some((s, false)) if s.throttled => LateCause::Throttling,
                         Some(_) => LateCause::Contention,
                         None => LateCause::Unknown,
                     }

@@ -26,6 +26,10 @@ pub mod flags {
 }
 
 /// Why a period was late, as far as the driver thread can tell.
+///
+/// Power throttling is not among the causes: Windows lets a thread read its
+/// own throttling *request* but not whether the system's QoS heuristics slow
+/// it now, so a period late for that reason counts as [`Self::Contention`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LateCause {
     /// The host's callback took longer than the period: a larger buffer or
@@ -34,8 +38,6 @@ pub enum LateCause {
     /// The OS had demoted the thread (MMCSS exhausted band, or a Linux
     /// thread dropped out of its real-time class).
     Demotion,
-    /// The thread was throttled by power management (EcoQoS).
-    Throttling,
     /// The thread held the priority its policy gave it and still woke
     /// late: something at that priority or above ran first — for a
     /// real-time thread, drivers' DPCs/ISRs or other real-time threads (a
@@ -47,10 +49,9 @@ pub enum LateCause {
 
 impl LateCause {
     /// Every cause, in the order of [`StatsSnapshot::late_by_cause`].
-    pub const ALL: [LateCause; 5] = [
+    pub const ALL: [LateCause; 4] = [
         Self::HostOverrun,
         Self::Demotion,
-        Self::Throttling,
         Self::Contention,
         Self::Unknown,
     ];
@@ -60,7 +61,6 @@ impl LateCause {
         match self {
             Self::HostOverrun => "host overrun",
             Self::Demotion => "demotion",
-            Self::Throttling => "power throttling",
             Self::Contention => "woke late at its priority (contention)",
             Self::Unknown => "unknown (no priority probe)",
         }
@@ -70,9 +70,8 @@ impl LateCause {
         match self {
             Self::HostOverrun => 0,
             Self::Demotion => 1,
-            Self::Throttling => 2,
-            Self::Contention => 3,
-            Self::Unknown => 4,
+            Self::Contention => 2,
+            Self::Unknown => 3,
         }
     }
 }
@@ -163,7 +162,7 @@ pub struct StreamCounters {
     device_stalls: AtomicU64,
     device_stall_lost_us: AtomicU64,
     wake_histogram: [AtomicU64; HISTOGRAM_BUCKETS],
-    late_by_cause: [AtomicU64; 5],
+    late_by_cause: [AtomicU64; LateCause::ALL.len()],
     demotions: AtomicU64,
     priority_changes: AtomicU64,
     samples: AtomicU64,
@@ -209,7 +208,7 @@ pub struct StatsSnapshot {
     /// everything later.
     pub wake_histogram: [u64; HISTOGRAM_BUCKETS],
     /// Late periods by likely cause, in [`LateCause::ALL`] order.
-    pub late_by_cause: [u64; 5],
+    pub late_by_cause: [u64; LateCause::ALL.len()],
     /// Times the thread was found demoted.
     pub demotions: u64,
     /// Priority changes that were not demotions (e.g. by the host).
@@ -352,7 +351,7 @@ impl StreamCounters {
         for (d, s) in wake_histogram.iter_mut().zip(&self.wake_histogram) {
             *d = s.load(Relaxed);
         }
-        let mut late_by_cause = [0; 5];
+        let mut late_by_cause = [0; LateCause::ALL.len()];
         for (d, s) in late_by_cause.iter_mut().zip(&self.late_by_cause) {
             *d = s.load(Relaxed);
         }

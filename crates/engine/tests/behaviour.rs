@@ -551,7 +551,6 @@ fn late_periods_are_attributed_and_demotions_recorded() {
             Some(PrioritySample {
                 priority,
                 realtime: priority >= 16,
-                throttled: false,
             })
         }
         fn is_demoted(&self, sample: &PrioritySample) -> bool {

@@ -1131,7 +1131,6 @@ impl AppliedPolicy for LinuxApplied {
                 0
             },
             realtime,
-            throttled: false,
         })
     }
 

@@ -1361,9 +1361,10 @@ impl AppliedPolicy for AppliedWindowsPolicy {
     /// The absolute current priority (`THREAD_BASIC_INFORMATION.Priority`)
     /// of the calling thread. One system call into a stack buffer: no
     /// allocation, no lock. (Under Wine this reads the relative level:
-    /// 0 for a normal thread, 15 for TIME_CRITICAL.) `throttled` is always `false`: Windows exposes
-    /// only the throttling *request* ([`power_throttling_request`]), not whether
-    /// the scheduler currently throttles the thread.
+    /// 0 for a normal thread, 15 for TIME_CRITICAL.) Power throttling is
+    /// not sampled: Windows exposes only the thread's throttling *request*
+    /// ([`power_throttling_request`]), not whether its QoS heuristics
+    /// currently slow the thread, so no late period is blamed on it.
     fn sample(&mut self) -> Option<PrioritySample> {
         // SAFETY: pseudo-handle of the calling thread; no arguments.
         let me = unsafe { GetCurrentThread() };
@@ -1371,7 +1372,6 @@ impl AppliedPolicy for AppliedWindowsPolicy {
         Some(PrioritySample {
             priority,
             realtime: priority >= REALTIME_RANGE_MIN,
-            throttled: false,
         })
     }
 

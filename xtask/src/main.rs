@@ -987,20 +987,23 @@ fn demo(rest: &[String]) -> Result<(), String> {
             seconds,
         ]);
         cmd.env("TENUTO_CONFIG", windows_path(&settings));
-        // The measurement's verdict is the point of the demo, not a reason to abort it: its
-        // summary above says what was measured and whether it passed.
+        // The loopback's verdict is the demo's: a FAIL (latency off, dropouts, signal not
+        // back) fails the demo, and tenuto.exe's summary above says what was measured.
         steps.record(
             "wine tenuto.exe loopback --driver Tenuto (WASAPI: null sink → its monitor)",
             || {
                 let status = cmd
                     .status()
                     .map_err(|e| format!("could not run tenuto.exe loopback: {e}"))?;
-                if !status.success() {
-                    eprintln!(
-                        "==> tenuto loopback's verdict is FAIL ({status}): see its summary above"
-                    );
+                if status.success() {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "tenuto loopback's verdict is FAIL ({status}): its summary above says \
+                         which check failed (round trip against the reported latency, \
+                         glitches, signal level)"
+                    ))
                 }
-                Ok(())
             },
         )
     })();

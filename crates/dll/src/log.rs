@@ -107,6 +107,9 @@ fn cause_text(cause: LateCause) -> &'static str {
     }
 }
 
+/// A first period later than this is explained as a device waking up, ms.
+const SLOW_FIRST_PERIOD_MS: u32 = 100;
+
 fn describe(event: &ScheduleEvent) -> (&'static str, String) {
     let prio = event
         .priority
@@ -178,6 +181,19 @@ fn describe(event: &ScheduleEvent) -> (&'static str, String) {
             }
             format!("period {}: {}", event.index, what.join(", "))
         }),
+        EventKind::FirstPeriod { after_ms } => (
+            "info",
+            if after_ms >= SLOW_FIRST_PERIOD_MS {
+                format!(
+                    "the device took {after_ms} ms to deliver its first period (it was waking \
+                     up: leaving power save, or the audio service starting); the first buffer \
+                     switch waited for it, so the host's time and positions start with real \
+                     audio"
+                )
+            } else {
+                format!("first period {after_ms} ms after the device started")
+            },
+        ),
         EventKind::PriorityChanged { from } => (
             "info",
             format!(
@@ -263,6 +279,7 @@ impl Logger {
                 let mut seq = 0u64;
                 let mut streaming = false;
                 let mut seen_streams = 0u64;
+                let mut seen_failures = 0u64;
                 let mut events = Vec::new();
                 loop {
                     let last = match stopped.recv_timeout(POLL) {
@@ -315,9 +332,23 @@ impl Logger {
                         let (lvl, text) = describe(e);
                         write(&mut log, lvl, &text);
                     }
-                    if let Some(e) = shared.stream_error() {
+                    let failures = shared.start_failures();
+                    if failures != seen_failures {
+                        seen_failures = failures;
+                        if let Some(e) = shared.stream_error() {
+                            write(
+                                &mut log,
+                                "error",
+                                &format!("start() failed: {e}; {}", e.advice()),
+                            );
+                        }
+                    } else if let Some(e) = shared.stream_error() {
                         if streaming || now || began {
-                            write(&mut log, "error", &format!("streaming stopped: {e}"));
+                            write(
+                                &mut log,
+                                "error",
+                                &format!("streaming stopped: {e}; {}", e.advice()),
+                            );
                         }
                     }
                     if (streaming || began) && !now {

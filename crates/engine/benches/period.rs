@@ -156,16 +156,16 @@ impl DeviceStream for BenchStream {
         Ok(())
     }
 
-    fn wait(&mut self) -> Result<PeriodTiming, StreamError> {
+    fn wait(&mut self) -> Result<Option<PeriodTiming>, StreamError> {
         let index = self.next;
         self.next += 1;
         let now = tenuto_engine::time::now_ns();
-        Ok(PeriodTiming {
+        Ok(Some(PeriodTiming {
             index,
             due_ns: now,
             // An hour away: no period ever counts as late.
             deadline_ns: now + 3_600_000_000_000,
-        })
+        }))
     }
 
     fn read(&mut self, dst: &mut [u8]) -> Result<(), StreamError> {

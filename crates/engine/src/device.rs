@@ -163,6 +163,10 @@ pub enum StreamError {
     /// The device stopped delivering periods.
     #[error("the audio device stopped delivering audio (no period for {0} ms)")]
     Stalled(u32),
+    /// The device delivered no period within the start-up grace (ms since start): it
+    /// never woke up.
+    #[error("the audio device delivered no audio within {0} ms of start")]
+    NoFirstPeriod(u32),
     /// The device never signalled that it was ready (its event-driven mode does not work).
     #[error(
         "the audio device never signalled that it was ready ({0} ms after start); if this \
@@ -175,6 +179,31 @@ pub enum StreamError {
     /// A backend-specific failure with its OS error code.
     #[error("the audio device reported error 0x{0:08x}")]
     Os(u32),
+}
+
+impl StreamError {
+    /// What the user can do about it, for the log (the message itself stays short enough
+    /// for ASIO's 124-byte error text).
+    pub fn advice(&self) -> &'static str {
+        match self {
+            Self::Disconnected => {
+                "reconnect the device or choose another one in Tenuto's settings; the DAW \
+                 restarts the driver when it handles the reset request"
+            }
+            Self::Stalled(_) => {
+                "the audio system below the driver stopped delivering (its service restarted, \
+                 the device was suspended or the machine stalled); restart streaming, and if it \
+                 repeats check the device and DPC latency"
+            }
+            Self::NoFirstPeriod(_) => {
+                "check that the device is connected, switched on and not held by another \
+                 application, then start again"
+            }
+            Self::NoWakeUp(_) => "set wasapi.wake_up = \"polling\" in tenuto.toml",
+            Self::Internal => "please report it with tenuto.log attached",
+            Self::Os(_) => "restart streaming; if it repeats, choose another device or mode",
+        }
+    }
 }
 
 /// Errors while querying or opening a device (not real-time; may allocate).
@@ -238,13 +267,20 @@ pub trait Device: Send {
     fn open(&mut self, config: &StreamConfig) -> Result<Box<dyn DeviceStream>, DeviceError>;
 }
 
+/// The longest [`DeviceStream::wait`] blocks without a period before it
+/// returns `Ok(None)`, ms: `stop` is never held up longer than this by a
+/// device that is slow to deliver.
+pub const WAIT_SLICE_MS: u32 = 20;
+
 /// One opened stream; moved onto the driver thread while running.
 pub trait DeviceStream: Send {
     /// Starts the device clock. Called on the driver thread before the loop.
     fn start(&mut self) -> Result<(), StreamError>;
-    /// Blocks until the next period is complete. Real-time. Must return
-    /// within about one period so that `stop` is never held up for long.
-    fn wait(&mut self) -> Result<PeriodTiming, StreamError>;
+    /// Blocks until the next period is complete. Real-time. Returns
+    /// `Ok(None)` when no period is ready yet after a short wait (at most
+    /// about one period, or [`WAIT_SLICE_MS`] while a device is waking up),
+    /// so that the loop sees a `stop` in time; it then calls `wait` again.
+    fn wait(&mut self) -> Result<Option<PeriodTiming>, StreamError>;
     /// Copies the period's captured frames (interleaved, device format) into
     /// `dst`, which holds exactly one period. Real-time.
     fn read(&mut self, dst: &mut [u8]) -> Result<(), StreamError>;

@@ -92,7 +92,9 @@ impl IoContext {
         self.shared.set_policy_description(&self.policy_description);
         self.access.clear();
         self.device_out.fill(0);
+        let start_ns = time::now_ns();
         if let Err(e) = self.stream.start() {
+            self.shared.record_start_failure(e);
             let _ = started.send(Err(e));
             return self;
         }
@@ -105,7 +107,7 @@ impl IoContext {
         // A panic here would be a bug in Tenuto or a backend; catching it keeps
         // the cleanup below (and the host) intact.
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            self.stream_periods(applied.as_mut())
+            self.stream_periods(applied.as_mut(), start_ns)
         }))
         .unwrap_or(Err(StreamError::Internal));
         rt::leave();
@@ -166,7 +168,11 @@ impl IoContext {
         *last
     }
 
-    fn stream_periods(&mut self, applied: &mut dyn AppliedPolicy) -> Result<(), StreamError> {
+    fn stream_periods(
+        &mut self,
+        applied: &mut dyn AppliedPolicy,
+        start_ns: u64,
+    ) -> Result<(), StreamError> {
         let period = u64::from(self.period_frames);
         let period_ns = (period as f64 * 1e9 / self.sample_rate) as u64;
         let mut half = 0usize;
@@ -182,10 +188,25 @@ impl IoContext {
         let sample_every = self.sample_every.max(1);
 
         while !self.shared.stop_requested.load(Ordering::Acquire) {
-            let timing = self.stream.wait()?;
+            // `None`: no period yet (a device still waking up); look at the stop flag.
+            let Some(timing) = self.stream.wait()? else {
+                continue;
+            };
             let woke = time::now_ns();
             if self.shared.stop_requested.load(Ordering::Acquire) {
                 break;
+            }
+            if timing.index == 0 {
+                // How long the device took to deliver its first period: the log says it
+                // (a device leaving power save, an audio service starting).
+                let after_ms = woke.saturating_sub(start_ns) / 1_000_000;
+                let _ = self.events.push(ScheduleEvent {
+                    index: 0,
+                    kind: EventKind::FirstPeriod {
+                        after_ms: u32::try_from(after_ms).unwrap_or(u32::MAX),
+                    },
+                    priority: None,
+                });
             }
             // Sample at wake-up every few periods: this is the priority the
             // thread had while it was waiting to run.

@@ -19,6 +19,8 @@ pub struct Shared {
     streaming: AtomicBool,
     /// Streams started since the engine was created.
     streams_started: AtomicU64,
+    /// Streams whose device failed to start (the error is in `stream_error`).
+    start_failures: AtomicU64,
     pub(crate) stop_requested: AtomicBool,
     /// Set by `outputReady` during a switch; consumed by the driver thread.
     pub(crate) output_ready: AtomicBool,
@@ -98,6 +100,7 @@ fn encode_stream_error(e: StreamError) -> u64 {
         StreamError::Os(code) => (3 << 32) | u64::from(code),
         StreamError::Internal => 4 << 32,
         StreamError::NoWakeUp(ms) => (5 << 32) | u64::from(ms),
+        StreamError::NoFirstPeriod(ms) => (6 << 32) | u64::from(ms),
     }
 }
 
@@ -109,6 +112,7 @@ fn decode_stream_error(v: u64) -> Option<StreamError> {
         3 => Some(StreamError::Os(low)),
         4 => Some(StreamError::Internal),
         5 => Some(StreamError::NoWakeUp(low)),
+        6 => Some(StreamError::NoFirstPeriod(low)),
         _ => None,
     }
 }
@@ -159,6 +163,19 @@ impl Shared {
     /// [`Shared::is_streaming`] sees from this that a short stream came and went.
     pub fn streams_started(&self) -> u64 {
         self.streams_started.load(Ordering::Acquire)
+    }
+
+    /// Records a stream whose device failed to start: the error for `stream_error`, and a
+    /// count a polling reader (the log) sees change.
+    pub(crate) fn record_start_failure(&self, e: StreamError) {
+        self.set_stream_error(e);
+        self.start_failures.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// How many streams failed to start since the engine was created (the last one's error
+    /// is [`Shared::stream_error`] until the next start).
+    pub fn start_failures(&self) -> u64 {
+        self.start_failures.load(Ordering::Acquire)
     }
 
     /// The current sample rate.
@@ -298,6 +315,7 @@ mod tests {
             StreamError::Os(0x8889_0004),
             StreamError::Internal,
             StreamError::NoWakeUp(250),
+            StreamError::NoFirstPeriod(10_000),
         ] {
             assert_eq!(decode_stream_error(encode_stream_error(e)), Some(e));
         }

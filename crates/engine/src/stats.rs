@@ -120,6 +120,11 @@ pub enum EventKind {
         /// during the latest of them, ms.
         check_gap_ms: u32,
     },
+    /// The stream's first period arrived (the first buffer switch waits for it).
+    FirstPeriod {
+        /// Time from the device's start to its first complete period, ms.
+        after_ms: u32,
+    },
 }
 
 /// Timing of one period, recorded by the driver thread.

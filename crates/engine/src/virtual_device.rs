@@ -275,7 +275,7 @@ impl DeviceStream for VirtualStream {
         Ok(())
     }
 
-    fn wait(&mut self) -> Result<PeriodTiming, StreamError> {
+    fn wait(&mut self) -> Result<Option<PeriodTiming>, StreamError> {
         if !self.started {
             return Err(StreamError::Stalled(0));
         }
@@ -295,11 +295,11 @@ impl DeviceStream for VirtualStream {
         self.current = k;
         self.next = k + 1;
         let deadline = self.frame_time_ns((k + 2) * self.period + self.out_extra);
-        Ok(PeriodTiming {
+        Ok(Some(PeriodTiming {
             index: k,
             due_ns: due,
             deadline_ns: deadline,
-        })
+        }))
     }
 
     fn read(&mut self, dst: &mut [u8]) -> Result<(), StreamError> {

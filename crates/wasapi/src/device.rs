@@ -29,7 +29,7 @@
 
 use tenuto_engine::device::{
     BufferSizes, Device, DeviceCounters, DeviceError, DeviceInfo, DeviceLatency, DeviceStream,
-    Granularity, PeriodTiming, StreamConfig, StreamError,
+    Granularity, PeriodTiming, StreamConfig, StreamError, WAIT_SLICE_MS,
 };
 use tenuto_engine::time;
 use tenuto_engine::virtual_device::format_rates;
@@ -966,6 +966,8 @@ struct WasapiStream {
     stall_ms: u32,
     /// A capture packet has been read since start (the first may be flagged discontinuous).
     captured_any: bool,
+    /// Duplex start-up: capture runs, render waits for the first capture packet.
+    awaiting_capture: bool,
     /// Exclusive render: one whole device buffer is written per render event.
     render_exclusive: bool,
     /// Exclusive render: the render event fired and the buffer has not been filled yet.
@@ -999,9 +1001,30 @@ struct WasapiStream {
     check_second_ns: u64,
 }
 
+/// Whether capture data flows yet; if so, drops what was recorded so far. Real-time safe.
+fn drain_first_capture(session: &Session) -> Result<bool, StreamError> {
+    let Some((_, capture, _)) = &session.capture else {
+        return Ok(true);
+    };
+    if capture.next_packet_frames().map_err(stream_error)? == 0 {
+        return Ok(false);
+    }
+    while capture.next_packet_frames().map_err(stream_error)? > 0 {
+        capture.read(|_| {}).map_err(stream_error)?;
+    }
+    Ok(true)
+}
+
 /// Event-driven waits last at most this long, ms: with no event the thread looks at the
 /// device anyway, so that a silent device and a thread that did not run can be told apart.
 const CHECK_MS: u32 = 20;
+
+/// How long a started stream may take to deliver its first period, ms. Devices leaving
+/// power save (Bluetooth, USB) and an audio service that is just starting (Windows' audio
+/// engine, PulseAudio under Wine) take from hundreds of ms to a few seconds; the first
+/// buffer switch waits for the first real period, so the host's positions and times stay
+/// honest meanwhile. Mid-stream, `stall_ms` applies.
+const STARTUP_GRACE_MS: u32 = 10_000;
 
 /// How long the output queue may stay above its high-water mark before it is trimmed.
 const HIGH_WATER_PERSIST_NS: u64 = 250_000_000;
@@ -1072,6 +1095,7 @@ impl WasapiStream {
             // A few periods, and never less than 200 ms (a loaded machine, Wine's timers).
             stall_ms: (4 * period_ms).max(200),
             captured_any: false,
+            awaiting_capture: false,
             // Polling feeds an exclusive buffer by its padding, as in shared mode.
             render_exclusive: exclusive_period.is_some()
                 && device.render.is_some()
@@ -1307,43 +1331,26 @@ impl WasapiStream {
         Ok(())
     }
 
-    /// Starts capture, waits for its first packet when there is a render side too, then
-    /// queues the planned silence and starts render (driver thread, before streaming).
-    ///
-    /// Starting render only once capture data flows keeps the two sides in the phase the
-    /// plan assumes: a capture stream's first packets can take a few periods (Wine: the
-    /// PulseAudio source's start-up), and a render side started at once would play its
-    /// prefill meanwhile, underrun, and then receive the late packets as a burst.
+    /// Starts capture; starts render too when there is no capture side (driver thread,
+    /// before streaming). With both, render starts in `wait` once capture data flows
+    /// ([`WasapiStream::begin_render`]): that keeps the two sides in the phase the plan
+    /// assumes. A capture stream's first packets can take from a few periods (Wine: the
+    /// PulseAudio source's start-up) to seconds (a device leaving power save, the audio
+    /// service starting); a render side started at once would play its prefill meanwhile,
+    /// underrun, and then receive the late packets as a burst.
     fn start_clients(&mut self, session: &Session) -> Result<(), StreamError> {
-        if let Some((client, capture, event)) = &session.capture {
+        if let Some((client, _, _)) = &session.capture {
             client.start().map_err(stream_error)?;
             if session.render.is_some() {
-                let since = time::now_ns();
-                while capture.next_packet_frames().map_err(stream_error)? == 0 {
-                    let waited = time::now_ns().saturating_sub(since) / 1_000_000;
-                    let waited = u32::try_from(waited).unwrap_or(u32::MAX);
-                    if waited >= self.stall_ms {
-                        return Err(StreamError::Stalled(waited));
-                    }
-                    match event {
-                        Some(event) => {
-                            if let com::Wake::Failed(code) =
-                                com::wait_any([None, Some(event)], self.stall_ms - waited)
-                            {
-                                return Err(StreamError::Os(code));
-                            }
-                        }
-                        None => com::sleep_ms(self.poll_ms),
-                    }
-                }
-                // What was recorded before render starts is not wanted: it would only add
-                // latency.
-                while capture.next_packet_frames().map_err(stream_error)? > 0 {
-                    capture.read(|_| {}).map_err(stream_error)?;
-                }
-                self.captured_any = true;
+                self.awaiting_capture = true;
+                return Ok(());
             }
         }
+        self.prime_render(session)
+    }
+
+    /// Queues the planned silence and starts render.
+    fn prime_render(&mut self, session: &Session) -> Result<(), StreamError> {
         if let Some((client, render, _)) = &session.render {
             // The planned silence: as much as fits in WASAPI's buffer, the rest in the ring.
             let prefill = self.plan.output_prefill_frames;
@@ -1353,8 +1360,29 @@ impl WasapiStream {
             self.render_padding = if self.render_exclusive { 0 } else { now };
             self.render_due = false;
             client.start().map_err(stream_error)?;
+            self.last_render_wake_ns = time::now_ns();
         }
         Ok(())
+    }
+
+    /// Duplex start-up: once the first capture packet is there, drops what was recorded so
+    /// far (it would only add latency) and starts render. Real-time safe.
+    fn begin_render(&mut self) -> Result<(), StreamError> {
+        let Some(session) = self.session.take() else {
+            return Err(StreamError::Stalled(0));
+        };
+        let result = drain_first_capture(&session);
+        let result = match result {
+            Ok(false) => Ok(()),
+            Ok(true) => {
+                self.awaiting_capture = false;
+                self.captured_any = true;
+                self.prime_render(&session)
+            }
+            Err(e) => Err(e),
+        };
+        self.session = Some(session);
+        result
     }
 
     /// Drops queued output so that `incoming` more frames leave the queue at the prefill
@@ -1403,6 +1431,7 @@ impl DeviceStream for WasapiStream {
         self.last_data_ns = 0;
         self.check_gap_max_ns = [0; 2];
         self.captured_any = false;
+        self.awaiting_capture = false;
         let session = self.open_session().map_err(|e| setup_error(&e))?;
         let started = self.start_clients(&session);
         if started.is_err() {
@@ -1423,24 +1452,45 @@ impl DeviceStream for WasapiStream {
         Ok(())
     }
 
-    fn wait(&mut self) -> Result<PeriodTiming, StreamError> {
+    fn wait(&mut self) -> Result<Option<PeriodTiming>, StreamError> {
+        let entered = time::now_ns();
         loop {
             self.note_check();
-            self.service()?;
-            if self
-                .plan
-                .period_ready(self.input.frames(), self.output_queued())
-            {
-                break;
+            if self.awaiting_capture {
+                self.begin_render()?;
             }
-            let waited_ms = time::now_ns().saturating_sub(self.last_progress_ns) / 1_000_000;
+            if !self.awaiting_capture {
+                self.service()?;
+                if self
+                    .plan
+                    .period_ready(self.input.frames(), self.output_queued())
+                {
+                    break;
+                }
+            }
+            let now = time::now_ns();
+            let waited_ms = now.saturating_sub(self.last_progress_ns) / 1_000_000;
             let waited_ms = u32::try_from(waited_ms).unwrap_or(u32::MAX);
-            if waited_ms >= self.stall_ms {
-                return Err(if self.woken || self.polling {
-                    StreamError::Stalled(waited_ms)
-                } else {
+            // Before the first period the device may still be waking up: a generous grace.
+            // After it, no period for `stall_ms` means the device stopped.
+            let first = self.next_index == 0;
+            let limit = if first {
+                STARTUP_GRACE_MS
+            } else {
+                self.stall_ms
+            };
+            if waited_ms >= limit {
+                return Err(if !self.woken && !self.polling {
                     StreamError::NoWakeUp(waited_ms)
+                } else if first {
+                    StreamError::NoFirstPeriod(waited_ms)
+                } else {
+                    StreamError::Stalled(waited_ms)
                 });
+            }
+            if now.saturating_sub(entered) >= u64::from(WAIT_SLICE_MS) * 1_000_000 {
+                // No period yet: let the loop look at its stop flag, then come back.
+                return Ok(None);
             }
             let Some(session) = &self.session else {
                 return Err(StreamError::Stalled(0));
@@ -1449,7 +1499,9 @@ impl DeviceStream for WasapiStream {
                 // A timer instead of the events: look again in a quarter period.
                 com::sleep_ms(self.poll_ms);
                 let now = time::now_ns();
-                self.last_render_wake_ns = now;
+                if !self.awaiting_capture {
+                    self.last_render_wake_ns = now;
+                }
                 self.woken = true;
                 continue;
             }
@@ -1459,7 +1511,7 @@ impl DeviceStream for WasapiStream {
             ];
             // Never longer than CHECK_MS without looking: a device stall's log line can then
             // tell a silent device from a thread that was not running.
-            match com::wait_any(events, (self.stall_ms - waited_ms).min(CHECK_MS)) {
+            match com::wait_any(events, (limit - waited_ms).min(CHECK_MS)) {
                 com::Wake::Signalled(which) => {
                     let now = time::now_ns();
                     self.woken = true;
@@ -1468,7 +1520,7 @@ impl DeviceStream for WasapiStream {
                         self.render_due = true;
                     }
                 }
-                // No event for CHECK_MS: look anyway. No period for `stall_ms` ends the stream
+                // No event for CHECK_MS: look anyway. No period for the limit ends the stream
                 // at the top of the loop (`NoWakeUp` if not one event came since start: the
                 // device's event-driven mode does not work, and the message says what to set).
                 com::Wake::Timeout => {}
@@ -1511,11 +1563,11 @@ impl DeviceStream for WasapiStream {
         };
         let index = self.next_index;
         self.next_index += 1;
-        Ok(PeriodTiming {
+        Ok(Some(PeriodTiming {
             index,
             due_ns: due,
             deadline_ns: deadline,
-        })
+        }))
     }
 
     fn read(&mut self, dst: &mut [u8]) -> Result<(), StreamError> {

@@ -139,6 +139,11 @@ fn check(path: &std::path::Path) -> ExitCode {
     println!("\nwhat the driver would do:");
     for (topic, text) in loaded.settings.explain() {
         println!("  {topic:<13} {text}");
+        if topic == "buffer size" {
+            if let Some(note) = buffer_note(&loaded.settings) {
+                println!("  {:<13} {note}", "");
+            }
+        }
     }
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
     println!(
@@ -156,6 +161,50 @@ fn check(path: &std::path::Path) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// With WASAPI on Windows: when this machine's devices offer hosts another preferred buffer
+/// size than `driver.buffer_size`, what and why (the rule the driver answers
+/// `getBufferSize` with, as the settings window words it).
+#[cfg(windows)]
+fn buffer_note(settings: &tenuto_settings::Settings) -> Option<String> {
+    use tenuto_panel::form::Device;
+    use tenuto_wasapi::Direction;
+    if settings.driver.backend != tenuto_settings::BackendSetting::Wasapi {
+        return None;
+    }
+    match tenuto_wasapi::endpoints() {
+        Ok(list) => {
+            let of = |direction| -> Vec<Device> {
+                list.iter()
+                    .filter(|e| e.direction == direction)
+                    .map(Device::from_endpoint)
+                    .collect()
+            };
+            clamp_note(settings, &of(Direction::Render), &of(Direction::Capture))
+        }
+        Err(e) => Some(format!(
+            "could not list the audio devices to check the buffer size against them: {e}"
+        )),
+    }
+}
+
+/// Elsewhere there are no WASAPI devices to check against: the rule alone is printed.
+#[cfg(not(windows))]
+fn buffer_note(_settings: &tenuto_settings::Settings) -> Option<String> {
+    None
+}
+
+/// The line `tenuto config check` prints under the buffer size when the chosen devices
+/// clamp it (only Windows has devices to check against; the test runs everywhere).
+#[cfg_attr(not(windows), allow(dead_code))]
+fn clamp_note(
+    settings: &tenuto_settings::Settings,
+    outputs: &[tenuto_panel::form::Device],
+    inputs: &[tenuto_panel::form::Device],
+) -> Option<String> {
+    tenuto_panel::form::buffer_clamp(settings, outputs, inputs)
+        .map(|clamp| format!("clamped on this machine: {clamp}"))
 }
 
 fn set(path: &std::path::Path, args: &SetArgs) -> ExitCode {
@@ -194,4 +243,36 @@ fn set(path: &std::path::Path, args: &SetArgs) -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tenuto_panel::form::Device;
+    use tenuto_settings::{BackendSetting, Settings, WasapiModeSetting};
+
+    #[test]
+    fn a_clamped_buffer_size_is_explained_with_the_drivers_rule() {
+        let output = Device {
+            id: "{out}".to_owned(),
+            name: "Speakers".to_owned(),
+            is_default: true,
+            active: true,
+            rate: Some(48_000),
+            minimum_period_hns: Some(20_000),
+        };
+        let mut s = Settings::default();
+        s.driver.backend = BackendSetting::Wasapi;
+        s.driver.buffer_size = 16;
+        assert_eq!(clamp_note(&s, std::slice::from_ref(&output), &[]), None);
+        s.wasapi.mode = WasapiModeSetting::Exclusive;
+        assert_eq!(
+            clamp_note(&s, std::slice::from_ref(&output), &[]).as_deref(),
+            Some(
+                "clamped on this machine: buffer size 16 is below the device's minimum of 96 \
+                 frames (2 ms at 48000 Hz) in exclusive mode, where one ASIO buffer is one \
+                 device period; DAWs are offered 96"
+            )
+        );
+    }
 }

@@ -139,3 +139,33 @@ fn check_exit_codes() {
     assert_eq!(std::fs::read_to_string(&broken).unwrap(), "[driver");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn check_states_the_buffer_size_rule_of_each_wasapi_mode() {
+    let dir = temp_dir("buffer-rule");
+    let file = dir.join("tenuto.toml");
+    for (mode, expected) in [
+        (
+            "shared",
+            "in shared mode hosts may pick any size from 16 to 8192 frames",
+        ),
+        (
+            "low-latency",
+            "in low-latency mode hosts may pick any size from 16 to 8192 frames",
+        ),
+        ("exclusive", "a setting below that minimum is raised to it"),
+    ] {
+        std::fs::write(
+            &file,
+            format!(
+                "[driver]\nbackend = \"wasapi\"\nbuffer_size = 32\n\n[wasapi]\nmode = \"{mode}\"\n"
+            ),
+        )
+        .unwrap();
+        let out = tenuto(&file, &["check"]);
+        let stdout = text(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{stdout}");
+        assert!(stdout.contains("32 frames preferred"), "{stdout}");
+        assert!(stdout.contains(expected), "{mode}: {stdout}");
+    }
+}

@@ -246,6 +246,7 @@ fn wasapi_device(
             OutputSafetySetting::Auto => OutputSafety::None,
         },
         wake_up: wake_up(settings),
+        preferred_buffer_frames: settings.driver.buffer_size,
         ..WasapiConfig::default()
     };
     let on_change = links.clone();

@@ -15,6 +15,8 @@
 //!   the registry (30–100 ms, within 30 s of any change, and every test process makes one).
 //! * The other wake-up for 10 s, with the same checks: events under Wine, so that the
 //!   event-driven path runs there too, and polling on Windows. The log must say which.
+//! * `driver.buffer_size` is the preferred size `getBufferSize` reports in shared mode (any
+//!   size from 16 to 8192 runs there, so it is never clamped).
 //!
 //! Removing a device while streaming is in `wasapi_removal.rs`: Wine lists PulseAudio's
 //! sinks once per process, so that test needs a process of its own that adds its sink
@@ -206,4 +208,37 @@ fn streams_full_duplex_with_the_other_wake_up() {
         polling,
         "tenuto.log does not say how the stream waited ({wake_up}):\n{log}"
     );
+}
+
+#[test]
+fn the_preferred_buffer_size_is_the_setting_in_shared_mode() {
+    let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    if !null_endpoints_present() {
+        eprintln!("no \"{SINK}\"/\"{SOURCE}\" endpoints (start tools/pulse/start.sh); skipped");
+        return;
+    }
+    let settings = wasapi_settings_with("buffer-size", SINK, SOURCE, "");
+    let server = DllServer::load(&built_dll()).expect("load dll");
+    // 64 and 2048 are neither the 480-frame engine period nor the default (128).
+    for size in [64, 2048] {
+        let text = std::fs::read_to_string(&settings).expect("settings");
+        let text = text.replacen(
+            "[driver]\n",
+            &format!("[driver]\nbuffer_size = {size}\n"),
+            1,
+        );
+        let path = settings.with_file_name(format!("tenuto-{size}.toml"));
+        std::fs::write(&path, text).expect("write settings");
+        std::env::set_var("TENUTO_CONFIG", &path);
+        let mut d = server.create(tenuto::CLSID_TENUTO).expect("create");
+        assert!(d.init(), "init: {}", d.error_message());
+        let sizes = d.buffer_size().expect("getBufferSize");
+        assert_eq!(
+            (sizes.min, sizes.max, sizes.preferred, sizes.granularity),
+            (16, 8192, size, 1),
+            "driver.buffer_size = {size} on WASAPI shared mode"
+        );
+        assert_eq!(d.release(), 0);
+    }
+    std::env::remove_var("TENUTO_CONFIG");
 }

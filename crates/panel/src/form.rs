@@ -129,6 +129,23 @@ pub struct Device {
     pub active: bool,
     /// Its shared-mode mix rate, Hz, when known.
     pub rate: Option<u32>,
+    /// Its minimum device period (`GetDevicePeriod`, the exclusive-mode minimum), 100-ns
+    /// units, when known.
+    pub minimum_period_hns: Option<i64>,
+}
+
+impl Device {
+    /// What the panel shows of `endpoint`.
+    pub fn from_endpoint(endpoint: &tenuto_wasapi::Endpoint) -> Self {
+        Device {
+            id: endpoint.id.clone(),
+            name: endpoint.name.clone(),
+            is_default: endpoint.is_default,
+            active: endpoint.state == tenuto_wasapi::EndpointState::Active,
+            rate: endpoint.mix_format.as_ref().map(|m| m.rate),
+            minimum_period_hns: endpoint.shared_period_hns.map(|(_, minimum)| minimum),
+        }
+    }
 }
 
 /// The device a `wasapi.output` / `wasapi.input` value names among `devices`: by
@@ -238,6 +255,69 @@ pub fn sample_rates() -> Vec<Entry> {
         .iter()
         .map(|r| Entry::new(r.to_string(), rate_label(*r)))
         .collect()
+}
+
+/// The note under the buffer size when the devices run the setting as it is.
+pub const BUFFER_NOTE: &str = "Smaller buffers lower the latency but need a steadier system. \
+     The host may choose another size.";
+
+/// Whether the chosen WASAPI devices offer hosts another preferred size than
+/// `driver.buffer_size`, and why ([`Settings::wasapi_buffer_offer`], the rule
+/// the device answers `getBufferSize` with): in exclusive mode, a setting below
+/// the devices' minimum period (the larger of output's and input's), at the
+/// output's mix rate (else the input's, else 48 kHz). `None` for the virtual
+/// device (it runs every size the setting allows) and when the devices are not
+/// known.
+pub fn buffer_clamp(
+    settings: &Settings,
+    outputs: &[Device],
+    inputs: &[Device],
+) -> Option<tenuto_wasapi::Clamp> {
+    if settings.driver.backend != BackendSetting::Wasapi {
+        return None;
+    }
+    let output = settings.wasapi.output.as_str();
+    let input = settings.wasapi.input.as_str();
+    let chosen = [device_for(outputs, output), device_for(inputs, input)];
+    let minimum = chosen
+        .iter()
+        .flatten()
+        .filter_map(|d| d.minimum_period_hns)
+        .max()
+        .unwrap_or(0);
+    let rate = wasapi_rate(outputs, output, inputs, input);
+    settings.wasapi_buffer_offer(minimum, rate).clamp
+}
+
+/// The note under the buffer size: [`BUFFER_NOTE`], then the clamp of
+/// [`buffer_clamp`] in its own words when there is one.
+pub fn buffer_note(settings: &Settings, outputs: &[Device], inputs: &[Device]) -> String {
+    match buffer_clamp(settings, outputs, inputs) {
+        Some(clamp) => format!("{BUFFER_NOTE} {}.", sentence(&clamp.to_string())),
+        None => BUFFER_NOTE.to_owned(),
+    }
+}
+
+/// The longest note [`buffer_note`] gives (to reserve room).
+pub fn longest_buffer_note() -> String {
+    let clamp = tenuto_wasapi::Clamp {
+        requested_frames: 4096,
+        offered_frames: 8192,
+        reason: tenuto_wasapi::sizes::ClampReason::DeviceMinimum {
+            minimum_period_hns: 426_667,
+            rate: 192_000,
+        },
+    };
+    format!("{BUFFER_NOTE} {}.", sentence(&clamp.to_string()))
+}
+
+/// `text` with its first letter in upper case.
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 /// `driver.buffer_size`: every power of two, with its latency at `rate`.
@@ -842,6 +922,7 @@ mod tests {
             is_default,
             active,
             rate: Some(rate),
+            minimum_period_hns: Some(30_000),
         }
     }
 
@@ -1031,6 +1112,52 @@ mod tests {
         );
         assert_eq!(device_for(&outs, "off"), None);
         assert_eq!(device_for(&outs, ""), None);
+    }
+
+    #[test]
+    fn the_buffer_note_says_when_and_why_the_setting_is_not_offered() {
+        let outs = devices();
+        let ins = vec![Device {
+            minimum_period_hns: Some(20_000),
+            ..device("in", "Mic", true, true, 48_000)
+        }];
+        let mut s = Settings::default();
+        s.driver.backend = BackendSetting::Wasapi;
+        s.driver.buffer_size = 64;
+        // Shared mode runs every size: the plain note.
+        assert_eq!(buffer_clamp(&s, &outs, &ins), None);
+        assert_eq!(buffer_note(&s, &outs, &ins), BUFFER_NOTE);
+        // Exclusive: the outputs' 3 ms minimum is 144 frames at the default output's 48 kHz
+        // (the input's 2 ms is smaller); the note is the driver's own clamp, as a sentence.
+        s.wasapi.mode = WasapiModeSetting::Exclusive;
+        let clamp = buffer_clamp(&s, &outs, &ins).expect("clamped");
+        assert_eq!((clamp.requested_frames, clamp.offered_frames), (64, 144));
+        assert_eq!(Some(clamp), s.wasapi_buffer_offer(30_000, 48_000).clamp);
+        let note = buffer_note(&s, &outs, &ins);
+        assert_eq!(
+            note,
+            format!(
+                "{BUFFER_NOTE} Buffer size 64 is below the device's minimum of 144 frames (3 ms at \
+                 48000 Hz) in exclusive mode, where one ASIO buffer is one device period; DAWs \
+                 are offered 144."
+            )
+        );
+        assert!(note.len() <= longest_buffer_note().len(), "{note}");
+        // The USB output runs at 44.1 kHz: 133 frames (rounded up).
+        s.wasapi.output = EndpointSetting::Device(USB.to_owned());
+        assert_eq!(
+            buffer_clamp(&s, &outs, &ins).map(|c| c.offered_frames),
+            Some(133)
+        );
+        // A setting at or above the minimum, and the virtual device: the plain note.
+        s.driver.buffer_size = 256;
+        assert_eq!(buffer_note(&s, &outs, &ins), BUFFER_NOTE);
+        s.driver.buffer_size = 16;
+        s.driver.backend = BackendSetting::Virtual;
+        assert_eq!(buffer_note(&s, &outs, &ins), BUFFER_NOTE);
+        // Devices not known (the listing failed): nothing to say.
+        s.driver.backend = BackendSetting::Wasapi;
+        assert_eq!(buffer_clamp(&s, &[], &[]), None);
     }
 
     #[test]

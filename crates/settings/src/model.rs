@@ -12,6 +12,7 @@ use tenuto_sched::policy::{
 };
 use tenuto_sched::profiles::ProfileSetting;
 use tenuto_sched::Scheduling;
+use tenuto_wasapi::sizes::{self, Offer, SizeLimits, SizeMode};
 
 use crate::choices::{
     BackendSetting, FallbackSetting, FormatSetting, LogLevel, ManualLevelSetting,
@@ -232,6 +233,16 @@ impl Default for WasapiSettings {
 }
 
 impl WasapiSettings {
+    /// What the buffer sizes depend on in `mode`; `minimum_period_hns` is the device's
+    /// minimum period (exclusive mode: the larger of both sides'; 0 when not known).
+    pub fn size_mode(&self, minimum_period_hns: i64) -> SizeMode {
+        match self.mode {
+            WasapiModeSetting::Shared => SizeMode::Shared,
+            WasapiModeSetting::LowLatency => SizeMode::LowLatency,
+            WasapiModeSetting::Exclusive => SizeMode::Exclusive { minimum_period_hns },
+        }
+    }
+
     /// One line for `tenuto config check` and the panel: "output: Windows' default
     /// device; input: off; shared mode (…)".
     pub fn describe(&self) -> String {
@@ -536,6 +547,21 @@ impl Settings {
         self.virtual_device.to_config(self.driver.buffer_size)
     }
 
+    /// The buffer sizes the WASAPI device offers with these settings (`driver.buffer_size` as
+    /// preferred, under `wasapi.mode`'s rule, [`tenuto_wasapi::sizes`]) on a device whose
+    /// minimum period is `minimum_period_hns` (the larger of both sides'), at `rate`; its
+    /// `clamp` says when and why the preferred size is not the setting. The device answers
+    /// `getBufferSize` with the same function; `tenuto config check` and the settings window
+    /// show the clamp through this one.
+    pub fn wasapi_buffer_offer(&self, minimum_period_hns: i64, rate: u32) -> Offer {
+        sizes::offer(
+            self.driver.buffer_size,
+            self.wasapi.size_mode(minimum_period_hns),
+            rate,
+            SizeLimits::default(),
+        )
+    }
+
     /// The host sample type in effect: `driver.sample_type`, or for `auto` the one
     /// matching the virtual device's format.
     pub fn effective_host_format(&self) -> HostFormat {
@@ -595,10 +621,17 @@ impl Settings {
             (
                 "buffer size",
                 format!(
-                    "{} frames preferred ({:.2} ms at {rate} Hz); hosts may pick any power of \
-                     two from {BUFFER_SIZE_MIN} to {BUFFER_SIZE_MAX}",
+                    "{} frames preferred ({:.2} ms at {rate} Hz); {}",
                     self.driver.buffer_size,
                     f64::from(self.driver.buffer_size) * 1000.0 / f64::from(rate),
+                    if wasapi {
+                        sizes::describe_rule(self.wasapi.size_mode(0), SizeLimits::default())
+                    } else {
+                        format!(
+                            "hosts may pick any power of two from {BUFFER_SIZE_MIN} to \
+                             {BUFFER_SIZE_MAX}"
+                        )
+                    }
                 ),
             ),
             (

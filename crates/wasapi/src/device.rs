@@ -29,7 +29,7 @@
 
 use tenuto_engine::device::{
     BufferSizes, Device, DeviceCounters, DeviceError, DeviceInfo, DeviceLatency, DeviceStream,
-    Granularity, PeriodTiming, StreamConfig, StreamError, WAIT_SLICE_MS,
+    PeriodTiming, StreamConfig, StreamError, WAIT_SLICE_MS,
 };
 use tenuto_engine::time;
 use tenuto_engine::virtual_device::format_rates;
@@ -48,6 +48,7 @@ use crate::format::{ExclusiveSample, MixFormat, EXCLUSIVE_RATES};
 use crate::notify::{DeviceChange, EndpointEvent, Watched};
 use crate::plan::{hns_to_frames, RingPlan};
 use crate::ring::FrameRing;
+use crate::sizes::{self, Offer, SizeLimits, SizeMode};
 
 /// Which endpoint to use for one direction.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -133,10 +134,12 @@ pub struct WasapiConfig {
     pub capture: EndpointChoice,
     /// How streams are opened.
     pub mode: Mode,
-    /// Smallest ASIO buffer offered, frames.
-    pub min_buffer_frames: u32,
-    /// Largest ASIO buffer offered, frames.
-    pub max_buffer_frames: u32,
+    /// The smallest and largest ASIO buffer offered, frames.
+    pub buffer_limits: SizeLimits,
+    /// The buffer size offered to hosts as preferred (`driver.buffer_size`), frames; the
+    /// mode's rule ([`crate::sizes`]) may raise it (exclusive mode: not below the device's
+    /// minimum period).
+    pub preferred_buffer_frames: u32,
     /// Extra output buffering.
     pub output_safety: OutputSafety,
     /// Events, or polling the device on a timer.
@@ -149,8 +152,8 @@ impl Default for WasapiConfig {
             render: EndpointChoice::Default,
             capture: EndpointChoice::Default,
             mode: Mode::Shared,
-            min_buffer_frames: 16,
-            max_buffer_frames: 8192,
+            buffer_limits: SizeLimits::default(),
+            preferred_buffer_frames: 128,
             output_safety: OutputSafety::None,
             wake_up: WakeUp::Events,
         }
@@ -363,15 +366,19 @@ impl WasapiDevice {
                  / 4) and WASAPI buffers three periods"
             ));
         }
+        self.info = info;
+        self.rates = rates;
+        self.render = render;
+        self.capture = capture;
+        let rate = self.default_sample_rate();
+        if let Some(clamp) = self.buffer_offer(rate).clamp {
+            notes.push(clamp.to_string());
+        }
         if let Some(handler) = &self.on_note {
             for note in &notes {
                 handler(note);
             }
         }
-        self.info = info;
-        self.rates = rates;
-        self.render = render;
-        self.capture = capture;
         self.notes = notes;
         Ok(())
     }
@@ -448,6 +455,43 @@ impl WasapiDevice {
             OutputSafety::Ms(ms) => (f64::from(ms) * rate / 1000.0).round() as u32,
             OutputSafety::RenderPeriods(n) => n.saturating_mul(render_period),
         }
+    }
+
+    /// The buffer sizes offered at `sample_rate` ([`crate::sizes`]): the setting as
+    /// preferred, raised in exclusive mode to the device's minimum period (the larger of the
+    /// two sides'), with the reason when it was.
+    pub fn buffer_offer(&self, sample_rate: f64) -> Offer {
+        let sides = [&self.render, &self.capture];
+        let mode = sides
+            .into_iter()
+            .flatten()
+            .fold(None, |mode, s| match (mode, s.mode) {
+                (_, SideMode::Exclusive { minimum_hns, .. }) => Some(SizeMode::Exclusive {
+                    minimum_period_hns: match mode {
+                        Some(SizeMode::Exclusive { minimum_period_hns }) => {
+                            minimum_period_hns.max(minimum_hns)
+                        }
+                        _ => minimum_hns,
+                    },
+                }),
+                (Some(m), _) => Some(m),
+                (None, SideMode::LowLatency(_)) => Some(SizeMode::LowLatency),
+                (None, SideMode::Shared) => Some(SizeMode::Shared),
+            })
+            .unwrap_or(match self.config.mode {
+                // Not resolved yet: the device minimum is not known.
+                Mode::Exclusive => SizeMode::Exclusive {
+                    minimum_period_hns: 0,
+                },
+                Mode::LowLatency => SizeMode::LowLatency,
+                Mode::Shared => SizeMode::Shared,
+            });
+        sizes::offer(
+            self.config.preferred_buffer_frames,
+            mode,
+            sample_rate.round() as u32,
+            self.config.buffer_limits,
+        )
     }
 
     fn exclusive(&self) -> bool {
@@ -779,31 +823,7 @@ impl Device for WasapiDevice {
     }
 
     fn buffer_sizes(&self, sample_rate: f64) -> BufferSizes {
-        let mut min = self.config.min_buffer_frames.max(1);
-        let max = self.config.max_buffer_frames.max(min);
-        let side = self.render.as_ref().or(self.capture.as_ref());
-        let rate = sample_rate.round() as u32;
-        let preferred = match side.map(|s| s.mode) {
-            Some(SideMode::Exclusive {
-                default_hns,
-                minimum_hns,
-                ..
-            }) => {
-                // Exclusive: the device period is the ASIO buffer; not below the minimum.
-                min = min.max(hns_to_frames(minimum_hns, rate));
-                hns_to_frames(default_hns, rate)
-            }
-            // The engine period is the natural size: with it no ring buffering is added on
-            // the input side and the output prefill is two periods.
-            Some(_) => side.map_or(min, |s| s.period_frames),
-            None => min,
-        };
-        BufferSizes {
-            min_frames: min,
-            max_frames: max.max(min),
-            preferred_frames: preferred.clamp(min, max.max(min)),
-            granularity: Granularity::Step(1),
-        }
+        self.buffer_offer(sample_rate).sizes
     }
 
     fn latency(&self, config: &StreamConfig) -> DeviceLatency {
@@ -1665,3 +1685,99 @@ const _: fn() = || {
     is_send::<WasapiStream>();
     is_send::<WasapiDevice>();
 };
+
+#[cfg(test)]
+#[allow(clippy::expect_used, clippy::panic)]
+mod buffer_size_tests {
+    //! `getBufferSize` of a resolved device in each mode, from what the probe learned; no
+    //! stream is opened (the sides are built as `probe` fills them).
+
+    use super::*;
+
+    fn side(direction: Direction, mode: SideMode) -> Side {
+        Side {
+            direction,
+            id: format!("{{test}}.{direction}"),
+            name: format!("Test {}", direction.noun()),
+            follows_default: false,
+            mix: MixFormat {
+                rate: 48_000,
+                channels: 2,
+                bits: 32,
+                valid_bits: 32,
+                float: true,
+                channel_mask: 3,
+            },
+            mode,
+            period_frames: 480,
+            buffer_frames: 1056,
+            stream_latency_frames: 0,
+            exclusive_rates: vec![44_100, 48_000],
+        }
+    }
+
+    fn device(preferred: u32, render: Option<SideMode>, capture: Option<SideMode>) -> WasapiDevice {
+        let mut device = WasapiDevice::deferred(WasapiConfig {
+            preferred_buffer_frames: preferred,
+            ..WasapiConfig::default()
+        });
+        device.render = render.map(|m| side(Direction::Render, m));
+        device.capture = capture.map(|m| side(Direction::Capture, m));
+        device
+    }
+
+    fn exclusive(minimum_hns: i64) -> SideMode {
+        SideMode::Exclusive {
+            sample: ExclusiveSample::F32,
+            default_hns: 100_000,
+            minimum_hns,
+        }
+    }
+
+    #[test]
+    fn shared_and_low_latency_offer_the_setting_not_the_engine_period() {
+        for mode in [SideMode::Shared, SideMode::LowLatency(128)] {
+            for preferred in [16, 64, 256, 8192] {
+                let d = device(preferred, Some(mode), Some(mode));
+                let sizes = d.buffer_sizes(48_000.0);
+                assert_eq!(
+                    (sizes.min_frames, sizes.max_frames, sizes.preferred_frames),
+                    (16, 8192, preferred),
+                    "{mode:?}"
+                );
+                assert_eq!(sizes.asio_granularity(), 1);
+                assert_eq!(d.buffer_offer(48_000.0).clamp, None);
+            }
+        }
+    }
+
+    #[test]
+    fn exclusive_mode_is_not_below_the_larger_minimum_period_of_the_two_sides() {
+        // Render 2 ms (96 frames at 48 kHz), capture 3 ms (144): the stream needs 144.
+        let d = device(64, Some(exclusive(20_000)), Some(exclusive(30_000)));
+        let sizes = d.buffer_sizes(48_000.0);
+        assert_eq!(
+            (sizes.min_frames, sizes.max_frames, sizes.preferred_frames),
+            (144, 8192, 144)
+        );
+        let clamp = d.buffer_offer(48_000.0).clamp.expect("clamped");
+        assert_eq!((clamp.requested_frames, clamp.offered_frames), (64, 144));
+        assert!(clamp.to_string().contains("exclusive mode"), "{clamp}");
+        // The minimum follows the rate the host sets.
+        assert_eq!(d.buffer_sizes(96_000.0).preferred_frames, 288);
+        // A setting above the minimum is offered as it is, at every rate.
+        let d = device(512, Some(exclusive(30_000)), None);
+        assert_eq!(d.buffer_sizes(44_100.0).preferred_frames, 512);
+        assert_eq!(d.buffer_sizes(192_000.0).preferred_frames, 576);
+    }
+
+    #[test]
+    fn before_the_first_refresh_the_setting_is_offered() {
+        let d = WasapiDevice::deferred(WasapiConfig {
+            preferred_buffer_frames: 256,
+            mode: Mode::Exclusive,
+            ..WasapiConfig::default()
+        });
+        assert_eq!(d.buffer_sizes(48_000.0).preferred_frames, 256);
+    }
+}

@@ -131,6 +131,7 @@ pub mod format;
 pub mod notify;
 pub mod plan;
 pub mod ring;
+pub mod sizes;
 
 #[cfg(windows)]
 mod com;
@@ -146,6 +147,7 @@ pub use format::MixFormat;
 pub use notify::{DeviceChange, EndpointEvent};
 pub use plan::RingPlan;
 pub use ring::FrameRing;
+pub use sizes::{Clamp, Offer, SizeLimits, SizeMode};
 
 #[cfg(windows)]
 pub use device::{

@@ -6,7 +6,7 @@ pub(crate) mod sys;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 
-use tenuto_wasapi::{Direction, EndpointState};
+use tenuto_wasapi::Direction;
 
 use crate::form::Device;
 use crate::{PanelContext, PanelError};
@@ -54,13 +54,7 @@ pub(crate) fn devices() -> Result<(Vec<Device>, Vec<Device>), String> {
     let of = |direction| -> Vec<Device> {
         all.iter()
             .filter(|e| e.direction == direction)
-            .map(|e| Device {
-                id: e.id.clone(),
-                name: e.name.clone(),
-                is_default: e.is_default,
-                active: e.state == EndpointState::Active,
-                rate: e.mix_format.as_ref().map(|m| m.rate),
-            })
+            .map(Device::from_endpoint)
             .collect()
     };
     Ok((of(Direction::Render), of(Direction::Capture)))

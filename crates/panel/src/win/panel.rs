@@ -230,10 +230,7 @@ impl C {
             LFormat => "De&vice format:",
             LSource => "Inputs capt&ure:",
             LBuffer => "Buffer si&ze:",
-            BufferNote => {
-                "Smaller buffers lower the latency but need a steadier system. \
-                 The host may choose another size."
-            }
+            BufferNote => form::BUFFER_NOTE,
             LProfile => "Pro&file:",
             LLog => "Lo&g level:",
             Mmcss => "&Register driver thread with MMCSS",
@@ -888,6 +885,19 @@ impl Panel {
         if let Some(w) = self.ctl(C::ProfileNote) {
             sys::set_text(w, &profile_note);
         }
+        // When the chosen devices cannot run the buffer size as preferred, what hosts are
+        // offered instead and why (the rule the driver answers getBufferSize with).
+        let buffer_note = match &preview {
+            Ok((s, _)) => form::buffer_note(
+                s,
+                self.outputs.as_deref().unwrap_or(&[]),
+                self.inputs.as_deref().unwrap_or(&[]),
+            ),
+            Err(_) => form::BUFFER_NOTE.to_owned(),
+        };
+        if let Some(w) = self.ctl(C::BufferNote) {
+            sys::set_text(w, &buffer_note);
+        }
         if let Err(e) = preview {
             self.note = Note::Error(format!("Not valid: {e}"));
             self.refresh_note();
@@ -1242,6 +1252,7 @@ impl Measure<C> for Measurer<'_> {
                  among MMCSS threads (23\u{2013}26)"
                 .to_owned(),
             C::Warning => form::REALTIME_WARNING.to_owned(),
+            C::BufferNote => form::longest_buffer_note(),
             C::VPolicy => "Live status (scheduling in effect, thread priority, late periods \
                  and their causes) appears when a host opens this window while it uses the \
                  driver."

@@ -13,7 +13,8 @@
 //!   latency it reports is derived there too.
 //! * Portable parts, tested on every OS: channel names from a channel mask ([`channels`]),
 //!   mix-format parsing ([`format`](mod@format)), ring sizing and latency ([`plan`]), the frame ring
-//!   ([`ring`]), errors with HRESULT meanings and advice ([`error`]).
+//!   ([`ring`]), the buffer sizes offered per mode and why a preferred size was raised
+//!   ([`sizes`]), errors with HRESULT meanings and advice ([`error`]).
 //!
 //! ## Sample rate
 //! Shared mode runs at the rate set in Windows' Sound settings. The device offers exactly that

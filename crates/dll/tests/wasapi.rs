@@ -233,6 +233,7 @@ fn the_preferred_buffer_size_is_the_setting_in_shared_mode() {
         let mut d = server.create(tenuto::CLSID_TENUTO).expect("create");
         assert!(d.init(), "init: {}", d.error_message());
         let sizes = d.buffer_size().expect("getBufferSize");
+        eprintln!("driver.buffer_size = {size}: getBufferSize {sizes:?}");
         assert_eq!(
             (sizes.min, sizes.max, sizes.preferred, sizes.granularity),
             (16, 8192, size, 1),

@@ -331,6 +331,14 @@ impl IoContext {
                         priority: None,
                     });
                 }
+                // A resync or a device stall moves the stream against the device's timeline:
+                // the round trip and the time stamps the host has seen no longer hold (a track
+                // recorded from here on would be shifted). Ask the host to resynchronise.
+                let shifted = (gaps.resyncs, gaps.device_stalls)
+                    != (last_gaps.resyncs, last_gaps.device_stalls);
+                if shifted && self.caps.resync_request && !stopping {
+                    self.messages.message(message::RESYNC_REQUEST, 0);
+                }
                 last_gaps = gaps;
             }
             if f & flags::LATE != 0 {

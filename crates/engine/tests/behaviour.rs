@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use asio_abi::message;
 use tenuto_engine::device::{
-    BufferSizes, Device, DeviceError, DeviceInfo, DeviceLatency, DeviceStream, PeriodTiming,
-    StreamConfig, StreamError,
+    BufferSizes, Device, DeviceCounters, DeviceError, DeviceInfo, DeviceLatency, DeviceStream,
+    PeriodTiming, StreamConfig, StreamError,
 };
 use tenuto_engine::host::{HostCallbacks, HostMessages, PeriodTime, SwitchCallback};
 use tenuto_engine::virtual_device::{VirtualConfig, VirtualDevice};
@@ -22,6 +22,7 @@ struct Messages {
     resets: AtomicU64,
     overloads: AtomicU64,
     latencies: AtomicU64,
+    resyncs: AtomicU64,
 }
 
 impl HostMessages for Messages {
@@ -29,7 +30,7 @@ impl HostMessages for Messages {
         match selector {
             message::SELECTOR_SUPPORTED => i32::from(match value {
                 message::RESET_REQUEST => self.supports_reset,
-                message::OVERLOAD | message::LATENCIES_CHANGED => true,
+                message::OVERLOAD | message::LATENCIES_CHANGED | message::RESYNC_REQUEST => true,
                 _ => false,
             }),
             message::RESET_REQUEST => {
@@ -42,6 +43,10 @@ impl HostMessages for Messages {
             }
             message::LATENCIES_CHANGED => {
                 self.latencies.fetch_add(1, Ordering::SeqCst);
+                1
+            }
+            message::RESYNC_REQUEST => {
+                self.resyncs.fetch_add(1, Ordering::SeqCst);
                 1
             }
             _ => 0,
@@ -120,6 +125,8 @@ type WaitHook = fn(u64, &mut dyn DeviceStream) -> Result<Option<PeriodTiming>, S
 struct Hooked {
     inner: VirtualDevice,
     hook: WaitHook,
+    /// From this many `wait` calls on, the stream reports one device stall.
+    stall_at: Option<u64>,
 }
 
 impl Hooked {
@@ -127,6 +134,7 @@ impl Hooked {
         Self {
             inner: VirtualDevice::new(VirtualConfig::default()),
             hook,
+            stall_at: None,
         }
     }
 }
@@ -135,6 +143,7 @@ struct HookedStream {
     inner: Box<dyn DeviceStream>,
     calls: u64,
     hook: WaitHook,
+    stall_at: Option<u64>,
 }
 
 impl Device for Hooked {
@@ -158,6 +167,7 @@ impl Device for Hooked {
             inner: self.inner.open(config)?,
             calls: 0,
             hook: self.hook,
+            stall_at: self.stall_at,
         }))
     }
 }
@@ -180,6 +190,94 @@ impl DeviceStream for HookedStream {
     fn stop(&mut self) {
         self.inner.stop()
     }
+    fn device_counters(&self) -> DeviceCounters {
+        let mut c = self.inner.device_counters();
+        if self.stall_at.is_some_and(|at| self.calls > at) {
+            c.device_stalls += 1;
+            c.device_stall_lost_us += 30_000;
+        }
+        c
+    }
+}
+
+#[test]
+fn a_device_that_wakes_slowly_starts_and_the_first_switch_waits_for_it() {
+    // The first 25 waits find no period (25 × ~0.1 ms of "waking up" here; a real device
+    // returns `None` every 20 ms for up to the start-up grace), then periods come.
+    let device = Hooked::new(|calls, stream| {
+        if calls < 25 {
+            std::thread::sleep(Duration::from_micros(100));
+            Ok(None)
+        } else {
+            stream.wait()
+        }
+    });
+    let mut e = Engine::new(Box::new(device), EngineOptions::default());
+    e.init().unwrap();
+    let messages = Arc::new(Messages::default());
+    let count = Arc::new(AtomicU64::new(0));
+    e.create_buffers(
+        &stereo_out(),
+        64,
+        host(&messages, &count, 0, Duration::ZERO),
+    )
+    .unwrap();
+    e.start().unwrap();
+    assert!(wait_for(|| count.load(Ordering::SeqCst) >= 20));
+    e.stop().unwrap();
+    // Positions start at 0 with the first real period: none was skipped or invented.
+    let s = e.shared().counters.snapshot();
+    assert_eq!(s.periods, count.load(Ordering::SeqCst), "{s:?}");
+    assert!(e.shared().stream_error().is_none());
+}
+
+#[test]
+fn stop_is_prompt_while_the_device_has_not_delivered_its_first_period() {
+    // A device that never delivers: `wait` keeps returning `None`, and `stop` must still
+    // end the stream at once, without a callback.
+    let device = Hooked::new(|_, _| {
+        std::thread::sleep(Duration::from_millis(20));
+        Ok(None)
+    });
+    let mut e = Engine::new(Box::new(device), EngineOptions::default());
+    e.init().unwrap();
+    let messages = Arc::new(Messages::default());
+    let count = Arc::new(AtomicU64::new(0));
+    e.create_buffers(
+        &stereo_out(),
+        64,
+        host(&messages, &count, 0, Duration::ZERO),
+    )
+    .unwrap();
+    e.start().unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let t0 = Instant::now();
+    e.stop().unwrap();
+    // A hang guard, not a speed target: one 20 ms slice plus scheduling noise.
+    assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
+    assert_eq!(count.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn a_device_stall_asks_the_host_to_resync() {
+    let mut device = Hooked::new(|_, stream| stream.wait());
+    device.stall_at = Some(30);
+    let mut e = Engine::new(Box::new(device), EngineOptions::default());
+    e.init().unwrap();
+    let messages = Arc::new(Messages::default());
+    let count = Arc::new(AtomicU64::new(0));
+    e.create_buffers(
+        &stereo_out(),
+        64,
+        host(&messages, &count, 0, Duration::ZERO),
+    )
+    .unwrap();
+    e.start().unwrap();
+    assert!(wait_for(|| count.load(Ordering::SeqCst) >= 60));
+    e.stop().unwrap();
+    // One stall, one request: the round trip the host measured before no longer holds.
+    assert_eq!(messages.resyncs.load(Ordering::SeqCst), 1);
+    assert_eq!(e.shared().counters.snapshot().device_stalls, 1);
 }
 
 #[test]

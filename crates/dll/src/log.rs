@@ -7,22 +7,29 @@
 //! happened: the driver object's creation (host, settings problems), each
 //! start (with the scheduling in effect and why) and stop (with the
 //! period counts), late periods with their likely cause, demotions,
-//! priority changes, and streaming errors.
+//! priority changes, and streaming errors. At `debug` level it also writes
+//! the IASIO call trace ([`tenuto_driver::trace`]): the calling threads
+//! only queue fixed-size records; this thread formats them.
 
 use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::Weak;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use tenuto_driver::trace::Trace;
 use tenuto_engine::shared::Shared;
 use tenuto_engine::stats::{EventKind, LateCause, ScheduleEvent};
 use tenuto_settings::LogLevel;
 
 /// Rotate when the log reaches this size.
 pub const MAX_BYTES: u64 = 1 << 20;
+/// Rotate at this size at `debug` level: the call trace writes a line per
+/// call (up to ~3000 lines a second at 32 frames), and the files should
+/// still reach back to the start of a stream for a while.
+pub const DEBUG_MAX_BYTES: u64 = 16 << 20;
 /// Old logs kept (`tenuto.1.log` … `tenuto.3.log`).
 pub const KEEP: usize = 3;
 const POLL: Duration = Duration::from_millis(250);
@@ -245,14 +252,21 @@ pub struct Logger {
 
 impl Logger {
     /// Starts logging for the driver whose status is `shared`. `header`
-    /// lines are written first (creation, host, settings problems).
+    /// lines are written first (creation, host, settings problems). With a
+    /// `trace` (at `debug` level), its records are written as `debug` lines.
     pub fn start(
         path: PathBuf,
         level: LogLevel,
         header: Vec<(&'static str, String)>,
         shared: Weak<Shared>,
+        trace: Option<Arc<Trace>>,
     ) -> Option<Self> {
-        Self::start_with_limit(path, level, header, shared, MAX_BYTES)
+        let max_bytes = if level == LogLevel::Debug {
+            DEBUG_MAX_BYTES
+        } else {
+            MAX_BYTES
+        };
+        Self::start_with_limit(path, level, header, shared, trace, max_bytes)
     }
 
     /// As [`Logger::start`], rotating at `max_bytes` (tests use a small one).
@@ -261,6 +275,7 @@ impl Logger {
         level: LogLevel,
         header: Vec<(&'static str, String)>,
         shared: Weak<Shared>,
+        trace: Option<Arc<Trace>>,
         max_bytes: u64,
     ) -> Option<Self> {
         let (stop, stopped) = mpsc::channel::<Msg>();
@@ -280,6 +295,7 @@ impl Logger {
                 let mut streaming = false;
                 let mut seen_streams = 0u64;
                 let mut seen_failures = 0u64;
+                let mut seen_dropped = 0u64;
                 let mut events = Vec::new();
                 loop {
                     let last = match stopped.recv_timeout(POLL) {
@@ -298,6 +314,27 @@ impl Logger {
                         Err(RecvTimeoutError::Timeout) => false,
                         Ok(Msg::Stop) | Err(RecvTimeoutError::Disconnected) => true,
                     };
+                    if let Some(trace) = &trace {
+                        // At most one queue's worth per poll: callers faster than the
+                        // file cannot keep this thread here.
+                        for _ in 0..trace.capacity() {
+                            let Some(record) = trace.pop() else { break };
+                            write(&mut log, "debug", &format!("IASIO {record}"));
+                        }
+                        let dropped = trace.dropped();
+                        if dropped != seen_dropped {
+                            write(
+                                &mut log,
+                                "warn",
+                                &format!(
+                                    "{} IASIO trace records dropped: the host called faster                                      than the log could keep up (queue of {})",
+                                    dropped - seen_dropped,
+                                    trace.capacity()
+                                ),
+                            );
+                            seen_dropped = dropped;
+                        }
+                    }
                     let Some(shared) = shared.upgrade() else {
                         write(&mut log, "info", "driver object released");
                         return;

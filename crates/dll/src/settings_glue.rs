@@ -15,11 +15,12 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, SystemTime};
 
+use tenuto_driver::trace::Trace;
 use tenuto_engine::host::ThreadPolicy;
 use tenuto_engine::shared::Shared;
 use tenuto_engine::virtual_device::VirtualDevice;
 use tenuto_engine::{Engine, EngineOptions};
-use tenuto_settings::{BackendSetting, Settings, Severity};
+use tenuto_settings::{BackendSetting, LogLevel, Settings, Severity};
 
 /// How often the watcher looks at the file.
 const POLL: Duration = Duration::from_millis(300);
@@ -108,12 +109,16 @@ pub fn new_instance() -> tenuto_driver::DriverInstance {
         for problem in &startup.problems {
             header.push(("warn", format!("settings: {problem}")));
         }
-        if let Some(logger) = crate::log::Logger::start(
-            log_path,
-            startup.settings.logging.level,
-            header,
-            weak.clone(),
-        ) {
+        // At debug level every IASIO call is traced into a preallocated queue
+        // that the log thread empties; otherwise (or without a log thread) no
+        // trace exists.
+        let level = startup.settings.logging.level;
+        let trace = (level == LogLevel::Debug)
+            .then(|| Arc::new(Trace::new(tenuto_driver::trace::DEFAULT_CAPACITY)));
+        if let Some(logger) =
+            crate::log::Logger::start(log_path, level, header, weak.clone(), trace.clone())
+        {
+            hooks.trace = trace;
             if let Some(sender) = logger.sender() {
                 let _ = links.log.set(sender);
             }

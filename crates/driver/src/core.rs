@@ -8,6 +8,8 @@ use tenuto_engine::shared::Shared;
 use tenuto_engine::sync::Mutex;
 use tenuto_engine::{Engine, EngineError};
 
+use crate::trace::Trace;
+
 /// The engine as the vtable sees it.
 pub struct DriverCore {
     engine: Mutex<Engine>,
@@ -34,6 +36,9 @@ pub struct DriverHooks {
     /// when the last reference is released, after the stream has stopped
     /// and before the engine is.
     pub attachments: Vec<Box<dyn std::any::Any + Send + Sync>>,
+    /// The debug trace every IASIO call is recorded into (`logging.level =
+    /// "debug"`); `None`: calls are not traced.
+    pub trace: Option<Arc<Trace>>,
 }
 
 impl std::fmt::Debug for DriverHooks {
@@ -42,6 +47,7 @@ impl std::fmt::Debug for DriverHooks {
             .field("control_panel", &self.control_panel.is_some())
             .field("startup_message", &self.startup_message)
             .field("attachments", &self.attachments.len())
+            .field("trace", &self.trace)
             .finish()
     }
 }
@@ -92,6 +98,11 @@ impl DriverCore {
                     .to_owned(),
             )),
         }
+    }
+
+    /// The debug trace, when calls are traced.
+    pub fn trace(&self) -> Option<&Trace> {
+        self.hooks.trace.as_deref()
     }
 
     /// Lock-free status (sample position, latencies, counters).

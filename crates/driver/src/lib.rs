@@ -11,7 +11,9 @@
 //! * `callbacks` — the host's C callbacks adapted to the engine's traits,
 //!   including the `ASIOTime` block for `bufferSwitchTimeInfo`;
 //! * [`core`] — the safe part: the engine behind its lock, and the calls that
-//!   must release that lock while waiting for the driver thread.
+//!   must release that lock while waiting for the driver thread;
+//! * [`trace`] — the debug trace of every IASIO call (method, arguments,
+//!   result, duration), recorded without blocking or allocating.
 //!
 //! On every OS the object can be created in-process ([`create_instance`]),
 //! which is how `tenuto check --in-process` exercises the exact ABI path the
@@ -27,6 +29,7 @@
 mod callbacks;
 pub mod core;
 mod object;
+pub mod trace;
 
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};

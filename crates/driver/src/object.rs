@@ -3,8 +3,11 @@
 //!
 //! Every function goes through one boundary helper ([`enter`] and its
 //! variants) that rejects null object pointers and objects that are not
-//! ours, catches panics, and turns errors into ASIO codes with a message
-//! for `getErrorMessage`. Every pointer argument is checked for null before
+//! ours, catches panics, turns errors into ASIO codes with a message
+//! for `getErrorMessage`, and — when the object has a debug trace — records
+//! the call (arguments, result, out-values, duration) without blocking or
+//! allocating (see [`crate::trace`]). `IUnknown`'s three methods are not
+//! traced. Every pointer argument is checked for null before
 //! it is touched; values are written with unaligned writes because hosts
 //! pack their structs.
 //!
@@ -31,10 +34,11 @@ use asio_abi::{
     ASIO_DRIVER_NAME_LEN, ASIO_ERROR_MESSAGE_LEN, ASIO_FALSE, ASIO_TRUE, E_NOINTERFACE, E_POINTER,
     IID_IUNKNOWN, S_OK,
 };
-use tenuto_engine::{BufferRequest, EngineError};
+use tenuto_engine::{rt, time, BufferRequest, EngineError};
 
 use crate::callbacks;
 use crate::core::DriverCore;
+use crate::trace::{Args, CallValues, Out, Text, TraceRecord};
 
 #[repr(C)]
 struct DriverObject {
@@ -75,36 +79,80 @@ fn panic_detail(payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "panic".to_owned())
 }
 
-/// The boundary for every IASIO method: object check and panic catch.
-fn enter<R>(
+/// A method's return value as the trace keeps it.
+trait RawResult: Copy {
+    fn raw(self) -> i32;
+}
+
+impl RawResult for i32 {
+    fn raw(self) -> i32 {
+        self
+    }
+}
+
+impl RawResult for () {
+    fn raw(self) -> i32 {
+        0
+    }
+}
+
+/// The boundary for every IASIO method: object check, panic catch, trace.
+/// `f` gets the call's [`CallValues`] (starting with `args`) to note what
+/// it read from the host's structs and wrote through its pointers. Without
+/// a trace this adds nothing but a look at an empty `Option`; with one,
+/// two clock reads and a lock-free push (real-time safe: hosts call some
+/// methods from inside `bufferSwitch`).
+fn enter<R: RawResult>(
     this: *mut IAsio,
     call: &'static str,
+    args: Args,
     fallback: R,
-    f: impl FnOnce(&DriverCore) -> R,
+    f: impl FnOnce(&DriverCore, &mut CallValues) -> R,
 ) -> R {
     // SAFETY: module invariant.
     let Some(object) = (unsafe { object(this) }) else {
         return fallback;
     };
-    match catch_unwind(AssertUnwindSafe(|| f(&object.core))) {
-        Ok(r) => r,
+    let trace = object.core.trace();
+    let start_ns = if trace.is_some() { time::now_ns() } else { 0 };
+    let mut values = CallValues {
+        args,
+        out: Out::None,
+    };
+    let (result, panicked) = match catch_unwind(AssertUnwindSafe(|| f(&object.core, &mut values))) {
+        Ok(r) => (r, false),
         Err(payload) => {
             let detail = panic_detail(payload.as_ref());
             let _ = catch_unwind(AssertUnwindSafe(|| object.core.record_panic(call, &detail)));
-            fallback
+            (fallback, true)
         }
+    };
+    if let Some(trace) = trace {
+        trace.record(TraceRecord {
+            method: call,
+            values,
+            result: result.raw(),
+            panicked,
+            driver_thread: rt::in_rt_section(),
+            start_ns,
+            duration_ns: time::now_ns().saturating_sub(start_ns),
+        });
     }
+    result
 }
 
 /// The boundary for methods returning `ASIOError`.
 fn enter_err(
     this: *mut IAsio,
     call: &'static str,
-    f: impl FnOnce(&DriverCore) -> Result<AsioError, EngineError>,
+    args: Args,
+    f: impl FnOnce(&DriverCore, &mut CallValues) -> Result<AsioError, EngineError>,
 ) -> AsioError {
-    enter(this, call, ASE_HW_MALFUNCTION, |core| match f(core) {
-        Ok(code) => code,
-        Err(e) => core.fail(&e),
+    enter(this, call, args, ASE_HW_MALFUNCTION, |core, v| {
+        match f(core, v) {
+            Ok(code) => code,
+            Err(e) => core.fail(&e),
+        }
     })
 }
 
@@ -214,7 +262,7 @@ unsafe extern "system" fn release(this: *mut IAsio) -> u32 {
 
 iasio_methods! {
     fn init(this: *mut IAsio, _sys_handle: *mut c_void) -> AsioBool {
-        enter(this, "init", ASIO_FALSE, |core| {
+        enter(this, "init", Args::None, ASIO_FALSE, |core, _| {
             if core.with_engine(|e| e.init()).is_ok() {
                 ASIO_TRUE
             } else {
@@ -224,41 +272,51 @@ iasio_methods! {
     }
 
     fn get_driver_name(this: *mut IAsio, name: *mut c_char) -> () {
-        if name.is_null() {
-            return;
-        }
-        enter(this, "getDriverName", (), |core| {
+        enter(this, "getDriverName", Args::None, (), |core, v| {
+            if name.is_null() {
+                return;
+            }
             // SAFETY: the ABI fixes this buffer at 32 bytes.
             let dst = unsafe { std::slice::from_raw_parts_mut(name, ASIO_DRIVER_NAME_LEN) };
-            core.with_engine(|e| write_c_string(dst, e.driver_name()));
+            core.with_engine(|e| {
+                write_c_string(dst, e.driver_name());
+                v.out = Out::Text(Text::new(e.driver_name()));
+            });
         })
     }
 
     fn get_driver_version(this: *mut IAsio) -> i32 {
-        enter(this, "getDriverVersion", 0, |core| core.with_engine(|e| e.driver_version()))
+        enter(this, "getDriverVersion", Args::None, 0, |core, _| {
+            core.with_engine(|e| e.driver_version())
+        })
     }
 
     fn get_error_message(this: *mut IAsio, string: *mut c_char) -> () {
-        if string.is_null() {
-            return;
-        }
-        enter(this, "getErrorMessage", (), |core| {
+        enter(this, "getErrorMessage", Args::None, (), |core, v| {
+            if string.is_null() {
+                return;
+            }
             // SAFETY: the ABI fixes this buffer at 124 bytes.
             let dst = unsafe { std::slice::from_raw_parts_mut(string, ASIO_ERROR_MESSAGE_LEN) };
-            core.with_engine(|e| write_c_string(dst, e.error_message()));
+            core.with_engine(|e| {
+                write_c_string(dst, e.error_message());
+                v.out = Out::Text(Text::new(e.error_message()));
+            });
         })
     }
 
     fn start(this: *mut IAsio) -> AsioError {
-        enter_err(this, "start", |core| core.with_engine(|e| e.start()).map(|()| ASE_OK))
+        enter_err(this, "start", Args::None, |core, _| {
+            core.with_engine(|e| e.start()).map(|()| ASE_OK)
+        })
     }
 
     fn stop(this: *mut IAsio) -> AsioError {
-        enter_err(this, "stop", |core| core.stop().map(|()| ASE_OK))
+        enter_err(this, "stop", Args::None, |core, _| core.stop().map(|()| ASE_OK))
     }
 
     fn get_channels(this: *mut IAsio, num_inputs: *mut i32, num_outputs: *mut i32) -> AsioError {
-        enter_err(this, "getChannels", |core| {
+        enter_err(this, "getChannels", Args::None, |core, v| {
             if num_inputs.is_null() || num_outputs.is_null() {
                 return Err(null("getChannels", "numInputChannels or numOutputChannels"));
             }
@@ -268,12 +326,13 @@ iasio_methods! {
                 put(num_inputs, i);
                 put(num_outputs, o);
             }
+            v.out = Out::Channels { inputs: i, outputs: o };
             Ok(ASE_OK)
         })
     }
 
     fn get_latencies(this: *mut IAsio, input: *mut i32, output: *mut i32) -> AsioError {
-        enter_err(this, "getLatencies", |core| {
+        enter_err(this, "getLatencies", Args::None, |core, v| {
             if input.is_null() || output.is_null() {
                 return Err(null("getLatencies", "inputLatency or outputLatency"));
             }
@@ -289,6 +348,7 @@ iasio_methods! {
                 put(input, i);
                 put(output, o);
             }
+            v.out = Out::Latencies { input: i, output: o };
             Ok(ASE_OK)
         })
     }
@@ -300,7 +360,7 @@ iasio_methods! {
         preferred: *mut i32,
         granularity: *mut i32,
     ) -> AsioError {
-        enter_err(this, "getBufferSize", |core| {
+        enter_err(this, "getBufferSize", Args::None, |core, v| {
             if min.is_null() || max.is_null() || preferred.is_null() || granularity.is_null() {
                 return Err(null("getBufferSize", "minSize, maxSize, preferredSize or granularity"));
             }
@@ -312,18 +372,24 @@ iasio_methods! {
                 put(preferred, b.preferred);
                 put(granularity, b.granularity);
             }
+            v.out = Out::BufferSize {
+                min: b.min,
+                max: b.max,
+                preferred: b.preferred,
+                granularity: b.granularity,
+            };
             Ok(ASE_OK)
         })
     }
 
     fn can_sample_rate(this: *mut IAsio, rate: f64) -> AsioError {
-        enter_err(this, "canSampleRate", |core| {
+        enter_err(this, "canSampleRate", Args::Rate(rate), |core, _| {
             core.with_engine(|e| e.can_sample_rate(rate)).map(|()| ASE_OK)
         })
     }
 
     fn get_sample_rate(this: *mut IAsio, rate: *mut f64) -> AsioError {
-        enter_err(this, "getSampleRate", |core| {
+        enter_err(this, "getSampleRate", Args::None, |core, v| {
             if rate.is_null() {
                 return Err(null("getSampleRate", "sampleRate"));
             }
@@ -334,12 +400,13 @@ iasio_methods! {
             };
             // SAFETY: non-null host out-pointer.
             unsafe { put(rate, r) };
+            v.out = Out::Rate(r);
             Ok(ASE_OK)
         })
     }
 
     fn set_sample_rate(this: *mut IAsio, rate: f64) -> AsioError {
-        enter_err(this, "setSampleRate", |core| {
+        enter_err(this, "setSampleRate", Args::Rate(rate), |core, _| {
             core.with_engine(|e| e.set_sample_rate(rate)).map(|()| ASE_OK)
         })
     }
@@ -349,12 +416,13 @@ iasio_methods! {
         clocks: *mut AsioClockSource,
         num_sources: *mut i32,
     ) -> AsioError {
-        enter_err(this, "getClockSources", |core| {
+        enter_err(this, "getClockSources", Args::None, |core, v| {
             if clocks.is_null() || num_sources.is_null() {
                 return Err(null("getClockSources", "clocks or numSources"));
             }
             // SAFETY: non-null; the host passes the array's capacity here.
             let capacity = unsafe { num_sources.read_unaligned() };
+            v.args = Args::Capacity(capacity);
             if capacity < 1 {
                 return Err(EngineError::InvalidParameter {
                     call: "getClockSources",
@@ -376,12 +444,13 @@ iasio_methods! {
             }
             // SAFETY: non-null host out-pointer.
             unsafe { put(num_sources, written) };
+            v.out = Out::Sources(written);
             Ok(ASE_OK)
         })
     }
 
     fn set_clock_source(this: *mut IAsio, reference: i32) -> AsioError {
-        enter_err(this, "setClockSource", |core| {
+        enter_err(this, "setClockSource", Args::ClockSource(reference), |core, _| {
             core.with_engine(|e| e.set_clock_source(reference)).map(|()| ASE_OK)
         })
     }
@@ -391,7 +460,7 @@ iasio_methods! {
         pos: *mut AsioSamples,
         stamp: *mut AsioTimeStamp,
     ) -> AsioError {
-        enter_err(this, "getSamplePosition", |core| {
+        enter_err(this, "getSamplePosition", Args::None, |core, v| {
             if pos.is_null() || stamp.is_null() {
                 return Err(null("getSamplePosition", "sPos or tStamp"));
             }
@@ -406,22 +475,29 @@ iasio_methods! {
                 put(pos, AsioSamples::from_u64(p));
                 put(stamp, AsioTimeStamp::from_u64(t));
             }
+            v.out = Out::Position { samples: p, time_ns: t };
             Ok(ASE_OK)
         })
     }
 
     fn get_channel_info(this: *mut IAsio, info: *mut AsioChannelInfo) -> AsioError {
-        enter_err(this, "getChannelInfo", |core| {
+        enter_err(this, "getChannelInfo", Args::None, |core, v| {
             if info.is_null() {
                 return Err(null("getChannelInfo", "info"));
             }
             // SAFETY: non-null; the host filled `channel` and `isInput`.
             let mut ci = unsafe { info.read_unaligned() };
+            v.args = Args::Channel { channel: ci.channel, is_input: ci.is_input != 0 };
             let details = core.with_engine(|e| e.channel_info(ci.channel, ci.is_input != 0))?;
             ci.is_active = if details.is_active { ASIO_TRUE } else { ASIO_FALSE };
             ci.channel_group = details.group;
             ci.sample_type = details.sample_type;
             ci.set_name(&details.name);
+            v.out = Out::ChannelInfo {
+                active: details.is_active,
+                group: details.group,
+                sample_type: details.sample_type,
+            };
             // SAFETY: non-null host out-pointer.
             unsafe { put(info, ci) };
             Ok(ASE_OK)
@@ -435,7 +511,8 @@ iasio_methods! {
         buffer_size: i32,
         callbacks: *const AsioCallbacks,
     ) -> AsioError {
-        enter_err(this, "createBuffers", |core| {
+        let args = Args::CreateBuffers { channels: num_channels, inputs: None, buffer_frames: buffer_size };
+        enter_err(this, "createBuffers", args, |core, v| {
             if infos.is_null() {
                 return Err(null("createBuffers", "bufferInfos"));
             }
@@ -460,6 +537,11 @@ iasio_methods! {
                 let bi = unsafe { infos.add(i).read_unaligned() };
                 requests.push(BufferRequest { is_input: bi.is_input != 0, channel: bi.channel_num });
             }
+            v.args = Args::CreateBuffers {
+                channels: num_channels,
+                inputs: Some(requests.iter().filter(|r| r.is_input).count() as i32),
+                buffer_frames: buffer_size,
+            };
             // SAFETY: non-null; copied by value, see callbacks.rs for validity.
             let cb = unsafe { callbacks.read_unaligned() };
             let (host, _time_info) = callbacks::adapt(&cb)?;
@@ -478,15 +560,17 @@ iasio_methods! {
     }
 
     fn dispose_buffers(this: *mut IAsio) -> AsioError {
-        enter_err(this, "disposeBuffers", |core| core.dispose().map(|()| ASE_OK))
+        enter_err(this, "disposeBuffers", Args::None, |core, _| core.dispose().map(|()| ASE_OK))
     }
 
     fn control_panel(this: *mut IAsio) -> AsioError {
-        enter_err(this, "controlPanel", |core| core.control_panel().map(|()| ASE_OK))
+        enter_err(this, "controlPanel", Args::None, |core, _| {
+            core.control_panel().map(|()| ASE_OK)
+        })
     }
 
     fn future(this: *mut IAsio, selector: i32, opt: *mut c_void) -> AsioError {
-        enter_err(this, "future", |core| match selector {
+        enter_err(this, "future", Args::Selector(selector), |core, v| match selector {
             future::CAN_REPORT_OVERLOAD => {
                 core.with_engine(|e| e.can_report_overload()).map(|()| ASE_SUCCESS)
             }
@@ -505,6 +589,7 @@ iasio_methods! {
                         output_samples: o,
                     });
                 }
+                v.out = Out::InternalBuffer { input: i, output: o };
                 Ok(ASE_SUCCESS)
             }
             // Hosts probe many selectors; "not present" is the answer, and
@@ -514,7 +599,7 @@ iasio_methods! {
     }
 
     fn output_ready(this: *mut IAsio) -> AsioError {
-        enter_err(this, "outputReady", |core| {
+        enter_err(this, "outputReady", Args::None, |core, _| {
             // Lock-free while streaming: called from inside the switch.
             if core.shared().is_streaming() {
                 core.shared().signal_output_ready();

@@ -5,9 +5,15 @@
 //! A counting global allocator counts every allocation made while the
 //! calling thread is inside the driver's real-time section
 //! (`tenuto_engine::rt`); Tenuto's only lock type counts every acquisition
-//! made there. Both must stay at zero while real periods stream.
+//! made there. Both must stay at zero while real periods stream — also with
+//! the debug trace on, which records every call the host makes from inside
+//! its callback.
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
+
+use tenuto_driver::trace::Trace;
 
 use tenuto_engine::virtual_device::{VirtualConfig, VirtualDevice};
 use tenuto_engine::{Engine, EngineOptions};
@@ -36,12 +42,17 @@ fn the_counting_allocator_sees_allocations_in_a_real_time_section() {
 }
 
 fn stream_and_count(frames: i32, inputs: usize, outputs: usize, output_ready: bool) {
+    let host = HostOptions {
+        call_output_ready: output_ready,
+        ..HostOptions::default()
+    };
     stream_and_count_with(
         frames,
         inputs,
         outputs,
-        output_ready,
+        host,
         EngineOptions::default(),
+        None,
     );
 }
 
@@ -49,8 +60,9 @@ fn stream_and_count_with(
     frames: i32,
     inputs: usize,
     outputs: usize,
-    output_ready: bool,
+    host: HostOptions,
     options: EngineOptions,
+    trace: Option<Arc<Trace>>,
 ) -> tenuto_engine::stats::StatsSnapshot {
     let engine = Engine::new(
         Box::new(VirtualDevice::new(VirtualConfig {
@@ -60,7 +72,13 @@ fn stream_and_count_with(
         })),
         options,
     );
-    let instance = tenuto_driver::create_instance(engine);
+    let instance = tenuto_driver::create_instance_with_hooks(
+        engine,
+        tenuto_driver::core::DriverHooks {
+            trace,
+            ..Default::default()
+        },
+    );
     let shared = std::sync::Arc::clone(instance.shared());
     let mut d = Driver::from_instance(instance);
     let allocs_before = tenuto_engine::rt::rt_allocations();
@@ -68,11 +86,7 @@ fn stream_and_count_with(
     let options = StreamOptions {
         buffer_frames: Some(frames),
         duration: Duration::from_secs(2),
-        host: HostOptions {
-            // The handler also calls getSamplePosition inside every switch.
-            call_output_ready: output_ready,
-            ..HostOptions::default()
-        },
+        host,
         ..StreamOptions::default()
     };
     let report = stream::run(&mut d, &options, &mut |_, _| {}).expect("stream");
@@ -112,9 +126,73 @@ fn the_streaming_loop_neither_allocates_nor_locks() {
         sample_every_periods: 1,
         ..EngineOptions::default()
     };
-    let stats = stream_and_count_with(64, 2, 2, false, options);
+    let stats = stream_and_count_with(64, 2, 2, HostOptions::default(), options, None);
     assert!(
         stats.samples >= stats.periods.saturating_sub(2),
         "{stats:?}"
     );
+    traced_streaming_neither_allocates_nor_locks();
+}
+
+/// The debug trace on: every getSamplePosition and outputReady from inside
+/// the switch is recorded on the driver thread, while another thread takes
+/// the records (as the log thread does); then with a queue too small for
+/// the stream and nobody taking records, so that pushes also fail and count.
+fn traced_streaming_neither_allocates_nor_locks() {
+    let trace = Arc::new(Trace::new(1024));
+    let done = Arc::new(AtomicBool::new(false));
+    let taken = Arc::new(AtomicU64::new(0));
+    let reader = {
+        let (trace, done, taken) = (Arc::clone(&trace), Arc::clone(&done), Arc::clone(&taken));
+        std::thread::spawn(move || {
+            while !done.load(Ordering::Acquire) {
+                while let Some(record) = trace.pop() {
+                    if record.driver_thread {
+                        taken.fetch_add(1, Ordering::Relaxed);
+                    }
+                    std::hint::black_box(record.to_string());
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        })
+    };
+    // Without time info the handler asks for the sample position in every
+    // switch; outputReady follows it.
+    let host = HostOptions {
+        time_info: false,
+        call_output_ready: true,
+        ..HostOptions::default()
+    };
+    let stats = stream_and_count_with(
+        32,
+        2,
+        2,
+        host,
+        EngineOptions::default(),
+        Some(Arc::clone(&trace)),
+    );
+    done.store(true, Ordering::Release);
+    reader.join().unwrap();
+    let on_driver_thread = taken.load(Ordering::Relaxed)
+        + trace.dropped()
+        + std::iter::from_fn(|| trace.pop())
+            .filter(|r| r.driver_thread)
+            .count() as u64;
+    // getSamplePosition and outputReady in every switch.
+    assert!(
+        on_driver_thread >= 2 * stats.periods.saturating_sub(2),
+        "{on_driver_thread} calls traced on the driver thread in {} periods",
+        stats.periods
+    );
+
+    let small = Arc::new(Trace::new(16));
+    stream_and_count_with(
+        64,
+        2,
+        2,
+        host,
+        EngineOptions::default(),
+        Some(Arc::clone(&small)),
+    );
+    assert!(small.dropped() > 0, "the queue of 16 filled up");
 }

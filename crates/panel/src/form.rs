@@ -558,7 +558,7 @@ pub fn log_levels() -> Vec<Entry> {
                 LogLevel::Error => "Errors only",
                 LogLevel::Warn => "Errors and warnings",
                 LogLevel::Info => "Info: also start, stop, settings (recommended)",
-                LogLevel::Debug => "Everything (for support requests)",
+                LogLevel::Debug => "Debug: also every call from the DAW (for support requests)",
             };
             Entry::new(l.as_str(), label)
         })

@@ -272,8 +272,8 @@ choice! {
         Warn = "warn" => "Errors and warnings",
         /// Also what the driver does (start, stop, settings).
         Info = "info" => "Also what the driver does: start, stop, settings applied",
-        /// Everything.
-        Debug = "debug" => "Everything, for support requests",
+        /// Also a trace of every IASIO call.
+        Debug = "debug" => "Also every call from the DAW with its result and duration, for support requests",
     }
 }
 

@@ -113,6 +113,12 @@
 //!   what is allowed and what was done; an unknown key or section is a
 //!   [`Severity::Warning`], with "did you mean" when a known name is within edit
 //!   distance 2. A driver can therefore always load, and report the problems.
+//! * **Bounded work.** Reading and checking a file takes time linear in its size. A
+//!   file over [`MAX_FILE_BYTES`] (1 MiB) is not read at all: the defaults apply and one
+//!   error says so (size, limit, what to do). At most [`MAX_PROBLEMS`] problems are
+//!   listed, in file order, then one more sums up the rest ("and K more …"); names and
+//!   values are cut to 60 characters in messages, and "did you mean" is not attempted
+//!   for words longer than any known name.
 //! * Keys are case-sensitive (TOML is); choice values are not (`"MMCSS"` reads as
 //!   `mmcss`). A UTF-8 byte-order mark is ignored.
 //! * Profile names are executable file names, compared case-insensitively: they are
@@ -147,6 +153,6 @@ pub use model::{
     OutputSafetySetting, SchedulingSettings, Settings, VirtualSettings, WasapiSettings,
     BUFFER_SIZE_MAX, BUFFER_SIZE_MIN, MAX_CHANNELS, SAMPLE_RATES,
 };
-pub use parse::{load, parse, Loaded, Problem, Severity, Source};
+pub use parse::{load, parse, Loaded, Problem, Severity, Source, MAX_FILE_BYTES, MAX_PROBLEMS};
 pub use path::{default_path, CONFIG_ENV, FILE_NAME};
 pub use write::{save_atomic, SaveError};

@@ -36,7 +36,8 @@ pub struct Problem {
     /// Error or warning.
     pub severity: Severity,
     /// The key concerned (`"scheduling.mmcss_priority"`, `"profiles.reaper.exe"`),
-    /// the section for an unknown section, or empty for the whole file.
+    /// the section for an unknown section, or empty for the whole file and for the
+    /// closing "and K more problems" of a list cut at [`MAX_PROBLEMS`].
     pub key: String,
     /// The 1-based line in the file, when known.
     pub line: Option<usize>,
@@ -87,11 +88,41 @@ impl Loaded {
         self.problems.iter().any(|p| p.severity == Severity::Error)
     }
 
-    /// The problem that made the whole file unusable (unreadable, not UTF-8, not
-    /// TOML), if any.
+    /// The problem that made the whole file unusable (unreadable, too large, not
+    /// UTF-8, not TOML), if any. It is then the only problem.
     pub fn file_problem(&self) -> Option<&Problem> {
-        self.problems.iter().find(|p| p.key.is_empty())
+        match self.problems.as_slice() {
+            [only] if only.key.is_empty() => Some(only),
+            _ => None,
+        }
     }
+}
+
+/// A settings file larger than this many bytes is not read: a real one needs a
+/// few kilobytes, and reading and checking a huge one entry by entry would hold
+/// up the host that creates the driver.
+pub const MAX_FILE_BYTES: u64 = 1 << 20;
+
+/// At most this many problems are listed; the rest are summed up in one closing
+/// problem ("and K more"), so a file full of mistakes gives a readable report and
+/// a bounded log.
+pub const MAX_PROBLEMS: usize = 50;
+
+/// Edit distances ("did you mean") are computed only for words up to this many
+/// characters: every known key, section and choice is shorter, and longer words
+/// would cost time proportional to their length for no suggestion.
+const MAX_SUGGEST_CHARS: usize = 40;
+
+fn too_large(what: &str, bytes: u64) -> Problem {
+    file_problem(
+        None,
+        format!(
+            "{what} is {bytes} bytes, more than the {MAX_FILE_BYTES} bytes (1 MiB) a settings \
+             file may have, so it was not read; running with the default settings. A settings \
+             file needs a few kilobytes: remove what is not a setting, or delete the file to \
+             start from the defaults"
+        ),
+    )
 }
 
 /// FNV-1a, 64 bits: stable across runs and Rust versions.
@@ -110,8 +141,13 @@ pub fn load(path: &Path) -> Loaded {
         source,
         text_hash,
     };
-    let bytes = match std::fs::read(path) {
-        Ok(bytes) => bytes,
+    let bytes = match read_capped(path) {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => {
+            let size = std::fs::metadata(path).map_or(MAX_FILE_BYTES + 1, |m| m.len());
+            let problem = too_large(&path.display().to_string(), size.max(MAX_FILE_BYTES + 1));
+            return defaults(vec![problem], Source::File, 0);
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return defaults(Vec::new(), Source::Defaults, 0)
         }
@@ -148,6 +184,20 @@ pub fn load(path: &Path) -> Loaded {
     }
 }
 
+/// The file's bytes, or `None` when it has more than [`MAX_FILE_BYTES`] (then at
+/// most that many plus one are read).
+fn read_capped(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    if file.metadata()?.len() > MAX_FILE_BYTES {
+        return Ok(None);
+    }
+    let mut bytes = Vec::new();
+    // The file may grow between the size check and the read.
+    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= MAX_FILE_BYTES).then_some(bytes))
+}
+
 fn file_problem(line: Option<usize>, message: String) -> Problem {
     Problem {
         severity: Severity::Error,
@@ -157,8 +207,18 @@ fn file_problem(line: Option<usize>, message: String) -> Problem {
     }
 }
 
-/// Parses the text of a settings file; the same rules as [`load`].
+/// Parses the text of a settings file; the same rules as [`load`]. The work is
+/// linear in the text's length; a text over [`MAX_FILE_BYTES`] is refused without
+/// being parsed, and at most [`MAX_PROBLEMS`] problems are listed.
 pub fn parse(text: &str) -> Loaded {
+    if text.len() as u64 > MAX_FILE_BYTES {
+        return Loaded {
+            settings: Settings::default(),
+            problems: vec![too_large(crate::FILE_NAME, text.len() as u64)],
+            source: Source::File,
+            text_hash: 0,
+        };
+    }
     let mut loaded = Loaded {
         settings: Settings::default(),
         problems: Vec::new(),
@@ -168,7 +228,7 @@ pub fn parse(text: &str) -> Loaded {
     let body = text.strip_prefix('\u{feff}').unwrap_or(text);
     match DeTable::parse(body) {
         Err(e) => {
-            let line = e.span().map(|s| line_of(body, s.start));
+            let line = e.span().map(|s| Lines::new(body).line_of(s.start));
             let what = e
                 .message()
                 .lines()
@@ -184,30 +244,110 @@ pub fn parse(text: &str) -> Loaded {
         Ok(root) => {
             let mut reader = Reader {
                 text: body,
+                lines: Lines::new(body),
                 settings: &mut loaded.settings,
-                problems: &mut loaded.problems,
+                problems: Vec::new(),
             };
             reader.root(root.get_ref());
-            loaded.problems.sort_by_key(|p| p.line);
+            let mut found = reader.problems;
+            found.sort_by_key(|(p, _)| p.line);
+            // Suggestions cost more than the rest of a problem: only the listed ones get them.
+            let listed = found.len().min(MAX_PROBLEMS);
+            loaded.problems = found
+                .drain(..listed)
+                .map(|(mut p, hint)| {
+                    if let Some(hint) = hint {
+                        p.message.push_str(&hint.text());
+                    }
+                    p
+                })
+                .collect();
+            cap_problems(&mut loaded.problems, found.into_iter().map(|(p, _)| p));
         }
     }
     loaded
 }
 
-/// The 1-based line of a byte offset.
-fn line_of(text: &str, offset: usize) -> usize {
-    let end = offset.min(text.len());
-    text.as_bytes()[..end]
-        .iter()
-        .filter(|b| **b == b'\n')
-        .count()
-        + 1
+/// Sums up the problems not listed (`rest`) in one more, after the listed ones.
+fn cap_problems(problems: &mut Vec<Problem>, rest: impl ExactSizeIterator<Item = Problem>) {
+    let count = rest.len();
+    if count == 0 {
+        return;
+    }
+    let errors = rest.filter(|p| p.severity == Severity::Error).count();
+    let (severity, which) = match errors {
+        0 => (Severity::Warning, "warnings".to_owned()),
+        e if e == count => (Severity::Error, "errors".to_owned()),
+        e => (Severity::Error, format!("problems, {e} of them errors")),
+    };
+    problems.push(Problem {
+        severity,
+        key: String::new(),
+        line: None,
+        message: format!(
+            "and {count} more {which} after line {} (only the first {MAX_PROBLEMS} are listed)",
+            problems.last().and_then(|p| p.line).unwrap_or(0)
+        ),
+    });
+}
+
+/// The start of every line of a text, found once, so that a line number costs
+/// a binary search rather than a scan of the text.
+struct Lines {
+    starts: Vec<usize>,
+}
+
+impl Lines {
+    fn new(text: &str) -> Self {
+        let newlines = text
+            .bytes()
+            .enumerate()
+            .filter(|(_, b)| *b == b'\n')
+            .map(|(i, _)| i + 1);
+        Self {
+            starts: std::iter::once(0).chain(newlines).collect(),
+        }
+    }
+
+    /// The 1-based line of a byte offset.
+    fn line_of(&self, offset: usize) -> usize {
+        self.starts.partition_point(|start| *start <= offset)
+    }
 }
 
 struct Reader<'a> {
     text: &'a str,
+    lines: Lines,
     settings: &'a mut Settings,
-    problems: &'a mut Vec<Problem>,
+    /// Every problem, with the suggestion its message will end with if it is listed.
+    problems: Vec<(Problem, Option<Hint>)>,
+}
+
+/// A "did you mean" still to be worked out.
+enum Hint {
+    /// For an unknown section.
+    Section(String),
+    /// For an unknown key outside any section.
+    Bare(String),
+    /// For an unknown key in a known section: (section, name).
+    InSection(String, String),
+}
+
+impl Hint {
+    /// "; did you mean …?", or nothing.
+    fn text(&self) -> String {
+        match self {
+            Hint::Section(name) => closest(name, SECTIONS.iter().copied())
+                .map(|s| format!("; did you mean [{s}]?"))
+                .unwrap_or_default(),
+            Hint::Bare(name) => did_you_mean_text(&did_you_mean_key(name), |k| {
+                format!(" (in [{}])", section_of(k))
+            }),
+            Hint::InSection(section, name) => {
+                did_you_mean_text(&did_you_mean_in(section, name), |_| String::new())
+            }
+        }
+    }
 }
 
 type Entry<'a, 'i> = (
@@ -217,23 +357,42 @@ type Entry<'a, 'i> = (
 
 impl Reader<'_> {
     fn line(&self, span: Range<usize>) -> Option<usize> {
-        Some(line_of(self.text, span.start))
+        Some(self.lines.line_of(span.start))
     }
 
     fn push(&mut self, severity: Severity, key: &str, span: Range<usize>, message: String) {
+        self.push_hinted(severity, key, span, message, None);
+    }
+
+    fn push_hinted(
+        &mut self,
+        severity: Severity,
+        key: &str,
+        span: Range<usize>,
+        message: String,
+        hint: Option<Hint>,
+    ) {
         let line = self.line(span);
-        self.problems.push(Problem {
+        let problem = Problem {
             severity,
             key: key.to_owned(),
             line,
             message,
-        });
+        };
+        self.problems.push((problem, hint));
     }
 
     /// The value as written, for messages.
     fn shown(&self, value: &Spanned<DeValue<'_>>) -> String {
         match value.get_ref() {
-            DeValue::String(s) => toml_string(s),
+            DeValue::String(s) => match s.char_indices().nth(SHOWN_CHARS) {
+                None => toml_string(s),
+                Some((end, _)) => format!(
+                    "{}… (a string of {} characters)",
+                    toml_string(&s[..end]),
+                    s.chars().count()
+                ),
+            },
             _ => {
                 let raw = self.text.get(value.span()).unwrap_or("").trim();
                 if raw.is_empty() || raw.contains('\n') || raw.chars().count() > 60 {
@@ -267,19 +426,29 @@ impl Reader<'_> {
                     self.push(Severity::Error, name_str, name.span(), message);
                 }
                 (false, DeValue::Table(_)) => {
-                    let hint = closest(name_str, SECTIONS.iter().copied())
-                        .map(|s| format!("; did you mean [{s}]?"))
-                        .unwrap_or_default();
-                    let message = format!("unknown section [{name_str}] ignored{hint}");
-                    self.push(Severity::Warning, name_str, name.span(), message);
+                    let message = format!("unknown section [{}] ignored", clip(name_str));
+                    let hint = Hint::Section(name_str.to_owned());
+                    self.push_hinted(
+                        Severity::Warning,
+                        name_str,
+                        name.span(),
+                        message,
+                        Some(hint),
+                    );
                 }
                 (false, _) => {
-                    let hint = did_you_mean_text(&did_you_mean_key(name_str), |k| {
-                        format!(" (in [{}])", section_of(k))
-                    });
-                    let message =
-                        format!("unknown key `{name_str}` outside any section ignored{hint}");
-                    self.push(Severity::Warning, name_str, name.span(), message);
+                    let message = format!(
+                        "unknown key `{}` outside any section ignored",
+                        clip(name_str)
+                    );
+                    let hint = Hint::Bare(name_str.to_owned());
+                    self.push_hinted(
+                        Severity::Warning,
+                        name_str,
+                        name.span(),
+                        message,
+                        Some(hint),
+                    );
                 }
             }
         }
@@ -299,10 +468,9 @@ impl Reader<'_> {
         for (name, value) in entries {
             let full = format!("{section}.{}", name.get_ref());
             if keys::info(&full).is_none() {
-                let hint =
-                    did_you_mean_text(&did_you_mean_in(section, name.get_ref()), |_| String::new());
-                let message = format!("unknown key `{full}` ignored{hint}");
-                self.push(Severity::Warning, &full, name.span(), message);
+                let message = format!("unknown key `{}` ignored", clip(&full));
+                let hint = Hint::InSection(section.to_owned(), name.get_ref().to_string());
+                self.push_hinted(Severity::Warning, &full, name.span(), message, Some(hint));
                 continue;
             }
             let val = to_val(value.get_ref());
@@ -351,10 +519,11 @@ impl Reader<'_> {
     fn profiles(&mut self, table: &DeTable<'_>) {
         let mut entries: Vec<Entry<'_, '_>> = table.iter().collect();
         entries.sort_by_key(|(k, _)| k.span().start);
-        let mut seen: Vec<(String, String)> = Vec::new();
+        // Stored (lowercased) name -> the name as first written.
+        let mut seen: std::collections::HashMap<String, String> = std::collections::HashMap::new();
         for (name, value) in entries {
             let raw: &str = name.get_ref();
-            let full = format!("profiles.{raw}");
+            let full = format!("profiles.{}", clip(raw));
             let stored = match check_profile_name(raw) {
                 Ok(stored) => stored,
                 Err(why) => {
@@ -373,15 +542,17 @@ impl Reader<'_> {
             };
             match parsed {
                 Ok(profile) => {
-                    if let Some((first, _)) = seen.iter().find(|(_, s)| *s == stored) {
+                    if let Some(first) = seen.get(&stored) {
                         let message = format!(
-                            "{full} names the same executable as profiles.{first} (names are \
+                            "{full} names the same executable as profiles.{} (names are \
                              case-insensitive); used the later one, {}",
+                            clip(first),
                             toml_string(profile.as_str())
                         );
                         self.push(Severity::Warning, &full, name.span(), message);
+                    } else {
+                        seen.insert(stored.clone(), raw.to_owned());
                     }
-                    seen.push((raw.to_owned(), stored.clone()));
                     self.settings.profiles.insert(stored, profile);
                 }
                 Err(reason) => {
@@ -394,6 +565,19 @@ impl Reader<'_> {
                 }
             }
         }
+    }
+}
+
+/// Names and values longer than this many characters are cut in messages.
+const SHOWN_CHARS: usize = 60;
+
+/// `text` for a message: as it is, or its first [`SHOWN_CHARS`] characters and
+/// how long it was (a message, and the log line that carries it, stays short
+/// whatever the file holds).
+fn clip(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(SHOWN_CHARS) {
+        None => text.into(),
+        Some((end, _)) => format!("{}… ({} characters)", &text[..end], text.chars().count()).into(),
     }
 }
 
@@ -426,31 +610,55 @@ fn to_val(value: &DeValue<'_>) -> Val {
 }
 
 /// Edit distance (optimal string alignment: insertions, deletions, substitutions
-/// and swaps of neighbours), ASCII case-insensitive.
-pub(crate) fn distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().map(|c| c.to_ascii_lowercase()).collect();
-    let b: Vec<char> = b.chars().map(|c| c.to_ascii_lowercase()).collect();
-    // d[i][j]: distance between a[..i] and b[..j].
-    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, cell) in d[0].iter_mut().enumerate() {
+/// and swaps of neighbours), ASCII case-insensitive; `None` when either word is
+/// longer than [`MAX_SUGGEST_CHARS`] (no allocation, bounded work).
+#[cfg(test)]
+pub(crate) fn distance(a: &str, b: &str) -> Option<usize> {
+    distance_within(a, b, usize::MAX)
+}
+
+/// [`distance`] when it is at most `limit`, else `None`; stops as soon as every
+/// cell of a row exceeds `limit` (row minima never decrease).
+fn distance_within(a: &str, b: &str, limit: usize) -> Option<usize> {
+    const N: usize = MAX_SUGGEST_CHARS + 1;
+    let chars = |word: &str| -> Option<([char; N], usize)> {
+        let mut out = ['\0'; N];
+        let mut len = 0;
+        for c in word.chars() {
+            *out.get_mut(len)? = c.to_ascii_lowercase();
+            len += 1;
+        }
+        (len < N).then_some((out, len))
+    };
+    let (a, a_len) = chars(a)?;
+    let (b, b_len) = chars(b)?;
+    let (a, b) = (&a[..a_len], &b[..b_len]);
+    // Rows i, i - 1 and i - 2 of the table d[i][j] (the distance between a[..i]
+    // and b[..j]) are rows[i % 3], rows[(i + 2) % 3] and rows[(i + 1) % 3].
+    let mut rows = [[0usize; N]; 3];
+    for (j, cell) in rows[0].iter_mut().enumerate().take(b.len() + 1) {
         *cell = j;
     }
     for i in 1..=a.len() {
+        let [row, up, two_up] = [i % 3, (i + 2) % 3, (i + 1) % 3];
+        rows[row][0] = i;
+        let mut row_min = i;
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (d[i - 1][j] + 1)
-                .min(d[i][j - 1] + 1)
-                .min(d[i - 1][j - 1] + cost);
+            let mut best = (rows[up][j] + 1)
+                .min(rows[row][j - 1] + 1)
+                .min(rows[up][j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                best = best.min(d[i - 2][j - 2] + 1);
+                best = best.min(rows[two_up][j - 2] + 1);
             }
-            d[i][j] = best;
+            rows[row][j] = best;
+            row_min = row_min.min(best);
+        }
+        if row_min > limit {
+            return None;
         }
     }
-    d[a.len()][b.len()]
+    Some(rows[a.len() % 3][b.len()]).filter(|d| *d <= limit)
 }
 
 /// The candidate nearest to `word` within distance 2, if any.
@@ -458,9 +666,15 @@ pub(crate) fn closest<'c>(
     word: &str,
     candidates: impl Iterator<Item = &'c str>,
 ) -> Option<&'c str> {
+    // A word longer than the limit in bytes is longer in characters too.
+    if word.len() > 4 * MAX_SUGGEST_CHARS {
+        return None;
+    }
+    let chars = word.chars().count();
     candidates
-        .map(|c| (distance(word, c), c))
-        .filter(|(d, _)| *d <= 2)
+        // The distance is at least the difference in length (candidates are ASCII).
+        .filter(|c| c.len().abs_diff(chars) <= 2)
+        .filter_map(|c| Some((distance_within(word, c, 2)?, c)))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
 }
@@ -525,13 +739,22 @@ mod tests {
 
     #[test]
     fn distances() {
-        assert_eq!(distance("mode", "mode"), 0);
-        assert_eq!(distance("mod", "mode"), 1);
-        assert_eq!(distance("mdoe", "mode"), 1);
-        assert_eq!(distance("schedulling", "scheduling"), 1);
-        assert_eq!(distance("", "abc"), 3);
-        assert_eq!(distance("Level", "level"), 0);
-        assert_eq!(distance("kitten", "sitting"), 3);
+        assert_eq!(distance("mode", "mode"), Some(0));
+        assert_eq!(distance("mod", "mode"), Some(1));
+        assert_eq!(distance("mdoe", "mode"), Some(1));
+        assert_eq!(distance("schedulling", "scheduling"), Some(1));
+        assert_eq!(distance("", "abc"), Some(3));
+        assert_eq!(distance("Level", "level"), Some(0));
+        assert_eq!(distance("kitten", "sitting"), Some(3));
+        assert_eq!(distance("ca", "abc"), Some(3));
+        let longest = "x".repeat(MAX_SUGGEST_CHARS);
+        assert_eq!(distance(&longest, &longest), Some(0));
+        assert_eq!(distance(&format!("{longest}y"), "mode"), None);
+        assert_eq!(distance("mode", &format!("{longest}y")), None);
+        assert_eq!(distance_within("kitten", "sitting", 3), Some(3));
+        assert_eq!(distance_within("kitten", "sitting", 2), None);
+        assert_eq!(distance_within("abcdef", "zzzzzz", 2), None);
+        assert_eq!(distance_within("mdoe", "mode", 2), Some(1));
     }
 
     #[test]
@@ -554,6 +777,14 @@ mod tests {
             did_you_mean_text(&["a.b", "c.b"], |k| format!(" ({})", &k[..1])),
             "; did you mean `a.b` (a) or `c.b` (c)?"
         );
+    }
+
+    #[test]
+    fn line_numbers() {
+        let lines = Lines::new("a\nbc\n\nd");
+        let got: Vec<usize> = (0..8).map(|o| lines.line_of(o)).collect();
+        assert_eq!(got, [1, 1, 2, 2, 2, 3, 4, 4]);
+        assert_eq!(Lines::new("").line_of(0), 1);
     }
 
     #[test]

@@ -926,3 +926,198 @@ fn output_safety_is_auto_or_milliseconds() {
     let e = set_key(&mut s, "wasapi.output_safety", "500").unwrap_err();
     assert!(e.to_string().contains("not changed"), "{e}");
 }
+
+// Bounded work: a settings file is read while a host creates the driver, so whatever it
+// holds must be checked in time linear in its size, give a bounded report, and a file
+// over the size limit must not be read at all. The assertions are on counts; each test
+// also has one generous time limit (HANG_GUARD), only to turn a hang or a quadratic
+// blow-up into a failure on a slow, noisy machine — speed targets live in benchmarks.
+
+/// Far above what linear work takes on these inputs, even in a debug build on a busy VM.
+const HANG_GUARD: Duration = Duration::from_secs(2);
+
+fn timed<T>(what: &str, f: impl FnOnce() -> T) -> T {
+    let t0 = std::time::Instant::now();
+    let out = f();
+    let took = t0.elapsed();
+    assert!(took < HANG_GUARD, "{what} took {took:?}");
+    out
+}
+
+/// `count` unknown keys in [driver], 11 bytes each.
+fn unknown_keys(count: usize) -> String {
+    let mut text = String::from("[driver]\n");
+    for i in 0..count {
+        text.push_str(&format!("k{i:05} = 1\n"));
+    }
+    text
+}
+
+fn assert_capped(loaded: &Loaded, count: usize) {
+    assert_eq!(loaded.problems.len(), MAX_PROBLEMS + 1);
+    let listed = &loaded.problems[..MAX_PROBLEMS];
+    assert!(listed.iter().all(|p| p.severity == Severity::Warning));
+    assert_eq!(
+        listed[0].to_string(),
+        "tenuto.toml line 2: unknown key `driver.k00000` ignored"
+    );
+    assert_eq!(listed[MAX_PROBLEMS - 1].line, Some(MAX_PROBLEMS + 1));
+    let last = &loaded.problems[MAX_PROBLEMS];
+    assert_eq!((last.severity, last.line), (Severity::Warning, None));
+    assert_eq!(
+        last.message,
+        format!(
+            "and {} more warnings after line {} (only the first {MAX_PROBLEMS} are listed)",
+            count - MAX_PROBLEMS,
+            MAX_PROBLEMS + 1
+        )
+    );
+    assert_eq!(loaded.file_problem(), None);
+    assert!(!loaded.has_errors());
+    assert_eq!(loaded.settings, Settings::default());
+}
+
+#[test]
+fn ten_thousand_unknown_keys_give_the_first_fifty_and_a_count() {
+    let text = unknown_keys(10_000);
+    assert!(text.len() > 100_000);
+    let loaded = timed("10,000 unknown keys", || parse(&text));
+    assert_capped(&loaded, 10_000);
+}
+
+#[test]
+fn seventy_five_thousand_unknown_keys_give_the_first_fifty_and_a_count() {
+    let text = unknown_keys(75_000);
+    assert!(text.len() > 800_000 && text.len() as u64 <= MAX_FILE_BYTES);
+    let loaded = timed("75,000 unknown keys", || parse(&text));
+    assert_capped(&loaded, 75_000);
+    // Through a file too.
+    let dir = temp_dir("75k");
+    let path = dir.join(FILE_NAME);
+    std::fs::write(&path, &text).unwrap();
+    let loaded = timed("loading 75,000 unknown keys", || load(&path));
+    assert_capped(&loaded, 75_000);
+}
+
+#[test]
+fn a_megabyte_long_name_or_value_gives_a_short_message() {
+    let long = "k".repeat(1_000_000);
+    let cases = [
+        (
+            format!("[driver]\n{long} = 1\n"),
+            Severity::Warning,
+            "unknown key `driver.kkk",
+        ),
+        (
+            format!("{long} = 1\n"),
+            Severity::Warning,
+            "unknown key `kkk",
+        ),
+        (
+            format!("[{long}]\n"),
+            Severity::Warning,
+            "unknown section [kkk",
+        ),
+        (
+            format!("[scheduling]\nmode = \"{long}\"\n"),
+            Severity::Error,
+            "scheduling.mode = \"kkk",
+        ),
+        (
+            format!("[profiles]\n\"{long}\" = 1\n"),
+            Severity::Error,
+            "profiles.kkk",
+        ),
+    ];
+    for (text, severity, start) in cases {
+        assert!(text.len() as u64 <= MAX_FILE_BYTES);
+        let loaded = timed(start, || parse(&text));
+        assert_eq!(loaded.problems.len(), 1, "{start}");
+        let p = &loaded.problems[0];
+        assert_eq!(p.severity, severity, "{p}");
+        assert!(p.message.starts_with(start), "{p}");
+        assert!(p.message.contains("…"), "{p}");
+        // The whole name is counted, "driver." and all.
+        assert!(p.message.contains("100000"), "{p}");
+        assert!(p.message.contains(" characters)"), "{p}");
+        assert!(
+            p.message.len() < 300,
+            "{} bytes: {}",
+            p.message.len(),
+            &p.message[..300]
+        );
+        assert_eq!(loaded.settings, Settings::default());
+    }
+}
+
+#[test]
+fn a_file_over_the_size_limit_is_refused_unread() {
+    // Not TOML at all: had it been parsed, the problem would say so.
+    let mut text = String::from("[driver\n");
+    while text.len() < 10_000_000 {
+        text.push_str("this is not toml = = =\n");
+    }
+    let check = |loaded: &Loaded, what: &str| {
+        assert_eq!(loaded.problems.len(), 1, "{:?}", loaded.problems);
+        let p = &loaded.problems[0];
+        assert_eq!(
+            (p.severity, p.key.as_str(), p.line),
+            (Severity::Error, "", None)
+        );
+        for want in [
+            what,
+            &format!("is {} bytes", text.len()),
+            "more than the 1048576 bytes (1 MiB)",
+            "not read",
+            "running with the default settings",
+            "remove what is not a setting, or delete the file",
+        ] {
+            assert!(p.message.contains(want), "{want:?} not in {p}");
+        }
+        assert!(!p.message.contains("TOML"), "{p}");
+        assert_eq!(loaded.file_problem(), Some(p));
+        assert_eq!((loaded.source, loaded.text_hash), (Source::File, 0));
+        assert_eq!(loaded.settings, Settings::default());
+    };
+    check(&timed("parsing 10 MB", || parse(&text)), "tenuto.toml");
+    let dir = temp_dir("10mb");
+    let path = dir.join(FILE_NAME);
+    std::fs::write(&path, &text).unwrap();
+    check(
+        &timed("loading 10 MB", || load(&path)),
+        &path.display().to_string(),
+    );
+
+    // Up to the limit a file is read.
+    let mut text = String::from("[driver]\nbuffer_size = 256\n");
+    text.push_str(&"#".repeat(MAX_FILE_BYTES as usize - text.len()));
+    assert_eq!(text.len() as u64, MAX_FILE_BYTES);
+    let loaded = parse(&text);
+    assert_eq!(
+        (loaded.problems.len(), loaded.settings.driver.buffer_size),
+        (0, 256)
+    );
+    text.push('#');
+    assert_eq!(parse(&text).problems.len(), 1);
+}
+
+#[test]
+fn many_profiles_and_duplicates_are_checked_in_linear_time() {
+    let mut text = String::from("[profiles]\n");
+    for i in 0..20_000 {
+        text.push_str(&format!(
+            "\"h{i}.exe\" = \"auto\"\n\"H{i}.EXE\" = \"mmcss\"\n"
+        ));
+    }
+    let loaded = timed("40,000 profiles", || parse(&text));
+    assert_eq!(loaded.settings.profiles.len(), 20_000);
+    assert_eq!(loaded.problems.len(), MAX_PROBLEMS + 1);
+    assert_eq!(
+        loaded.problems[0].message,
+        "profiles.H0.EXE names the same executable as profiles.h0.exe (names are \
+         case-insensitive); used the later one, \"mmcss\""
+    );
+    assert!(loaded.problems[MAX_PROBLEMS]
+        .message
+        .starts_with("and 19950 more warnings"));
+}

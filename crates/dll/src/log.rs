@@ -15,6 +15,7 @@ use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -33,6 +34,10 @@ pub const DEBUG_MAX_BYTES: u64 = 16 << 20;
 /// Old logs kept (`tenuto.1.log` … `tenuto.3.log`).
 pub const KEEP: usize = 3;
 const POLL: Duration = Duration::from_millis(250);
+/// Queued lines written per poll at most: a flood of lines cannot keep the log
+/// thread, or the last `Release` that joins it, busy. Once the logger is dropped,
+/// lines still queued after one more such batch are not written.
+const LINES_PER_POLL: usize = 256;
 
 /// A rotating log file.
 pub struct LogFile {
@@ -246,6 +251,9 @@ impl LineSender {
 /// The log thread of one driver object; dropping it writes a last line,
 /// stops and joins the thread.
 pub struct Logger {
+    /// Set before `Msg::Stop` is sent: the thread stops after its current batch
+    /// even when `Msg::Stop` is queued behind a backlog.
+    stopping: Arc<AtomicBool>,
     stop: Option<mpsc::Sender<Msg>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -279,6 +287,8 @@ impl Logger {
         max_bytes: u64,
     ) -> Option<Self> {
         let (stop, stopped) = mpsc::channel::<Msg>();
+        let stopping = Arc::new(AtomicBool::new(false));
+        let stop_seen = Arc::clone(&stopping);
         let thread = std::thread::Builder::new()
             .name("tenuto-log".to_owned())
             .spawn(move || {
@@ -301,15 +311,20 @@ impl Logger {
                     let last = match stopped.recv_timeout(POLL) {
                         Ok(Msg::Line(lvl, text)) => {
                             write(&mut log, lvl, &text);
-                            // More lines may be waiting; the status is read below anyway.
+                            // More lines may be waiting (a batch per poll); the status is
+                            // read below anyway.
                             let mut stop = false;
-                            while let Ok(msg) = stopped.try_recv() {
-                                match msg {
-                                    Msg::Line(lvl, text) => write(&mut log, lvl, &text),
-                                    Msg::Stop => stop = true,
+                            for _ in 0..LINES_PER_POLL {
+                                match stopped.try_recv() {
+                                    Ok(Msg::Line(lvl, text)) => write(&mut log, lvl, &text),
+                                    Ok(Msg::Stop) => {
+                                        stop = true;
+                                        break;
+                                    }
+                                    Err(_) => break,
                                 }
                             }
-                            stop
+                            stop || stop_seen.load(Ordering::Acquire)
                         }
                         Err(RecvTimeoutError::Timeout) => false,
                         Ok(Msg::Stop) | Err(RecvTimeoutError::Disconnected) => true,
@@ -421,6 +436,14 @@ impl Logger {
                     streaming = now;
                     drop(shared);
                     if last {
+                        if let Ok(Msg::Line(..)) = stopped.try_recv() {
+                            write(
+                                &mut log,
+                                "warn",
+                                "more lines were queued when the driver object was released; \
+                                 they were not written",
+                            );
+                        }
                         write(&mut log, "info", "driver object released");
                         return;
                     }
@@ -428,6 +451,7 @@ impl Logger {
             })
             .ok()?;
         Some(Self {
+            stopping,
             stop: Some(stop),
             thread: Some(thread),
         })
@@ -443,6 +467,7 @@ impl Logger {
 
 impl Drop for Logger {
     fn drop(&mut self) {
+        self.stopping.store(true, Ordering::Release);
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(Msg::Stop);
         }

@@ -20,7 +20,7 @@ use tenuto_engine::host::ThreadPolicy;
 use tenuto_engine::shared::Shared;
 use tenuto_engine::virtual_device::VirtualDevice;
 use tenuto_engine::{Engine, EngineOptions};
-use tenuto_settings::{BackendSetting, LogLevel, Settings, Severity};
+use tenuto_settings::{BackendSetting, LogLevel, Settings, Severity, Source};
 
 /// How often the watcher looks at the file.
 const POLL: Duration = Duration::from_millis(300);
@@ -35,6 +35,8 @@ pub(crate) struct Startup {
     pub message: Option<String>,
     /// Every problem in the file, for the log.
     pub problems: Vec<String>,
+    /// Why there was no file to read, for the log.
+    pub no_file: Option<String>,
 }
 
 /// Reads the settings file (or the defaults).
@@ -46,9 +48,21 @@ pub(crate) fn startup() -> Startup {
             settings: Settings::default(),
             message: None,
             problems: Vec::new(),
+            no_file: None,
         };
     };
     let loaded = tenuto_settings::load(p);
+    let no_file = (loaded.source == Source::Defaults).then(|| match p.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() && !dir.is_dir() => format!(
+            "settings: the folder of {} does not exist or cannot be reached; running with the \
+             default settings",
+            p.display()
+        ),
+        _ => format!(
+            "settings: {} does not exist; running with the default settings",
+            p.display()
+        ),
+    });
     let errors: Vec<_> = loaded
         .problems
         .iter()
@@ -67,6 +81,7 @@ pub(crate) fn startup() -> Startup {
         settings: loaded.settings,
         message,
         problems,
+        no_file,
     }
 }
 
@@ -106,6 +121,7 @@ pub fn new_instance() -> tenuto_driver::DriverInstance {
                     .map_or(String::new(), |p| p.display().to_string())
             ),
         )];
+        header.extend(startup.no_file.map(|line| ("info", line)));
         for problem in &startup.problems {
             header.push(("warn", format!("settings: {problem}")));
         }

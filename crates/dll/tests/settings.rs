@@ -300,3 +300,86 @@ fn the_log_rotates_and_keeps_three_old_files() {
     assert!(std::fs::metadata(&path).unwrap().len() <= 2_200);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Creating (CoCreateInstance) and releasing the driver each return within this. A hang
+/// guard only, generous for a debug build under Wine on a busy 2-vCPU VM: the work is
+/// bounded by the settings crate (a file over 1 MiB is not read, at most 50 problems are
+/// listed and logged) and by the log thread (a bounded batch of lines at release).
+const HANG_GUARD: Duration = Duration::from_secs(2);
+
+/// Creates and releases a driver object with the settings file at `path` (as a host's
+/// CoCreateInstance and Release, without init: the settings are read at creation), returns
+/// the log it wrote.
+fn create_and_release(path: &PathBuf) -> String {
+    let log = path.with_file_name("tenuto.log");
+    let _ = std::fs::remove_file(&log);
+    std::env::set_var("TENUTO_CONFIG", path);
+    let t0 = Instant::now();
+    let instance = tenuto::new_instance();
+    let create = t0.elapsed();
+    let d = Driver::from_instance(instance);
+    let t0 = Instant::now();
+    assert_eq!(d.release(), 0);
+    let release = t0.elapsed();
+    std::env::remove_var("TENUTO_CONFIG");
+    println!("{}: create {create:?}, release {release:?}", path.display());
+    assert!(create < HANG_GUARD, "creating took {create:?}");
+    assert!(release < HANG_GUARD, "releasing took {release:?}");
+    std::fs::read_to_string(&log).expect("tenuto.log written")
+}
+
+#[test]
+fn huge_settings_files_hold_up_neither_creation_nor_release_and_are_logged() {
+    let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let mut keys = String::from("[driver]\n");
+    for i in 0..75_000 {
+        keys.push_str(&format!("k{i:05} = 1\n"));
+    }
+    let mut huge = String::from("[driver]\n");
+    while huge.len() < 10_000_000 {
+        huge.push_str("# padding padding padding padding padding padding padding\n");
+    }
+    let cases = [
+        ("75k-keys", keys, "and 74950 more warnings after line 51"),
+        (
+            "long-key",
+            format!("[driver]\n{} = 1\n", "k".repeat(1_000_000)),
+            "characters)` ignored",
+        ),
+        ("10mb", huge, "more than the 1048576 bytes (1 MiB)"),
+    ];
+    for (name, text, want) in cases {
+        let path = settings_file(name, &text);
+        let log = create_and_release(&path);
+        assert!(log.contains(want), "{name}: {want:?} not in:\n{log}");
+        assert!(log.contains("driver object released"), "{name}:\n{log}");
+        // At most 50 problems and the closing count, each on one short line.
+        let lines = log.lines().filter(|l| l.contains("] settings: ")).count();
+        assert!(lines <= 51, "{name}: {lines} settings lines");
+        assert!(log.lines().all(|l| l.len() < 400), "{name}: a long line");
+    }
+}
+
+#[test]
+fn a_missing_settings_file_or_folder_is_logged() {
+    let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = settings_file("missing", "").with_file_name("");
+    let path = dir.join("tenuto.toml");
+    std::fs::remove_file(&path).unwrap();
+    let log = create_and_release(&path);
+    let want = format!(
+        "settings: {} does not exist; running with the default settings",
+        path.display()
+    );
+    assert!(log.contains(&want), "{want:?} not in:\n{log}");
+
+    let path = dir.join("no-such-folder").join("tenuto.toml");
+    let _ = std::fs::remove_dir_all(dir.join("no-such-folder"));
+    let log = create_and_release(&path);
+    let want = format!(
+        "settings: the folder of {} does not exist or cannot be reached; running with the \
+         default settings",
+        path.display()
+    );
+    assert!(log.contains(&want), "{want:?} not in:\n{log}");
+}

@@ -7,10 +7,15 @@
 #                   returns what was played (a loopback for end-to-end tests)
 #   tenuto_source   a null source ("Tenuto Null Input"; silence)
 #
-# plus a keep-alive client (pacat) that plays digital silence into tenuto_sink at 10 ms latency
+# plus a keep-alive client (pacat) that plays digital silence into tenuto_sink at 2 ms latency
 # for as long as the daemon runs. Without it an idle null sink runs with 2-second blocks, and
 # the first stream to connect is not consumed for up to a second: winepulse's render clock then
 # stalls and a duplex client sees its output pile up. Mixing zeros changes no sample.
+# The null sink renders (and its monitor records) in blocks of the lowest latency a client
+# asks for. 2 ms blocks make it behave like a sound card, whose audio moves in small DMA
+# steps: with 10 ms blocks a new stream's audio lands in the current block or the next at
+# random, and the round trip of a loopback changes by a whole 10 ms from one start to the
+# next, below anything a WASAPI client can see.
 #
 # Usage:
 #   eval "$(tools/pulse/start.sh)"   start (or reuse) the daemon and export PULSE_SERVER etc.
@@ -118,7 +123,7 @@ keepalive_running() {
 if ! keepalive_running; then
     command -v pacat >/dev/null 2>&1 ||
         die "pacat is not installed (apt-get install --no-install-recommends pulseaudio-utils)"
-    setsid pacat --playback --device=tenuto_sink --latency-msec=10 --format=float32le \
+    setsid pacat --playback --device=tenuto_sink --latency-msec=2 --format=float32le \
         --rate=48000 --channels=2 --client-name=tenuto-keepalive /dev/zero \
         </dev/null >"$dir/keepalive.log" 2>&1 &
     echo $! >"$dir/keepalive.pid"

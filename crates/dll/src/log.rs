@@ -122,7 +122,7 @@ fn cause_text(cause: LateCause) -> &'static str {
 /// A first period later than this is explained as a device waking up, ms.
 const SLOW_FIRST_PERIOD_MS: u32 = 100;
 
-fn describe(event: &ScheduleEvent) -> (&'static str, String) {
+fn describe(event: &ScheduleEvent, rate: f64) -> (&'static str, String) {
     let prio = event
         .priority
         .map_or(String::new(), |p| format!(" (priority {p})"));
@@ -193,9 +193,11 @@ fn describe(event: &ScheduleEvent) -> (&'static str, String) {
             }
             format!("period {}: {}", event.index, what.join(", "))
         }),
-        EventKind::FirstPeriod { after_ms } => (
-            "info",
-            if after_ms >= SLOW_FIRST_PERIOD_MS {
+        EventKind::FirstPeriod {
+            after_ms,
+            input_delay_frames,
+        } => ("info", {
+            let mut text = if after_ms >= SLOW_FIRST_PERIOD_MS {
                 format!(
                     "the device took {after_ms} ms to deliver its first period (it was waking \
                      up: leaving power save, or the audio service starting); the first buffer \
@@ -204,8 +206,17 @@ fn describe(event: &ScheduleEvent) -> (&'static str, String) {
                 )
             } else {
                 format!("first period {after_ms} ms after the device started")
-            },
-        ),
+            };
+            if let Some(frames) = input_delay_frames {
+                let _ = write!(
+                    text,
+                    "; captured audio waits {frames} frames ({:.2} ms) in the audio stack \
+                     before the driver can read it: the input latency reported includes it",
+                    f64::from(frames) * 1e3 / rate.max(1.0)
+                );
+            }
+            text
+        }),
         EventKind::PriorityChanged { from } => (
             "info",
             format!(
@@ -381,7 +392,7 @@ impl Logger {
                         );
                     }
                     for e in &events {
-                        let (lvl, text) = describe(e);
+                        let (lvl, text) = describe(e, shared.sample_rate());
                         write(&mut log, lvl, &text);
                     }
                     let failures = shared.start_failures();

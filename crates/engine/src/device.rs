@@ -292,6 +292,13 @@ pub trait DeviceStream: Send {
     fn device_counters(&self) -> DeviceCounters {
         DeviceCounters::default()
     }
+    /// Frames of captured audio that wait below the device API before the stream can read
+    /// them, measured once the stream runs (`None`: not measured, or nothing to measure).
+    /// They lengthen the round trip beyond [`Device::latency`]'s plan; the engine adds them
+    /// to the input latency it reports and tells the host. Real-time safe.
+    fn measured_input_delay(&self) -> Option<u32> {
+        None
+    }
 }
 
 /// Glitches as the device saw them.

@@ -185,6 +185,9 @@ impl IoContext {
         let mut pending: Option<usize> = None;
         let mut last_gaps = DeviceCounters::default();
         let mut last_sample: Option<(PrioritySample, bool)> = None;
+        // The input latency the plan gives, and the measured delay added to it so far.
+        let base_input_latency = self.shared.input_latency_frames();
+        let mut applied_delay: Option<u32> = None;
         let sample_every = self.sample_every.max(1);
 
         while !self.shared.stop_requested.load(Ordering::Acquire) {
@@ -204,9 +207,22 @@ impl IoContext {
                     index: 0,
                     kind: EventKind::FirstPeriod {
                         after_ms: u32::try_from(after_ms).unwrap_or(u32::MAX),
+                        input_delay_frames: self.stream.measured_input_delay(),
                     },
                     priority: None,
                 });
+            }
+            // Audio that waits below the device API lengthens the round trip: report it as
+            // input latency and tell the host, before the switch that carries that audio.
+            let delay = self.stream.measured_input_delay();
+            if delay != applied_delay {
+                let extra = delay.unwrap_or(0);
+                self.shared
+                    .set_input_latency(base_input_latency.saturating_add(extra));
+                applied_delay = delay;
+                if self.caps.latencies_changed && extra > 0 {
+                    self.messages.message(message::LATENCIES_CHANGED, 0);
+                }
             }
             // Sample at wake-up every few periods: this is the priority the
             // thread had while it was waiting to run.

@@ -202,6 +202,17 @@ impl Shared {
         )
     }
 
+    /// The input latency reported now, frames.
+    pub(crate) fn input_latency_frames(&self) -> u32 {
+        self.input_latency.load(Ordering::Acquire)
+    }
+
+    /// Replaces the reported input latency (the driver thread, when the device measured what
+    /// its plan could not know). Real-time safe.
+    pub(crate) fn set_input_latency(&self, frames: u32) {
+        self.input_latency.store(frames, Ordering::Release);
+    }
+
     pub(crate) fn set_latency_modes(&self, input: u32, deferred: u32, direct: u32) {
         self.input_latency.store(input, Ordering::Release);
         self.output_latency_deferred

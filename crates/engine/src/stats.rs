@@ -124,6 +124,9 @@ pub enum EventKind {
     FirstPeriod {
         /// Time from the device's start to its first complete period, ms.
         after_ms: u32,
+        /// Frames of captured audio that waited below the device API, as the device
+        /// measured them (`None`: not measured); added to the reported input latency.
+        input_delay_frames: Option<u32>,
     },
 }
 

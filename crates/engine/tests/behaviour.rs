@@ -127,6 +127,8 @@ struct Hooked {
     hook: WaitHook,
     /// From this many `wait` calls on, the stream reports one device stall.
     stall_at: Option<u64>,
+    /// What the stream reports as measured input delay.
+    input_delay: Option<u32>,
 }
 
 impl Hooked {
@@ -135,6 +137,7 @@ impl Hooked {
             inner: VirtualDevice::new(VirtualConfig::default()),
             hook,
             stall_at: None,
+            input_delay: None,
         }
     }
 }
@@ -144,6 +147,7 @@ struct HookedStream {
     calls: u64,
     hook: WaitHook,
     stall_at: Option<u64>,
+    input_delay: Option<u32>,
 }
 
 impl Device for Hooked {
@@ -168,6 +172,7 @@ impl Device for Hooked {
             calls: 0,
             hook: self.hook,
             stall_at: self.stall_at,
+            input_delay: self.input_delay,
         }))
     }
 }
@@ -189,6 +194,9 @@ impl DeviceStream for HookedStream {
     }
     fn stop(&mut self) {
         self.inner.stop()
+    }
+    fn measured_input_delay(&self) -> Option<u32> {
+        self.input_delay
     }
     fn device_counters(&self) -> DeviceCounters {
         let mut c = self.inner.device_counters();
@@ -256,6 +264,31 @@ fn stop_is_prompt_while_the_device_has_not_delivered_its_first_period() {
     // A hang guard, not a speed target: one 20 ms slice plus scheduling noise.
     assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
     assert_eq!(count.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn a_measured_input_delay_is_reported_as_input_latency_and_announced() {
+    let mut device = Hooked::new(|_, stream| stream.wait());
+    device.input_delay = Some(77);
+    let mut e = Engine::new(Box::new(device), EngineOptions::default());
+    e.init().unwrap();
+    let messages = Arc::new(Messages::default());
+    let count = Arc::new(AtomicU64::new(0));
+    e.create_buffers(
+        &stereo_out(),
+        64,
+        host(&messages, &count, 0, Duration::ZERO),
+    )
+    .unwrap();
+    let (planned_in, planned_out) = e.shared().latencies();
+    e.start().unwrap();
+    assert!(wait_for(|| count.load(Ordering::SeqCst) >= 10));
+    // While streaming: the plan plus what the device measured, announced once.
+    assert_eq!(e.shared().latencies(), (planned_in + 77, planned_out));
+    assert_eq!(messages.latencies.load(Ordering::SeqCst), 1);
+    e.stop().unwrap();
+    // After the stream, the plan again (the next start measures anew).
+    assert_eq!(e.shared().latencies(), (planned_in, planned_out));
 }
 
 #[test]

@@ -49,6 +49,7 @@ use windows::Win32::System::Com::{
     CoCreateInstance, CoInitializeEx, CoTaskMemFree, CoUninitialize, CLSCTX_ALL,
     COINIT_MULTITHREADED, STGM_READ,
 };
+use windows::Win32::System::Performance::{QueryPerformanceCounter, QueryPerformanceFrequency};
 use windows::Win32::System::Threading::{CreateEventW, Sleep, WaitForMultipleObjects};
 use windows::Win32::System::Variant::VT_LPWSTR;
 
@@ -862,6 +863,26 @@ pub(crate) struct Packet<'a> {
     pub frames: u32,
     /// `AUDCLNT_BUFFERFLAGS_*`.
     pub flags: u32,
+    /// How long ago the packet's first frame was recorded, by the time stamp WASAPI gave
+    /// with it (`None`: no time stamp). Windows stamps the recording instant; some audio
+    /// stacks (Wine's winepulse) stamp the moment they made the packet readable, so the
+    /// stream judges whether the figure is plausible before it uses it.
+    pub first_frame_age_ns: Option<u64>,
+}
+
+/// The performance counter now, in 100-ns units (the unit of WASAPI's time stamps).
+fn qpc_now_hns() -> Option<u64> {
+    let mut count = 0i64;
+    let mut freq = 0i64;
+    // SAFETY: both calls write one i64 through a pointer to a live local; they cannot fail
+    // on Windows XP and later.
+    let ok = unsafe {
+        QueryPerformanceCounter(&mut count).is_ok() && QueryPerformanceFrequency(&mut freq).is_ok()
+    };
+    if !ok || freq <= 0 || count < 0 {
+        return None;
+    }
+    u64::try_from(i128::from(count) * 10_000_000 / i128::from(freq)).ok()
 }
 
 /// `IAudioCaptureClient`.
@@ -886,15 +907,28 @@ impl CaptureClient {
         let mut data: *mut u8 = std::ptr::null_mut();
         let mut frames = 0u32;
         let mut flags = 0u32;
+        let mut device_position = 0u64;
+        let mut qpc_position = 0u64;
         // SAFETY: a call on the live client with pointers to live locals.
         unsafe {
-            self.client
-                .GetBuffer(&mut data, &mut frames, &mut flags, None, None)
+            self.client.GetBuffer(
+                &mut data,
+                &mut frames,
+                &mut flags,
+                Some(&mut device_position),
+                Some(&mut qpc_position),
+            )
         }
         .map_err(|e| code(&e))?;
         if frames == 0 {
             return Ok(0);
         }
+        let first_frame_age_ns = match qpc_now_hns() {
+            Some(now) if qpc_position > 0 && now >= qpc_position => {
+                Some((now - qpc_position).saturating_mul(100))
+            }
+            _ => None,
+        };
         let silent = flags & (AUDCLNT_BUFFERFLAGS_SILENT.0 as u32) != 0;
         let slice = if silent || data.is_null() {
             None
@@ -907,6 +941,7 @@ impl CaptureClient {
             data: slice,
             frames,
             flags,
+            first_frame_age_ns,
         });
         // SAFETY: releases exactly the packet obtained above.
         unsafe { self.client.ReleaseBuffer(frames) }.map_err(|e| code(&e))?;

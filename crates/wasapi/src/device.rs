@@ -36,6 +36,7 @@ use tenuto_engine::virtual_device::format_rates;
 
 use std::sync::Arc;
 
+use crate::capture_delay::{self, FirstPacket};
 use crate::clock::SwitchClock;
 use crate::com::{
     self, Apartment, AudioClient, CaptureClient, Enumerator, Event, RenderClient, SessionSink,
@@ -988,6 +989,10 @@ struct WasapiStream {
     captured_any: bool,
     /// Duplex start-up: capture runs, render waits for the first capture packet.
     awaiting_capture: bool,
+    /// When the capture client was started, ns.
+    capture_started_ns: u64,
+    /// Frames captured audio waits below WASAPI, measured at the first packet.
+    input_delay_frames: Option<u32>,
     /// Exclusive render: one whole device buffer is written per render event.
     render_exclusive: bool,
     /// Exclusive render: the render event fired and the buffer has not been filled yet.
@@ -1022,17 +1027,32 @@ struct WasapiStream {
 }
 
 /// Whether capture data flows yet; if so, drops what was recorded so far. Real-time safe.
-fn drain_first_capture(session: &Session) -> Result<bool, StreamError> {
+fn drain_first_capture(session: &Session) -> Result<Option<NewestPacket>, StreamError> {
     let Some((_, capture, _)) = &session.capture else {
-        return Ok(true);
+        return Ok(Some(NewestPacket::default()));
     };
     if capture.next_packet_frames().map_err(stream_error)? == 0 {
-        return Ok(false);
+        return Ok(None);
     }
+    let mut newest = NewestPacket::default();
     while capture.next_packet_frames().map_err(stream_error)? > 0 {
-        capture.read(|_| {}).map_err(stream_error)?;
+        capture
+            .read(|packet| {
+                newest = NewestPacket {
+                    frames: packet.frames,
+                    first_frame_age_ns: packet.first_frame_age_ns,
+                }
+            })
+            .map_err(stream_error)?;
     }
-    Ok(true)
+    Ok(Some(newest))
+}
+
+/// The last packet read when capture data first flowed.
+#[derive(Debug, Clone, Copy, Default)]
+struct NewestPacket {
+    frames: u32,
+    first_frame_age_ns: Option<u64>,
 }
 
 /// Event-driven waits last at most this long, ms: with no event the thread looks at the
@@ -1045,6 +1065,9 @@ const CHECK_MS: u32 = 20;
 /// buffer switch waits for the first real period, so the host's positions and times stay
 /// honest meanwhile. Mid-stream, `stall_ms` applies.
 const STARTUP_GRACE_MS: u32 = 10_000;
+
+/// Polling interval while waiting for the first capture packet, ms.
+const STARTUP_POLL_MS: u32 = 1;
 
 /// How long the output queue may stay above its high-water mark before it is trimmed.
 const HIGH_WATER_PERSIST_NS: u64 = 250_000_000;
@@ -1116,6 +1139,8 @@ impl WasapiStream {
             stall_ms: (4 * period_ms).max(200),
             captured_any: false,
             awaiting_capture: false,
+            capture_started_ns: 0,
+            input_delay_frames: None,
             // Polling feeds an exclusive buffer by its padding, as in shared mode.
             render_exclusive: exclusive_period.is_some()
                 && device.render.is_some()
@@ -1274,6 +1299,7 @@ impl WasapiStream {
             // Output only: the period becomes due as the render queue is read here.
             self.last_data_ns = time::now_ns();
         }
+        let mut first_packet = None;
         if let Some((_, capture, _)) = &session.capture {
             loop {
                 let frames = capture.next_packet_frames().map_err(stream_error)?;
@@ -1283,7 +1309,9 @@ impl WasapiStream {
                 }
                 let input = &mut self.input;
                 let counters = &mut self.counters;
+                let first = !self.captured_any;
                 let captured_any = &mut self.captured_any;
+                let mut newest = NewestPacket::default();
                 capture
                     .read(|packet| {
                         match packet.data {
@@ -1294,12 +1322,23 @@ impl WasapiStream {
                             counters.input_overruns += 1;
                         }
                         *captured_any = true;
+                        newest = NewestPacket {
+                            frames: packet.frames,
+                            first_frame_age_ns: packet.first_frame_age_ns,
+                        };
                     })
                     .map_err(stream_error)?;
+                if first {
+                    first_packet = Some(newest);
+                }
                 // The newest captured frame is at most this old (never earlier: a packet found
                 // without waiting may have arrived any time since the last wake-up).
                 self.last_data_ns = time::now_ns();
             }
+        }
+        if let Some(newest) = first_packet {
+            // Input only (a duplex stream measures in `begin_render`).
+            self.note_first_capture(newest);
         }
         self.feed_render()
     }
@@ -1360,6 +1399,7 @@ impl WasapiStream {
     /// underrun, and then receive the late packets as a burst.
     fn start_clients(&mut self, session: &Session) -> Result<(), StreamError> {
         if let Some((client, _, _)) = &session.capture {
+            self.capture_started_ns = time::now_ns();
             client.start().map_err(stream_error)?;
             if session.render.is_some() {
                 self.awaiting_capture = true;
@@ -1391,10 +1431,10 @@ impl WasapiStream {
         let Some(session) = self.session.take() else {
             return Err(StreamError::Stalled(0));
         };
-        let result = drain_first_capture(&session);
-        let result = match result {
-            Ok(false) => Ok(()),
-            Ok(true) => {
+        let result = match drain_first_capture(&session) {
+            Ok(None) => Ok(()),
+            Ok(Some(newest)) => {
+                self.note_first_capture(newest);
                 self.awaiting_capture = false;
                 self.captured_any = true;
                 self.prime_render(&session)
@@ -1403,6 +1443,30 @@ impl WasapiStream {
         };
         self.session = Some(session);
         result
+    }
+
+    /// Measures how long captured audio waits below WASAPI from the first packet read (see
+    /// [`crate::capture_delay`]). Real-time safe.
+    fn note_first_capture(&mut self, newest: NewestPacket) {
+        let now = time::now_ns();
+        let period_ns = self
+            .plan
+            .capture_period_frames
+            .map_or(0, |p| self.frames_to_ns(u64::from(p)));
+        let delay = capture_delay::measure(&FirstPacket {
+            after_start_ns: now.saturating_sub(self.capture_started_ns),
+            period_ns,
+            newest_len_ns: self.frames_to_ns(u64::from(newest.frames)),
+            newest_first_frame_age_ns: newest.first_frame_age_ns,
+            notice_ns: if self.polling {
+                u64::from(STARTUP_POLL_MS) * 1_000_000
+            } else {
+                0
+            },
+        });
+        self.input_delay_frames = delay
+            .ns()
+            .map(|ns| capture_delay::ns_to_frames(ns, self.rate));
     }
 
     /// Drops queued output so that `incoming` more frames leave the queue at the prefill
@@ -1452,6 +1516,7 @@ impl DeviceStream for WasapiStream {
         self.check_gap_max_ns = [0; 2];
         self.captured_any = false;
         self.awaiting_capture = false;
+        self.input_delay_frames = None;
         let session = self.open_session().map_err(|e| setup_error(&e))?;
         let started = self.start_clients(&session);
         if started.is_err() {
@@ -1516,8 +1581,14 @@ impl DeviceStream for WasapiStream {
                 return Err(StreamError::Stalled(0));
             };
             if self.polling {
-                // A timer instead of the events: look again in a quarter period.
-                com::sleep_ms(self.poll_ms);
+                // A timer instead of the events: look again in a quarter period (while
+                // waiting for the first capture packet, every millisecond: when it came
+                // measures the capture delay).
+                com::sleep_ms(if self.awaiting_capture {
+                    STARTUP_POLL_MS
+                } else {
+                    self.poll_ms
+                });
                 let now = time::now_ns();
                 if !self.awaiting_capture {
                     self.last_render_wake_ns = now;
@@ -1670,6 +1741,10 @@ impl DeviceStream for WasapiStream {
 
     fn device_counters(&self) -> DeviceCounters {
         self.counters
+    }
+
+    fn measured_input_delay(&self) -> Option<u32> {
+        self.input_delay_frames
     }
 }
 

@@ -123,6 +123,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod capture_delay;
 pub mod channels;
 pub mod clock;
 pub mod drift;

@@ -1,0 +1,167 @@
+//! How long captured audio waits below WASAPI before the stream can read it.
+//!
+//! The ring plan ([`crate::plan`]) assumes that a capture packet is readable the moment its
+//! last frame is recorded. An audio stack may hold it longer: Windows' engine hands packets
+//! over after its processing, and Wine's winepulse makes packets only on its own 10 ms
+//! timer, so the frames recorded since the last whole packet wait in PulseAudio — how many
+//! depends on where in that timer's period the stream started, a different amount each
+//! start, constant for the stream's life. Every frame of the stream reaches the driver that
+//! much later, so the round trip is that much longer than the plan: the driver measures it
+//! once, when the first packet arrives, and reports it as part of the input latency.
+//!
+//! Two ways to know it, chosen by what the stack's time stamp says:
+//!
+//! * **The packet's time stamp** (`GetBuffer`'s QPC position: when the packet's first frame
+//!   was recorded). Windows gives it; the wait is the first frame's age less the packet's
+//!   length. A stamp that makes the first frame younger than half a packet cannot be a
+//!   recording instant (winepulse stamps the moment it made the packet) and is not used.
+//! * **The start phase.** A stack that records from the moment the stream starts records
+//!   the first packet's last frame one period after the start; the packet is readable
+//!   later by exactly the wait. That holds only while the first packet comes within two
+//!   periods: later, the device was waking up, and when its first frame was recorded is
+//!   not known — the wait is then left unknown (not guessed), and the log says so.
+//!
+//! Portable and allocation-free; the Windows stream only feeds it what it saw.
+
+/// What the stream saw when its first capture packet became readable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FirstPacket {
+    /// From the capture client's `Start` to the moment the packet was found readable, ns.
+    pub after_start_ns: u64,
+    /// The capture period (one packet's length), ns.
+    pub period_ns: u64,
+    /// The newest packet read at that moment: its length, ns.
+    pub newest_len_ns: u64,
+    /// The age of the newest packet's first frame by WASAPI's time stamp, ns.
+    pub newest_first_frame_age_ns: Option<u64>,
+    /// How late the stream may have noticed the packet (the polling interval; 0 with
+    /// events), ns. Half of it is taken off the start-phase figure.
+    pub notice_ns: u64,
+}
+
+/// How long captured frames waited below WASAPI, as [`measure`] found it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaptureDelay {
+    /// From the packets' recording time stamps, ns.
+    Stamped(u64),
+    /// From when the first packet came after the start, ns.
+    StartPhase(u64),
+    /// The first packet came too late to tell (a device waking up).
+    Unknown,
+}
+
+impl CaptureDelay {
+    /// The wait, ns, when known.
+    pub fn ns(self) -> Option<u64> {
+        match self {
+            Self::Stamped(ns) | Self::StartPhase(ns) => Some(ns),
+            Self::Unknown => None,
+        }
+    }
+}
+
+/// Measures the wait from the first packet (see the module documentation).
+pub fn measure(first: &FirstPacket) -> CaptureDelay {
+    if let Some(age) = first.newest_first_frame_age_ns {
+        if age.saturating_mul(2) >= first.newest_len_ns && first.newest_len_ns > 0 {
+            return CaptureDelay::Stamped(age - first.newest_len_ns.min(age));
+        }
+    }
+    if first.after_start_ns < first.period_ns.saturating_mul(2) {
+        return CaptureDelay::StartPhase(
+            first
+                .after_start_ns
+                .saturating_sub(first.period_ns)
+                .saturating_sub(first.notice_ns / 2),
+        );
+    }
+    CaptureDelay::Unknown
+}
+
+/// `ns` as frames at `rate`, rounded to the nearest frame.
+pub fn ns_to_frames(ns: u64, rate: f64) -> u32 {
+    let frames = (ns as f64 * rate / 1e9).round();
+    if frames >= f64::from(u32::MAX) {
+        u32::MAX
+    } else {
+        frames as u32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: u64 = 1_000_000;
+
+    fn first(after_start_ms: f64, age_ms: Option<f64>, notice_ms: f64) -> FirstPacket {
+        FirstPacket {
+            after_start_ns: (after_start_ms * 1e6) as u64,
+            period_ns: 10 * MS,
+            newest_len_ns: 10 * MS,
+            newest_first_frame_age_ns: age_ms.map(|a| (a * 1e6) as u64),
+            notice_ns: (notice_ms * 1e6) as u64,
+        }
+    }
+
+    #[test]
+    fn a_recording_time_stamp_gives_the_wait_directly() {
+        // Windows: first frame recorded 13 ms ago, packet of 10 ms → 3 ms below WASAPI.
+        assert_eq!(
+            measure(&first(25.0, Some(13.0), 0.0)),
+            CaptureDelay::Stamped(3 * MS)
+        );
+        // A packet read the instant it completed waited nothing.
+        assert_eq!(
+            measure(&first(10.0, Some(10.0), 0.0)),
+            CaptureDelay::Stamped(0)
+        );
+    }
+
+    #[test]
+    fn a_stamp_younger_than_half_a_packet_is_not_a_recording_time() {
+        // winepulse: stamped when made readable (0.2 ms ago) → the start phase decides.
+        assert_eq!(
+            measure(&first(11.5, Some(0.2), 0.0)),
+            CaptureDelay::StartPhase(1_500_000)
+        );
+        assert_eq!(
+            measure(&first(19.0, None, 0.0)),
+            CaptureDelay::StartPhase(9 * MS)
+        );
+    }
+
+    #[test]
+    fn polling_takes_half_its_interval_off_the_start_phase() {
+        assert_eq!(
+            measure(&first(12.0, None, 1.0)),
+            CaptureDelay::StartPhase(1_500_000)
+        );
+        // Never below zero.
+        assert_eq!(
+            measure(&first(10.1, None, 1.0)),
+            CaptureDelay::StartPhase(0)
+        );
+    }
+
+    #[test]
+    fn a_device_that_woke_up_late_is_not_guessed() {
+        assert_eq!(measure(&first(20.0, None, 0.0)), CaptureDelay::Unknown);
+        assert_eq!(
+            measure(&first(874.0, Some(0.1), 0.0)),
+            CaptureDelay::Unknown
+        );
+        // A trustworthy stamp still measures a late first packet.
+        assert_eq!(
+            measure(&first(874.0, Some(12.0), 0.0)),
+            CaptureDelay::Stamped(2 * MS)
+        );
+    }
+
+    #[test]
+    fn frames_round_to_the_nearest() {
+        assert_eq!(ns_to_frames(1_500_000, 48_000.0), 72);
+        assert_eq!(ns_to_frames(10_400, 48_000.0), 0);
+        assert_eq!(ns_to_frames(10_500, 48_000.0), 1);
+    }
+}

@@ -828,13 +828,13 @@ impl Device for WasapiDevice {
     }
 
     fn latency(&self, config: &StreamConfig) -> DeviceLatency {
-        // The buffering Tenuto and the audio engine add, derived in `plan` (exact in frames:
-        // a loopback through the harness's null sink and its monitor closes at exactly this
-        // offset when it locks). `GetStreamLatency` is not added: it is the engine's
-        // worst-case figure for the stream (Wine's winepulse says 20 ms where the loopback
-        // measures none), and it counts the engine period the plan already holds. What
-        // WASAPI cannot see — the converters of the hardware — is not in any figure; measure
-        // it with `tenuto loopback` and a cable.
+        // The buffering Tenuto and the audio engine add, derived in `plan` (exact in frames);
+        // what the audio stack holds back on the capture side is measured once the stream
+        // runs (`capture_delay`) and added by the engine. `GetStreamLatency` is not added: it
+        // is the engine's worst-case figure for the stream (Wine's winepulse says 20 ms where
+        // the loopback measures none), and it counts the engine period the plan already
+        // holds. What WASAPI cannot see — the converters of the hardware — is not in any
+        // figure; measure it with `tenuto loopback` and a cable.
         self.plan(config.period_frames, config.sample_rate)
             .latency(0, 0)
     }

@@ -24,19 +24,24 @@
 //!
 //! ## How a stream runs (shared mode)
 //! `start` (driver thread) opens both clients with `AUDCLNT_STREAMFLAGS_EVENTCALLBACK` and
-//! the mix format, starts capture, waits for its first packet, queues the planned silence
-//! ([`RingPlan::output_prefill_frames`]) and starts render. `wait` sleeps on *both* events
-//! (a capture packet that lands just after a render pull is then played at the next pull —
-//! waiting on the render event alone would cost one more period of prefill), drains capture
-//! packets into the input ring, tops up the render buffer from the output ring, and returns
-//! when the plan says a period is ready; no period for `max(4 periods, 200 ms)` is
-//! `StreamError::Stalled` (`StreamError::NoWakeUp` when not one event came since start),
-//! `AUDCLNT_E_DEVICE_INVALIDATED` is `StreamError::Disconnected`.
+//! the mix format and starts capture (render alone: queues the planned silence,
+//! [`RingPlan::output_prefill_frames`], and starts render). `wait` then, once the first
+//! capture packet is there, drops what was recorded so far, measures how long capture audio
+//! waits below WASAPI ([`capture_delay`]), queues the planned silence and starts render. It
+//! sleeps on *both* events (a capture packet that lands just after a render pull is then
+//! played at the next pull — waiting on the render event alone would cost one more period of
+//! prefill), drains capture packets into the input ring, tops up the render buffer from the
+//! output ring, and returns when the plan says a period is ready, or `None` after 20 ms
+//! without one. The first period may take up to 10 s (a device waking up); after it, no
+//! period for `max(4 periods, 200 ms)` is `StreamError::Stalled` (`StreamError::NoWakeUp`
+//! when not one event came since start, `StreamError::NoFirstPeriod` when the first never
+//! came), and `AUDCLNT_E_DEVICE_INVALIDATED` is `StreamError::Disconnected`.
 //! `read`/`write` copy one ASIO buffer out of / into the rings. Latency
 //! ([`Device::latency`](tenuto_engine::Device::latency)) is derived in [`plan`]: input =
 //! ring wait (`Pc − gcd(B, Pc)`); output = one render period (+ `Pc − gcd(Pr, Pc)` when the
 //! periods differ); in + out is exactly the frame offset a loopback closes at — `tenuto
-//! loopback` through the harness's null sink and its monitor locks at exactly that figure.
+//! loopback` through the harness's null sink and its monitor locks at that figure plus the
+//! measured capture delay, which the engine adds to the input latency once known.
 //! `GetStreamLatency` is not added (Wine reports 20 ms the loopback does not see; on Windows
 //! it includes the engine period the plan already counts). Converter latency in the hardware
 //! is invisible to WASAPI; measure it with `tenuto loopback` and a cable.
@@ -84,10 +89,8 @@
 //! which feeds PulseAudio, signals the event at every tick and so waits too; PulseAudio
 //! holds at most about 25 ms of the stream and runs dry. Every 60 s event-driven loopback
 //! under Wine had that one gap where the save fell. Events stay the default all the same:
-//! on the harness's noisy 2-core VM polled streams still had other dropouts (winepulse's
-//! timer thread held back), a fresh-clone CI run had no clean polled loopback in eight, and
-//! their loopback closed 2.2–2.6 ms over the reported latency (a poll finds the first
-//! capture packet late, and render starts that much late), against 0–2.5 ms with events.
+//! on Windows they are what the audio engine is built for, and polling costs a quarter
+//! period of wake-ups.
 //!
 //! ## Output safety
 //! `WasapiConfig::output_safety` queues more output than the plan's minimum, for render

@@ -1,8 +1,9 @@
 //! The real DLL over real WASAPI: Wine's winepulse in front of the private PulseAudio that
 //! `cargo xtask test` starts (tools/pulse: a null sink "Tenuto Null Output", its monitor, and
 //! a null source "Tenuto Null Input", all running at real-time pace). Runs under Wine in CI
-//! and natively on Windows when those endpoints exist (elsewhere the tests say why they have
-//! nothing to do and pass).
+//! and natively on Windows when those endpoints exist; elsewhere the tests say why they have
+//! nothing to do and pass, except under `cargo xtask test`, which provides the endpoints
+//! (`TENUTO_HARNESS` names `pulse`): there a missing endpoint fails the test.
 //!
 //! * ≥ 30 s of full-duplex shared-mode streaming at several buffer sizes: no discontinuity,
 //!   no reset request; every moment the host saw the stream lose time for good is reported
@@ -31,7 +32,7 @@ use tenuto_host::dll::DllServer;
 use tenuto_host::stream::{self, StreamOptions};
 
 mod common;
-use common::{built_dll, wasapi_settings_with};
+use common::{built_dll, missing_environment, wasapi_settings_with};
 
 #[allow(clippy::disallowed_types)]
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -39,14 +40,18 @@ static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 const SINK: &str = "Tenuto Null Output";
 const SOURCE: &str = "Tenuto Null Input";
 
-/// The null endpoints, if this machine has them (the harness's PulseAudio under Wine).
-fn null_endpoints_present() -> bool {
-    match tenuto_wasapi::endpoints() {
-        Ok(list) => {
-            let has = |name: &str| list.iter().any(|e| e.name == name);
-            has(SINK) && has(SOURCE)
-        }
-        Err(_) => false,
+/// Whether this machine has the null endpoints (the harness's PulseAudio under Wine), or why
+/// not.
+fn null_endpoints() -> Result<(), String> {
+    let list =
+        tenuto_wasapi::endpoints().map_err(|e| format!("enumerating endpoints failed: {e}"))?;
+    let has = |name: &str| list.iter().any(|e| e.name == name);
+    if has(SINK) && has(SOURCE) {
+        Ok(())
+    } else {
+        Err(format!(
+            "no \"{SINK}\"/\"{SOURCE}\" endpoints (start tools/pulse/start.sh)"
+        ))
     }
 }
 
@@ -148,8 +153,8 @@ fn reported_stalls(log: &str) -> Vec<(u64, f64)> {
 #[test]
 fn streams_full_duplex_for_30_seconds_at_several_buffer_sizes() {
     let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-    if !null_endpoints_present() {
-        eprintln!("no \"{SINK}\"/\"{SOURCE}\" endpoints (start tools/pulse/start.sh); skipped");
+    if let Err(why) = null_endpoints() {
+        missing_environment("pulse", &why);
         return;
     }
     let wake_up = if tenuto_sched::windows::is_wine() {
@@ -179,8 +184,8 @@ fn streams_full_duplex_for_30_seconds_at_several_buffer_sizes() {
 #[test]
 fn streams_full_duplex_with_the_other_wake_up() {
     let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-    if !null_endpoints_present() {
-        eprintln!("no \"{SINK}\"/\"{SOURCE}\" endpoints (start tools/pulse/start.sh); skipped");
+    if let Err(why) = null_endpoints() {
+        missing_environment("pulse", &why);
         return;
     }
     let polling = !tenuto_sched::windows::is_wine();
@@ -213,8 +218,8 @@ fn streams_full_duplex_with_the_other_wake_up() {
 #[test]
 fn the_preferred_buffer_size_is_the_setting_in_shared_mode() {
     let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-    if !null_endpoints_present() {
-        eprintln!("no \"{SINK}\"/\"{SOURCE}\" endpoints (start tools/pulse/start.sh); skipped");
+    if let Err(why) = null_endpoints() {
+        missing_environment("pulse", &why);
         return;
     }
     let settings = wasapi_settings_with("buffer-size", SINK, SOURCE, "");

@@ -15,6 +15,22 @@ pub fn built_dll() -> PathBuf {
         .unwrap_or_else(|| panic!("tenuto.dll not built next to {}", deps.display()))
 }
 
+/// Ends a test whose environment is missing. Outside the harness (a developer's plain
+/// `cargo test`) it prints why and the test passes having decided nothing; where
+/// `cargo xtask test` declares that it provides `env` (`TENUTO_HARNESS`, a comma-separated
+/// list of `wine`, `pulse`, `xvfb`), a missing environment is a broken run, so it panics.
+#[allow(dead_code)] // used by the WASAPI tests only
+pub fn missing_environment(env: &str, why: &str) {
+    let declared = std::env::var("TENUTO_HARNESS").unwrap_or_default();
+    if declared.split(',').any(|e| e.trim() == env) {
+        panic!(
+            "{why}\nthe harness provides {env} (TENUTO_HARNESS={declared}): this test must run, \
+             not skip"
+        );
+    }
+    eprintln!("skipped: {why} (`cargo xtask test` provides {env})");
+}
+
 /// A settings file (for `TENUTO_CONFIG`) choosing WASAPI in shared mode with the given
 /// output and input (IDs, names, "default" or "off").
 #[allow(dead_code)] // used by the WASAPI tests only

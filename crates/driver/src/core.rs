@@ -4,9 +4,10 @@
 
 use std::sync::Arc;
 
+use tenuto_engine::host::{HostCallbacks, HostCaps};
 use tenuto_engine::shared::Shared;
 use tenuto_engine::sync::Mutex;
-use tenuto_engine::{Engine, EngineError};
+use tenuto_engine::{BufferPointers, BufferRequest, Engine, EngineError};
 
 use crate::trace::Trace;
 
@@ -61,11 +62,10 @@ impl std::fmt::Debug for DriverCore {
 impl Drop for DriverCore {
     /// A host that releases the driver while streaming gets the stream stopped first; the
     /// attachments then go while the status is still alive, so the log can write the
-    /// stream's summary. The engine itself is dropped with the remaining fields.
+    /// stream's summary. The engine itself is dropped with the remaining fields (its drop
+    /// joins the messenger's thread).
     fn drop(&mut self) {
-        if self.engine.lock().is_running() {
-            let _ = self.stop();
-        }
+        self.shutdown();
         self.hooks.attachments.clear();
     }
 }
@@ -130,31 +130,124 @@ impl DriverCore {
         self.engine.lock().record_error(&e);
     }
 
-    /// `stop`: signals the driver thread under the lock, joins it without
-    /// the lock (the host's callback may call into the driver meanwhile),
-    /// then takes its context back under the lock.
+    /// Runs `f` on the engine once no stopping stream's thread can still
+    /// call the host, waiting for that thread *without* the lock (its last
+    /// switch may call into the driver) — except on that thread itself,
+    /// which cannot wait for itself (the engine knows and acts on it).
+    fn settled<R>(&self, f: impl FnOnce(&mut Engine) -> R) -> R {
+        loop {
+            let mut engine = self.engine.lock();
+            match engine.stream_end_to_await() {
+                Some(end) => {
+                    drop(engine);
+                    end.wait();
+                }
+                None => return f(&mut engine),
+            }
+        }
+    }
+
+    /// `start`, serialised behind any stop in progress.
+    pub fn start(&self) -> Result<(), EngineError> {
+        self.settled(Engine::start)
+    }
+
+    /// `setSampleRate`, serialised behind any stop in progress. A reset it
+    /// asks for is delivered by the messenger, never under the lock.
+    pub fn set_sample_rate(&self, rate: f64) -> Result<(), EngineError> {
+        self.settled(|e| e.set_sample_rate(rate))
+    }
+
+    /// `createBuffers`: asks the host what it supports on the caller's
+    /// thread *outside* the lock (a host may call the driver from
+    /// `asioMessage`), then creates the buffers behind any stop in progress.
+    pub fn create_buffers(
+        &self,
+        requests: &[BufferRequest],
+        buffer_size: i32,
+        host: HostCallbacks,
+    ) -> Result<Vec<BufferPointers>, EngineError> {
+        let caps = HostCaps::query(host.messages.as_ref());
+        self.settled(|e| e.create_buffers_with_caps(requests, buffer_size, host, caps))
+    }
+
+    /// `stop`: signals the driver thread under the lock, waits for its last
+    /// switch without the lock (the host's callback may call into the
+    /// driver meanwhile), then takes its context back under the lock. On
+    /// the driver thread itself (inside the switch) it returns at once.
     pub fn stop(&self) -> Result<(), EngineError> {
-        let pending = self.engine.lock().begin_stop()?;
-        if let Some(pending) = pending {
-            let joined = pending.join();
-            self.engine.lock().finish_stop(joined)?;
+        let end = self.engine.lock().begin_stop()?;
+        if let Some(end) = end {
+            end.wait();
+            self.engine.lock().finish_stop()?;
         }
         Ok(())
     }
 
-    /// `disposeBuffers`, stopping first (outside the lock) if the host
-    /// forgot to.
-    pub fn dispose(&self) -> Result<(), EngineError> {
-        if self.engine.lock().is_running() {
-            let _ = self.stop();
-        }
-        self.engine.lock().dispose_buffers()
+    /// Tells a running stream to stop and waits, without the lock, until no
+    /// stream's thread can call the host (unless the caller is that thread).
+    fn stop_and_settle(&self) {
+        self.settled(|e| {
+            if e.is_running() {
+                let _ = e.begin_stop();
+            }
+        });
+        self.settled(|_| ());
     }
 
-    /// Called on the last `Release`: no callback may outlive the object.
-    pub fn shutdown(&self) {
-        if self.engine.lock().is_running() {
-            let _ = self.stop();
+    /// `disposeBuffers`, stopping first if the host forgot to. Returns once
+    /// neither the driver thread nor the messenger can call the host's
+    /// callbacks for these buffers (at once from inside the switch: that
+    /// switch is the last).
+    pub fn dispose(&self) -> Result<(), EngineError> {
+        loop {
+            // Stopping a running stream from another thread leaves a thread
+            // to wait for; the engine's dispose is called only when there is
+            // none (or the caller is that thread), so it never waits under
+            // the lock.
+            let step = self.settled(|e| {
+                if e.is_running() {
+                    let _ = e.begin_stop();
+                }
+                match e.stream_end_to_await() {
+                    Some(end) => Err(end),
+                    None => Ok(e.dispose_buffers_deferred()),
+                }
+            });
+            match step {
+                Ok(disposed) => {
+                    disposed?.wait();
+                    return Ok(());
+                }
+                Err(end) => end.wait(),
+            }
         }
+    }
+
+    /// Whether the caller is a thread the driver owns (the driver thread,
+    /// inside the host's switch, or the messenger, inside its message
+    /// handler): such a thread must not wait for the driver to end.
+    pub fn on_driver_thread(&self) -> bool {
+        self.engine.lock().on_driver_thread()
+    }
+
+    /// The last `Release` from a thread the driver owns: stops the stream
+    /// (the switch in progress is the last) and stops messages, without
+    /// waiting — the object is then never freed, because its threads cannot
+    /// be joined from inside themselves.
+    pub fn abandon(&self) {
+        let mut engine = self.engine.lock();
+        if engine.is_running() {
+            let _ = engine.begin_stop();
+        }
+        let _ = engine.detach_messages();
+    }
+
+    /// Called on the last `Release`: no callback or message may outlive the
+    /// object.
+    pub fn shutdown(&self) {
+        self.stop_and_settle();
+        let in_flight = self.engine.lock().detach_messages();
+        in_flight.wait();
     }
 }

@@ -249,8 +249,17 @@ unsafe extern "system" fn release(this: *mut IAsio) -> u32 {
     if current > 1 {
         return current - 1;
     }
-    // Last reference: stop streaming (joining the driver thread without
-    // holding the engine lock), then free.
+    // Last reference, released from inside the host's own switch or
+    // message handler: the driver's threads cannot be waited for from
+    // inside themselves, so the stream and messages are stopped and the
+    // object is never freed (DllCanUnloadNow stays false: the DLL, whose
+    // code those threads still run, stays loaded).
+    if catch_unwind(AssertUnwindSafe(|| object.core.on_driver_thread())).unwrap_or(true) {
+        let _ = catch_unwind(AssertUnwindSafe(|| object.core.abandon()));
+        return 0;
+    }
+    // Last reference: stop streaming (waiting for the driver thread and the
+    // messenger without holding the engine lock), then free.
     let _ = catch_unwind(AssertUnwindSafe(|| object.core.shutdown()));
     // SAFETY: the count reached zero, so no host holds the object any more;
     // it was created by `Box::leak` in `into_raw` and is freed exactly once.
@@ -307,7 +316,7 @@ iasio_methods! {
 
     fn start(this: *mut IAsio) -> AsioError {
         enter_err(this, "start", Args::None, |core, _| {
-            core.with_engine(|e| e.start()).map(|()| ASE_OK)
+            core.start().map(|()| ASE_OK)
         })
     }
 
@@ -407,7 +416,7 @@ iasio_methods! {
 
     fn set_sample_rate(this: *mut IAsio, rate: f64) -> AsioError {
         enter_err(this, "setSampleRate", Args::Rate(rate), |core, _| {
-            core.with_engine(|e| e.set_sample_rate(rate)).map(|()| ASE_OK)
+            core.set_sample_rate(rate).map(|()| ASE_OK)
         })
     }
 
@@ -545,7 +554,7 @@ iasio_methods! {
             // SAFETY: non-null; copied by value, see callbacks.rs for validity.
             let cb = unsafe { callbacks.read_unaligned() };
             let (host, _time_info) = callbacks::adapt(&cb)?;
-            let pointers = core.with_engine(|e| e.create_buffers(&requests, buffer_size, host))?;
+            let pointers = core.create_buffers(&requests, buffer_size, host)?;
             for (i, p) in pointers.iter().enumerate() {
                 // SAFETY: `i` < num_channels, entries are writable.
                 let entry = unsafe { infos.add(i) };

@@ -14,22 +14,23 @@
 //! answered lock-free from [`Shared`].
 
 use std::ffi::c_void;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::sync_channel;
 use std::sync::Arc;
 use std::thread::{JoinHandle, ThreadId};
 use std::time::Duration;
 
-use asio_abi::message;
 use tenuto_convert::HostFormat;
 
 use crate::buffers::HostBuffers;
 use crate::device::{Device, DeviceFormat, StreamConfig};
 use crate::error::EngineError;
-use crate::host::{HostCallbacks, HostCaps, HostMessages, InheritPolicy, ThreadPolicy};
+use crate::host::{HostCallbacks, HostCaps, InheritPolicy, ThreadPolicy};
 use crate::io::{IoContext, Route};
+use crate::messenger::Detached;
 use crate::shared::Shared;
 use crate::stats::{PeriodRecord, ScheduleEvent};
+use crate::sync::Latch;
 use crate::virtual_device::format_rates;
 
 type Result<T> = std::result::Result<T, EngineError>;
@@ -143,55 +144,75 @@ pub struct ClockSourceDetails {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BufferPointers(pub [*mut c_void; 2]);
 
-enum Io {
-    Idle(Box<IoContext>),
-    Running {
-        handle: JoinHandle<Box<IoContext>>,
-        thread: ThreadId,
-    },
-    /// The thread was asked to stop from inside its own callback; joined later.
-    Stopping {
-        handle: JoinHandle<Box<IoContext>>,
-        thread: ThreadId,
-    },
-    /// Another thread is joining the driver thread (see [`PendingStop`]).
-    Joining,
-    /// The thread ended abnormally; buffers must be recreated.
-    Broken,
-}
-
-/// A stop in progress: the driver thread was told to stop and must now be
-/// joined *without* holding the engine's lock (the host's callback, still
-/// running on the driver thread, may call back into the driver).
-#[derive(Debug)]
-pub struct PendingStop {
+/// A started stream: its thread, its own stop flag, and the latch its thread
+/// sets after its last call into the host. At most one exists at a time:
+/// `start` waits for (or, on that stream's own thread, refuses while) a
+/// stream that is stopping.
+struct Stream {
     handle: JoinHandle<Box<IoContext>>,
+    thread: ThreadId,
+    stop: Arc<AtomicBool>,
+    end: Arc<Latch>,
+    /// The buffers it was started on ([`Prepared::generation`]): its context
+    /// goes back to those buffers only, never to buffers created since.
+    generation: u64,
+    /// Told to stop; its thread may still be inside the host's last switch.
+    stopping: bool,
 }
 
-/// A joined driver thread, to hand back to [`Engine::finish_stop`].
-pub struct JoinedStop(std::thread::Result<Box<IoContext>>);
+/// The end of a stream that was told to stop: wait for it *without* holding
+/// the engine's lock (the host's callback, still running on the driver
+/// thread, may call back into the driver), then let the engine take the
+/// thread's context back ([`Engine::finish_stop`]).
+#[derive(Debug, Clone)]
+pub struct StreamEnd(Arc<Latch>);
 
-impl std::fmt::Debug for JoinedStop {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("JoinedStop")
+impl StreamEnd {
+    /// Blocks until the stream's thread made its last call into the host:
+    /// about one period plus the host's callback.
+    pub fn wait(&self) {
+        self.0.wait();
     }
 }
 
-impl PendingStop {
-    /// Waits for the driver thread to finish its last period. Blocks for at
-    /// most about one period plus the host's callback.
-    pub fn join(self) -> JoinedStop {
-        JoinedStop(self.handle.join())
+/// Messages to the host that may still be under way after `disposeBuffers`
+/// detached them; [`MessagesInFlight::wait`] waits for them, without the
+/// engine's lock.
+#[derive(Debug)]
+pub struct MessagesInFlight {
+    shared: Arc<Shared>,
+    detached: Detached,
+}
+
+impl MessagesInFlight {
+    /// Returns once no message to the disposed buffers' callbacks is under
+    /// way (at once on the messenger's own thread).
+    pub fn wait(self) {
+        self.shared.messenger.wait_idle(self.detached);
+    }
+}
+
+/// Sets a stream's latch when its thread ends, also when it unwinds.
+struct SetOnDrop(Arc<Latch>);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.set();
     }
 }
 
 struct Prepared {
+    /// Distinguishes these buffers from earlier and later ones.
+    generation: u64,
     buffer_frames: u32,
     requests: Vec<BufferRequest>,
     _buffers: Arc<HostBuffers>,
     caps: HostCaps,
-    messages: Arc<dyn HostMessages>,
-    io: Io,
+    /// The driver thread's context while no stream runs on these buffers;
+    /// `None` while a stream has it.
+    ctx: Option<Box<IoContext>>,
+    /// The driver thread ended abnormally: buffers must be recreated.
+    broken: bool,
 }
 
 struct Initialized {
@@ -207,6 +228,10 @@ pub struct Engine {
     shared: Arc<Shared>,
     last_error: String,
     state: Option<Initialized>,
+    /// The started stream, running or stopping.
+    stream: Option<Stream>,
+    /// The last [`Prepared::generation`] handed out.
+    generations: u64,
     records: Option<rtrb::Consumer<PeriodRecord>>,
     policy_description: String,
     /// A standing notice (e.g. a broken settings file), shown by
@@ -237,6 +262,8 @@ impl Engine {
             shared: Arc::new(Shared::default()),
             last_error: String::new(),
             state: None,
+            stream: None,
+            generations: 0,
             records: None,
             policy_description: String::new(),
             notice: String::new(),
@@ -250,32 +277,104 @@ impl Engine {
 
     /// The state in words, for messages and diagnostics.
     pub fn state_name(&self) -> &'static str {
-        match &self.state {
-            None => "not initialized",
-            Some(Initialized { prepared: None, .. }) => "initialized without buffers",
-            Some(Initialized {
-                prepared: Some(p), ..
-            }) => match p.io {
-                Io::Idle(_) => "prepared (buffers created, not streaming)",
-                Io::Running { .. } => "streaming",
-                Io::Stopping { .. } | Io::Joining => "stopping",
-                Io::Broken => "prepared after the audio thread failed",
-            },
+        match (&self.state, &self.stream) {
+            (None, _) => "not initialized",
+            (Some(_), Some(s)) if s.stopping => "stopping",
+            (Some(_), Some(_)) => "streaming",
+            (Some(Initialized { prepared: None, .. }), None) => "initialized without buffers",
+            (
+                Some(Initialized {
+                    prepared: Some(p), ..
+                }),
+                None,
+            ) => {
+                if p.broken {
+                    "prepared after the audio thread failed"
+                } else {
+                    "prepared (buffers created, not streaming)"
+                }
+            }
         }
     }
 
-    /// Whether the driver thread is streaming.
+    /// Whether a stream was started and not told to stop.
     pub fn is_running(&self) -> bool {
-        matches!(
-            self.state,
-            Some(Initialized {
-                prepared: Some(Prepared {
-                    io: Io::Running { .. },
-                    ..
-                }),
-                ..
-            })
-        )
+        self.stream.as_ref().is_some_and(|s| !s.stopping)
+    }
+
+    /// The end of a stream that was told to stop and whose thread may still
+    /// call the host, unless the caller is that thread. The driver shell
+    /// waits for it without its lock before a call that needs the thread
+    /// gone (`start`, `stop`, `createBuffers`, `disposeBuffers`,
+    /// `setSampleRate`, the last `Release`).
+    pub fn stream_end_to_await(&self) -> Option<StreamEnd> {
+        let s = self.stream.as_ref()?;
+        (s.stopping && s.thread != std::thread::current().id() && !s.end.is_set())
+            .then(|| StreamEnd(Arc::clone(&s.end)))
+    }
+
+    /// Whether the caller is a thread the driver owns: the stream's (inside
+    /// the host's buffer switch) or the messenger's (inside the host's
+    /// message handler). Such a caller must never wait for either.
+    pub fn on_driver_thread(&self) -> bool {
+        self.stream
+            .as_ref()
+            .is_some_and(|s| s.thread == std::thread::current().id())
+            || self.shared.messenger.is_current_thread()
+    }
+
+    /// Takes back the context of a stream whose thread has ended: to its
+    /// own buffers if they still exist, dropped otherwise. Never blocks
+    /// beyond the thread's last instructions (its latch is set).
+    fn reap(&mut self) -> Result<()> {
+        if !self
+            .stream
+            .as_ref()
+            .is_some_and(|s| s.stopping && s.end.is_set())
+        {
+            return Ok(());
+        }
+        let Some(stream) = self.stream.take() else {
+            return Ok(());
+        };
+        let joined = stream.handle.join();
+        let rate = self.state.as_ref().map_or(0.0, |s| s.sample_rate);
+        let Some(p) = self
+            .state
+            .as_mut()
+            .and_then(|s| s.prepared.as_mut())
+            .filter(|p| p.generation == stream.generation)
+        else {
+            // Its buffers were disposed: the context (buffers, callbacks)
+            // goes with them.
+            return Ok(());
+        };
+        match joined {
+            Ok(ctx) => {
+                self.policy_description.clone_from(&ctx.policy_description);
+                p.ctx = Some(ctx);
+            }
+            Err(_) => p.broken = true,
+        }
+        let broken = p.broken;
+        self.shared.set_sample_rate(rate);
+        self.update_latencies();
+        if broken {
+            return Err(EngineError::Thread(
+                "ended abnormally; call disposeBuffers() and createBuffers() again".to_owned(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Waits for a stopping stream's thread (unless called on it) and takes
+    /// its context back. Blocks only for single-owner use: the shell has
+    /// already waited ([`Engine::stream_end_to_await`]) without its lock.
+    fn settle(&mut self) -> Result<()> {
+        if let Some(end) = self.stream_end_to_await() {
+            end.wait();
+        }
+        self.reap()
     }
 
     fn note<T>(&mut self, r: Result<T>) -> Result<T> {
@@ -513,6 +612,7 @@ impl Engine {
     fn set_sample_rate_inner(&mut self, rate: f64) -> Result<()> {
         self.init_state("setSampleRate")?;
         self.check_rate(rate)?;
+        self.settle()?;
         let running = self.is_running();
         let Some(s) = self.state.as_mut() else {
             return Err(EngineError::NotInitialized {
@@ -535,14 +635,15 @@ impl Engine {
                     });
                 }
                 // Takes effect at the host's reset (stop, disposeBuffers,
-                // createBuffers). Ask for it now.
+                // createBuffers). Ask for it now; the messenger delivers it
+                // after this call returned, so a host that stops in its
+                // handler finds the driver free.
                 s.sample_rate = rate;
-                let messages = Arc::clone(&p.messages);
-                messages.message(message::RESET_REQUEST, 0);
+                self.shared.request_reset();
             }
             Some(p) => {
                 // Idle with buffers: reopen the device stream at the new rate.
-                let Io::Idle(ctx) = &mut p.io else {
+                let Some(ctx) = p.ctx.as_mut() else {
                     return Err(EngineError::WrongState {
                         call: "setSampleRate",
                         state: "recovering from a failed audio thread",
@@ -612,13 +713,30 @@ impl Engine {
     /// `createBuffers`: validates every request, allocates the buffers and
     /// everything the driver thread will need, opens the device stream.
     /// Returns the two half-buffer pointers for each request, in order.
+    ///
+    /// Asks the host what it supports (`kAsioSelectorSupported`) first: a
+    /// shell that holds a lock around the engine must ask outside it
+    /// ([`HostCaps::query`]) and call [`Engine::create_buffers_with_caps`].
     pub fn create_buffers(
         &mut self,
         requests: &[BufferRequest],
         buffer_size: i32,
         host: HostCallbacks,
     ) -> Result<Vec<BufferPointers>> {
-        let r = self.create_buffers_inner(requests, buffer_size, host);
+        let caps = HostCaps::query(host.messages.as_ref());
+        self.create_buffers_with_caps(requests, buffer_size, host, caps)
+    }
+
+    /// `createBuffers` with the host's answers to the capability queries,
+    /// asked beforehand.
+    pub fn create_buffers_with_caps(
+        &mut self,
+        requests: &[BufferRequest],
+        buffer_size: i32,
+        host: HostCallbacks,
+        caps: HostCaps,
+    ) -> Result<Vec<BufferPointers>> {
+        let r = self.create_buffers_inner(requests, buffer_size, host, caps);
         self.note(r)
     }
 
@@ -627,7 +745,10 @@ impl Engine {
         requests: &[BufferRequest],
         buffer_size: i32,
         host: HostCallbacks,
+        caps: HostCaps,
     ) -> Result<Vec<BufferPointers>> {
+        self.init_state("createBuffers")?;
+        self.settle()?;
         let s = self.init_state("createBuffers")?;
         if s.prepared.is_some() {
             return Err(EngineError::WrongState {
@@ -716,7 +837,6 @@ impl Engine {
         })?;
         let (producer, consumer) = rtrb::RingBuffer::new(self.options.record_capacity.max(16));
         let (event_producer, event_consumer) = rtrb::RingBuffer::new(EVENT_RING);
-        let caps = HostCaps::query(host.messages.as_ref());
         let bytes = format.bytes_per_sample();
         let ctx = IoContext {
             stream,
@@ -725,6 +845,7 @@ impl Engine {
             messages: Arc::clone(&host.messages),
             caps,
             shared: Arc::clone(&self.shared),
+            stop: Arc::new(AtomicBool::new(false)),
             inputs,
             outputs,
             device_in: vec![0; frames as usize * n_in * bytes],
@@ -744,18 +865,25 @@ impl Engine {
         let pointers = (0..requests.len())
             .map(|slot| BufferPointers([buffers.pointer(slot, 0), buffers.pointer(slot, 1)]))
             .collect();
+        self.shared
+            .messenger
+            .attach(host.messages, caps)
+            .map_err(|e| {
+                EngineError::Thread(format!("for host messages could not be created: {e}"))
+            })?;
         self.records = Some(consumer);
         self.shared.set_event_source(event_consumer);
-        self.shared
-            .set_reset_channel(caps.reset_request.then(|| Arc::clone(&host.messages)));
+        self.generations += 1;
+        let generation = self.generations;
         if let Some(s) = self.state.as_mut() {
             s.prepared = Some(Prepared {
+                generation,
                 buffer_frames: frames,
                 requests: requests.to_vec(),
                 _buffers: buffers,
                 caps,
-                messages: host.messages,
-                io: Io::Idle(Box::new(ctx)),
+                ctx: Some(Box::new(ctx)),
+                broken: false,
             });
         }
         self.update_latencies();
@@ -764,13 +892,23 @@ impl Engine {
 
     /// `disposeBuffers`. If the host forgot to stop, the driver stops first
     /// (refusing would leave the driver thread calling into a host that is
-    /// tearing down).
+    /// tearing down). Called from inside the host's own buffer switch, that
+    /// switch is the last and the call returns at once.
     pub fn dispose_buffers(&mut self) -> Result<()> {
+        let in_flight = self.dispose_buffers_deferred()?;
+        in_flight.wait();
+        Ok(())
+    }
+
+    /// `disposeBuffers` for a shell that holds a lock around the engine:
+    /// the host's callbacks are detached from the messenger, and the caller
+    /// waits for a message already under way after releasing its lock.
+    pub fn dispose_buffers_deferred(&mut self) -> Result<MessagesInFlight> {
         let r = self.dispose_inner();
         self.note(r)
     }
 
-    fn dispose_inner(&mut self) -> Result<()> {
+    fn dispose_inner(&mut self) -> Result<MessagesInFlight> {
         let s = self.init_state("disposeBuffers")?;
         if s.prepared.is_none() {
             return Err(EngineError::WrongState {
@@ -779,16 +917,36 @@ impl Engine {
                 hint: "call createBuffers() first",
             });
         }
-        self.halt();
+        if let Some(stream) = self.stream.as_mut() {
+            stream.stop.store(true, Ordering::Release);
+            stream.stopping = true;
+        }
+        // On the stream's own thread this leaves the stream stopping: its
+        // context (buffers, callbacks) stays alive with it until it is
+        // reaped, and is dropped then, never given to other buffers.
+        let _ = self.settle();
         if let Some(s) = self.state.as_mut() {
             s.prepared = None;
         }
-        self.shared.set_reset_channel(None);
+        let detached = self.shared.messenger.detach();
         self.records = None;
         self.shared
             .set_sample_rate(self.state.as_ref().map_or(0.0, |s| s.sample_rate));
         self.update_latencies();
-        Ok(())
+        Ok(MessagesInFlight {
+            shared: Arc::clone(&self.shared),
+            detached,
+        })
+    }
+
+    /// Detaches the host's callbacks from the messenger (the last
+    /// `Release`): nothing is delivered any more once the returned value's
+    /// [`MessagesInFlight::wait`] returned.
+    pub fn detach_messages(&mut self) -> MessagesInFlight {
+        MessagesInFlight {
+            shared: Arc::clone(&self.shared),
+            detached: self.shared.messenger.detach(),
+        }
     }
 
     // ----- streaming -----------------------------------------------------
@@ -801,7 +959,25 @@ impl Engine {
 
     fn start_inner(&mut self) -> Result<()> {
         self.init_state("start")?;
-        self.join_stopping();
+        self.settle()?;
+        if let Some(stream) = &self.stream {
+            return Err(if stream.stopping {
+                // Only the stopping stream's own thread gets here (any other
+                // waited for it): it cannot wait for itself.
+                EngineError::WrongState {
+                    call: "start",
+                    state: "stopping (called from inside the last buffer switch)",
+                    hint: "return from bufferSwitch first, then call start()",
+                }
+            } else {
+                EngineError::WrongState {
+                    call: "start",
+                    state: "streaming",
+                    hint: "call stop() first",
+                }
+            });
+        }
+        let rate = self.state.as_ref().map_or(0.0, |s| s.sample_rate);
         let Some(p) = self.state.as_mut().and_then(|s| s.prepared.as_mut()) else {
             return Err(EngineError::WrongState {
                 call: "start",
@@ -809,32 +985,16 @@ impl Engine {
                 hint: "call createBuffers() first",
             });
         };
-        let ctx = match std::mem::replace(&mut p.io, Io::Broken) {
-            Io::Idle(ctx) => ctx,
-            other => {
-                let state = match other {
-                    Io::Broken => "recovering from a failed audio thread",
-                    _ => "streaming",
-                };
-                p.io = other;
-                return Err(EngineError::WrongState {
-                    call: "start",
-                    state,
-                    hint: if state == "streaming" {
-                        "call stop() first"
-                    } else {
-                        "call disposeBuffers() and createBuffers() again"
-                    },
-                });
-            }
+        let generation = p.generation;
+        let Some(mut ctx) = p.ctx.take().filter(|_| !p.broken) else {
+            return Err(EngineError::WrongState {
+                call: "start",
+                state: "recovering from a failed audio thread",
+                hint: "call disposeBuffers() and createBuffers() again",
+            });
         };
         // A rate accepted while streaming (the host did not reset but just
         // restarted) applies now: reopen the device stream at that rate.
-        let mut ctx = ctx;
-        let rate = self
-            .state
-            .as_ref()
-            .map_or(ctx.sample_rate, |s| s.sample_rate);
         if ctx.sample_rate != rate {
             let config = StreamConfig {
                 sample_rate: rate,
@@ -846,53 +1006,61 @@ impl Engine {
                     ctx.sample_rate = rate;
                 }
                 Err(e) => {
-                    if let Some(p) = self.state.as_mut().and_then(|s| s.prepared.as_mut()) {
-                        p.io = Io::Idle(ctx);
-                    }
+                    self.give_back(generation, Ok(ctx));
                     return Err(e.into());
                 }
             }
             self.shared.set_sample_rate(rate);
             self.update_latencies();
         }
-        let Some(p) = self.state.as_mut().and_then(|s| s.prepared.as_mut()) else {
-            return Err(EngineError::NotInitialized { call: "start" });
-        };
-        self.shared.stop_requested.store(false, Ordering::Release);
+        // A fresh flag and latch for this stream alone.
+        let stop = Arc::new(AtomicBool::new(false));
+        let end = Arc::new(Latch::default());
+        ctx.stop = Arc::clone(&stop);
         self.shared.output_ready.store(false, Ordering::Release);
         self.shared.clear_stream_error();
         self.shared.counters.reset();
         let (tx, rx) = sync_channel(1);
+        let thread_end = Arc::clone(&end);
         let spawned = std::thread::Builder::new()
             .name("tenuto-io".to_owned())
-            .spawn(move || ctx.run(tx));
+            .spawn(move || {
+                let _end = SetOnDrop(thread_end);
+                ctx.run(tx)
+            });
         let handle = match spawned {
             Ok(h) => h,
             Err(e) => {
+                // The closure, and the context with it, is gone.
+                self.give_back(generation, Err(()));
                 return Err(EngineError::Thread(format!("could not be created: {e}")));
             }
         };
+        // The thread's start-up (scheduling policy, device start) neither
+        // calls the host nor takes the engine's lock, so this bounded wait
+        // cannot deadlock with a host callback.
         match rx.recv_timeout(Duration::from_secs(10)) {
             Ok(Ok(())) => {
                 let thread = handle.thread().id();
-                p.io = Io::Running { handle, thread };
+                self.stream = Some(Stream {
+                    handle,
+                    thread,
+                    stop,
+                    end,
+                    generation,
+                    stopping: false,
+                });
                 Ok(())
             }
             Ok(Err(stream_error)) => {
-                p.io = match handle.join() {
-                    Ok(ctx) => Io::Idle(ctx),
-                    Err(_) => Io::Broken,
-                };
+                self.give_back(generation, handle.join().map_err(|_| ()));
                 Err(EngineError::Stream(stream_error))
             }
             Err(_) => {
                 // The device did not start within 10 s. Ask the thread to
                 // stop; it will not call the host.
-                self.shared.stop_requested.store(true, Ordering::Release);
-                p.io = match handle.join() {
-                    Ok(ctx) => Io::Idle(ctx),
-                    Err(_) => Io::Broken,
-                };
+                stop.store(true, Ordering::Release);
+                self.give_back(generation, handle.join().map_err(|_| ()));
                 Err(EngineError::Thread(
                     "did not start the device within 10 seconds".to_owned(),
                 ))
@@ -900,114 +1068,67 @@ impl Engine {
         }
     }
 
-    /// `stop`: returns when no host callback can fire any more. Called from
-    /// inside the host's own buffer switch (on the driver thread), it makes
-    /// that switch the last one and returns at once.
-    pub fn stop(&mut self) -> Result<()> {
-        let r = self.stop_inner();
-        self.note(r)
+    /// Returns a context that never streamed to its buffers (or marks them
+    /// broken when it was lost).
+    fn give_back(&mut self, generation: u64, ctx: std::result::Result<Box<IoContext>, ()>) {
+        if let Some(p) = self
+            .state
+            .as_mut()
+            .and_then(|s| s.prepared.as_mut())
+            .filter(|p| p.generation == generation)
+        {
+            match ctx {
+                Ok(ctx) => p.ctx = Some(ctx),
+                Err(()) => p.broken = true,
+            }
+        }
     }
 
-    fn stop_inner(&mut self) -> Result<()> {
-        if let Some(pending) = self.begin_stop()? {
-            let joined = pending.join();
-            self.finish_stop(joined)?;
+    /// `stop`: returns when no host callback of the stream can fire any
+    /// more. Called from inside the host's own buffer switch (on the driver
+    /// thread), it makes that switch the last one and returns at once.
+    /// Stopping a stream that is already stopping succeeds.
+    pub fn stop(&mut self) -> Result<()> {
+        if let Some(end) = self.begin_stop()? {
+            end.wait();
+            self.finish_stop()?;
         }
         Ok(())
     }
 
     /// First half of `stop` for callers that share the engine behind a lock:
-    /// tells the driver thread to stop and hands back what must be joined
-    /// after the lock is released. `None` when there is nothing to join
-    /// (called from inside the host's own buffer switch).
-    pub fn begin_stop(&mut self) -> Result<Option<PendingStop>> {
+    /// tells the driver thread to stop and hands back the end to wait for
+    /// after the lock is released. `None` when called on the stream's own
+    /// thread (inside the host's buffer switch): that switch is the last.
+    pub fn begin_stop(&mut self) -> Result<Option<StreamEnd>> {
         let r = self.begin_stop_inner();
         self.note(r)
     }
 
-    fn begin_stop_inner(&mut self) -> Result<Option<PendingStop>> {
+    fn begin_stop_inner(&mut self) -> Result<Option<StreamEnd>> {
         self.init_state("stop")?;
-        if !self.is_running() {
+        let state = self.state_name();
+        let Some(stream) = self.stream.as_mut() else {
             return Err(EngineError::WrongState {
                 call: "stop",
-                state: self.state_name(),
+                state,
                 hint: "stop() is only valid after start()",
             });
-        }
-        Ok(self.begin_halt())
-    }
-
-    /// Second half of `stop`: takes the joined thread's context back.
-    pub fn finish_stop(&mut self, joined: JoinedStop) -> Result<()> {
-        let r = self.finish_stop_inner(joined);
-        self.note(r)
-    }
-
-    fn finish_stop_inner(&mut self, joined: JoinedStop) -> Result<()> {
-        let Some(p) = self.state.as_mut().and_then(|s| s.prepared.as_mut()) else {
-            return Ok(());
         };
-        match joined.0 {
-            Ok(ctx) => {
-                self.policy_description.clone_from(&ctx.policy_description);
-                p.io = Io::Idle(ctx);
-            }
-            Err(_) => p.io = Io::Broken,
+        stream.stop.store(true, Ordering::Release);
+        stream.stopping = true;
+        if stream.thread == std::thread::current().id() {
+            return Ok(None);
         }
-        let rate = self.state.as_ref().map_or(0.0, |s| s.sample_rate);
-        self.shared.set_sample_rate(rate);
-        self.update_latencies();
-        // A device failure already ended the stream and asked the host for a
-        // reset; stopping is then a success, and getErrorMessage explains.
-        match self.state.as_ref().and_then(|s| s.prepared.as_ref()) {
-            Some(Prepared { io: Io::Broken, .. }) => Err(EngineError::Thread(
-                "ended abnormally; call disposeBuffers() and createBuffers() again".to_owned(),
-            )),
-            _ => Ok(()),
-        }
+        Ok(Some(StreamEnd(Arc::clone(&stream.end))))
     }
 
-    /// Tells the driver thread to stop; returns the handle to join unless
-    /// called on the driver thread itself.
-    fn begin_halt(&mut self) -> Option<PendingStop> {
-        let current = std::thread::current().id();
-        let p = self.state.as_mut().and_then(|s| s.prepared.as_mut())?;
-        self.shared.stop_requested.store(true, Ordering::Release);
-        match std::mem::replace(&mut p.io, Io::Joining) {
-            // On the driver thread itself (the host called us from inside its
-            // buffer switch): the loop ends after this switch; it cannot join
-            // itself, so the join is left for a later call from another thread.
-            Io::Running { handle, thread } | Io::Stopping { handle, thread }
-                if thread == current =>
-            {
-                p.io = Io::Stopping { handle, thread };
-                None
-            }
-            Io::Running { handle, .. } | Io::Stopping { handle, .. } => {
-                Some(PendingStop { handle })
-            }
-            other => {
-                p.io = other;
-                None
-            }
-        }
-    }
-
-    /// Stops the driver thread if it runs and takes its context back,
-    /// joining while holding `&mut self` (for single-owner use and drop).
-    fn halt(&mut self) {
-        if let Some(pending) = self.begin_halt() {
-            let joined = pending.join();
-            let _ = self.finish_stop_inner(joined);
-        }
-    }
-
-    fn join_stopping(&mut self) {
-        if let Some(p) = self.state.as_mut().and_then(|s| s.prepared.as_mut()) {
-            if matches!(p.io, Io::Stopping { .. }) {
-                self.halt();
-            }
-        }
+    /// Second half of `stop`, after the [`StreamEnd`] was reached: takes the
+    /// thread's context back to its buffers. Succeeds when another call
+    /// already did.
+    pub fn finish_stop(&mut self) -> Result<()> {
+        let r = self.reap();
+        self.note(r)
     }
 
     /// `outputReady`: the host has written its outputs for the current half.
@@ -1072,8 +1193,14 @@ impl Engine {
 
 impl Drop for Engine {
     fn drop(&mut self) {
-        // Release while streaming: stop so that no callback outlives us.
-        self.halt();
+        // Release while streaming: stop so that no callback outlives us, and
+        // no message either.
+        if let Some(stream) = self.stream.as_mut() {
+            stream.stop.store(true, Ordering::Release);
+            stream.stopping = true;
+        }
+        let _ = self.settle();
+        self.shared.messenger.shut_down();
     }
 }
 

@@ -18,7 +18,7 @@
     clippy::panic
 )]
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
 
@@ -59,6 +59,9 @@ pub(crate) struct IoContext {
     pub messages: Arc<dyn HostMessages>,
     pub caps: HostCaps,
     pub shared: Arc<Shared>,
+    /// This stream's stop flag: a fresh one for every `start`, so that a
+    /// later stream never clears the flag an ending thread still reads.
+    pub stop: Arc<AtomicBool>,
     pub inputs: Vec<Route>,
     pub outputs: Vec<Route>,
     pub device_in: Vec<u8>,
@@ -119,8 +122,10 @@ impl IoContext {
             .set_device(&self.stream.device_counters());
         if let Err(e) = outcome {
             self.shared.set_stream_error(e);
-            if self.caps.reset_request && !self.shared.stop_requested.load(Ordering::Acquire) {
-                self.messages.message(message::RESET_REQUEST, 0);
+            // The host hears of it from the messenger (this thread is about
+            // to end; the messenger drops it if the buffers go first).
+            if !self.stop.load(Ordering::Acquire) {
+                self.shared.request_reset();
             }
         }
         drop(applied);
@@ -190,13 +195,13 @@ impl IoContext {
         let mut applied_delay: Option<u32> = None;
         let sample_every = self.sample_every.max(1);
 
-        while !self.shared.stop_requested.load(Ordering::Acquire) {
+        while !self.stop.load(Ordering::Acquire) {
             // `None`: no period yet (a device still waking up); look at the stop flag.
             let Some(timing) = self.stream.wait()? else {
                 continue;
             };
             let woke = time::now_ns();
-            if self.shared.stop_requested.load(Ordering::Acquire) {
+            if self.stop.load(Ordering::Acquire) {
                 break;
             }
             if timing.index == 0 {
@@ -261,7 +266,7 @@ impl IoContext {
             let after_host = time::now_ns();
             // The host may have called stop() inside the switch: then this
             // was the last call into the host, messages included.
-            let stopping = self.shared.stop_requested.load(Ordering::Acquire);
+            let stopping = self.stop.load(Ordering::Acquire);
             let ready = self.shared.output_ready.swap(false, Ordering::AcqRel);
             if ready && mode == OutputMode::Deferred {
                 // The host completes its outputs inside the switch: play them

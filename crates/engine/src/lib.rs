@@ -39,6 +39,7 @@ mod engine;
 pub mod error;
 pub mod host;
 mod io;
+mod messenger;
 pub mod rt;
 pub mod shared;
 pub mod stats;
@@ -49,7 +50,7 @@ pub mod virtual_device;
 pub use device::{Device, DeviceStream};
 pub use engine::{
     default_host_format, BufferPointers, BufferRequest, BufferSizeInfo, ChannelDetails,
-    ClockSourceDetails, Engine, EngineOptions, JoinedStop, PendingStop, MAX_SANE_RATE,
+    ClockSourceDetails, Engine, EngineOptions, MessagesInFlight, StreamEnd, MAX_SANE_RATE,
     RECENT_EVENTS,
 };
 pub use error::EngineError;

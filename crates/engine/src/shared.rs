@@ -21,7 +21,6 @@ pub struct Shared {
     streams_started: AtomicU64,
     /// Streams whose device failed to start (the error is in `stream_error`).
     start_failures: AtomicU64,
-    pub(crate) stop_requested: AtomicBool,
     /// Set by `outputReady` during a switch; consumed by the driver thread.
     pub(crate) output_ready: AtomicBool,
     /// Set when the host called `outputReady` before streaming (a probe).
@@ -37,10 +36,9 @@ pub struct Shared {
     /// What the scheduling policy applied in the current (or last) run,
     /// and why. Written once per run, before the real-time section.
     policy: crate::sync::Mutex<String>,
-    /// The host's message channel while buffers exist and the host accepts
-    /// `kAsioResetRequest`; used to ask for a reset from outside the
-    /// engine (settings changed). Never touched by the driver thread.
-    reset: crate::sync::Mutex<ResetChannel>,
+    /// Delivers every message to the host but the driver thread's own (see
+    /// [`crate::messenger`]). Other threads only flag requests in it.
+    pub(crate) messenger: crate::messenger::Messenger,
     /// The reading end of the driver thread's event ring, and the latest
     /// events. Only non-real-time readers lock it.
     events: crate::sync::Mutex<EventStore>,
@@ -76,20 +74,6 @@ impl EventStore {
                 self.recent.push_back((self.last_seq, e));
             }
         }
-    }
-}
-
-/// The host's message channel, kept for reset requests.
-#[derive(Default)]
-struct ResetChannel(Option<std::sync::Arc<dyn crate::host::HostMessages>>);
-
-impl std::fmt::Debug for ResetChannel {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_some() {
-            "ResetChannel(host)"
-        } else {
-            "ResetChannel(none)"
-        })
     }
 }
 
@@ -252,25 +236,31 @@ impl Shared {
         self.policy.lock().clone()
     }
 
-    pub(crate) fn set_reset_channel(
-        &self,
-        messages: Option<std::sync::Arc<dyn crate::host::HostMessages>>,
-    ) {
-        *self.reset.lock() = ResetChannel(messages);
+    /// Asks the host for a reset (`kAsioResetRequest`) — e.g. because the
+    /// settings or the device changed — if buffers exist and the host
+    /// accepts it. Only flags the request: the driver's messenger thread
+    /// calls the host, outside every lock. Returns whether it was flagged.
+    pub fn request_reset(&self) -> bool {
+        self.messenger.request_reset()
     }
 
-    /// Asks the host for a reset (`kAsioResetRequest`) — e.g. because the
-    /// settings changed — if buffers exist and the host accepts it. Returns
-    /// whether the request was sent. Not for the driver thread.
-    pub fn request_reset(&self) -> bool {
-        let messages = self.reset.lock().0.clone();
-        match messages {
-            Some(m) => {
-                m.message(asio_abi::message::RESET_REQUEST, 0);
-                true
-            }
-            None => false,
-        }
+    /// Asks the host to resynchronise (`kAsioResyncRequest`) from a thread
+    /// other than the driver thread; flags it for the messenger as
+    /// [`Shared::request_reset`] does.
+    pub fn request_resync(&self) -> bool {
+        self.messenger.request_resync()
+    }
+
+    /// Tells the host the latencies changed (`kAsioLatenciesChanged`) from
+    /// a thread other than the driver thread, through the messenger.
+    pub fn notify_latencies_changed(&self) -> bool {
+        self.messenger.latencies_changed()
+    }
+
+    /// Tells the host the sample rate changed underneath it
+    /// (`sampleRateDidChange`), through the messenger.
+    pub fn notify_sample_rate_changed(&self, rate: f64) -> bool {
+        self.messenger.sample_rate_changed(rate)
     }
 
     pub(crate) fn set_event_source(&self, source: rtrb::Consumer<crate::stats::ScheduleEvent>) {

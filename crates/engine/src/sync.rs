@@ -36,3 +36,38 @@ impl<T> Mutex<T> {
         self.0.into_inner().unwrap_or_else(|p| p.into_inner())
     }
 }
+
+/// A one-way flag other threads can wait for: set once, never cleared.
+///
+/// The driver thread sets its stream's latch after its last call into the
+/// host (outside the real-time section); the threads that need that stream
+/// gone wait on it without holding the engine's lock.
+#[derive(Debug, Default)]
+pub struct Latch {
+    set: Mutex<bool>,
+    changed: std::sync::Condvar,
+}
+
+impl Latch {
+    /// Sets the latch and wakes every waiter.
+    pub fn set(&self) {
+        *self.set.lock() = true;
+        self.changed.notify_all();
+    }
+
+    /// Whether the latch is set.
+    pub fn is_set(&self) -> bool {
+        *self.set.lock()
+    }
+
+    /// Blocks until the latch is set.
+    pub fn wait(&self) {
+        let mut set = self.set.lock();
+        while !*set {
+            set = self
+                .changed
+                .wait(set)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+    }
+}

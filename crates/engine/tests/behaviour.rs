@@ -426,6 +426,11 @@ fn a_rate_change_while_streaming_is_a_reset_request_when_the_host_supports_it() 
     e.set_sample_rate(48_000.0).unwrap(); // same rate: nothing happens
     assert_eq!(messages.resets.load(Ordering::SeqCst), 0);
     e.set_sample_rate(96_000.0).unwrap();
+    // The messenger delivers the request from its own thread, after the call returned.
+    let asked = Instant::now();
+    while messages.resets.load(Ordering::SeqCst) == 0 && asked.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(1));
+    }
     assert_eq!(messages.resets.load(Ordering::SeqCst), 1);
     // Streaming continues at the old rate until the host resets.
     assert_eq!(e.shared().sample_rate(), 48_000.0);

@@ -836,12 +836,18 @@ fn perform(rig: &mut Rig, state: State, call: Call) -> (Exp, Vec<String>) {
         Call::SetSampleRateOther => {
             let c = vcall!(d, set_sample_rate, OTHER_RATE);
             if c == ASE_OK && class == Class::Streaming {
-                // Accepted while streaming only by asking for a reset.
-                let resets = rig
-                    .session
-                    .as_ref()
-                    .map_or(0, |s| s.counters().reset_requests.load(Ordering::Acquire));
-                if resets == 0 {
+                // Accepted while streaming only by asking for a reset, which the
+                // driver's messenger delivers from its own thread after the call.
+                let resets = || {
+                    rig.session
+                        .as_ref()
+                        .map_or(0, |s| s.counters().reset_requests.load(Ordering::Acquire))
+                };
+                let asked = Instant::now();
+                while resets() == 0 && asked.elapsed() < Duration::from_secs(5) {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                if resets() == 0 {
                     notes.push(
                         "setSampleRate while streaming returned OK without kAsioResetRequest"
                             .to_owned(),

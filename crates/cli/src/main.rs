@@ -476,6 +476,15 @@ fn run_list(args: &ListArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // The DLL's file version (its VERSIONINFO), as Explorer shows it.
+    let version = |d: &tenuto_host::windows::InstalledDriver| -> Option<String> {
+        let path = d.dll_path.as_ref().filter(|_| d.dll_exists)?;
+        let v = tenuto_host::version::read(path).ok()?;
+        Some(format!(
+            "{}.{}.{}.{}",
+            v.file[0], v.file[1], v.file[2], v.file[3]
+        ))
+    };
     if args.json {
         let list: Vec<serde_json::Value> = drivers
             .iter()
@@ -485,6 +494,7 @@ fn run_list(args: &ListArgs) -> ExitCode {
                     "clsid": d.clsid.map(|g| g.to_string()),
                     "dll_path": d.dll_path.as_ref().map(|p| p.display().to_string()),
                     "dll_exists": d.dll_exists,
+                    "dll_version": version(d),
                     "description": d.description,
                     "problem": d.problem,
                 })
@@ -514,7 +524,10 @@ fn run_list(args: &ListArgs) -> ExitCode {
             .clsid
             .map_or_else(|| "(no valid CLSID)".to_owned(), |g| g.to_string());
         let dll = match &d.dll_path {
-            Some(p) if d.dll_exists => format!("{} (exists)", p.display()),
+            Some(p) if d.dll_exists => match version(d) {
+                Some(v) => format!("{} (exists, version {v})", p.display()),
+                None => format!("{} (exists)", p.display()),
+            },
             Some(p) => format!("{} (MISSING)", p.display()),
             None => "(no DLL registered)".to_owned(),
         };

@@ -36,6 +36,8 @@ pub mod loopback;
 pub mod play;
 pub mod signal;
 pub mod stream;
+#[cfg(windows)]
+pub mod version;
 mod watch;
 #[cfg(windows)]
 pub mod windows;

@@ -1,0 +1,30 @@
+//! Embeds the VERSIONINFO resource in tenuto.dll (Windows targets only):
+//! the file version is the crate version, as `getDriverVersion` and
+//! `tenuto --version` report it, so Explorer's file properties agree with
+//! both. The resource is compiled by mingw's windres when cross-building
+//! (`x86_64-w64-mingw32-windres`, `i686-w64-mingw32-windres`; `WINDRES`
+//! overrides it) and by the SDK's rc.exe under MSVC.
+
+fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() != Ok("windows") {
+        return;
+    }
+    let mut res = winresource::WindowsResource::new();
+    // en-US, the language block GetFileVersionInfo callers look up first.
+    res.set_language(0x0409)
+        .set("ProductName", "Tenuto")
+        .set("FileDescription", "Tenuto ASIO Driver")
+        .set("CompanyName", env!("CARGO_PKG_AUTHORS"))
+        .set("LegalCopyright", "Licensed MIT OR Apache-2.0")
+        .set("OriginalFilename", "tenuto.dll")
+        .set("InternalName", "tenuto")
+        // VFT_DLL: Explorer and installers treat the file as a library.
+        .set_version_info(winresource::VersionInfo::FILETYPE, 2);
+    if let Err(e) = res.compile() {
+        panic!(
+            "could not compile tenuto.dll's version resource: {e} (cross-building needs mingw's \
+             windres: apt-get install binutils-mingw-w64-x86-64 binutils-mingw-w64-i686)"
+        );
+    }
+}

@@ -11,8 +11,8 @@
 //! systems only the platform-independent parts compile.
 //!
 //! ## Unsafe
-//! `exports` and `factory` (COM entry points) and `registry` (Win32 registry
-//! calls) contain `unsafe`; each states its invariant at the top.
+//! `exports` and `factory` (COM entry points) contain `unsafe`; each states
+//! its invariant at the top. `registry` writes through `tenuto-win`, safely.
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]

@@ -19,20 +19,15 @@
 //! keys it created (`{CLSID}` and `ASIO\Tenuto`) with their subkeys, and
 //! nothing else.
 //!
-//! # Safety invariant
-//! Every Win32 call receives NUL-terminated UTF-16 strings that live across
-//! the call, handles this module opened and closes exactly once (`Key`'s
-//! drop), and buffers with their true lengths.
+//! The calls go through `tenuto-win` (the `windows-registry` crate); this module has no
+//! `unsafe`.
 
-#![allow(unsafe_code)]
+#![forbid(unsafe_code)]
 
 use std::path::Path;
 
-use windows_sys::Win32::Foundation::{ERROR_ACCESS_DENIED, ERROR_FILE_NOT_FOUND, ERROR_SUCCESS};
-use windows_sys::Win32::System::Registry::{
-    RegCloseKey, RegCreateKeyExW, RegDeleteTreeW, RegOpenKeyExW, RegQueryValueExW, RegSetValueExW,
-    HKEY, HKEY_LOCAL_MACHINE, KEY_READ, KEY_WRITE, REG_OPTION_NON_VOLATILE, REG_SZ,
-};
+use tenuto_win::registry::{self as reg, Key, View, LOCAL_MACHINE};
+use windows_sys::Win32::Foundation::ERROR_ACCESS_DENIED;
 
 use crate::{CLSID_TENUTO, DESCRIPTION, DRIVER_NAME};
 
@@ -83,19 +78,6 @@ pub struct Outcome {
     pub lines: Vec<String>,
 }
 
-fn wide(s: &str) -> Vec<u16> {
-    s.encode_utf16().chain(std::iter::once(0)).collect()
-}
-
-struct Key(HKEY);
-
-impl Drop for Key {
-    fn drop(&mut self) {
-        // SAFETY: a handle this module opened, closed once here.
-        unsafe { RegCloseKey(self.0) };
-    }
-}
-
 fn fail(action: &'static str, key: &str, code: u32) -> RegistryError {
     if code == ERROR_ACCESS_DENIED {
         RegistryError::AccessDenied {
@@ -110,112 +92,28 @@ fn fail(action: &'static str, key: &str, code: u32) -> RegistryError {
     }
 }
 
+/// Creates (or opens) `HKLM\path` for writing, in this process's own view: a 32-bit build
+/// writes where 32-bit hosts read.
 fn create(path: &str) -> Result<Key, RegistryError> {
-    let wpath = wide(path);
-    let mut key: HKEY = std::ptr::null_mut();
-    // SAFETY: valid NUL-terminated path and out-pointer (module invariant).
-    let rc = unsafe {
-        RegCreateKeyExW(
-            HKEY_LOCAL_MACHINE,
-            wpath.as_ptr(),
-            0,
-            std::ptr::null(),
-            REG_OPTION_NON_VOLATILE,
-            KEY_WRITE,
-            std::ptr::null(),
-            &mut key,
-            std::ptr::null_mut(),
-        )
-    };
-    if rc == ERROR_SUCCESS {
-        Ok(Key(key))
-    } else {
-        Err(fail("create", path, rc))
-    }
+    reg::create(LOCAL_MACHINE, path, View::Own).map_err(|code| fail("create", path, code))
 }
 
+/// Writes a `REG_SZ` value (`None`: the key's default value).
 fn set(key: &Key, path: &str, name: Option<&str>, value: &str) -> Result<(), RegistryError> {
-    let wname = name.map(wide);
-    let data = wide(value);
-    let bytes = u32::try_from(data.len() * 2).unwrap_or(u32::MAX);
-    // SAFETY: open handle; NUL-terminated name (or null for the default
-    // value); `data` holds `bytes` bytes of NUL-terminated UTF-16.
-    let rc = unsafe {
-        RegSetValueExW(
-            key.0,
-            wname.as_ref().map_or(std::ptr::null(), |n| n.as_ptr()),
-            0,
-            REG_SZ,
-            data.as_ptr().cast(),
-            bytes,
-        )
-    };
-    if rc == ERROR_SUCCESS {
-        Ok(())
-    } else {
-        Err(fail("write a value in", path, rc))
-    }
-}
-
-fn delete_tree(path: &str) -> Result<bool, RegistryError> {
-    let wpath = wide(path);
-    // SAFETY: valid NUL-terminated path under an open predefined key.
-    let rc = unsafe { RegDeleteTreeW(HKEY_LOCAL_MACHINE, wpath.as_ptr()) };
-    match rc {
-        ERROR_SUCCESS => Ok(true),
-        ERROR_FILE_NOT_FOUND => Ok(false),
-        _ => Err(fail("delete", path, rc)),
-    }
+    reg::set_string(key, name.unwrap_or(""), value)
+        .map_err(|code| fail("write a value in", path, code))
 }
 
 /// Reads a string value under HKLM (`name` `None` = the default value);
-/// `None` when the key or value does not exist.
+/// `None` when the key or value does not exist or cannot be read.
 pub fn read_string(path: &str, name: Option<&str>) -> Option<String> {
-    let wpath = wide(path);
-    let mut key: HKEY = std::ptr::null_mut();
-    // SAFETY: valid path and out-pointer.
-    let rc = unsafe { RegOpenKeyExW(HKEY_LOCAL_MACHINE, wpath.as_ptr(), 0, KEY_READ, &mut key) };
-    if rc != ERROR_SUCCESS {
-        return None;
-    }
-    let key = Key(key);
-    let wname = name.map(wide);
-    let mut buf = vec![0u16; 2048];
-    let mut bytes = u32::try_from(buf.len() * 2).unwrap_or(u32::MAX);
-    let mut kind = 0u32;
-    // SAFETY: open handle; buffer writable for `bytes` bytes.
-    let rc = unsafe {
-        RegQueryValueExW(
-            key.0,
-            wname.as_ref().map_or(std::ptr::null(), |n| n.as_ptr()),
-            std::ptr::null(),
-            &mut kind,
-            buf.as_mut_ptr().cast(),
-            &mut bytes,
-        )
-    };
-    if rc != ERROR_SUCCESS || kind != REG_SZ {
-        return None;
-    }
-    buf.truncate(bytes as usize / 2);
-    while buf.last() == Some(&0) {
-        buf.pop();
-    }
-    Some(String::from_utf16_lossy(&buf))
+    let key = reg::open(LOCAL_MACHINE, path, false, View::Own).ok()??;
+    reg::string(&key, name.unwrap_or("")).ok()?
 }
 
 /// Whether a key exists under HKLM.
 pub fn key_exists(path: &str) -> bool {
-    let wpath = wide(path);
-    let mut key: HKEY = std::ptr::null_mut();
-    // SAFETY: valid path and out-pointer.
-    let rc = unsafe { RegOpenKeyExW(HKEY_LOCAL_MACHINE, wpath.as_ptr(), 0, KEY_READ, &mut key) };
-    if rc == ERROR_SUCCESS {
-        drop(Key(key));
-        true
-    } else {
-        false
-    }
+    reg::key_exists(LOCAL_MACHINE, path, View::Own)
 }
 
 /// Registers `dll_path` as the Tenuto ASIO driver.
@@ -256,7 +154,8 @@ pub fn register(dll_path: &Path) -> Result<Outcome, RegistryError> {
 pub fn unregister() -> Result<Outcome, RegistryError> {
     let mut lines = Vec::new();
     for path in [asio_key(), clsid_key()] {
-        let removed = delete_tree(&path)?;
+        let removed =
+            reg::delete_tree(LOCAL_MACHINE, &path).map_err(|code| fail("delete", &path, code))?;
         lines.push(if removed {
             format!("removed HKLM\\{path}")
         } else {

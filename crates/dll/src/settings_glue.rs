@@ -261,9 +261,7 @@ fn wasapi_device(
             // Wine's winepulse hands data to PulseAudio from a timer thread that lags the
             // stream by about one period: without that much more queued, PulseAudio runs dry
             // at the first late tick and winepulse pads the stream with silence.
-            OutputSafetySetting::Auto if tenuto_sched::windows::is_wine() => {
-                OutputSafety::RenderPeriods(1)
-            }
+            OutputSafetySetting::Auto if tenuto_win::is_wine() => OutputSafety::RenderPeriods(1),
             OutputSafetySetting::Auto => OutputSafety::None,
         },
         wake_up: wake_up(settings),

@@ -17,6 +17,7 @@ use std::ffi::c_void;
 use std::path::{Path, PathBuf};
 
 use asio_abi::{Guid, IID_ICLASSFACTORY};
+use tenuto_win::to_wide;
 use windows_sys::Win32::Foundation::{
     FreeLibrary, GetHandleInformation, HANDLE, HMODULE, INVALID_HANDLE_VALUE, S_OK,
 };
@@ -71,10 +72,6 @@ pub enum DllError {
     },
 }
 
-fn wide(s: &str) -> Vec<u16> {
-    s.encode_utf16().chain(std::iter::once(0)).collect()
-}
-
 /// A driver DLL loaded with `LoadLibraryW`; freed on drop.
 #[derive(Debug)]
 pub struct DllServer {
@@ -88,7 +85,7 @@ impl DllServer {
     /// Loads the DLL at `path` and resolves its COM exports.
     pub fn load(path: &Path) -> Result<Self, DllError> {
         let shown = path.display().to_string();
-        let wpath = wide(&shown);
+        let wpath = to_wide(&shown);
         // SAFETY: NUL-terminated path.
         let module = unsafe { LoadLibraryW(wpath.as_ptr()) };
         if module.is_null() {
@@ -181,7 +178,7 @@ impl Drop for DllServer {
 
 /// Whether a module with this path is loaded in the process.
 pub fn is_loaded(path: &Path) -> bool {
-    let wpath = wide(&path.display().to_string());
+    let wpath = to_wide(&path.display().to_string());
     // SAFETY: NUL-terminated path; no reference is taken.
     !unsafe { GetModuleHandleW(wpath.as_ptr()) }.is_null()
 }

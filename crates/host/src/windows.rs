@@ -11,16 +11,10 @@
 //! sees the 64-bit drivers, as a 64-bit DAW does (32-bit drivers register
 //! under `WOW6432Node`, which only 32-bit hosts see).
 //!
+//! The registry is read through `tenuto-win` (safe code).
+//!
 //! # Safety invariant
-//! This module, with `ffi`, is the only one of the host library containing
-//! `unsafe`; its unsafe code only calls Win32 and COM functions.
-//! * Every registry handle is owned by one [`Key`], obtained from a
-//!   successful `RegOpenKeyExW` and closed exactly once, on drop; calls only
-//!   use a handle while its `Key` is alive.
-//! * Every string passed to Win32 is a NUL-terminated UTF-16 buffer that
-//!   lives across the call; every output buffer is passed with its true
-//!   capacity (in characters for `RegEnumKeyExW`, in bytes for
-//!   `RegGetValueW`), and only the length Windows reports is read back.
+//! The unsafe code here only initialises COM and creates the driver:
 //! * A pointer returned by `CoCreateInstance` with a success code is an
 //!   object whose one reference we own, created with the CLSID as the IID,
 //!   which for an ASIO driver is its `IASIO` interface; it is handed to
@@ -33,17 +27,14 @@ use std::fmt;
 use std::path::PathBuf;
 
 use asio_abi::Guid;
+use tenuto_win::registry::{self as reg, Key, View, CLASSES_ROOT, LOCAL_MACHINE};
 use windows_sys::core::GUID;
 use windows_sys::Win32::Foundation::{
-    ERROR_ACCESS_DENIED, ERROR_FILE_NOT_FOUND, ERROR_MORE_DATA, ERROR_NO_MORE_ITEMS, ERROR_SUCCESS,
-    ERROR_UNSUPPORTED_TYPE, RPC_E_CHANGED_MODE, S_FALSE, S_OK,
+    ERROR_ACCESS_DENIED, ERROR_FILE_NOT_FOUND, ERROR_MORE_DATA, ERROR_UNSUPPORTED_TYPE,
+    RPC_E_CHANGED_MODE, S_FALSE, S_OK,
 };
 use windows_sys::Win32::System::Com::{
     CoCreateInstance, CoInitializeEx, CLSCTX_INPROC_SERVER, COINIT_APARTMENTTHREADED,
-};
-use windows_sys::Win32::System::Registry::{
-    RegCloseKey, RegEnumKeyExW, RegGetValueW, RegOpenKeyExW, HKEY, HKEY_CLASSES_ROOT,
-    HKEY_LOCAL_MACHINE, KEY_READ, RRF_RT_REG_SZ,
 };
 
 /// Where hosts look for ASIO drivers, under `HKEY_LOCAL_MACHINE`.
@@ -130,7 +121,7 @@ pub enum RegistryError {
     Enumerate {
         /// The key, under `HKEY_LOCAL_MACHINE`.
         key: String,
-        /// Index of the subkey that failed.
+        /// Index of the subkey that failed (0: the key could not be listed at all).
         index: u32,
         /// What `RegEnumKeyExW` returned.
         code: Win32Error,
@@ -202,152 +193,25 @@ fn registered_list(names: &[String]) -> String {
     }
 }
 
-/// NUL-terminated UTF-16 for Win32.
-fn wide(s: &str) -> Vec<u16> {
-    s.encode_utf16().chain(std::iter::once(0)).collect()
-}
-
-/// UTF-16 up to the first NUL.
-fn from_wide(w: &[u16]) -> String {
-    let end = w.iter().position(|&c| c == 0).unwrap_or(w.len());
-    String::from_utf16_lossy(w.get(..end).unwrap_or(w))
-}
-
-/// An open registry key, closed on drop.
-struct Key(HKEY);
-
-impl Key {
-    /// Opens `path` under `parent` for reading; `Ok(None)` if it does not exist.
-    fn open(parent: HKEY, path: &str) -> Result<Option<Key>, Win32Error> {
-        let path = wide(path);
-        let mut key: HKEY = std::ptr::null_mut();
-        // SAFETY: `parent` is a predefined root or a live `Key`'s handle;
-        // `path` is NUL-terminated and outlives the call; `key` is a valid
-        // out-pointer.
-        let code = unsafe { RegOpenKeyExW(parent, path.as_ptr(), 0, KEY_READ, &mut key) };
-        match code {
-            ERROR_SUCCESS => Ok(Some(Key(key))),
-            ERROR_FILE_NOT_FOUND => Ok(None),
-            e => Err(Win32Error(e)),
-        }
-    }
-
-    /// The names of all subkeys; `Err((index, code))` if one cannot be read.
-    fn subkeys(&self) -> Result<Vec<String>, (u32, Win32Error)> {
-        let mut names = Vec::new();
-        // Key names are at most 255 characters.
-        let mut buf = [0u16; 256];
-        for index in 0u32.. {
-            let mut len = buf.len() as u32;
-            // SAFETY: live handle; `buf` holds `len` characters; the other
-            // out-pointers are optional and null.
-            let code = unsafe {
-                RegEnumKeyExW(
-                    self.0,
-                    index,
-                    buf.as_mut_ptr(),
-                    &mut len,
-                    std::ptr::null(),
-                    std::ptr::null_mut(),
-                    std::ptr::null_mut(),
-                    std::ptr::null_mut(),
-                )
-            };
-            match code {
-                ERROR_SUCCESS => {
-                    let n = (len as usize).min(buf.len());
-                    names.push(from_wide(buf.get(..n).unwrap_or(&buf)));
-                }
-                ERROR_NO_MORE_ITEMS => break,
-                e => return Err((index, Win32Error(e))),
-            }
-        }
-        Ok(names)
-    }
-
-    /// A string value (`None`: the default value); `REG_EXPAND_SZ` is
-    /// expanded. `Ok(None)` if the value does not exist.
-    fn string(&self, value: Option<&str>) -> Result<Option<String>, Win32Error> {
-        let name = value.map(wide);
-        let name_ptr = name.as_ref().map_or(std::ptr::null(), |n| n.as_ptr());
-        let mut bytes: u32 = 0;
-        // SAFETY: live handle; `name_ptr` is null or NUL-terminated and
-        // outlives the call; a null data pointer asks for the size only.
-        let code = unsafe {
-            RegGetValueW(
-                self.0,
-                std::ptr::null(),
-                name_ptr,
-                RRF_RT_REG_SZ,
-                std::ptr::null_mut(),
-                std::ptr::null_mut(),
-                &mut bytes,
-            )
-        };
-        match code {
-            ERROR_SUCCESS => {}
-            ERROR_FILE_NOT_FOUND => return Ok(None),
-            e => return Err(Win32Error(e)),
-        }
-        // The value may grow between the calls (or expand): retry a few times.
-        for _ in 0..4 {
-            let mut buf = vec![0u16; (bytes as usize).div_ceil(2) + 1];
-            let mut len = u32::try_from(buf.len() * 2).unwrap_or(u32::MAX);
-            // SAFETY: as above; `buf` holds `len` bytes.
-            let code = unsafe {
-                RegGetValueW(
-                    self.0,
-                    std::ptr::null(),
-                    name_ptr,
-                    RRF_RT_REG_SZ,
-                    std::ptr::null_mut(),
-                    buf.as_mut_ptr().cast::<c_void>(),
-                    &mut len,
-                )
-            };
-            match code {
-                ERROR_SUCCESS => {
-                    let n = (len as usize / 2).min(buf.len());
-                    return Ok(Some(from_wide(buf.get(..n).unwrap_or(&buf))));
-                }
-                ERROR_MORE_DATA => bytes = len.max(bytes.saturating_mul(2)),
-                ERROR_FILE_NOT_FOUND => return Ok(None),
-                e => return Err(Win32Error(e)),
-            }
-        }
-        Err(Win32Error(ERROR_MORE_DATA))
-    }
-}
-
-impl Drop for Key {
-    fn drop(&mut self) {
-        // SAFETY: the handle came from a successful `RegOpenKeyExW` and is
-        // closed only here (module invariant).
-        unsafe { RegCloseKey(self.0) };
-    }
-}
-
 /// Lists the ASIO drivers registered under `HKLM\SOFTWARE\ASIO`, in
 /// registry order, each with what is wrong with its registration, if
 /// anything. A missing `SOFTWARE\ASIO` key means no drivers, not an error.
 pub fn installed_drivers() -> Result<Vec<InstalledDriver>, RegistryError> {
-    let asio = match Key::open(HKEY_LOCAL_MACHINE, ASIO_KEY) {
+    let asio = match reg::open(LOCAL_MACHINE, ASIO_KEY, false, View::Own) {
         Ok(Some(k)) => k,
         Ok(None) => return Ok(Vec::new()),
         Err(code) => {
             return Err(RegistryError::Open {
                 key: ASIO_KEY.to_owned(),
-                code,
+                code: Win32Error(code),
             })
         }
     };
-    let names = asio
-        .subkeys()
-        .map_err(|(index, code)| RegistryError::Enumerate {
-            key: ASIO_KEY.to_owned(),
-            index,
-            code,
-        })?;
+    let names = reg::subkeys(&asio).map_err(|code| RegistryError::Enumerate {
+        key: ASIO_KEY.to_owned(),
+        index: 0,
+        code: Win32Error(code),
+    })?;
     Ok(names
         .into_iter()
         .map(|name| describe(&asio, name))
@@ -366,7 +230,7 @@ fn describe(asio: &Key, name: String) -> InstalledDriver {
         problem: None,
     };
     let mut problems: Vec<String> = Vec::new();
-    let key = match Key::open(asio.0, &driver.name) {
+    let key = match reg::open(asio, &driver.name, false, View::Own).map_err(Win32Error) {
         Ok(Some(k)) => k,
         Ok(None) => {
             driver.problem = Some(format!(
@@ -382,7 +246,7 @@ fn describe(asio: &Key, name: String) -> InstalledDriver {
         }
     };
     let fix = driver.fix();
-    match key.string(Some("CLSID")) {
+    match reg::string(&key, "CLSID").map_err(Win32Error) {
         Ok(Some(text)) => match Guid::parse(text.trim()) {
             Some(g) => driver.clsid = Some(g),
             None => problems.push(format!(
@@ -397,7 +261,7 @@ fn describe(asio: &Key, name: String) -> InstalledDriver {
             "cannot read the CLSID value of {key_path} (it must be a string, REG_SZ): {code}; {fix}"
         )),
     }
-    match key.string(Some("Description")) {
+    match reg::string(&key, "Description").map_err(Win32Error) {
         Ok(Some(d)) => driver.description = Some(d),
         Ok(None) => problems.push(format!(
             "{key_path} has no Description value (hosts built on the ASIO SDK then list the \
@@ -411,7 +275,11 @@ fn describe(asio: &Key, name: String) -> InstalledDriver {
     if let Some(clsid) = driver.clsid {
         let fix = driver.fix();
         let server = format!(r"CLSID\{clsid}\InprocServer32");
-        match Key::open(HKEY_CLASSES_ROOT, &server).map(|k| k.map(|k| k.string(None))) {
+        let read = |k: Key| reg::string(&k, "").map_err(Win32Error);
+        match reg::open(CLASSES_ROOT, &server, false, View::Own)
+            .map_err(Win32Error)
+            .map(|k| k.map(read))
+        {
             Ok(Some(Ok(Some(path)))) if !path.trim().is_empty() => {
                 let path = PathBuf::from(path.trim());
                 driver.dll_exists = path.is_file();
@@ -678,10 +546,5 @@ mod tests {
             "{s}"
         );
         assert!(s.contains("tenuto register"), "{s}");
-    }
-
-    #[test]
-    fn wide_round_trip() {
-        assert_eq!(from_wide(&wide("ASIO ÿ")), "ASIO ÿ");
     }
 }

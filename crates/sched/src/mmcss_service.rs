@@ -18,28 +18,16 @@
 //! should run their audio threads at manual/real-time priority instead
 //! (DESIGN.md §1).
 //!
-//! # Safety invariant
-//!
-//! The `unsafe` blocks are registry calls. Each gets either the predefined
-//! `HKEY_LOCAL_MACHINE` or a key handle owned by a [`Key`] (opened here,
-//! closed exactly once on drop, never used after), NUL-terminated UTF-16
-//! names that outlive the call, and data/length pairs that describe live
-//! buffers of at least that many bytes.
+//! The registry is read and written through `tenuto-win`, always in the
+//! 64-bit view (the service settings are machine-wide, whatever the bitness of
+//! the process); this module has no `unsafe`.
 
-#![allow(unsafe_code)]
+#![forbid(unsafe_code)]
 
 use std::fmt;
-use std::mem::size_of;
 
-use windows_sys::Win32::Foundation::{ERROR_FILE_NOT_FOUND, ERROR_MORE_DATA, ERROR_SUCCESS};
-use windows_sys::Win32::System::Registry::{
-    RegCloseKey, RegCreateKeyExW, RegDeleteKeyExW, RegDeleteValueW, RegEnumKeyExW, RegEnumValueW,
-    RegOpenKeyExW, RegQueryInfoKeyW, RegQueryValueExW, RegSetValueExW, HKEY, HKEY_LOCAL_MACHINE,
-    KEY_READ, KEY_WOW64_64KEY, KEY_WRITE, REG_BINARY, REG_DWORD, REG_EXPAND_SZ, REG_MULTI_SZ,
-    REG_OPTION_NON_VOLATILE, REG_QWORD, REG_SZ,
-};
-
-use crate::windows::win32_meaning;
+use tenuto_win::registry::{self as reg, Type, View, LOCAL_MACHINE};
+use tenuto_win::win32_meaning;
 
 /// The MMCSS service key (under HKLM).
 pub const SERVICE_KEY: &str = r"SYSTEM\CurrentControlSet\Services\MMCSS";
@@ -47,8 +35,7 @@ pub const SERVICE_KEY: &str = r"SYSTEM\CurrentControlSet\Services\MMCSS";
 pub const PROFILE_KEY: &str =
     r"SOFTWARE\Microsoft\Windows NT\CurrentVersion\Multimedia\SystemProfile";
 /// The MMCSS task list (under HKLM).
-pub const TASKS_KEY: &str =
-    r"SOFTWARE\Microsoft\Windows NT\CurrentVersion\Multimedia\SystemProfile\Tasks";
+pub const TASKS_KEY: &str = crate::windows::MMCSS_TASKS_KEY;
 /// Where `disable` saves the previous `Start` (under HKLM).
 pub const BACKUP_KEY: &str = r"SOFTWARE\Tenuto\MmcssBackup";
 /// The parent of [`BACKUP_KEY`]; removed with the backup when left empty.
@@ -109,10 +96,6 @@ fn reg_err(op: &'static str, path: &str, value: &str, code: u32) -> ServiceError
     }
 }
 
-fn wide(s: &str) -> Vec<u16> {
-    s.encode_utf16().chain(std::iter::once(0)).collect()
-}
-
 // ---------------------------------------------------------------------------
 // Registry access
 
@@ -139,36 +122,37 @@ pub enum RegValue {
 }
 
 impl RegValue {
-    fn decode(kind: u32, data: &[u8]) -> Self {
+    fn decode(value: &reg::Value) -> Self {
+        let data: &[u8] = value;
         let words = || -> Vec<u16> {
             data.chunks_exact(2)
                 .map(|c| u16::from_le_bytes([c[0], c[1]]))
                 .collect()
         };
-        match kind {
-            REG_DWORD if data.len() >= 4 => {
+        match value.ty() {
+            Type::U32 if data.len() >= 4 => {
                 Self::Dword(u32::from_le_bytes([data[0], data[1], data[2], data[3]]))
             }
-            REG_QWORD if data.len() >= 8 => {
+            Type::U64 if data.len() >= 8 => {
                 let mut b = [0u8; 8];
                 b.copy_from_slice(&data[..8]);
                 Self::Qword(u64::from_le_bytes(b))
             }
-            REG_SZ | REG_EXPAND_SZ => {
+            Type::String | Type::ExpandString => {
                 let w = words();
                 let end = w.iter().position(|&c| c == 0).unwrap_or(w.len());
                 Self::Str(String::from_utf16_lossy(&w[..end]))
             }
-            REG_MULTI_SZ => Self::MultiStr(
+            Type::MultiString => Self::MultiStr(
                 words()
                     .split(|&c| c == 0)
                     .filter(|s| !s.is_empty())
                     .map(String::from_utf16_lossy)
                     .collect(),
             ),
-            REG_BINARY => Self::Binary(data.to_vec()),
-            _ => Self::Other {
-                kind,
+            Type::Bytes => Self::Binary(data.to_vec()),
+            other => Self::Other {
+                kind: reg::type_number(other),
                 len: data.len(),
             },
         }
@@ -205,35 +189,21 @@ impl fmt::Display for RegValue {
     }
 }
 
-/// An open HKLM key (64-bit view), closed on drop.
+/// An open HKLM key (64-bit view) and its path, for messages; closed on drop.
 struct Key {
-    hkey: HKEY,
+    key: reg::Key,
     path: String,
-}
-
-impl Drop for Key {
-    fn drop(&mut self) {
-        // SAFETY: `hkey` was opened by this Key and is closed once, here.
-        unsafe { RegCloseKey(self.hkey) };
-    }
 }
 
 impl Key {
     /// Opens `HKLM\path`; `Ok(None)` when it does not exist.
     fn open(path: &str, write: bool) -> Result<Option<Self>, ServiceError> {
-        let name = wide(path);
-        let access = KEY_READ | KEY_WOW64_64KEY | if write { KEY_WRITE } else { 0 };
-        let mut hkey: HKEY = std::ptr::null_mut();
-        // SAFETY: predefined root; NUL-terminated name outliving the call;
-        // `hkey` a live out-pointer, owned by the Key on success.
-        let rc = unsafe { RegOpenKeyExW(HKEY_LOCAL_MACHINE, name.as_ptr(), 0, access, &mut hkey) };
-        match rc {
-            ERROR_SUCCESS => Ok(Some(Self {
-                hkey,
+        match reg::open(LOCAL_MACHINE, path, write, View::Sixty4) {
+            Ok(key) => Ok(key.map(|key| Self {
+                key,
                 path: path.to_owned(),
             })),
-            ERROR_FILE_NOT_FOUND => Ok(None),
-            code => Err(reg_err(
+            Err(code) => Err(reg_err(
                 if write { "open for writing" } else { "open" },
                 path,
                 "",
@@ -244,82 +214,19 @@ impl Key {
 
     /// Opens `HKLM\path` for writing, creating it if needed.
     fn create(path: &str) -> Result<Self, ServiceError> {
-        let name = wide(path);
-        let mut hkey: HKEY = std::ptr::null_mut();
-        // SAFETY: predefined root; NUL-terminated name; null class and
-        // security attributes are allowed; `hkey` a live out-pointer, owned
-        // by the Key on success; the disposition pointer may be null.
-        let rc = unsafe {
-            RegCreateKeyExW(
-                HKEY_LOCAL_MACHINE,
-                name.as_ptr(),
-                0,
-                std::ptr::null(),
-                REG_OPTION_NON_VOLATILE,
-                KEY_READ | KEY_WRITE | KEY_WOW64_64KEY,
-                std::ptr::null(),
-                &mut hkey,
-                std::ptr::null_mut(),
-            )
-        };
-        if rc == ERROR_SUCCESS {
-            Ok(Self {
-                hkey,
+        reg::create(LOCAL_MACHINE, path, View::Sixty4)
+            .map(|key| Self {
+                key,
                 path: path.to_owned(),
             })
-        } else {
-            Err(reg_err("create", path, "", rc))
-        }
+            .map_err(|code| reg_err("create", path, "", code))
     }
 
     /// Reads a value; `Ok(None)` when it does not exist.
     fn value(&self, name: &str) -> Result<Option<RegValue>, ServiceError> {
-        let wname = wide(name);
-        let mut kind = 0u32;
-        let mut len = 0u32;
-        // SAFETY: live key; NUL-terminated name; null data with a size
-        // query; `kind` and `len` are live out-pointers.
-        let rc = unsafe {
-            RegQueryValueExW(
-                self.hkey,
-                wname.as_ptr(),
-                std::ptr::null(),
-                &mut kind,
-                std::ptr::null_mut(),
-                &mut len,
-            )
-        };
-        match rc {
-            ERROR_SUCCESS => {}
-            ERROR_FILE_NOT_FOUND => return Ok(None),
-            code => return Err(reg_err("read", &self.path, name, code)),
-        }
-        loop {
-            let mut data = vec![0u8; len as usize + 2];
-            let mut got = data.len() as u32;
-            // SAFETY: live key; NUL-terminated name; `data` is live and
-            // `got` bytes long.
-            let rc = unsafe {
-                RegQueryValueExW(
-                    self.hkey,
-                    wname.as_ptr(),
-                    std::ptr::null(),
-                    &mut kind,
-                    data.as_mut_ptr(),
-                    &mut got,
-                )
-            };
-            match rc {
-                ERROR_SUCCESS => {
-                    data.truncate(got as usize);
-                    return Ok(Some(RegValue::decode(kind, &data)));
-                }
-                // Grew in between: retry with the new size.
-                ERROR_MORE_DATA => len = got,
-                ERROR_FILE_NOT_FOUND => return Ok(None),
-                code => return Err(reg_err("read", &self.path, name, code)),
-            }
-        }
+        reg::value(&self.key, name)
+            .map(|v| v.as_ref().map(RegValue::decode))
+            .map_err(|code| reg_err("read", &self.path, name, code))
     }
 
     /// Reads a DWORD value; `Ok(None)` when missing or not a DWORD.
@@ -327,149 +234,49 @@ impl Key {
         Ok(self.value(name)?.and_then(|v| v.as_dword()))
     }
 
-    /// (subkey count, value count, longest subkey name, longest value
-    /// name, largest value data), in UTF-16 units / bytes.
-    fn info(&self) -> Result<(u32, u32, u32, u32, u32), ServiceError> {
-        let (mut subkeys, mut max_sub, mut values, mut max_name, mut max_data) = (0, 0, 0, 0, 0);
-        // SAFETY: live key; every out-pointer is live or null (allowed).
-        let rc = unsafe {
-            RegQueryInfoKeyW(
-                self.hkey,
-                std::ptr::null_mut(),
-                std::ptr::null_mut(),
-                std::ptr::null(),
-                &mut subkeys,
-                &mut max_sub,
-                std::ptr::null_mut(),
-                &mut values,
-                &mut max_name,
-                &mut max_data,
-                std::ptr::null_mut(),
-                std::ptr::null_mut(),
-            )
-        };
-        if rc == ERROR_SUCCESS {
-            Ok((subkeys, values, max_sub, max_name, max_data))
-        } else {
-            Err(reg_err("query", &self.path, "", rc))
-        }
+    /// (subkey count, value count).
+    fn counts(&self) -> Result<(usize, usize), ServiceError> {
+        reg::counts(&self.key).map_err(|code| reg_err("query", &self.path, "", code))
     }
 
     /// The names of the subkeys.
     fn subkeys(&self) -> Result<Vec<String>, ServiceError> {
-        let (count, _, max_sub, _, _) = self.info()?;
-        let mut out = Vec::with_capacity(count as usize);
-        let mut buf = vec![0u16; max_sub as usize + 1];
-        for i in 0..count {
-            let mut len = buf.len() as u32;
-            // SAFETY: live key; `buf` is live and `len` UTF-16 units long;
-            // reserved/class/time pointers may be null.
-            let rc = unsafe {
-                RegEnumKeyExW(
-                    self.hkey,
-                    i,
-                    buf.as_mut_ptr(),
-                    &mut len,
-                    std::ptr::null(),
-                    std::ptr::null_mut(),
-                    std::ptr::null_mut(),
-                    std::ptr::null_mut(),
-                )
-            };
-            if rc != ERROR_SUCCESS {
-                // The key changed underneath (a subkey deleted): stop here.
-                break;
-            }
-            out.push(String::from_utf16_lossy(&buf[..len as usize]));
-        }
-        Ok(out)
+        reg::subkeys(&self.key).map_err(|code| reg_err("query", &self.path, "", code))
     }
 
     /// Every value, in registry order.
     fn values(&self) -> Result<Vec<(String, RegValue)>, ServiceError> {
-        let (_, count, _, max_name, max_data) = self.info()?;
-        let mut out = Vec::with_capacity(count as usize);
-        let mut name = vec![0u16; max_name as usize + 1];
-        let mut data = vec![0u8; max_data as usize + 2];
-        for i in 0..count {
-            let mut name_len = name.len() as u32;
-            let mut data_len = data.len() as u32;
-            let mut kind = 0u32;
-            // SAFETY: live key; `name` is `name_len` units and `data`
-            // `data_len` bytes, both live; reserved may be null.
-            let rc = unsafe {
-                RegEnumValueW(
-                    self.hkey,
-                    i,
-                    name.as_mut_ptr(),
-                    &mut name_len,
-                    std::ptr::null(),
-                    &mut kind,
-                    data.as_mut_ptr(),
-                    &mut data_len,
-                )
-            };
-            if rc != ERROR_SUCCESS {
-                break;
-            }
-            let n = String::from_utf16_lossy(&name[..name_len as usize]);
-            let d = data.get(..data_len as usize).unwrap_or(&[]);
-            out.push((n, RegValue::decode(kind, d)));
-        }
-        Ok(out)
+        reg::values(&self.key)
+            .map(|values| {
+                values
+                    .iter()
+                    .map(|(name, v)| (name.clone(), RegValue::decode(v)))
+                    .collect()
+            })
+            .map_err(|code| reg_err("query", &self.path, "", code))
     }
 
     fn set_dword(&self, name: &str, value: u32) -> Result<(), ServiceError> {
-        let wname = wide(name);
-        let bytes = value.to_le_bytes();
-        // SAFETY: live key opened for writing; NUL-terminated name; `bytes`
-        // is 4 live bytes, the size passed.
-        let rc = unsafe {
-            RegSetValueExW(
-                self.hkey,
-                wname.as_ptr(),
-                0,
-                REG_DWORD,
-                bytes.as_ptr(),
-                size_of::<u32>() as u32,
-            )
-        };
-        if rc == ERROR_SUCCESS {
-            Ok(())
-        } else {
-            Err(reg_err("write", &self.path, name, rc))
-        }
+        reg::set_dword(&self.key, name, value)
+            .map_err(|code| reg_err("write", &self.path, name, code))
     }
 }
 
-/// Deletes `HKLM\path` (which must have no subkeys); a missing key is fine.
+/// Deletes `HKLM\path`, which the caller found empty; a missing key is fine.
 fn delete_key(path: &str) -> Result<(), ServiceError> {
-    let name = wide(path);
-    // SAFETY: predefined root; NUL-terminated name outliving the call.
-    let rc = unsafe { RegDeleteKeyExW(HKEY_LOCAL_MACHINE, name.as_ptr(), KEY_WOW64_64KEY, 0) };
-    match rc {
-        ERROR_SUCCESS | ERROR_FILE_NOT_FOUND => Ok(()),
-        code => Err(reg_err("delete", path, "", code)),
-    }
+    reg::delete_tree_in(LOCAL_MACHINE, path, View::Sixty4)
+        .map(drop)
+        .map_err(|code| reg_err("delete", path, "", code))
 }
 
 fn delete_value(key: &Key, name: &str) -> Result<(), ServiceError> {
-    let wname = wide(name);
-    // SAFETY: live key opened for writing; NUL-terminated name.
-    let rc = unsafe { RegDeleteValueW(key.hkey, wname.as_ptr()) };
-    match rc {
-        ERROR_SUCCESS | ERROR_FILE_NOT_FOUND => Ok(()),
-        code => Err(reg_err("delete", &key.path, name, code)),
-    }
-}
-
-/// Whether `HKLM\path` exists (64-bit view).
-pub(crate) fn hklm_key_exists(path: &str) -> bool {
-    matches!(Key::open(path, false), Ok(Some(_)))
+    reg::delete_value(&key.key, name)
+        .map(drop)
+        .map_err(|code| reg_err("delete", &key.path, name, code))
 }
 
 /// The registry's MMCSS task names; `Ok(vec![])` when the key is missing.
-pub(crate) fn task_names() -> Result<Vec<String>, ServiceError> {
+fn task_names() -> Result<Vec<String>, ServiceError> {
     match Key::open(TASKS_KEY, false)? {
         Some(k) => k.subkeys(),
         None => Ok(Vec::new()),
@@ -781,14 +588,14 @@ fn read_backup() -> Result<Option<u32>, ServiceError> {
 fn delete_backup() -> Result<(), ServiceError> {
     if let Some(k) = Key::open(BACKUP_KEY, true)? {
         delete_value(&k, "Start")?;
-        let (subkeys, values, ..) = k.info()?;
+        let (subkeys, values) = k.counts()?;
         drop(k);
         if subkeys == 0 && values == 0 {
             delete_key(BACKUP_KEY)?;
         }
     }
     if let Some(parent) = Key::open(BACKUP_PARENT, false)? {
-        let (subkeys, values, ..) = parent.info()?;
+        let (subkeys, values) = parent.counts()?;
         drop(parent);
         if subkeys == 0 && values == 0 {
             delete_key(BACKUP_PARENT)?;
@@ -858,5 +665,5 @@ pub fn enable(elevated: bool) -> Result<Change, ServiceError> {
 /// Whether this process runs elevated (administrator): the token's
 /// `TokenElevation`. What the CLI passes to [`disable`] and [`enable`].
 pub fn is_elevated() -> bool {
-    crate::windows::is_elevated()
+    tenuto_win::is_elevated()
 }

@@ -37,14 +37,16 @@ use std::mem::size_of;
 
 use tenuto_engine::host::{AppliedPolicy, PrioritySample, ThreadPolicy};
 use tenuto_engine::sync::Mutex;
+use tenuto_win::registry::{self as reg, View, LOCAL_MACHINE};
+use tenuto_win::{to_wide, win32_meaning};
 use windows_sys::Wdk::System::Threading::{NtQueryInformationThread, ThreadBasicInformation};
 use windows_sys::Win32::Foundation::{
     CloseHandle, GetLastError, HANDLE, INVALID_HANDLE_VALUE, LUID,
 };
 use windows_sys::Win32::Media::{timeBeginPeriod, timeEndPeriod, TIMERR_NOERROR};
 use windows_sys::Win32::Security::{
-    GetTokenInformation, LookupPrivilegeValueW, TokenElevation, TokenPrivileges,
-    LUID_AND_ATTRIBUTES, SE_INC_BASE_PRIORITY_NAME, TOKEN_ELEVATION, TOKEN_QUERY,
+    GetTokenInformation, LookupPrivilegeValueW, TokenPrivileges, LUID_AND_ATTRIBUTES,
+    SE_INC_BASE_PRIORITY_NAME, TOKEN_QUERY,
 };
 use windows_sys::Win32::System::Diagnostics::ToolHelp::{
     CreateToolhelp32Snapshot, Thread32First, Thread32Next, TH32CS_SNAPTHREAD, THREADENTRY32,
@@ -228,27 +230,6 @@ pub enum SchedError {
     },
 }
 
-/// A short explanation of a Win32 error code (the ones these calls return).
-pub(crate) fn win32_meaning(code: u32) -> &'static str {
-    match code {
-        0 => "no error code was set",
-        1 => "invalid function: the MMCSS service is stopped or disabled",
-        2 => "not found",
-        5 => "access denied",
-        6 => "invalid handle",
-        50 => "not supported on this Windows version",
-        87 => "invalid parameter (not supported on this Windows version?)",
-        120 => "not implemented on this system",
-        565 => "too many threads: MMCSS registers at most 32 threads per process",
-        1058 => "the service is disabled",
-        1314 => "a required privilege is not held",
-        1550 => "no such task in the registry's MMCSS task list",
-        1551 => "invalid task index",
-        1552 => "the thread is already registered for a task",
-        _ => "unrecognised error (`net helpmsg <code>` explains it)",
-    }
-}
-
 fn mmcss_hint(code: u32, known: &[String]) -> String {
     match code {
         1 | 1058 => "the \"Multimedia Class Scheduler\" service is not available: `tenuto mmcss status` shows it, `tenuto mmcss enable` re-enables it (restart needed); or choose manual priority".to_owned(),
@@ -335,10 +316,6 @@ fn last_error() -> u32 {
     // SAFETY: GetLastError reads the calling thread's last-error value; no
     // arguments.
     unsafe { GetLastError() }
-}
-
-fn wide(s: &str) -> Vec<u16> {
-    s.encode_utf16().chain(std::iter::once(0)).collect()
 }
 
 /// A handle this module opened; closed exactly once on drop.
@@ -501,15 +478,22 @@ pub fn thread_priority_snapshot(pid: u32) -> Vec<ThreadPriority> {
 /// e.g. "Audio", "Pro Audio", "Games"); empty when the key is missing
 /// (Wine) or unreadable.
 pub fn mmcss_tasks() -> Vec<String> {
-    crate::mmcss_service::task_names().unwrap_or_default()
+    match reg::open(LOCAL_MACHINE, MMCSS_TASKS_KEY, false, View::Sixty4) {
+        Ok(Some(key)) => reg::subkeys(&key).unwrap_or_default(),
+        _ => Vec::new(),
+    }
 }
+
+/// The MMCSS task list (under HKLM, 64-bit view).
+pub(crate) const MMCSS_TASKS_KEY: &str =
+    r"SOFTWARE\Microsoft\Windows NT\CurrentVersion\Multimedia\SystemProfile\Tasks";
 
 /// Whether this process runs under Wine (`HKLM\Software\Wine` exists —
 /// every Wine prefix has it). Wine's avrt accepts every MMCSS registration
 /// without changing scheduling, and its `THREAD_BASIC_INFORMATION.Priority`
 /// is the thread's relative level (0, 2, 15, …), not the absolute priority.
 pub fn is_wine() -> bool {
-    crate::mmcss_service::hklm_key_exists("Software\\Wine")
+    tenuto_win::is_wine()
 }
 
 // ---------------------------------------------------------------------------
@@ -614,23 +598,7 @@ pub fn has_increase_base_priority_privilege() -> Result<bool, SchedError> {
 /// Whether this process runs elevated (the token's `TokenElevation`).
 /// `false` when the token cannot be read.
 pub fn is_elevated() -> bool {
-    let Ok(token) = open_process_token() else {
-        return false;
-    };
-    let mut elevation = TOKEN_ELEVATION { TokenIsElevated: 0 };
-    let mut len = 0u32;
-    // SAFETY: `elevation` is a live TOKEN_ELEVATION and its size is passed;
-    // `len` is a live out-pointer.
-    let ok = unsafe {
-        GetTokenInformation(
-            token.0,
-            TokenElevation,
-            (&raw mut elevation).cast::<c_void>(),
-            size_of::<TOKEN_ELEVATION>() as u32,
-            &mut len,
-        )
-    };
-    ok != 0 && elevation.TokenIsElevated != 0
+    tenuto_win::is_elevated()
 }
 
 // ---------------------------------------------------------------------------
@@ -884,7 +852,7 @@ fn set_power_throttling(control_mask: u32) -> Result<(), u32> {
 /// Registers the calling thread for `task`; returns the AVRT handle and the
 /// task index.
 fn mmcss_register(task: &str) -> Result<(HANDLE, u32), u32> {
-    let name = wide(task);
+    let name = to_wide(task);
     let mut index = 0u32;
     // SAFETY: `name` is NUL-terminated UTF-16 and outlives the call;
     // `index` is a live in/out u32 that is 0 on the first call, as required.

@@ -29,6 +29,7 @@
 use std::cell::RefCell;
 use std::ffi::c_void;
 
+use tenuto_win::to_wide;
 use windows_sys::Win32::Foundation::{
     FreeLibrary, GetLastError, COLORREF, HMODULE, HWND, LPARAM, LRESULT, RECT, WPARAM,
 };
@@ -146,10 +147,6 @@ pub mod codes {
     pub const IDOK: u16 = 1;
     /// `IDCANCEL` (Escape).
     pub const IDCANCEL: u16 = 2;
-}
-
-fn wide(s: &str) -> Vec<u16> {
-    s.encode_utf16().chain(std::iter::once(0)).collect()
 }
 
 fn last_error() -> u32 {
@@ -434,7 +431,7 @@ pub fn run_window(
     on_created: impl FnOnce(Window),
 ) -> Result<(), u32> {
     let module = this_module();
-    let class = wide(CLASS_NAME);
+    let class = to_wide(CLASS_NAME);
     let wc = wm::WNDCLASSEXW {
         cbSize: std::mem::size_of::<wm::WNDCLASSEXW>() as u32,
         style: wm::CS_HREDRAW | wm::CS_VREDRAW,
@@ -460,7 +457,7 @@ pub fn run_window(
         handler: RefCell::new(handler),
     });
     let slot_ptr: *const Slot = &*slot;
-    let wtitle = wide(title);
+    let wtitle = to_wide(title);
     let style = wm::WS_OVERLAPPED | wm::WS_CAPTION | wm::WS_SYSMENU | wm::WS_MINIMIZEBOX;
     // SAFETY: registered class; NUL-terminated strings; the create
     // parameter is the slot the window procedure takes over.
@@ -567,8 +564,8 @@ pub fn create_control(
     style: u32,
     id: u16,
 ) -> Result<Window, u32> {
-    let wclass = wide(class);
-    let wtext = wide(text);
+    let wclass = to_wide(class);
+    let wtext = to_wide(text);
     // SAFETY: a system control class; NUL-terminated strings; our parent
     // window; the menu parameter carries the child ID as Win32 defines.
     let hwnd = unsafe {
@@ -602,7 +599,7 @@ fn send(w: Window, msg: u32, wparam: usize, lparam: isize) -> isize {
 
 /// Sets a window's text.
 pub fn set_text(w: Window, text: &str) {
-    let t = wide(text);
+    let t = to_wide(text);
     // SAFETY: NUL-terminated string alive for the call.
     unsafe { wm::SetWindowTextW(w.0, t.as_ptr()) };
 }
@@ -686,7 +683,7 @@ pub fn destroy(w: Window) {
 pub fn combo_fill(w: Window, items: &[String]) {
     send(w, wm::CB_RESETCONTENT, 0, 0);
     for item in items {
-        let t = wide(item);
+        let t = to_wide(item);
         // The string is copied by the control; `t` lives for the call.
         send(w, wm::CB_ADDSTRING, 0, t.as_ptr() as isize);
     }

@@ -32,6 +32,8 @@ use asio_abi::{
 
 use crate::{CallError, HostOptions, PeriodHandler, TimeInfo};
 
+pub mod hostile;
+
 /// A loaded ASIO driver, called through its vtable.
 #[derive(Debug)]
 pub struct Driver {

@@ -27,6 +27,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod abuse;
 pub mod check;
 #[cfg(windows)]
 pub mod dll;
@@ -42,6 +43,7 @@ mod watch;
 #[cfg(windows)]
 pub mod windows;
 
+pub use ffi::hostile;
 pub use ffi::{
     call_with_null_object, call_with_null_pointers, counting_switches, create_buffers_again,
     create_buffers_counting, create_buffers_without_switch, stray_callbacks, vtbl_of, BufferSize,

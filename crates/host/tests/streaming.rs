@@ -178,7 +178,9 @@ fn stop_called_inside_the_switch_makes_it_the_last_one() {
     );
     assert!(!shared.is_streaming());
     session.end();
-    // The host may still call stop() itself: already stopped → InvalidMode.
+    // The host may still call stop() itself, as most do: it succeeds (the stream was
+    // stopping); a third stop finds nothing started → InvalidMode.
+    d.stop().unwrap();
     assert!(d.stop().is_err());
     d.dispose_buffers().unwrap();
     drop(session);

@@ -14,6 +14,7 @@
 use std::ffi::c_void;
 use std::path::Path;
 
+use tenuto_win::to_wide;
 use windows_sys::Win32::Storage::FileSystem::{
     GetFileVersionInfoSizeW, GetFileVersionInfoW, VerQueryValueW, VS_FIXEDFILEINFO,
 };
@@ -64,19 +65,10 @@ pub enum VersionError {
     },
 }
 
-fn wide(s: &str) -> Vec<u16> {
-    s.encode_utf16().chain(std::iter::once(0)).collect()
-}
-
 /// Reads `path`'s VERSIONINFO.
 pub fn read(path: &Path) -> Result<FileVersion, VersionError> {
     let shown = path.display().to_string();
-    let wpath: Vec<u16> = path
-        .as_os_str()
-        .to_string_lossy()
-        .encode_utf16()
-        .chain(std::iter::once(0))
-        .collect();
+    let wpath = to_wide(&path.as_os_str().to_string_lossy());
     let mut handle = 0u32;
     // SAFETY: `wpath` is NUL-terminated and outlives the call; `handle` is a valid out-pointer.
     let size = unsafe { GetFileVersionInfoSizeW(wpath.as_ptr(), &mut handle) };
@@ -98,7 +90,7 @@ pub fn read(path: &Path) -> Result<FileVersion, VersionError> {
     // A sub-block of `data`: its pointer and length (bytes for binary blocks, characters
     // for strings), or None.
     let query = |block: &str| -> Option<(*const c_void, u32)> {
-        let name = wide(block);
+        let name = to_wide(block);
         let mut ptr: *mut c_void = std::ptr::null_mut();
         let mut len = 0u32;
         // SAFETY: `data` holds what GetFileVersionInfoW wrote; `name` is NUL-terminated;

@@ -17,7 +17,9 @@
 //!   recording instant (winepulse stamps the moment it made the packet) and is not used.
 //! * **The start phase.** A stack that records from the moment the stream starts records
 //!   the first packet's last frame one period after the start; the packet is readable
-//!   later by exactly the wait. That holds only while the first packet comes within two
+//!   later by exactly the wait. When it became readable is the packet's time stamp where
+//!   that stamp is the moment the stack made the packet (winepulse's), so the driver
+//!   thread's own lateness in noticing it does not count; else the moment it was found. That holds only while the first packet comes within two
 //!   periods: later, the device was waking up, and when its first frame was recorded is
 //!   not known — the wait is then left unknown (not guessed), and the log says so.
 //!
@@ -35,7 +37,7 @@ pub struct FirstPacket {
     /// The age of the newest packet's first frame by WASAPI's time stamp, ns.
     pub newest_first_frame_age_ns: Option<u64>,
     /// How late the stream may have noticed the packet (the polling interval; 0 with
-    /// events), ns. Half of it is taken off the start-phase figure.
+    /// events), ns. Without a time stamp, half of it is taken off the start-phase figure.
     pub notice_ns: u64,
 }
 
@@ -62,18 +64,21 @@ impl CaptureDelay {
 
 /// Measures the wait from the first packet (see the module documentation).
 pub fn measure(first: &FirstPacket) -> CaptureDelay {
-    if let Some(age) = first.newest_first_frame_age_ns {
-        if age.saturating_mul(2) >= first.newest_len_ns && first.newest_len_ns > 0 {
-            return CaptureDelay::Stamped(age - first.newest_len_ns.min(age));
+    // When the packet became readable, ns after the start: a stamp too young to be a
+    // recording instant is the moment the stack made the packet (winepulse), which takes the
+    // stream's own lateness in noticing it out of the figure; without a stamp, half the
+    // polling interval is the best guess of that lateness.
+    let readable_ns = match first.newest_first_frame_age_ns {
+        Some(age) if first.newest_len_ns > 0 => {
+            if age.saturating_mul(2) >= first.newest_len_ns {
+                return CaptureDelay::Stamped(age - first.newest_len_ns.min(age));
+            }
+            first.after_start_ns.saturating_sub(age)
         }
-    }
+        _ => first.after_start_ns.saturating_sub(first.notice_ns / 2),
+    };
     if first.after_start_ns < first.period_ns.saturating_mul(2) {
-        return CaptureDelay::StartPhase(
-            first
-                .after_start_ns
-                .saturating_sub(first.period_ns)
-                .saturating_sub(first.notice_ns / 2),
-        );
+        return CaptureDelay::StartPhase(readable_ns.saturating_sub(first.period_ns));
     }
     CaptureDelay::Unknown
 }
@@ -120,10 +125,16 @@ mod tests {
 
     #[test]
     fn a_stamp_younger_than_half_a_packet_is_not_a_recording_time() {
-        // winepulse: stamped when made readable (0.2 ms ago) → the start phase decides.
+        // winepulse: stamped when made readable, 0.2 ms before it was found → the start
+        // phase decides, from the stamp.
         assert_eq!(
             measure(&first(11.5, Some(0.2), 0.0)),
-            CaptureDelay::StartPhase(1_500_000)
+            CaptureDelay::StartPhase(1_300_000)
+        );
+        // Polling: the stamp already says how late the poll was.
+        assert_eq!(
+            measure(&first(12.5, Some(0.9), 1.0)),
+            CaptureDelay::StartPhase(1_600_000)
         );
         assert_eq!(
             measure(&first(19.0, None, 0.0)),

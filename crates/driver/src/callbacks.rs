@@ -3,9 +3,12 @@
 //! # Safety invariant
 //! The function pointers come from the host's `ASIOCallbacks`, copied at
 //! `createBuffers`. The ASIO contract makes them valid until
-//! `disposeBuffers` returns; the engine drops these adapters in
-//! `disposeBuffers` (after joining the driver thread), so no call happens
-//! after that. Arguments we pass are plain values, null pointers, or the
+//! `disposeBuffers` returns. Only two threads call them: the stream's
+//! driver thread, which `disposeBuffers` ends first (or, called from inside
+//! the switch, makes that switch the last), and the engine's messenger,
+//! from which `disposeBuffers` detaches them and whose delivery under way
+//! it waits for. So no call happens after `disposeBuffers` returned, even
+//! though an adapter may be dropped later (with a stream's context). Arguments we pass are plain values, null pointers, or the
 //! `AsioTime` this module owns and keeps alive across the call.
 
 #![allow(unsafe_code)]

@@ -14,6 +14,10 @@
 //!   and records timing ([`stats`]);
 //! * [`host`] — how the engine talks to the host (traits the driver shell
 //!   implements over raw ASIO callbacks) and the scheduling-policy seam.
+//! * the messenger, the one place that calls the host with anything but the
+//!   buffer switch (and the driver thread's own messages): other threads
+//!   flag requests through [`shared::Shared`], its thread delivers them
+//!   outside every lock.
 //!
 //! ## Real-time contract
 //! The driver thread allocates everything in `createBuffers` and `start`.

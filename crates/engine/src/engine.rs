@@ -182,13 +182,19 @@ impl StreamEnd {
 pub struct MessagesInFlight {
     shared: Arc<Shared>,
     detached: Detached,
+    /// Detached on the stream's own thread (inside the host's switch):
+    /// that thread must not wait for the messenger, whose delivery under way
+    /// may be a host handler waiting in `stop()` for this very switch.
+    on_stream_thread: bool,
 }
 
 impl MessagesInFlight {
     /// Returns once no message to the disposed buffers' callbacks is under
     /// way (at once on the messenger's own thread).
     pub fn wait(self) {
-        self.shared.messenger.wait_idle(self.detached);
+        if !self.on_stream_thread {
+            self.shared.messenger.wait_idle(self.detached);
+        }
     }
 }
 
@@ -917,6 +923,10 @@ impl Engine {
                 hint: "call createBuffers() first",
             });
         }
+        let on_stream_thread = self
+            .stream
+            .as_ref()
+            .is_some_and(|s| s.thread == std::thread::current().id());
         if let Some(stream) = self.stream.as_mut() {
             stream.stop.store(true, Ordering::Release);
             stream.stopping = true;
@@ -936,6 +946,7 @@ impl Engine {
         Ok(MessagesInFlight {
             shared: Arc::clone(&self.shared),
             detached,
+            on_stream_thread,
         })
     }
 
@@ -946,6 +957,7 @@ impl Engine {
         MessagesInFlight {
             shared: Arc::clone(&self.shared),
             detached: self.shared.messenger.detach(),
+            on_stream_thread: false,
         }
     }
 

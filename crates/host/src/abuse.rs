@@ -377,6 +377,78 @@ pub fn stop_inside_switch_then_queries_racing(
     checks.finish(outcome)
 }
 
+/// The host's switch asks for a new rate (the driver flags a reset), the
+/// reset handler calls `stop()` — which waits for that switch — and the
+/// switch, meanwhile, calls `disposeBuffers()`. Neither may wait for the
+/// other.
+pub fn dispose_inside_switch_while_the_reset_handler_stops(
+    make: MakeDriver<'_>,
+) -> Result<Outcome, String> {
+    let (_dog, d, mut checks) = begin("dispose inside the switch, stop in the reset handler", make);
+    stream(&d, &mut checks);
+    let codes = Arc::new([AtomicI32::new(-1), AtomicI32::new(-1), AtomicI32::new(-1)]);
+    let in_handler = Arc::new(AtomicBool::new(false));
+    let handled = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicBool::new(false));
+    {
+        let (codes, in_handler, handled) = (codes.clone(), in_handler.clone(), handled.clone());
+        hostile::on_message(Some(Arc::new(move |selector, _| {
+            if selector == message::RESET_REQUEST && !in_handler.swap(true, Ordering::AcqRel) {
+                codes[1].store(hostile::driver().stop(), Ordering::Release);
+                handled.store(true, Ordering::Release);
+                return Some(1);
+            }
+            None
+        })));
+    }
+    {
+        let (codes, in_handler, done) = (codes.clone(), in_handler.clone(), done.clone());
+        let armed = Arc::new(AtomicBool::new(true));
+        hostile::on_switch(Some(Arc::new(move |_| {
+            if !armed.swap(false, Ordering::AcqRel) {
+                return;
+            }
+            let d = hostile::driver();
+            codes[0].store(d.set_sample_rate(96_000.0), Ordering::Release);
+            let _ = wait_for(&in_handler, Duration::from_secs(5));
+            std::thread::sleep(Duration::from_millis(50));
+            codes[2].store(d.dispose_buffers_in_callback(), Ordering::Release);
+            done.store(true, Ordering::Release);
+        })));
+    }
+    checks.that(
+        wait_for(&done, Duration::from_secs(10)),
+        "the scripted switch did not return",
+    );
+    checks.that(
+        wait_for(&handled, Duration::from_secs(10)),
+        "the reset handler did not return",
+    );
+    checks.code(
+        "setSampleRate inside the switch",
+        codes[0].load(Ordering::Acquire),
+        ASE_OK,
+    );
+    checks.code(
+        "stop inside the reset handler",
+        codes[1].load(Ordering::Acquire),
+        ASE_OK,
+    );
+    checks.code(
+        "disposeBuffers inside the switch",
+        codes[2].load(Ordering::Acquire),
+        ASE_OK,
+    );
+    let before = switches();
+    checks.code("createBuffers", d.create_buffers(&CHANNELS, FRAMES), ASE_OK);
+    checks.code("start", d.start(), ASE_OK);
+    checks.that(wait_switches(before, 30), "the new stream did not stream");
+    checks.code("stop", d.stop(), ASE_OK);
+    checks.code("disposeBuffers", d.dispose_buffers(), ASE_OK);
+    let outcome = end(d, &mut checks);
+    checks.finish(outcome)
+}
+
 /// The host's `asioMessage` calls back into the driver (`getSampleRate`,
 /// `getChannels`, `getLatencies`) while answering `kAsioSelectorSupported`
 /// during `createBuffers()`, which must return.

@@ -125,6 +125,15 @@ fn a_second_stop_after_a_stop_inside_the_switch_succeeds() {
 }
 
 #[test]
+fn dispose_inside_the_switch_while_the_reset_handler_waits_in_stop() {
+    let _g = serial();
+    run(
+        "dispose inside, stop in the reset handler",
+        abuse::dispose_inside_switch_while_the_reset_handler_stops(&make),
+    );
+}
+
+#[test]
 fn asio_message_may_call_the_driver_during_create_buffers() {
     let _g = serial();
     run(

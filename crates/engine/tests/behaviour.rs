@@ -788,3 +788,88 @@ fn late_periods_are_attributed_and_demotions_recorded() {
     );
     assert_eq!(s.priority_changes, 1, "{s:?}");
 }
+
+/// A host whose reset handler takes `hold` and notes when it entered and left.
+struct SlowReset {
+    hold: Duration,
+    entered: std::sync::atomic::AtomicBool,
+    left_ns: AtomicU64,
+    resets: AtomicU64,
+    epoch: Instant,
+}
+
+impl HostMessages for SlowReset {
+    fn message(&self, selector: i32, value: i32) -> i32 {
+        match selector {
+            message::SELECTOR_SUPPORTED => i32::from(value == message::RESET_REQUEST),
+            message::RESET_REQUEST => {
+                self.resets.fetch_add(1, Ordering::SeqCst);
+                self.entered.store(true, Ordering::SeqCst);
+                std::thread::sleep(self.hold);
+                let left = u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                self.left_ns.store(left, Ordering::SeqCst);
+                1
+            }
+            _ => 0,
+        }
+    }
+
+    fn sample_rate_did_change(&self, _rate: f64) {}
+}
+
+/// Requests from other threads only flag the messenger; its thread calls the host. A
+/// delivery under way when `disposeBuffers` is called has ended when it returns, and
+/// nothing is delivered afterwards (nor flagged: no buffers, no target).
+#[test]
+fn dispose_waits_for_a_message_under_way_and_nothing_is_delivered_after_it() {
+    let mut e = Engine::new(
+        Box::new(VirtualDevice::new(VirtualConfig::default())),
+        EngineOptions::default(),
+    );
+    e.init().unwrap();
+    let messages = Arc::new(SlowReset {
+        hold: Duration::from_millis(300),
+        entered: std::sync::atomic::AtomicBool::new(false),
+        left_ns: AtomicU64::new(0),
+        resets: AtomicU64::new(0),
+        epoch: Instant::now(),
+    });
+    let count = Arc::new(AtomicU64::new(0));
+    e.create_buffers(
+        &stereo_out(),
+        128,
+        HostCallbacks {
+            switch: Box::new(Switch {
+                count: Arc::clone(&count),
+                every: 0,
+                stall: Duration::ZERO,
+            }),
+            messages: Arc::clone(&messages) as Arc<dyn HostMessages>,
+        },
+    )
+    .unwrap();
+    let shared = Arc::clone(e.shared());
+    // Flagging returns at once, whatever the handler does.
+    let t0 = Instant::now();
+    assert!(shared.request_reset());
+    assert!(t0.elapsed() < Duration::from_millis(100));
+    while !messages.entered.load(Ordering::SeqCst) && t0.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert!(
+        messages.entered.load(Ordering::SeqCst),
+        "the reset never came"
+    );
+    // Flagged again while the first is delivered: dropped by the dispose below.
+    assert!(shared.request_reset());
+    e.dispose_buffers().unwrap();
+    let disposed = u64::try_from(messages.epoch.elapsed().as_nanos()).unwrap();
+    assert!(
+        messages.left_ns.load(Ordering::SeqCst) != 0
+            && messages.left_ns.load(Ordering::SeqCst) <= disposed,
+        "disposeBuffers returned while the reset handler still ran"
+    );
+    assert!(!shared.request_reset(), "no buffers: nothing to flag");
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(messages.resets.load(Ordering::SeqCst), 1);
+}

@@ -9,6 +9,7 @@
 //!   Windows-target tests, DLL registration, `tenuto check` and the C++ host
 //!   against the registered DLL;
 //! * `bench` — the benchmarks whose figures are in docs/BENCHMARKS.md;
+//! * `dist`  — the Windows installer and the portable zip (see `dist.rs`);
 //! * `wine`  — run any Windows program in the project's Wine prefix.
 //!
 //! Each installs what it needs and is missing (Debian packages, rustup
@@ -17,6 +18,7 @@
 //! shim) is set up by `tools/wine/env.sh`, which is also the cargo runner's
 //! back end (`tools/wine/runner.sh`).
 
+mod dist;
 mod loopback;
 
 use std::ffi::OsStr;
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
         "demo" => demo(rest),
         "test" => test(rest),
         "bench" => bench(rest),
+        "dist" => dist::dist_command(rest),
         "wine" => return wine(rest),
         _ => {
             eprintln!(
@@ -54,6 +57,9 @@ fn main() -> ExitCode {
                  \n                        Windows tests, regsvr32, tenuto check, the C++ host; as CI runs them\
                  \n                        (--wine-only: just the steps under Wine)\
                  \n  bench [--quick]       conversion and per-period engine benchmarks\
+                 \n  dist                  build both architectures (release) and write the installer\
+                 \n                        target/dist/tenuto-setup-VERSION.exe (NSIS) and the portable zip\
+                 \n                        (--test: then install, upgrade, uninstall it under Wine in its own prefix)\
                  \n  wine -- PROGRAM [ARGS]\
                  \n                        run a Windows program in the project's Wine prefix (target/wine-prefix)"
             );
@@ -769,7 +775,13 @@ fn test_steps(steps: &mut Steps, wine_only: bool) -> Result<(), String> {
     steps.record("install what is missing (rustup, apt-get)", || {
         ensure_components()?;
         ensure_windows_target()?;
-        ensure_packages()
+        ensure_packages()?;
+        dist::ensure_packages()?;
+        // 32-bit Wine: its steps say so when it cannot be had; the 64-bit ones go on.
+        if let Err(why) = dist::wine32() {
+            eprintln!("    32-bit Windows programs cannot run under Wine here: {why}");
+        }
+        Ok(())
     })?;
     if !wine_only {
         linux_steps(steps)?;
@@ -1033,6 +1045,10 @@ fn windows_steps_with_audio(steps: &mut Steps) -> Result<(), String> {
     )?;
 
     panel_test(steps)?;
+
+    // The 32-bit driver next to the 64-bit one, then the installer in a prefix of its own.
+    dist::win32_steps(steps)?;
+    dist::installer_steps(steps)?;
 
     // Exit code 1 only means that no wineserver was running any more.
     steps.record("stop the wineserver (wineserver -k)", || {

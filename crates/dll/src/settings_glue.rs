@@ -240,7 +240,9 @@ fn wasapi_device(
     settings: &Settings,
     links: &Links,
 ) -> (Box<dyn tenuto_engine::Device>, Option<String>) {
-    use tenuto_settings::{EndpointSetting, OutputSafetySetting, WasapiModeSetting};
+    use tenuto_settings::{
+        EndpointSetting, MissingDeviceSetting, OutputSafetySetting, WasapiModeSetting,
+    };
     use tenuto_wasapi::{EndpointChoice, Mode, OutputSafety, WasapiConfig, WasapiDevice};
     let choice = |e: &EndpointSetting| match e {
         EndpointSetting::Default => EndpointChoice::Default,
@@ -265,6 +267,7 @@ fn wasapi_device(
             OutputSafetySetting::Auto => OutputSafety::None,
         },
         wake_up: wake_up(settings),
+        missing_falls_back: w.missing_device == MissingDeviceSetting::Default,
         preferred_buffer_frames: settings.driver.buffer_size,
         ..WasapiConfig::default()
     };

@@ -265,6 +265,12 @@ pub trait Device: Send {
     fn latency(&self, config: &StreamConfig) -> DeviceLatency;
     /// Opens (but does not start) a stream. Called outside the driver thread.
     fn open(&mut self, config: &StreamConfig) -> Result<Box<dyn DeviceStream>, DeviceError>;
+    /// Something the user must hear of since the last [`Device::refresh`] although the
+    /// device works (e.g. a configured endpoint that is not there, and the default used
+    /// instead): `getErrorMessage` shows it while there is no error. The default: nothing.
+    fn notice(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// The longest [`DeviceStream::wait`] blocks without a period before it

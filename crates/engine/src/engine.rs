@@ -456,15 +456,18 @@ impl Engine {
     }
 
     /// `getErrorMessage`: the last error, in words; a streaming failure the
-    /// driver thread hit takes precedence until the next `start`.
+    /// driver thread hit takes precedence until the next `start`. Without an
+    /// error: the standing notice (settings), else the device's notice.
     pub fn error_message(&mut self) -> &str {
         if let Some(e) = self.shared.stream_error() {
             self.last_error = EngineError::Stream(e).to_string();
         }
-        if self.last_error.is_empty() {
-            &self.notice
-        } else {
+        if !self.last_error.is_empty() {
             &self.last_error
+        } else if self.notice.is_empty() {
+            self.device.notice().unwrap_or("")
+        } else {
+            &self.notice
         }
     }
 

@@ -873,3 +873,57 @@ fn dispose_waits_for_a_message_under_way_and_nothing_is_delivered_after_it() {
     std::thread::sleep(Duration::from_millis(400));
     assert_eq!(messages.resets.load(Ordering::SeqCst), 1);
 }
+
+/// The virtual device with a notice, as a backend has when it used Windows' default
+/// instead of a configured device that is not there.
+struct Noticed(VirtualDevice);
+
+impl tenuto_engine::Device for Noticed {
+    fn info(&self) -> &tenuto_engine::device::DeviceInfo {
+        self.0.info()
+    }
+    fn sample_rates(&self) -> &[f64] {
+        self.0.sample_rates()
+    }
+    fn default_sample_rate(&self) -> f64 {
+        self.0.default_sample_rate()
+    }
+    fn buffer_sizes(&self, sample_rate: f64) -> tenuto_engine::device::BufferSizes {
+        self.0.buffer_sizes(sample_rate)
+    }
+    fn latency(&self, config: &StreamConfig) -> tenuto_engine::device::DeviceLatency {
+        self.0.latency(config)
+    }
+    fn open(
+        &mut self,
+        config: &StreamConfig,
+    ) -> Result<Box<dyn tenuto_engine::DeviceStream>, tenuto_engine::device::DeviceError> {
+        self.0.open(config)
+    }
+    fn notice(&self) -> Option<&str> {
+        Some("using Windows' default output \"Speakers\": wasapi.output \"gone\" is not there")
+    }
+}
+
+/// A device's notice is what getErrorMessage says while there is no error; an error
+/// replaces it, and the settings' standing notice comes before it.
+#[test]
+fn get_error_message_shows_the_device_notice_while_there_is_no_error() {
+    let mut e = Engine::new(
+        Box::new(Noticed(VirtualDevice::new(VirtualConfig::default()))),
+        EngineOptions::default(),
+    );
+    e.init().unwrap();
+    assert!(e
+        .error_message()
+        .starts_with("using Windows' default output"));
+    assert!(e.set_clock_source(7).is_err());
+    assert!(e.error_message().contains("clock source"));
+    let mut e = Engine::new(
+        Box::new(Noticed(VirtualDevice::new(VirtualConfig::default()))),
+        EngineOptions::default(),
+    );
+    e.set_notice("settings: 1 problem");
+    e.init().unwrap();
+    assert_eq!(e.error_message(), "settings: 1 problem");
+}

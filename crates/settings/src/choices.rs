@@ -134,6 +134,16 @@ choice! {
 }
 
 choice! {
+    /// `wasapi.missing_device`: what a configured endpoint that is not there leads to.
+    MissingDeviceSetting {
+        /// Windows' default device for that direction, with a notice.
+        Default = "default" => "Use Windows' default device instead, and say so (getErrorMessage, the log, this window)",
+        /// `init()` fails, naming the endpoint and the ones that are there.
+        Fail = "fail" => "Fail: the host's init() fails with a message naming the missing device and the ones there are",
+    }
+}
+
+choice! {
     /// `driver.sample_type`: the ASIO sample type of the host's buffers.
     SampleTypeSetting {
         /// Follow the device's format (f32 → Float32LSB, i16 → Int16LSB, …).

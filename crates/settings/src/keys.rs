@@ -3,8 +3,8 @@
 
 use crate::choices::{
     list_or, BackendSetting, Choice, FallbackSetting, FormatSetting, LogLevel, ManualLevelSetting,
-    MmcssPrioritySetting, ProcessClassSetting, ProfileValue, SampleTypeSetting, SchedulingMode,
-    SourceSetting, WakeUpSetting, WasapiModeSetting,
+    MissingDeviceSetting, MmcssPrioritySetting, ProcessClassSetting, ProfileValue,
+    SampleTypeSetting, SchedulingMode, SourceSetting, WakeUpSetting, WasapiModeSetting,
 };
 use crate::model::{
     format_linux_policy, parse_linux_policy, profile_key, EndpointSetting, OutputSafetySetting,
@@ -122,6 +122,14 @@ pub const KEYS: &[KeyInfo] = &[
          with a message that names this setting.",
     ),
     key(
+        "wasapi.missing_device",
+        ValueKind::String,
+        "What happens when wasapi.output or wasapi.input names an endpoint that is not there \
+         (unplugged, renamed, another machine): default uses Windows' default device for that \
+         direction and says so in getErrorMessage, the log and the settings window; fail makes \
+         the host's init() fail with a message naming the device and the ones there are.",
+    ),
+    key(
         "virtual.inputs",
         ValueKind::Integer,
         "Input channels of the virtual device.",
@@ -226,6 +234,7 @@ pub fn choices_for(key: &str) -> Option<Vec<(&'static str, &'static str)>> {
         "driver.sample_type" => choices::<SampleTypeSetting>(),
         "wasapi.mode" => choices::<WasapiModeSetting>(),
         "wasapi.wake_up" => choices::<WakeUpSetting>(),
+        "wasapi.missing_device" => choices::<MissingDeviceSetting>(),
         "virtual.format" => choices::<FormatSetting>(),
         "virtual.source" => choices::<SourceSetting>(),
         "scheduling.mode" => choices::<SchedulingMode>(),
@@ -251,6 +260,7 @@ pub fn allowed(key: &str) -> Option<String> {
         "wasapi.output" | "wasapi.input" => ENDPOINT_ALLOWED.to_owned(),
         "wasapi.mode" => WasapiModeSetting::allowed(),
         "wasapi.wake_up" => WakeUpSetting::allowed(),
+        "wasapi.missing_device" => MissingDeviceSetting::allowed(),
         "wasapi.output_safety" => format!(
             "auto, or a whole number of milliseconds from 0 to {}",
             OutputSafetySetting::MAX_MS
@@ -389,6 +399,7 @@ pub(crate) fn apply(settings: &mut Settings, key: &str, val: &Val) -> Result<(),
         "wasapi.input" => w.input = want_endpoint(val)?,
         "wasapi.mode" => w.mode = want_choice(val)?,
         "wasapi.wake_up" => w.wake_up = want_choice(val)?,
+        "wasapi.missing_device" => w.missing_device = want_choice(val)?,
         "wasapi.output_safety" => {
             w.output_safety = match val {
                 Val::Int(ms) => u32::try_from(*ms)
@@ -464,6 +475,7 @@ pub fn get_key(settings: &Settings, key: &str) -> Option<String> {
         "wasapi.input" => quoted(w.input.as_str()),
         "wasapi.mode" => quoted(w.mode.as_str()),
         "wasapi.wake_up" => quoted(w.wake_up.as_str()),
+        "wasapi.missing_device" => quoted(w.missing_device.as_str()),
         "wasapi.output_safety" => match w.output_safety {
             OutputSafetySetting::Auto => quoted("auto"),
             OutputSafetySetting::Ms(ms) => ms.to_string(),

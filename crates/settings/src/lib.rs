@@ -46,6 +46,8 @@
 //! wake_up = "events"             # events | polling (a timer, for devices whose events
 //!                                #   do not work; under Wine it also keeps the stream off
 //!                                #   the wineserver, which stalls while saving the registry)
+//! missing_device = "default"      # default (Windows' default device, with a notice) |
+//!                                #   fail (init() fails) when output/input is not there
 //!
 //! [virtual]
 //! inputs = 2                     # 0..=64
@@ -144,8 +146,8 @@ mod write;
 
 pub use choices::{
     BackendSetting, Choice, FallbackSetting, FormatSetting, LogLevel, ManualLevelSetting,
-    MmcssPrioritySetting, ProcessClassSetting, ProfileValue, SampleTypeSetting, SchedulingMode,
-    SourceSetting, WakeUpSetting, WasapiModeSetting,
+    MissingDeviceSetting, MmcssPrioritySetting, ProcessClassSetting, ProfileValue,
+    SampleTypeSetting, SchedulingMode, SourceSetting, WakeUpSetting, WasapiModeSetting,
 };
 pub use keys::{allowed, choices_for, get_key, set_key, KeyInfo, ValueKind, KEYS};
 pub use model::{

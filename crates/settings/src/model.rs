@@ -16,8 +16,8 @@ use tenuto_wasapi::sizes::{self, Offer, SizeLimits, SizeMode};
 
 use crate::choices::{
     BackendSetting, FallbackSetting, FormatSetting, LogLevel, ManualLevelSetting,
-    MmcssPrioritySetting, ProcessClassSetting, ProfileValue, SampleTypeSetting, SchedulingMode,
-    SourceSetting, WakeUpSetting, WasapiModeSetting,
+    MissingDeviceSetting, MmcssPrioritySetting, ProcessClassSetting, ProfileValue,
+    SampleTypeSetting, SchedulingMode, SourceSetting, WakeUpSetting, WasapiModeSetting,
 };
 
 /// Smallest `driver.buffer_size`, frames.
@@ -218,6 +218,9 @@ pub struct WasapiSettings {
     pub output_safety: OutputSafetySetting,
     /// `wake_up`: events or polling.
     pub wake_up: WakeUpSetting,
+    /// `missing_device`: a configured endpoint that is not there falls back to
+    /// Windows' default (with a notice) or fails.
+    pub missing_device: MissingDeviceSetting,
 }
 
 impl Default for WasapiSettings {
@@ -228,6 +231,7 @@ impl Default for WasapiSettings {
             mode: WasapiModeSetting::Shared,
             output_safety: OutputSafetySetting::Auto,
             wake_up: WakeUpSetting::Events,
+            missing_device: MissingDeviceSetting::Default,
         }
     }
 }

@@ -53,6 +53,7 @@ fn non_default() -> Settings {
             mode: WasapiModeSetting::Exclusive,
             output_safety: OutputSafetySetting::Ms(15),
             wake_up: WakeUpSetting::Polling,
+            missing_device: MissingDeviceSetting::Fail,
         },
         virtual_device: VirtualSettings {
             inputs: 0,
@@ -144,6 +145,7 @@ const BAD_VALUES: &[(&str, &str, &str)] = &[
     ("wasapi.mode", "2", "\"exclusiv\""),
     ("wasapi.output_safety", "true", "101"),
     ("wasapi.wake_up", "1", "\"timer\""),
+    ("wasapi.missing_device", "true", "\"strict\""),
     ("virtual.inputs", "\"2\"", "65"),
     ("virtual.outputs", "2.0", "-1"),
     ("virtual.format", "32", "\"f64\""),
@@ -328,6 +330,7 @@ fn wasapi_keys_round_trip() {
                 mode: *mode,
                 output_safety: OutputSafetySetting::Auto,
                 wake_up: WakeUpSetting::Events,
+                missing_device: MissingDeviceSetting::Default,
             };
             let text = s.to_toml();
             let loaded = parse(&text);

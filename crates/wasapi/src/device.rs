@@ -145,6 +145,9 @@ pub struct WasapiConfig {
     pub output_safety: OutputSafety,
     /// Events, or polling the device on a timer.
     pub wake_up: WakeUp,
+    /// A chosen endpoint that is not there: Windows' default instead, with a notice
+    /// (`true`), or `init()` fails (`false`).
+    pub missing_falls_back: bool,
 }
 
 impl Default for WasapiConfig {
@@ -157,6 +160,7 @@ impl Default for WasapiConfig {
             preferred_buffer_frames: 128,
             output_safety: OutputSafety::None,
             wake_up: WakeUp::Events,
+            missing_falls_back: true,
         }
     }
 }
@@ -220,6 +224,9 @@ pub struct WasapiDevice {
     capture: Option<Side>,
     /// Said once per refresh when the mode in effect is not the one asked for.
     notes: Vec<String>,
+    /// What the host must hear of (`getErrorMessage`): a chosen endpoint that is not there
+    /// and the default used instead. Empty when all is as configured.
+    notice: String,
     on_change: Option<ChangeHandler>,
     on_note: Option<NoteHandler>,
     /// The device-change listener while endpoints are resolved.
@@ -264,6 +271,7 @@ impl WasapiDevice {
             render: None,
             capture: None,
             notes: Vec::new(),
+            notice: String::new(),
             on_change: None,
             on_note: None,
             watch: None,
@@ -301,19 +309,23 @@ impl WasapiDevice {
         let enumerator = Enumerator::new()?;
         let mode = self.config.mode;
         let mut notes = Vec::new();
+        let mut notices = Vec::new();
+        let fallback = self.config.missing_falls_back;
         let render = probe_choice(
             &enumerator,
             &self.config.render,
             Direction::Render,
-            mode,
+            (mode, fallback),
             &mut notes,
+            &mut notices,
         )?;
         let capture = probe_choice(
             &enumerator,
             &self.config.capture,
             Direction::Capture,
-            mode,
+            (mode, fallback),
             &mut notes,
+            &mut notices,
         )?;
         if render.is_none()
             && capture.is_none()
@@ -375,12 +387,14 @@ impl WasapiDevice {
         if let Some(clamp) = self.buffer_offer(rate).clamp {
             notes.push(clamp.to_string());
         }
+        notes.extend(notices.iter().cloned());
         if let Some(handler) = &self.on_note {
             for note in &notes {
                 handler(note);
             }
         }
         self.notes = notes;
+        self.notice = notices.join("; ");
         Ok(())
     }
 
@@ -662,12 +676,16 @@ fn by_name(
     Ok(found.and_then(|i| active.into_iter().nth(i)))
 }
 
+/// Resolves one direction's choice and probes it. A chosen endpoint that is not there
+/// gives Windows' default for that direction when `fallback` (saying so in `notices`), else
+/// the error naming the endpoints there are.
 fn probe_choice(
     enumerator: &Enumerator,
     choice: &EndpointChoice,
     direction: Direction,
-    mode: Mode,
+    (mode, fallback): (Mode, bool),
     notes: &mut Vec<String>,
+    notices: &mut Vec<String>,
 ) -> Result<Option<Side>, WasapiError> {
     let (device, follows_default) = match choice {
         EndpointChoice::Off => return Ok(None),
@@ -680,6 +698,12 @@ fn probe_choice(
             None => match by_name(enumerator, id, direction)? {
                 Some(d) => (d, false),
                 None => {
+                    if fallback {
+                        if let Some(d) = enumerator.default_device(direction)? {
+                            notices.push(missing_notice(direction, id, &d.name));
+                            return probe(&d, mode, true, notes).map(Some);
+                        }
+                    }
                     let mut available = Vec::new();
                     for d in enumerator.list(direction)? {
                         if d.state()? == EndpointState::Active {
@@ -696,6 +720,19 @@ fn probe_choice(
         },
     };
     probe(&device, mode, follows_default, notes).map(Some)
+}
+
+/// The notice for a chosen endpoint that is not there, with the default used instead.
+fn missing_notice(direction: Direction, id: &str, default_name: &str) -> String {
+    // Most important first: getErrorMessage shows 123 bytes.
+    let (side, key) = match direction {
+        Direction::Render => ("output", "wasapi.output"),
+        Direction::Capture => ("input", "wasapi.input"),
+    };
+    format!(
+        "using Windows' default {side} \"{default_name}\": {key} \"{id}\" is not there \
+         (wasapi.missing_device = \"fail\" refuses instead)"
+    )
 }
 
 /// Activates, initialises and releases a stream on `device` in `mode` to learn what a real
@@ -791,6 +828,10 @@ fn probe(
 }
 
 impl Device for WasapiDevice {
+    fn notice(&self) -> Option<&str> {
+        (!self.notice.is_empty()).then_some(self.notice.as_str())
+    }
+
     fn refresh(&mut self) -> Result<(), DeviceError> {
         self.resolve().map_err(|e| DeviceError::Open {
             device: match (&self.config.render, &self.config.capture) {
@@ -1854,5 +1895,36 @@ mod buffer_size_tests {
             ..WasapiConfig::default()
         });
         assert_eq!(d.buffer_sizes(48_000.0).preferred_frames, 256);
+    }
+}
+
+#[cfg(test)]
+mod missing_device_tests {
+    use super::*;
+
+    /// `getErrorMessage` shows 123 bytes: the default in use and the key come first.
+    #[test]
+    fn the_notice_names_the_default_in_use_first_then_the_missing_device_and_its_key() {
+        let n = missing_notice(
+            Direction::Capture,
+            "{0.0.1.00000000}.{5b5e2a2c-0f8c-4c3e-8d2b-2f1d6f1e9a10}",
+            "Microphone (USB Audio)",
+        );
+        assert!(
+            n.starts_with("using Windows' default input \"Microphone (USB Audio)\": wasapi.input"),
+            "{n}"
+        );
+        assert!(n.contains("is not there"), "{n}");
+        assert!(
+            n.ends_with("(wasapi.missing_device = \"fail\" refuses instead)"),
+            "{n}"
+        );
+        let out = missing_notice(Direction::Render, "Speakers (2- USB)", "Speakers");
+        assert!(
+            out.starts_with(
+                "using Windows' default output \"Speakers\": wasapi.output \"Speakers (2- USB)\""
+            ),
+            "{out}"
+        );
     }
 }

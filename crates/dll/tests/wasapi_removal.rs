@@ -1,7 +1,8 @@
 //! Removing the output device while the real DLL streams through WASAPI (Wine's winepulse
 //! over the harness's PulseAudio, see `wasapi.rs`): a reset request reaches the host, `stop`
-//! returns at once, `init` says which device is missing while it is gone, and once it is
-//! back the host's next `init` streams again.
+//! returns at once, while it is gone `init` falls back to Windows' default and says which
+//! device is missing (or, with `wasapi.missing_device = "fail"`, fails saying so), and once
+//! it is back the host's next `init` streams again.
 //!
 //! Its own test binary: Wine 8 lists PulseAudio's sinks once per process, so the sink this
 //! test adds and removes must exist before anything in the process enumerates devices.
@@ -19,7 +20,7 @@ use tenuto_host::stream::{self, StreamOptions};
 use tenuto_host::{Period, PeriodHandler};
 
 mod common;
-use common::{built_dll, missing_environment, wasapi_settings};
+use common::{built_dll, missing_environment, wasapi_settings, wasapi_settings_with};
 
 /// Runs `pactl` against the harness's PulseAudio, from inside Wine: `start /wait /unix`
 /// runs a Unix program (Rust's `Command` cannot hand one its standard handles under Wine),
@@ -169,12 +170,39 @@ fn removing_the_output_while_streaming_asks_for_a_reset_and_the_driver_stays_usa
     let _ = d.dispose_buffers();
     drop(session);
     assert_eq!(d.release(), 0);
-    // Gone: init explains which device is missing.
+    // Gone: init falls back to Windows' default output and getErrorMessage says so (the
+    // notice is cut at 123 bytes: the default in use and the key come first).
     let mut d = server.create(tenuto::CLSID_TENUTO).expect("create");
-    assert!(!d.init(), "init without the device must fail");
+    assert!(
+        d.init(),
+        "init falls back to the default: {}",
+        d.error_message()
+    );
+    let message = d.error_message();
+    assert!(
+        message.starts_with("using Windows' default output") && message.contains("wasapi.output"),
+        "{message}"
+    );
+    assert_eq!(d.release(), 0);
+    // With wasapi.missing_device = "fail", init explains which device is missing.
+    std::env::set_var(
+        "TENUTO_CONFIG",
+        wasapi_settings_with(
+            "removal-strict",
+            description,
+            "off",
+            "missing_device = \"fail\"\n",
+        ),
+    );
+    let mut d = server.create(tenuto::CLSID_TENUTO).expect("create");
+    assert!(!d.init(), "init without the device must fail when told to");
     let message = d.error_message();
     assert!(message.contains(description), "{message}");
     assert_eq!(d.release(), 0);
+    std::env::set_var(
+        "TENUTO_CONFIG",
+        wasapi_settings("removal", description, "off"),
+    );
     // Back: the next init streams again.
     let module = load().expect("load the sink again");
     assert!(wait_until(Duration::from_secs(10), || {

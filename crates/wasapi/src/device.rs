@@ -693,17 +693,27 @@ fn probe_choice(
             Some(d) => (d, true),
             None => return Ok(None),
         },
-        EndpointChoice::Id(id) => match enumerator.by_id(id, direction)? {
-            Some(d) => (d, false),
-            None => match by_name(enumerator, id, direction)? {
+        EndpointChoice::Id(id) => {
+            let found = match enumerator.by_id(id, direction)? {
+                Some(d) => Some(d),
+                None => by_name(enumerator, id, direction)?,
+            };
+            let usable = match &found {
+                Some(d) => d.state()? == EndpointState::Active,
+                None => false,
+            };
+            if !usable && fallback {
+                // Unplugged, disabled, removed or never on this machine: the default
+                // instead, said where the user looks.
+                if let Some(d) = enumerator.default_device(direction)? {
+                    notices.push(missing_notice(direction, id, &d.name));
+                    return probe(&d, mode, true, notes).map(Some);
+                }
+            }
+            match found {
+                // Not active: `probe` says in which state it is.
                 Some(d) => (d, false),
                 None => {
-                    if fallback {
-                        if let Some(d) = enumerator.default_device(direction)? {
-                            notices.push(missing_notice(direction, id, &d.name));
-                            return probe(&d, mode, true, notes).map(Some);
-                        }
-                    }
                     let mut available = Vec::new();
                     for d in enumerator.list(direction)? {
                         if d.state()? == EndpointState::Active {
@@ -716,8 +726,8 @@ fn probe_choice(
                         available,
                     });
                 }
-            },
-        },
+            }
+        }
     };
     probe(&device, mode, follows_default, notes).map(Some)
 }

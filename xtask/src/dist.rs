@@ -723,14 +723,14 @@ impl Prefix {
         }
     }
 
-    /// Runs a setup or uninstaller executable silently: (exit code, seconds).
-    fn run_silent(&self, exe: &Path) -> Result<(Option<i32>, f64), String> {
+    /// Runs a setup or uninstaller executable silently (`/S`, then `extra`):
+    /// (exit code, seconds).
+    fn run_silent(&self, exe: &Path, extra: &[&str]) -> Result<(Option<i32>, f64), String> {
         let t0 = Instant::now();
         let exe_win = windows_path(exe);
-        let (code, _) = run_captured(
-            self.wine(&[exe_win.as_str(), "/S"]),
-            Duration::from_secs(180),
-        )?;
+        let mut args = vec![exe_win.as_str(), "/S"];
+        args.extend(extra);
+        let (code, _) = run_captured(self.wine(&args), Duration::from_secs(180))?;
         Ok((code, t0.elapsed().as_secs_f64()))
     }
 
@@ -938,7 +938,7 @@ fn installer_round_trip(
     })?;
 
     let install = |exe: &Path, label: &str| -> Result<(), String> {
-        let (code, secs) = prefix.run_silent(exe)?;
+        let (code, secs) = prefix.run_silent(exe, &[])?;
         println!("    {} /S: exit {code:?} in {secs:.1} s", exe.display());
         if code != Some(0) {
             let why = std::fs::read_to_string(
@@ -1073,7 +1073,7 @@ fn installer_round_trip(
             // Until the host has loaded the DLL (its log line would be racy; give it time).
             std::thread::sleep(Duration::from_secs(4));
             let outcome = (|| {
-                let (code, secs) = prefix.run_silent(setup)?;
+                let (code, secs) = prefix.run_silent(setup, &[])?;
                 let why = std::fs::read_to_string(
                     prefix
                         .linux_path(&prefix.env_var("TEMP")?)
@@ -1130,7 +1130,7 @@ fn installer_round_trip(
     steps.record("silent uninstall (uninstall.exe /S)", || {
         let uninstaller = prefix.linux_path(&format!("{dir}\\uninstall.exe"));
         let t0 = Instant::now();
-        let (code, _) = prefix.run_silent(&uninstaller)?;
+        let (code, _) = prefix.run_silent(&uninstaller, &[])?;
         // The uninstaller runs from a copy in %TEMP% and returns at once: wait for it.
         prefix.wait_idle();
         println!(
@@ -1174,6 +1174,21 @@ fn installer_round_trip(
             } else {
                 Err(problems.join("\n"))
             }
+        },
+    )?;
+    steps.record(
+        "install again, uninstall /S /PURGE: the user's settings go too",
+        || {
+            install(setup, v)?;
+            let uninstaller = prefix.linux_path(&format!("{dir}\\uninstall.exe"));
+            prefix.run_silent(&uninstaller, &["/PURGE"])?;
+            prefix.wait_idle();
+            for gone in [&user_settings, &app_data, &prefix.linux_path(&dir)] {
+                if gone.exists() {
+                    return Err(format!("{} is still there", gone.display()));
+                }
+            }
+            Ok(())
         },
     )
 }

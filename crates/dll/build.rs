@@ -7,6 +7,8 @@
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    // The resource compiler winresource runs (mingw windres unless WINDRES names another).
+    println!("cargo:rerun-if-env-changed=WINDRES");
     if std::env::var("CARGO_CFG_TARGET_OS").as_deref() != Ok("windows") {
         return;
     }

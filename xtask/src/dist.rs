@@ -563,6 +563,18 @@ pub fn win32_steps(steps: &mut Steps) -> Result<(), String> {
         return Ok(());
     }
     steps.run(build_step(WINDOWS_32_TARGET, false))?;
+    // One persistent wineserver for the many short runs below (the one before may have
+    // been stopped): a server exiting just as the next program connects fails that program.
+    steps.run(Step::new(
+        "keep one wineserver for the 32-bit steps (wineserver -p)",
+        in_wine_env(
+            "sh",
+            &[
+                "-c",
+                "wineserver -k 2>/dev/null; wineserver -w; wineserver -p",
+            ],
+        ),
+    ))?;
     let out32 = out_dir(WINDOWS_32_TARGET, "debug");
     let out64 = out_dir(WINDOWS_TARGET, "debug");
     let (dll32, exe32) = (out32.join("tenuto.dll"), out32.join("tenuto.exe"));
@@ -695,9 +707,30 @@ impl Prefix {
         }
     }
 
-    /// Waits until every process in this prefix has exited.
-    fn wait_idle(&self) {
+    /// One persistent wineserver for the many short runs that follow, as in the project's
+    /// prefix: a server exiting just as the next program connects fails that program.
+    fn persist(&self) {
+        let _ = self
+            .cmd(
+                "sh",
+                &[
+                    "-c",
+                    "wineserver -k 2>/dev/null; wineserver -w; wineserver -p",
+                ],
+            )
+            .status();
+    }
+
+    /// Runs the uninstaller silently and waits for it: it runs from a copy in %TEMP% and
+    /// its first process returns at once, so without a persistent server (stopped first)
+    /// `wineserver -w` returns when every process has exited; persistence is back after.
+    fn uninstall(&self, uninstaller: &Path, extra: &[&str]) -> Result<(Option<i32>, f64), String> {
+        let t0 = Instant::now();
+        self.kill();
+        let (code, _) = self.run_silent(uninstaller, extra)?;
         let _ = self.cmd("wineserver", &["-w"]).status();
+        self.persist();
+        Ok((code, t0.elapsed().as_secs_f64()))
     }
 
     /// `C:\...` inside the prefix → the Linux path.
@@ -922,6 +955,7 @@ fn installer_round_trip(
                 .status()
                 .map_err(|e| format!("could not run tools/wine/env.sh: {e}"))?;
             if status.success() {
+                prefix.persist();
                 Ok(())
             } else {
                 Err(format!(
@@ -1110,7 +1144,8 @@ fn installer_round_trip(
             })();
             let _ = child.kill();
             let _ = child.wait();
-            prefix.kill();
+            // The host may linger in Wine: stop everything, then persist again.
+            prefix.persist();
             outcome
         },
     )?;
@@ -1129,14 +1164,8 @@ fn installer_round_trip(
 
     steps.record("silent uninstall (uninstall.exe /S)", || {
         let uninstaller = prefix.linux_path(&format!("{dir}\\uninstall.exe"));
-        let t0 = Instant::now();
-        let (code, _) = prefix.run_silent(&uninstaller, &[])?;
-        // The uninstaller runs from a copy in %TEMP% and returns at once: wait for it.
-        prefix.wait_idle();
-        println!(
-            "    uninstall.exe /S: exit {code:?}, done in {:.1} s",
-            t0.elapsed().as_secs_f64()
-        );
+        let (code, secs) = prefix.uninstall(&uninstaller, &[])?;
+        println!("    uninstall.exe /S: exit {code:?}, done in {secs:.1} s");
         if !user_settings.is_file() {
             return Err(format!(
                 "the uninstaller removed the user's {}",
@@ -1181,8 +1210,7 @@ fn installer_round_trip(
         || {
             install(setup, v)?;
             let uninstaller = prefix.linux_path(&format!("{dir}\\uninstall.exe"));
-            prefix.run_silent(&uninstaller, &["/PURGE"])?;
-            prefix.wait_idle();
+            prefix.uninstall(&uninstaller, &["/PURGE"])?;
             for gone in [&user_settings, &app_data, &prefix.linux_path(&dir)] {
                 if gone.exists() {
                     return Err(format!("{} is still there", gone.display()));

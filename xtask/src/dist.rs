@@ -678,9 +678,20 @@ pub fn win32_steps(steps: &mut Steps) -> Result<(), String> {
 // ---------------------------------------------------------------------------------------------
 // The installer in a prefix of its own
 
-/// The label of the "previous build" the upgrade starts from: the same files, an installer
-/// that records an older version (what an upgrade changes is the installer's own state).
+/// The label of the "previous build" the upgrade starts from: an installer that records an
+/// older version, made from the same binaries with bytes appended ([`PREVIOUS_MARK`]: data
+/// past a PE image's end is not loaded, so they still work), so that an upgrade can be seen
+/// to replace every file.
 const PREVIOUS_LABEL: &str = "0.0.1";
+const PREVIOUS_MARK: &[u8] = b"\0tenuto: the previous build of the installer test\0";
+
+/// The four binaries, as the installer lays them out (stage: x64\ for the root's).
+const BINARIES: [(&str, &str); 4] = [
+    ("x64/tenuto.dll", "tenuto.dll"),
+    ("x64/tenuto.exe", "tenuto.exe"),
+    ("x86/tenuto.dll", "x86/tenuto.dll"),
+    ("x86/tenuto.exe", "x86/tenuto.exe"),
+];
 
 /// The test's own Wine prefix, under target/ (never the project's).
 struct Prefix {
@@ -923,9 +934,24 @@ pub fn installer_steps(steps: &mut Steps) -> Result<(), String> {
     let artifacts = dist(steps, Profile::Debug)?;
     let test_dir = target_dir().join("dist-test");
     let previous = test_dir.join(format!("tenuto-setup-{PREVIOUS_LABEL}.exe"));
-    std::fs::create_dir_all(&test_dir).map_err(|e| format!("{}: {e}", test_dir.display()))?;
+    let previous_stage = test_dir.join("stage-previous");
+    steps.record(
+        "stage the previous build (the binaries with bytes appended)",
+        || {
+            let _ = std::fs::remove_dir_all(&previous_stage);
+            copy_tree(&artifacts.stage, &previous_stage)?;
+            for (staged, _) in BINARIES {
+                let path = previous_stage.join(staged);
+                let mut bytes =
+                    std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+                bytes.extend_from_slice(PREVIOUS_MARK);
+                std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+            }
+            Ok(())
+        },
+    )?;
     steps.run(makensis_step(
-        &artifacts.stage,
+        &previous_stage,
         &previous,
         PREVIOUS_LABEL,
         Profile::Debug,
@@ -933,17 +959,42 @@ pub fn installer_steps(steps: &mut Steps) -> Result<(), String> {
     let prefix = Prefix {
         path: test_dir.join("prefix"),
     };
-    let result = installer_round_trip(steps, &prefix, &artifacts.setup, &previous);
+    let builds = Builds {
+        setup: &artifacts.setup,
+        stage: &artifacts.stage,
+        previous: &previous,
+        previous_stage: &previous_stage,
+    };
+    let result = installer_round_trip(steps, &prefix, &builds);
     prefix.kill();
     result
 }
 
-fn installer_round_trip(
-    steps: &mut Steps,
-    prefix: &Prefix,
-    setup: &Path,
-    previous: &Path,
-) -> Result<(), String> {
+/// The two installers of the round trip and the files each was made from.
+struct Builds<'a> {
+    setup: &'a Path,
+    stage: &'a Path,
+    previous: &'a Path,
+    previous_stage: &'a Path,
+}
+
+/// Copies the folder `from` to `to` (files and subfolders).
+fn copy_tree(from: &Path, to: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(to).map_err(|e| format!("{}: {e}", to.display()))?;
+    let entries = std::fs::read_dir(from).map_err(|e| format!("{}: {e}", from.display()))?;
+    for entry in entries.flatten() {
+        let (src, dst) = (entry.path(), to.join(entry.file_name()));
+        if src.is_dir() {
+            copy_tree(&src, &dst)?;
+        } else {
+            std::fs::copy(&src, &dst).map_err(|e| format!("{}: {e}", src.display()))?;
+        }
+    }
+    Ok(())
+}
+
+fn installer_round_trip(steps: &mut Steps, prefix: &Prefix, builds: &Builds) -> Result<(), String> {
+    let (setup, previous) = (builds.setup, builds.previous);
     let v = version();
     steps.record(
         "a fresh prefix of its own (target/dist-test/prefix)",
@@ -971,6 +1022,21 @@ fn installer_round_trip(
         Ok(())
     })?;
 
+    let program_files = prefix.env_var("ProgramW6432")?;
+    let dir = format!("{program_files}\\Tenuto");
+    let install_dir = prefix.linux_path(&dir);
+    // After an install: every binary is the one of `stage`, byte for byte.
+    let installed_from = |stage: &Path| -> Result<(), String> {
+        for (staged, installed) in BINARIES {
+            let want = std::fs::read(stage.join(staged)).map_err(|e| e.to_string())?;
+            let path = install_dir.join(installed);
+            let got = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            if got != want {
+                return Err(format!("{} is not the file of this build", path.display()));
+            }
+        }
+        Ok(())
+    };
     let install = |exe: &Path, label: &str| -> Result<(), String> {
         let (code, secs) = prefix.run_silent(exe, &[])?;
         println!("    {} /S: exit {code:?} in {secs:.1} s", exe.display());
@@ -992,17 +1058,23 @@ fn installer_round_trip(
     };
     steps.record(
         &format!("install the previous build, labelled {PREVIOUS_LABEL} (/S)"),
-        || install(previous, PREVIOUS_LABEL),
+        || {
+            install(previous, PREVIOUS_LABEL)?;
+            installed_from(builds.previous_stage)
+        },
     )?;
-    steps.record(&format!("upgrade in place to {v} (/S)"), || {
-        install(setup, v)
-    })?;
+    steps.record(
+        &format!("upgrade in place to {v} (/S): every binary replaced"),
+        || {
+            install(setup, v)?;
+            installed_from(builds.stage)
+        },
+    )?;
     steps.record(&format!("install {v} over itself (/S)"), || {
-        install(setup, v)
+        install(setup, v)?;
+        installed_from(builds.stage)
     })?;
 
-    let program_files = prefix.env_var("ProgramW6432")?;
-    let dir = format!("{program_files}\\Tenuto");
     let exe64 = format!("{dir}\\tenuto.exe");
     let exe32 = format!("{dir}\\x86\\tenuto.exe");
     steps.record(

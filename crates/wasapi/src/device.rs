@@ -711,8 +711,20 @@ fn probe_choice(
                 }
             }
             match found {
-                // Not active: `probe` says in which state it is.
-                Some(d) => (d, false),
+                // Active, but it may still not stream (gone below the list); not active:
+                // `probe` says in which state it is.
+                Some(d) => match probe(&d, mode, false, notes) {
+                    Err(e) if fallback && e.endpoint_gone() => {
+                        if let Some(default) = enumerator.default_device(direction)? {
+                            if default.id != d.id {
+                                notices.push(missing_notice(direction, id, &default.name));
+                                return probe(&default, mode, true, notes).map(Some);
+                            }
+                        }
+                        return Err(e);
+                    }
+                    other => return other.map(Some),
+                },
                 None => {
                     let mut available = Vec::new();
                     for d in enumerator.list(direction)? {

@@ -154,6 +154,23 @@ pub enum WasapiError {
     Unsupported,
 }
 
+impl WasapiError {
+    /// Whether the endpoint a call concerned cannot be used at all: removed or invalidated
+    /// (`AUDCLNT_E_DEVICE_INVALIDATED`, `E_NOTFOUND`), or its stream cannot be created
+    /// (`AUDCLNT_E_ENDPOINT_CREATE_FAILED`: Wine's winepulse still lists a PulseAudio sink
+    /// for a while after it is gone, and fails here). A configured device in that state is
+    /// treated like one that is not there.
+    pub fn endpoint_gone(&self) -> bool {
+        match self {
+            Self::Endpoint { hresult, .. } => {
+                matches!(hresult.0, 0x8889_0004 | 0x8889_000F | 0x8007_0490)
+            }
+            Self::NotActive { .. } | Self::NotFound { .. } => true,
+            _ => false,
+        }
+    }
+}
+
 fn list_available(available: &[String]) -> String {
     if available.is_empty() {
         "there is no active one (see `tenuto devices`)".to_owned()

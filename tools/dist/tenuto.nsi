@@ -94,14 +94,17 @@ LicenseData "${STAGE}\LICENSE.txt"
 !macroend
 
 ; Replaces FILE by FILE.new (written before). Delete cannot fail on a file TenutoRequireFree
-; let through unless a program loaded it since; then the rest is left as it was and setup
-; says which file.
+; let through unless a program loaded it since; then the files not yet replaced stay as they
+; were (each one whole), no *.new file is left, and setup says which file.
 !macro TenutoSwap FILE
     ClearErrors
     Delete "${FILE}"
     Rename "${FILE}.new" "${FILE}"
     ${If} ${Errors}
-        Delete "${FILE}.new"
+        Delete "$INSTDIR\tenuto.dll.new"
+        Delete "$INSTDIR\tenuto.exe.new"
+        Delete "$INSTDIR\x86\tenuto.dll.new"
+        Delete "$INSTDIR\x86\tenuto.exe.new"
         !insertmacro TenutoFail 3 "${FILE} could not be replaced: it is in use. Close your DAW and run setup again."
     ${EndIf}
 !macroend

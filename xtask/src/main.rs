@@ -7,7 +7,8 @@
 //! * `test`  — everything CI runs: formatting, clippy on Linux and the
 //!   Windows target, all Linux tests, then the Windows side under Wine: all
 //!   Windows-target tests, DLL registration, `tenuto check` and the C++ host
-//!   against the registered DLL;
+//!   against the registered DLL, the same for the 32-bit DLL, and the
+//!   installer's install/upgrade/uninstall round trip in a prefix of its own;
 //! * `bench` — the benchmarks whose figures are in docs/BENCHMARKS.md;
 //! * `dist`  — the Windows installer and the portable zip (see `dist.rs`);
 //! * `wine`  — run any Windows program in the project's Wine prefix.
@@ -27,8 +28,8 @@ use std::process::{Child, Command, ExitCode, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 const WINDOWS_TARGET: &str = "x86_64-pc-windows-gnu";
-/// 32-bit Windows: the IASIO methods use thiscall there; the DLL is checked
-/// (not linked or run) for this target.
+/// 32-bit Windows: the IASIO methods use thiscall there. Built, tested under
+/// Wine's WoW64 and shipped next to the 64-bit driver (see `dist.rs`).
 const WINDOWS_32_TARGET: &str = "i686-pc-windows-gnu";
 
 /// The name Tenuto's DLL registers under `HKLM\SOFTWARE\ASIO`.

@@ -10,6 +10,11 @@
 //! device scratch buffers, the buffer-access handle, the record ring. The
 //! loop itself only converts, calls the host and the device, and updates
 //! atomics. The module denies the lints that could hide a panic.
+//!
+//! The real-time section begins with the device's first period: until then
+//! the device is still starting (a duplex WASAPI stream starts its render
+//! side once capture data flows, which may allocate inside the audio stack),
+//! and no host has been called.
 
 #![deny(
     clippy::indexing_slicing,
@@ -106,9 +111,9 @@ impl IoContext {
         let _ = started.send(Ok(()));
         drop(started);
 
-        rt::enter();
         // A panic here would be a bug in Tenuto or a backend; catching it keeps
-        // the cleanup below (and the host) intact.
+        // the cleanup below (and the host) intact. `stream_periods` enters the
+        // real-time section at the first period.
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             self.stream_periods(applied.as_mut(), start_ns)
         }))
@@ -193,6 +198,8 @@ impl IoContext {
         // The input latency the plan gives, and the measured delay added to it so far.
         let base_input_latency = self.shared.input_latency_frames();
         let mut applied_delay: Option<u32> = None;
+        // Whether the real-time section has begun (at the first period).
+        let mut in_rt = false;
         let sample_every = self.sample_every.max(1);
 
         while !self.stop.load(Ordering::Acquire) {
@@ -200,6 +207,10 @@ impl IoContext {
             let Some(timing) = self.stream.wait()? else {
                 continue;
             };
+            if !in_rt {
+                rt::enter();
+                in_rt = true;
+            }
             let woke = time::now_ns();
             if self.stop.load(Ordering::Acquire) {
                 break;

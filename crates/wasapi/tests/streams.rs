@@ -349,11 +349,12 @@ fn an_unknown_endpoint_id_is_refused_with_the_list_of_active_ones() {
         missing_environment("pulse", &why);
         return;
     }
+    let unknown = "{0.0.0.00000000}.{00000000-0000-0000-0000-000000000000}";
+    // Strict (wasapi.missing_device = "fail"): refused, naming the endpoints there are.
     let e = WasapiDevice::new(WasapiConfig {
-        render: EndpointChoice::Id(
-            "{0.0.0.00000000}.{00000000-0000-0000-0000-000000000000}".into(),
-        ),
+        render: EndpointChoice::Id(unknown.into()),
         capture: EndpointChoice::Off,
+        missing_falls_back: false,
         ..WasapiConfig::default()
     })
     .expect_err("no such endpoint");
@@ -363,6 +364,18 @@ fn an_unknown_endpoint_id_is_refused_with_the_list_of_active_ones() {
         "{message}"
     );
     assert!(message.contains(SINK), "{message}");
+    // The default: Windows' default output instead, and the notes say so.
+    let device = WasapiDevice::new(WasapiConfig {
+        render: EndpointChoice::Id(unknown.into()),
+        capture: EndpointChoice::Off,
+        ..WasapiConfig::default()
+    })
+    .expect("the default output instead");
+    assert!(
+        device.render_endpoint().is_some(),
+        "a render side: {:?}",
+        device.notes()
+    );
 }
 
 /// Whether this process runs under Wine.

@@ -681,19 +681,7 @@ pub fn win32_steps(steps: &mut Steps) -> Result<(), String> {
     let host_dir = target_dir().join(WINDOWS_32_TARGET).join("cpp-host");
     let host = host_dir.join("asio_host.exe");
     std::fs::create_dir_all(&host_dir).map_err(|e| format!("{}: {e}", host_dir.display()))?;
-    let mut gxx = Command::new("i686-w64-mingw32-g++");
-    gxx.args([
-        "-std=c++17",
-        "-O2",
-        "-Wall",
-        "-Wextra",
-        "-Werror",
-        "-static",
-        "-o",
-    ])
-    .arg(&host)
-    .arg(&source)
-    .args(["-lole32", "-luuid", "-ladvapi32", "-lwinmm"]);
+    let gxx = super::cpp_host_build("i686-w64-mingw32-g++", &source, &host);
     steps.run(
         Step::new("build the C++ host (i686-w64-mingw32-g++, 32-bit)", gxx)
             .hint(|_| "the compiler errors above (tests/cpp-host/asio_host.cpp)".to_owned()),

@@ -582,6 +582,25 @@ fn registry_step() -> Step<'static> {
         })
 }
 
+/// The build line of tests/cpp-host/README.md with `compiler` (the mingw g++ of one
+/// architecture): `source` into the static executable `host`.
+fn cpp_host_build(compiler: &str, source: &Path, host: &Path) -> Command {
+    let mut gxx = Command::new(compiler);
+    gxx.args([
+        "-std=c++17",
+        "-O2",
+        "-Wall",
+        "-Wextra",
+        "-Werror",
+        "-static",
+        "-o",
+    ])
+    .arg(host)
+    .arg(source)
+    .args(["-lole32", "-luuid", "-ladvapi32", "-lwinmm"]);
+    gxx
+}
+
 fn tenuto_exe_step(
     name: &'static str,
     exe: &Path,
@@ -1019,19 +1038,7 @@ fn windows_steps_with_audio(steps: &mut Steps) -> Result<(), String> {
             Err(format!("{} does not exist", source.display()))
         }
     })?;
-    let mut gxx = Command::new("x86_64-w64-mingw32-g++");
-    gxx.args([
-        "-std=c++17",
-        "-O2",
-        "-Wall",
-        "-Wextra",
-        "-Werror",
-        "-static",
-        "-o",
-    ])
-    .arg(&host)
-    .arg(&source)
-    .args(["-lole32", "-luuid", "-ladvapi32", "-lwinmm"]);
+    let gxx = cpp_host_build("x86_64-w64-mingw32-g++", &source, &host);
     steps.run(
         Step::new("build the C++ host (x86_64-w64-mingw32-g++)", gxx)
             .hint(|_| "the compiler errors above (tests/cpp-host/asio_host.cpp)".to_owned()),

@@ -303,7 +303,7 @@ fn the_log_rotates_and_keeps_three_old_files() {
 
 /// Creating (CoCreateInstance) and releasing the driver each return within this. A hang
 /// guard only, generous for a debug build under Wine on a busy 2-vCPU VM: the work is
-/// bounded by the settings crate (a file over 1 MiB is not read, at most 50 problems are
+/// bounded by the settings crate (a file over 256 KiB is not read, at most 50 problems are
 /// listed and logged) and by the log thread (a bounded batch of lines at release).
 const HANG_GUARD: Duration = Duration::from_secs(2);
 
@@ -331,22 +331,40 @@ fn create_and_release(path: &PathBuf) -> String {
 #[test]
 fn huge_settings_files_hold_up_neither_creation_nor_release_and_are_logged() {
     let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-    let mut keys = String::from("[driver]\n");
-    for i in 0..75_000 {
-        keys.push_str(&format!("k{i:05} = 1\n"));
-    }
+    let keys = |n: usize| {
+        let mut keys = String::from("[driver]\n");
+        for i in 0..n {
+            keys.push_str(&format!("k{i:05} = 1\n"));
+        }
+        keys
+    };
     let mut huge = String::from("[driver]\n");
     while huge.len() < 10_000_000 {
         huge.push_str("# padding padding padding padding padding padding padding\n");
     }
     let cases = [
-        ("75k-keys", keys, "and 74950 more warnings after line 51"),
+        // Just under the size limit, every line a problem: parsed, 50 listed.
+        (
+            "20k-keys",
+            keys(20_000),
+            "and 19950 more warnings after line 51",
+        ),
+        (
+            "75k-keys",
+            keys(75_000),
+            "more than the 262144 bytes (256 KiB)",
+        ),
         (
             "long-key",
-            format!("[driver]\n{} = 1\n", "k".repeat(1_000_000)),
+            format!("[driver]\n{} = 1\n", "k".repeat(200_000)),
             "characters)` ignored",
         ),
-        ("10mb", huge, "more than the 1048576 bytes (1 MiB)"),
+        (
+            "1mb-key",
+            format!("[driver]\n{} = 1\n", "k".repeat(1_000_000)),
+            "(256 KiB)",
+        ),
+        ("10mb", huge, "more than the 262144 bytes (256 KiB)"),
     ];
     for (name, text, want) in cases {
         let path = settings_file(name, &text);

@@ -116,7 +116,7 @@
 //!   [`Severity::Warning`], with "did you mean" when a known name is within edit
 //!   distance 2. A driver can therefore always load, and report the problems.
 //! * **Bounded work.** Reading and checking a file takes time linear in its size. A
-//!   file over [`MAX_FILE_BYTES`] (1 MiB) is not read at all: the defaults apply and one
+//!   file over [`MAX_FILE_BYTES`] (256 KiB) is not read at all: the defaults apply and one
 //!   error says so (size, limit, what to do). At most [`MAX_PROBLEMS`] problems are
 //!   listed, in file order, then one more sums up the rest ("and K more …"); names and
 //!   values are cut to 60 characters in messages, and "did you mean" is not attempted

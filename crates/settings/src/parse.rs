@@ -100,8 +100,9 @@ impl Loaded {
 
 /// A settings file larger than this many bytes is not read: a real one needs a
 /// few kilobytes, and reading and checking a huge one entry by entry would hold
-/// up the host that creates the driver.
-pub const MAX_FILE_BYTES: u64 = 1 << 20;
+/// up the host that creates the driver (a file at this size, every line an
+/// unknown key, still loads in well under 100 ms under Wine).
+pub const MAX_FILE_BYTES: u64 = 256 << 10;
 
 /// At most this many problems are listed; the rest are summed up in one closing
 /// problem ("and K more"), so a file full of mistakes gives a readable report and
@@ -117,7 +118,7 @@ fn too_large(what: &str, bytes: u64) -> Problem {
     file_problem(
         None,
         format!(
-            "{what} is {bytes} bytes, more than the {MAX_FILE_BYTES} bytes (1 MiB) a settings \
+            "{what} is {bytes} bytes, more than the {MAX_FILE_BYTES} bytes (256 KiB) a settings \
              file may have, so it was not read; running with the default settings. A settings \
              file needs a few kilobytes: remove what is not a setting, or delete the file to \
              start from the defaults"

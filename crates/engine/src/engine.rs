@@ -422,6 +422,8 @@ impl Engine {
 
     fn init_inner(&mut self) -> Result<()> {
         self.device.refresh()?;
+        self.shared
+            .set_device_notice(self.device.notice().unwrap_or(""));
         let info = self.device.info();
         if info.input_channels.is_empty() && info.output_channels.is_empty() {
             return Err(EngineError::Device(crate::device::DeviceError::Open {

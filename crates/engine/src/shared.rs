@@ -36,6 +36,8 @@ pub struct Shared {
     /// What the scheduling policy applied in the current (or last) run,
     /// and why. Written once per run, before the real-time section.
     policy: crate::sync::Mutex<String>,
+    /// What the device wants the user to know although it works (see `Device::notice`).
+    device_notice: crate::sync::Mutex<String>,
     /// Delivers every message to the host but the driver thread's own (see
     /// [`crate::messenger`]). Other threads only flag requests in it.
     pub(crate) messenger: crate::messenger::Messenger,
@@ -227,6 +229,20 @@ impl Shared {
         let mut p = self.policy.lock();
         p.clear();
         p.push_str(text);
+    }
+
+    /// Replaces the device's standing notice (the engine, at every `init()`; empty: none).
+    /// Not for the driver thread: it takes a lock.
+    pub fn set_device_notice(&self, text: &str) {
+        let mut n = self.device_notice.lock();
+        n.clear();
+        n.push_str(text);
+    }
+
+    /// The device's standing notice since the last `init()`, e.g. that a configured
+    /// endpoint is not there and Windows' default is used instead; empty when none.
+    pub fn device_notice(&self) -> String {
+        self.device_notice.lock().clone()
     }
 
     /// What the scheduling policy applied in the current (or last) run and

@@ -917,6 +917,11 @@ fn get_error_message_shows_the_device_notice_while_there_is_no_error() {
     assert!(e
         .error_message()
         .starts_with("using Windows' default output"));
+    // The settings window reads it from the shared state.
+    assert!(e
+        .shared()
+        .device_notice()
+        .starts_with("using Windows' default output"));
     assert!(e.set_clock_source(7).is_err());
     assert!(e.error_message().contains("clock source"));
     let mut e = Engine::new(

@@ -775,6 +775,13 @@ pub fn status_rows(live: &Shared) -> Vec<(&'static str, String)> {
         Some(e) => format!("{state} (last error: {e})"),
         None => state,
     };
+    // A device that works but is not the one configured (Windows' default used instead).
+    let notice = live.device_notice();
+    let state = if notice.is_empty() {
+        state
+    } else {
+        format!("{state} \u{2014} {notice}")
+    };
     let policy = live.policy_description();
     let policy = if policy.is_empty() {
         "Not applied yet (it is when streaming starts)".to_owned()
@@ -1235,6 +1242,20 @@ mod tests {
         assert!(rows
             .iter()
             .any(|(l, v)| *l == "Device gaps:" && v == "None"));
+    }
+
+    #[test]
+    fn status_says_when_the_configured_device_is_not_the_one_in_use() {
+        let shared = Shared::default();
+        shared.set_device_notice(
+            "using Windows' default output \"Speakers\": wasapi.output \"USB\" is not there",
+        );
+        let rows = status_rows(&shared);
+        assert_eq!(
+            rows[0].1,
+            "Not streaming \u{2014} using Windows' default output \"Speakers\": wasapi.output \
+             \"USB\" is not there"
+        );
     }
 
     #[test]

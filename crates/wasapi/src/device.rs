@@ -1489,7 +1489,9 @@ impl WasapiStream {
     }
 
     /// Duplex start-up: once the first capture packet is there, drops what was recorded so
-    /// far (it would only add latency) and starts render. Real-time safe.
+    /// far (it would only add latency) and starts render. Runs before the first period,
+    /// outside the real-time section: starting the render client may allocate inside the
+    /// audio stack.
     fn begin_render(&mut self) -> Result<(), StreamError> {
         let Some(session) = self.session.take() else {
             return Err(StreamError::Stalled(0));

@@ -100,8 +100,9 @@ impl Loaded {
 
 /// A settings file larger than this many bytes is not read: a real one needs a
 /// few kilobytes, and reading and checking a huge one entry by entry would hold
-/// up the host that creates the driver (a file at this size, every line an
-/// unknown key, still loads in well under 100 ms under Wine).
+/// up the host that creates the driver. The limit bounds that work: even a file
+/// of nothing but unknown keys at this size is checked well within the 100 ms a
+/// host may wait for `CoCreateInstance` (figures in docs/MEASUREMENTS.md).
 pub const MAX_FILE_BYTES: u64 = 256 << 10;
 
 /// At most this many problems are listed; the rest are summed up in one closing

@@ -76,43 +76,9 @@ const DIST_PACKAGES: &[(&str, &[&str])] = &[
 /// Where wine32 puts its 32-bit server: present exactly when 32-bit programs can run.
 const WINE32_MARKER: &str = "/usr/lib/wine/wineserver32";
 
-fn apt(args: &[&str]) -> Command {
-    let is_root = output("id", &["-u"]).is_some_and(|u| u.trim() == "0");
-    let mut cmd = if is_root {
-        Command::new("apt-get")
-    } else {
-        let mut c = Command::new("sudo");
-        c.arg("apt-get");
-        c
-    };
-    cmd.args(args)
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .stdin(Stdio::null());
-    cmd
-}
-
 /// Installs the packaging and i686 packages that are missing (an error if that fails).
 pub fn ensure_packages() -> Result<(), String> {
-    let missing: Vec<&str> = DIST_PACKAGES
-        .iter()
-        .filter(|(cmd, _)| !have(cmd))
-        .flat_map(|(_, pkgs)| pkgs.iter().copied())
-        .collect();
-    if missing.is_empty() {
-        return Ok(());
-    }
-    if !have("apt-get") {
-        return Err(format!(
-            "missing packages {missing:?} and no apt-get to install them; install them and retry"
-        ));
-    }
-    run("apt-get update", apt(&["update", "-qq"]))?;
-    let mut args = vec!["install", "-y", "-qq", "--no-install-recommends"];
-    args.extend(&missing);
-    run(
-        &format!("apt-get install {}", missing.join(" ")),
-        apt(&args),
-    )
+    super::install_missing(DIST_PACKAGES)
 }
 
 /// Whether 32-bit Windows programs can run under Wine here: `Ok` once wine32:i386 is
@@ -145,12 +111,12 @@ fn install_wine32() -> Result<(), String> {
         run("dpkg --add-architecture i386", add)
             .map_err(|e| format!("could not enable the i386 architecture: {e}"))?;
     }
-    run("apt-get update (with i386)", apt(&["update", "-qq"]))
+    run("apt-get update (with i386)", super::apt(&["update", "-qq"]))
         .map_err(|e| format!("apt-get update failed after adding i386: {e}"))?;
     // This also brings amd64 base packages up to the versions the i386 ones need.
     run(
         "apt-get install wine32:i386",
-        apt(&[
+        super::apt(&[
             "install",
             "-y",
             "-qq",

@@ -458,9 +458,31 @@ const APT_PACKAGES: &[(&str, &[&str])] = &[
     ("flock", &["util-linux"]),
 ];
 
-/// Installs missing Debian packages with apt-get (as root, or through sudo).
+/// Installs the build's and the Wine harness's missing Debian packages.
 fn ensure_packages() -> Result<(), String> {
-    let missing: Vec<&str> = APT_PACKAGES
+    install_missing(APT_PACKAGES)
+}
+
+/// `apt-get ARGS`, as root or through sudo, non-interactive.
+fn apt(args: &[&str]) -> Command {
+    let is_root = output("id", &["-u"]).is_some_and(|u| u.trim() == "0");
+    let mut cmd = if is_root {
+        Command::new("apt-get")
+    } else {
+        let mut c = Command::new("sudo");
+        c.arg("apt-get");
+        c
+    };
+    cmd.args(args)
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// Installs with apt-get the packages of `packages` (command proving it present, packages)
+/// whose command is missing.
+fn install_missing(packages: &[(&str, &[&str])]) -> Result<(), String> {
+    let missing: Vec<&str> = packages
         .iter()
         .filter(|(cmd, _)| !have(cmd))
         .flat_map(|(_, pkgs)| pkgs.iter().copied())
@@ -473,20 +495,6 @@ fn ensure_packages() -> Result<(), String> {
             "missing packages {missing:?} and no apt-get to install them; install them and retry"
         ));
     }
-    let root = output("id", &["-u"]).is_some_and(|u| u.trim() == "0");
-    let apt = |args: &[&str]| {
-        let mut cmd = if root {
-            Command::new("apt-get")
-        } else {
-            let mut c = Command::new("sudo");
-            c.arg("apt-get");
-            c
-        };
-        cmd.args(args)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .stdin(Stdio::null());
-        cmd
-    };
     run("apt-get update", apt(&["update", "-qq"]))?;
     let mut args = vec!["install", "-y", "-qq", "--no-install-recommends"];
     args.extend(&missing);

@@ -1027,7 +1027,7 @@ fn windows_steps_with_audio(steps: &mut Steps) -> Result<(), String> {
     // wake-ups and every sample type, each run gated on what noise cannot fake (see
     // xtask/src/loopback.rs); then a sink suspended in mid-stream, which the host must hear of.
     steps.record(
-        "wine tenuto.exe loopback: round trip = getLatencies ±1 ms at 32-1024 frames (polling ±2 ms), every sample type",
+        "wine tenuto.exe loopback: round trip = getLatencies at 32-1024 frames, events and polling, every sample type",
         || loopback::latency_sweep(&exe),
     )?;
     steps.record(

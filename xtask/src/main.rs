@@ -855,6 +855,8 @@ fn linux_steps(steps: &mut Steps) -> Result<(), String> {
         "tenuto-dll",
         "-p",
         "tenuto-host",
+        "-p",
+        "tenuto-measure",
         "--target",
         WINDOWS_32_TARGET,
         "--",

@@ -21,9 +21,9 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use tenuto_engine::virtual_device::{VirtualConfig, VirtualDevice, VirtualSource};
 use tenuto_engine::{DeviceFormat, Engine, EngineOptions};
-use tenuto_host::check::{self, CheckOptions};
-use tenuto_host::stream::{self, Live, StreamOptions};
 use tenuto_host::{Driver, HostOptions};
+use tenuto_measure::check::{self, CheckOptions};
+use tenuto_measure::stream::{self, Live, StreamOptions};
 
 #[derive(Parser, Debug)]
 #[command(

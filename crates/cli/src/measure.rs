@@ -11,9 +11,11 @@ use std::time::Duration;
 
 use clap::Args;
 use tenuto_engine::shared::Shared;
-use tenuto_host::loopback::{self, LockState, LoopbackOptions, LoopbackProgress, LoopbackReport};
-use tenuto_host::play::{self, PlayOptions, PlayProgress, PlayReport, PlaySource};
 use tenuto_host::HostOptions;
+use tenuto_measure::loopback::{
+    self, LockState, LoopbackOptions, LoopbackProgress, LoopbackReport,
+};
+use tenuto_measure::play::{self, PlayOptions, PlayProgress, PlayReport, PlaySource};
 
 use crate::{open, DriverArgs};
 

@@ -7,7 +7,7 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use tenuto_host::check::{self, CheckOptions};
+use tenuto_measure::check::{self, CheckOptions};
 use tenuto_host::dll::{self, DllServer};
 use tenuto_host::{Driver, HostOptions, Period, PeriodHandler};
 

@@ -128,9 +128,9 @@ fn a_broken_settings_file_never_stops_the_driver_and_is_explained() {
     // (the machine stalled as the stream started) still failed it (-2.2 %) while it was taken
     // from the first and last time; the check now takes a median over stretches of 50 ms,
     // which one late stamp cannot move.
-    let report = tenuto_host::check::run(
+    let report = tenuto_measure::check::run(
         d,
-        &tenuto_host::check::CheckOptions {
+        &tenuto_measure::check::CheckOptions {
             switches: 40,
             ..Default::default()
         },

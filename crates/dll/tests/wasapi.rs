@@ -29,7 +29,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use tenuto_host::dll::DllServer;
-use tenuto_host::stream::{self, StreamOptions};
+use tenuto_measure::stream::{self, StreamOptions};
 
 mod common;
 use common::{built_dll, missing_environment, wasapi_settings_with};

@@ -16,7 +16,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use tenuto_host::dll::DllServer;
-use tenuto_host::stream::{self, StreamOptions};
+use tenuto_measure::stream::{self, StreamOptions};
 use tenuto_host::{Period, PeriodHandler};
 
 mod common;

@@ -9,12 +9,15 @@
 //!   [`CallError`] carrying the driver's own `getErrorMessage` text;
 //! * [`Driver::create_buffers`] installs the callbacks and routes each
 //!   buffer switch to a [`PeriodHandler`] on the driver's thread;
-//! * [`check`] runs the conformance sequence behind `tenuto check`;
-//! * [`stream`] plays a signal and measures what comes back, behind
-//!   `tenuto stream`;
-//! * [`play`] plays a tone or a WAV file, behind `tenuto play`;
-//! * [`loopback`] measures the round-trip latency and glitches through a
-//!   driver whose output reaches its input, behind `tenuto loopback`.
+//! * [`hostile`] and [`abuse`] call a driver the way no careful host does
+//!   (from several threads, out of order, from inside its callbacks), for
+//!   the robustness tests;
+//! * on Windows, [`windows`] lists the registered drivers and creates one
+//!   through COM, [`dll`] loads a driver DLL by path and [`version`] reads a
+//!   file's VERSIONINFO.
+//!
+//! The measurements built on it (`check`, `stream`, `play`, `loopback`) are
+//! the crate `tenuto-measure`.
 //!
 //! ASIO callbacks carry no context pointer, so one process streams through
 //! one driver at a time with this library.
@@ -28,18 +31,11 @@
 #![warn(missing_docs)]
 
 pub mod abuse;
-pub mod check;
 #[cfg(windows)]
 pub mod dll;
 mod ffi;
-mod fft;
-pub mod loopback;
-pub mod play;
-pub mod signal;
-pub mod stream;
 #[cfg(windows)]
 pub mod version;
-mod watch;
 #[cfg(windows)]
 pub mod windows;
 
@@ -49,7 +45,6 @@ pub use ffi::{
     create_buffers_counting, create_buffers_without_switch, stray_callbacks, vtbl_of, BufferSize,
     ChannelInfo, ClockSource, Driver, HostCounters, Period, Session,
 };
-pub use watch::SwitchCounters;
 
 /// An ASIO call that did not return `ASE_OK` (for `init`, which returns an `ASIOBool`:
 /// that returned false).

@@ -42,7 +42,7 @@ use serde::Serialize;
 use crate::fft::cross_correlate;
 use crate::signal::{read_sample, write_sample};
 use crate::watch::{take_peak, SwitchCounters, SwitchWatch};
-use crate::{CallError, Driver, HostOptions, Period, PeriodHandler};
+use tenuto_host::{CallError, Driver, HostOptions, Period, PeriodHandler};
 
 /// Order of the default maximum-length sequence (period 2¹⁸ − 1 frames).
 pub const SEQUENCE_ORDER: u32 = 18;

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::signal::{write_sample, Sine};
-use crate::{CallError, Driver, HostOptions, Period, PeriodHandler};
+use tenuto_host::{CallError, Driver, HostOptions, Period, PeriodHandler};
 
 /// What to stream.
 #[derive(Debug, Clone, Copy, PartialEq)]

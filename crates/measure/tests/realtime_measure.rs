@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use tenuto_engine::virtual_device::{VirtualConfig, VirtualDevice};
 use tenuto_engine::{Engine, EngineOptions};
-use tenuto_host::loopback::{self, LoopbackOptions};
-use tenuto_host::play::{self, Clip, PlayOptions, PlaySource};
 use tenuto_host::Driver;
+use tenuto_measure::loopback::{self, LoopbackOptions};
+use tenuto_measure::play::{self, Clip, PlayOptions, PlaySource};
 
 #[global_allocator]
 static ALLOCATOR: tenuto_engine::rt::RtAllocCounter = tenuto_engine::rt::RtAllocCounter;

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::signal::{write_sample, Sine};
-use crate::{Driver, HostOptions, Period, PeriodHandler};
+use tenuto_host::{Driver, HostOptions, Period, PeriodHandler};
 
 /// Outcome of one step.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -416,7 +416,7 @@ fn stream_once(
         active.as_ref().is_ok_and(|c| c.is_active),
         format!("{:?}", active.map(|c| c.is_active)),
     );
-    let again = crate::create_buffers_again(driver, channels, frames);
+    let again = tenuto_host::create_buffers_again(driver, channels, frames);
     r.push(
         tag("second createBuffers refused"),
         again != asio_abi::ASE_OK,
@@ -468,10 +468,10 @@ fn stream_once(
 
     let stop = driver.stop();
     session.end();
-    let stray_before = crate::stray_callbacks();
+    let stray_before = tenuto_host::stray_callbacks();
     r.push(tag("stop"), stop.is_ok(), format!("{stop:?}"));
     std::thread::sleep(Duration::from_secs_f64((period_s * 4.0).max(0.02)));
-    let stray = crate::stray_callbacks() - stray_before;
+    let stray = tenuto_host::stray_callbacks() - stray_before;
     r.push(
         tag("no callback after stop returned"),
         stray == 0,

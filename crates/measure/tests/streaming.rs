@@ -4,9 +4,9 @@ use std::time::Duration;
 
 use tenuto_engine::virtual_device::{VirtualConfig, VirtualDevice};
 use tenuto_engine::{Engine, EngineOptions};
-use tenuto_host::check::{self, CheckOptions};
-use tenuto_host::stream::{self, StreamOptions};
 use tenuto_host::Driver;
+use tenuto_measure::check::{self, CheckOptions};
+use tenuto_measure::stream::{self, StreamOptions};
 
 #[allow(clippy::disallowed_types)]
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -185,7 +185,7 @@ fn stop_called_inside_the_switch_makes_it_the_last_one() {
     d.dispose_buffers().unwrap();
     drop(session);
     // And stream again afterwards.
-    let report = tenuto_host::check::run(
+    let report = tenuto_measure::check::run(
         d,
         &CheckOptions {
             switches: 10,

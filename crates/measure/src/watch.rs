@@ -7,7 +7,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use crate::Period;
+use tenuto_host::Period;
 
 /// Host-side switch figures, readable from any thread while streaming.
 #[derive(Debug, Default)]

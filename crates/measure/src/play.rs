@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::signal::{write_sample, Sine};
 use crate::watch::{take_peak, SwitchCounters, SwitchWatch};
-use crate::{CallError, Driver, HostOptions, Period, PeriodHandler};
+use tenuto_host::{CallError, Driver, HostOptions, Period, PeriodHandler};
 
 /// Audio held in memory, one `Vec` per channel, full scale ±1.0.
 #[derive(Debug, Clone, PartialEq)]

@@ -17,8 +17,8 @@ use tenuto_driver::trace::Trace;
 
 use tenuto_engine::virtual_device::{VirtualConfig, VirtualDevice};
 use tenuto_engine::{Engine, EngineOptions};
-use tenuto_host::stream::{self, StreamOptions};
 use tenuto_host::{Driver, HostOptions};
+use tenuto_measure::stream::{self, StreamOptions};
 
 #[global_allocator]
 static ALLOCATOR: tenuto_engine::rt::RtAllocCounter = tenuto_engine::rt::RtAllocCounter;

@@ -9,9 +9,9 @@ use std::time::Duration;
 use tenuto_engine::shared::Shared;
 use tenuto_engine::virtual_device::{VirtualConfig, VirtualDevice, VirtualSource};
 use tenuto_engine::{DeviceFormat, Engine, EngineOptions, HostFormat};
-use tenuto_host::loopback::{self, LockState, LoopbackOptions};
-use tenuto_host::play::{self, Clip, PlayOptions, PlaySource};
 use tenuto_host::Driver;
+use tenuto_measure::loopback::{self, LockState, LoopbackOptions};
+use tenuto_measure::play::{self, Clip, PlayOptions, PlaySource};
 
 #[allow(clippy::disallowed_types)]
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());

@@ -10,8 +10,9 @@ use crate::model::{
     format_linux_policy, parse_linux_policy, profile_key, EndpointSetting, OutputSafetySetting,
     Settings, BUFFER_SIZE_MAX, BUFFER_SIZE_MIN, MAX_CHANNELS, SAMPLE_RATES,
 };
-use crate::parse::{closest, did_you_mean_key, did_you_mean_text, Problem, Severity};
-use crate::write::toml_string;
+use crate::problem::{Problem, Severity};
+use crate::quote::toml_string;
+use crate::similar::{closest, did_you_mean_text};
 
 /// The TOML type a key takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -599,4 +600,72 @@ pub fn set_key(settings: &mut Settings, key: &str, value: &str) -> Result<(), Pr
     }
     *settings = next;
     Ok(())
+}
+
+/// The known keys for an unknown `name` in `[section]`: a near name in the same
+/// section, else every key of another section with the same or the nearest name
+/// (`mode` is in `[wasapi]` and `[scheduling]`).
+pub(crate) fn did_you_mean_in(section: &str, name: &str) -> Vec<&'static str> {
+    let same = KEYS.iter().filter(|k| k.section() == section);
+    if let Some(k) = closest(name, same.map(|k| k.name())) {
+        return KEYS
+            .iter()
+            .filter(|i| i.section() == section && i.name() == k)
+            .map(|i| i.key)
+            .collect();
+    }
+    named(closest(name, KEYS.iter().map(|k| k.name())))
+}
+
+/// Every key whose name (after the section) is `name`.
+fn named(name: Option<&str>) -> Vec<&'static str> {
+    match name {
+        Some(n) => KEYS
+            .iter()
+            .filter(|i| i.name() == n)
+            .map(|i| i.key)
+            .collect(),
+        None => Vec::new(),
+    }
+}
+
+/// The known keys for an unknown full key (`schedulng.mode`, or a bare `mode`).
+pub(crate) fn did_you_mean_key(key: &str) -> Vec<&'static str> {
+    if let Some(k) = closest(key, KEYS.iter().map(|k| k.key)) {
+        return vec![k];
+    }
+    match key.split_once('.') {
+        Some((section, name)) => match closest(section, SECTIONS.iter().copied()) {
+            Some(section) => did_you_mean_in(section, name),
+            None => Vec::new(),
+        },
+        None => named(closest(key, KEYS.iter().map(|k| k.name()))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(did_you_mean_in("scheduling", "mod"), ["scheduling.mode"]);
+        assert_eq!(did_you_mean_in("wasapi", "mod"), ["wasapi.mode"]);
+        assert_eq!(
+            did_you_mean_in("driver", "mode"),
+            ["wasapi.mode", "scheduling.mode"]
+        );
+        assert_eq!(did_you_mean_in("driver", "xyzzy"), [""; 0]);
+        assert_eq!(did_you_mean_key("scheduling.mod"), ["scheduling.mode"]);
+        assert_eq!(did_you_mean_key("schedulling.mode"), ["scheduling.mode"]);
+        assert_eq!(did_you_mean_key("wasapi.outptu"), ["wasapi.output"]);
+        assert_eq!(did_you_mean_key("buffer_size"), ["driver.buffer_size"]);
+        assert_eq!(did_you_mean_key("mode"), ["wasapi.mode", "scheduling.mode"]);
+        assert_eq!(did_you_mean_key("nothing.like.it"), [""; 0]);
+        assert_eq!(did_you_mean_text(&[], |_| String::new()), "");
+        assert_eq!(
+            did_you_mean_text(&["a.b", "c.b"], |k| format!(" ({})", &k[..1])),
+            "; did you mean `a.b` (a) or `c.b` (c)?"
+        );
+    }
 }

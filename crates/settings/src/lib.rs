@@ -137,11 +137,18 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+// Dependencies point one way: `choices`, `path` and `quote` are leaves;
+// `similar` (near misses) uses `choices`; `problem` uses `path`; `model` uses
+// `choices`; `keys` (the table and per-key validation) uses those; `parse` and
+// `write` use `keys`, never the reverse.
 mod choices;
 mod keys;
 mod model;
 mod parse;
 mod path;
+mod problem;
+mod quote;
+mod similar;
 mod write;
 
 pub use choices::{
@@ -155,6 +162,7 @@ pub use model::{
     OutputSafetySetting, SchedulingSettings, Settings, VirtualSettings, WasapiSettings,
     BUFFER_SIZE_MAX, BUFFER_SIZE_MIN, MAX_CHANNELS, SAMPLE_RATES,
 };
-pub use parse::{load, parse, Loaded, Problem, Severity, Source, MAX_FILE_BYTES, MAX_PROBLEMS};
+pub use parse::{load, parse, Loaded, Source, MAX_FILE_BYTES, MAX_PROBLEMS};
 pub use path::{default_path, CONFIG_ENV, FILE_NAME};
+pub use problem::{Problem, Severity};
 pub use write::{save_atomic, SaveError};

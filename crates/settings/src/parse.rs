@@ -1,6 +1,5 @@
 //! Reading `tenuto.toml`: never fails, reports every problem.
 
-use std::fmt;
 use std::ops::Range;
 use std::path::Path;
 
@@ -8,56 +7,11 @@ use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
 use crate::choices::{Choice, ProfileValue};
-use crate::keys::{self, check_profile_name, Val, KEYS, SECTIONS};
+use crate::keys::{self, check_profile_name, did_you_mean_in, did_you_mean_key, Val, SECTIONS};
 use crate::model::Settings;
-use crate::write::toml_string;
-
-/// How serious a [`Problem`] is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Severity {
-    /// A value (or the whole file) was not used; `tenuto config check` fails.
-    Error,
-    /// Something was ignored that may be a mistake (an unknown key).
-    Warning,
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        })
-    }
-}
-
-/// Something wrong in the file, or a value [`crate::set_key`] refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    /// Error or warning.
-    pub severity: Severity,
-    /// The key concerned (`"scheduling.mmcss_priority"`, `"profiles.reaper.exe"`),
-    /// the section for an unknown section, or empty for the whole file and for the
-    /// closing "and K more problems" of a list cut at [`MAX_PROBLEMS`].
-    pub key: String,
-    /// The 1-based line in the file, when known.
-    pub line: Option<usize>,
-    /// The full sentence: the key, the bad value, what is allowed, what was done.
-    pub message: String,
-}
-
-impl fmt::Display for Problem {
-    /// `tenuto.toml line 12: scheduling.mmcss_priority = "max" is not allowed; use
-    /// low, normal, high or critical (kept the default "critical")`; without the
-    /// prefix when there is no line.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.line {
-            Some(line) => write!(f, "{} line {line}: {}", crate::FILE_NAME, self.message),
-            None => f.write_str(&self.message),
-        }
-    }
-}
-
-impl std::error::Error for Problem {}
+use crate::problem::{Problem, Severity};
+use crate::quote::toml_string;
+use crate::similar::{closest, did_you_mean_text};
 
 /// Where the settings came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,11 +63,6 @@ pub const MAX_FILE_BYTES: u64 = 256 << 10;
 /// problem ("and K more"), so a file full of mistakes gives a readable report and
 /// a bounded log.
 pub const MAX_PROBLEMS: usize = 50;
-
-/// Edit distances ("did you mean") are computed only for words up to this many
-/// characters: every known key, section and choice is shorter, and longer words
-/// would cost time proportional to their length for no suggestion.
-const MAX_SUGGEST_CHARS: usize = 40;
 
 fn too_large(what: &str, bytes: u64) -> Problem {
     file_problem(
@@ -611,175 +560,9 @@ fn to_val(value: &DeValue<'_>) -> Val {
     }
 }
 
-/// Edit distance (optimal string alignment: insertions, deletions, substitutions
-/// and swaps of neighbours), ASCII case-insensitive; `None` when either word is
-/// longer than [`MAX_SUGGEST_CHARS`] (no allocation, bounded work).
-#[cfg(test)]
-pub(crate) fn distance(a: &str, b: &str) -> Option<usize> {
-    distance_within(a, b, usize::MAX)
-}
-
-/// [`distance`] when it is at most `limit`, else `None`; stops as soon as every
-/// cell of a row exceeds `limit` (row minima never decrease).
-fn distance_within(a: &str, b: &str, limit: usize) -> Option<usize> {
-    const N: usize = MAX_SUGGEST_CHARS + 1;
-    let chars = |word: &str| -> Option<([char; N], usize)> {
-        let mut out = ['\0'; N];
-        let mut len = 0;
-        for c in word.chars() {
-            *out.get_mut(len)? = c.to_ascii_lowercase();
-            len += 1;
-        }
-        (len < N).then_some((out, len))
-    };
-    let (a, a_len) = chars(a)?;
-    let (b, b_len) = chars(b)?;
-    let (a, b) = (&a[..a_len], &b[..b_len]);
-    // Rows i, i - 1 and i - 2 of the table d[i][j] (the distance between a[..i]
-    // and b[..j]) are rows[i % 3], rows[(i + 2) % 3] and rows[(i + 1) % 3].
-    let mut rows = [[0usize; N]; 3];
-    for (j, cell) in rows[0].iter_mut().enumerate().take(b.len() + 1) {
-        *cell = j;
-    }
-    for i in 1..=a.len() {
-        let [row, up, two_up] = [i % 3, (i + 2) % 3, (i + 1) % 3];
-        rows[row][0] = i;
-        let mut row_min = i;
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (rows[up][j] + 1)
-                .min(rows[row][j - 1] + 1)
-                .min(rows[up][j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                best = best.min(rows[two_up][j - 2] + 1);
-            }
-            rows[row][j] = best;
-            row_min = row_min.min(best);
-        }
-        if row_min > limit {
-            return None;
-        }
-    }
-    Some(rows[a.len() % 3][b.len()]).filter(|d| *d <= limit)
-}
-
-/// The candidate nearest to `word` within distance 2, if any.
-pub(crate) fn closest<'c>(
-    word: &str,
-    candidates: impl Iterator<Item = &'c str>,
-) -> Option<&'c str> {
-    // A word longer than the limit in bytes is longer in characters too.
-    if word.len() > 4 * MAX_SUGGEST_CHARS {
-        return None;
-    }
-    let chars = word.chars().count();
-    candidates
-        // The distance is at least the difference in length (candidates are ASCII).
-        .filter(|c| c.len().abs_diff(chars) <= 2)
-        .filter_map(|c| Some((distance_within(word, c, 2)?, c)))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
-}
-
-/// The known keys for an unknown `name` in `[section]`: a near name in the same
-/// section, else every key of another section with the same or the nearest name
-/// (`mode` is in `[wasapi]` and `[scheduling]`).
-fn did_you_mean_in(section: &str, name: &str) -> Vec<&'static str> {
-    let same = KEYS.iter().filter(|k| k.section() == section);
-    if let Some(k) = closest(name, same.map(|k| k.name())) {
-        return KEYS
-            .iter()
-            .filter(|i| i.section() == section && i.name() == k)
-            .map(|i| i.key)
-            .collect();
-    }
-    named(closest(name, KEYS.iter().map(|k| k.name())))
-}
-
-/// Every key whose name (after the section) is `name`.
-fn named(name: Option<&str>) -> Vec<&'static str> {
-    match name {
-        Some(n) => KEYS
-            .iter()
-            .filter(|i| i.name() == n)
-            .map(|i| i.key)
-            .collect(),
-        None => Vec::new(),
-    }
-}
-
-/// The known keys for an unknown full key (`schedulng.mode`, or a bare `mode`).
-pub(crate) fn did_you_mean_key(key: &str) -> Vec<&'static str> {
-    if let Some(k) = closest(key, KEYS.iter().map(|k| k.key)) {
-        return vec![k];
-    }
-    match key.split_once('.') {
-        Some((section, name)) => match closest(section, SECTIONS.iter().copied()) {
-            Some(section) => did_you_mean_in(section, name),
-            None => Vec::new(),
-        },
-        None => named(closest(key, KEYS.iter().map(|k| k.name()))),
-    }
-}
-
-/// "; did you mean `a`?", "; did you mean `a` or `b`?" (with `where_` after each
-/// key), or nothing without candidates.
-pub(crate) fn did_you_mean_text(keys: &[&str], where_: impl Fn(&str) -> String) -> String {
-    if keys.is_empty() {
-        return String::new();
-    }
-    let each: Vec<String> = keys.iter().map(|k| format!("`{k}`{}", where_(k))).collect();
-    format!(
-        "; did you mean {}?",
-        crate::choices::list_or(each.iter().map(String::as_str))
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn distances() {
-        assert_eq!(distance("mode", "mode"), Some(0));
-        assert_eq!(distance("mod", "mode"), Some(1));
-        assert_eq!(distance("mdoe", "mode"), Some(1));
-        assert_eq!(distance("schedulling", "scheduling"), Some(1));
-        assert_eq!(distance("", "abc"), Some(3));
-        assert_eq!(distance("Level", "level"), Some(0));
-        assert_eq!(distance("kitten", "sitting"), Some(3));
-        assert_eq!(distance("ca", "abc"), Some(3));
-        let longest = "x".repeat(MAX_SUGGEST_CHARS);
-        assert_eq!(distance(&longest, &longest), Some(0));
-        assert_eq!(distance(&format!("{longest}y"), "mode"), None);
-        assert_eq!(distance("mode", &format!("{longest}y")), None);
-        assert_eq!(distance_within("kitten", "sitting", 3), Some(3));
-        assert_eq!(distance_within("kitten", "sitting", 2), None);
-        assert_eq!(distance_within("abcdef", "zzzzzz", 2), None);
-        assert_eq!(distance_within("mdoe", "mode", 2), Some(1));
-    }
-
-    #[test]
-    fn suggestions() {
-        assert_eq!(did_you_mean_in("scheduling", "mod"), ["scheduling.mode"]);
-        assert_eq!(did_you_mean_in("wasapi", "mod"), ["wasapi.mode"]);
-        assert_eq!(
-            did_you_mean_in("driver", "mode"),
-            ["wasapi.mode", "scheduling.mode"]
-        );
-        assert_eq!(did_you_mean_in("driver", "xyzzy"), [""; 0]);
-        assert_eq!(did_you_mean_key("scheduling.mod"), ["scheduling.mode"]);
-        assert_eq!(did_you_mean_key("schedulling.mode"), ["scheduling.mode"]);
-        assert_eq!(did_you_mean_key("wasapi.outptu"), ["wasapi.output"]);
-        assert_eq!(did_you_mean_key("buffer_size"), ["driver.buffer_size"]);
-        assert_eq!(did_you_mean_key("mode"), ["wasapi.mode", "scheduling.mode"]);
-        assert_eq!(did_you_mean_key("nothing.like.it"), [""; 0]);
-        assert_eq!(did_you_mean_text(&[], |_| String::new()), "");
-        assert_eq!(
-            did_you_mean_text(&["a.b", "c.b"], |k| format!(" ({})", &k[..1])),
-            "; did you mean `a.b` (a) or `c.b` (c)?"
-        );
-    }
 
     #[test]
     fn line_numbers() {

@@ -9,27 +9,7 @@ use std::time::{Duration, SystemTime};
 use crate::choices::{Choice, ProfileValue};
 use crate::keys::{allowed, get_key, KEYS};
 use crate::model::Settings;
-
-/// A TOML basic string: quoted, with `"`, `\` and control characters escaped.
-pub(crate) fn toml_string(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if c.is_control() => {
-                let _ = write!(out, "\\u{:04X}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
+use crate::quote::toml_string;
 
 const HEADER: &str = "\
 # Tenuto settings (tenuto.toml).

@@ -449,6 +449,7 @@ fn render_histogram(frame: &mut Frame<'_>, area: Rect, s: &Snapshot) {
             .bar_width(4)
             .bar_gap(1)
             .bar_style(Style::new().fg(Color::Green))
+            .value_style(Style::new().fg(Color::Black).bg(Color::Green))
             .data(BarGroup::default().bars(&bars)),
         area,
     );

@@ -12,7 +12,7 @@
 //! publisher, and the publisher never waits for them.
 //!
 //! ## Layout
-//! One region per instance ([`region`](crate::region) has the word map): a header (magic,
+//! One region per instance (the private module `region` has the word map): a header (magic,
 //! layout version and sizes, the snapshot's sequence number, the count of events), one
 //! [`Snapshot`] — a fixed-size `#[repr(C)]` plain-data record of identity, state, rate,
 //! buffer size, latencies, the scheduling in effect, the thread's priority and a ring of
@@ -47,7 +47,7 @@
 //! On Windows each region is a named, paging-file-backed file mapping in the session's
 //! `Local\` namespace, which Windows removes when its last handle closes — a crashed DAW's
 //! region disappears by itself unless a monitor still holds it. A registry mapping lists
-//! the instances; see [`instance`](crate::instance) for names, slots, heartbeats and how
+//! the instances; see the private module `instance` for names, slots, heartbeats and how
 //! dead or stale instances are told apart ([`Liveness`]). Elsewhere an in-process table of
 //! names stands in for the OS namespace, so the native tests run the same code.
 //!

@@ -7,8 +7,9 @@
 //! the object is smaller), and (4) is only ever accessed through atomic operations, by this
 //! process and by every other process (all of them run this crate's code), so there is no
 //! data race on it even though other processes write it concurrently. A reader's view is
-//! mapped read-only: it only loads (64-bit atomic loads are plain loads on x86 and x86-64,
-//! never a locked read-modify-write that would fault on a read-only page).
+//! mapped read-only: it only loads. 64-bit atomic loads are plain loads on x86-64 and, on
+//! i686 (whose targets have SSE2), one `movq` — never a locked `cmpxchg8b`, which would
+//! write and fault on a read-only page.
 //!
 //! On Windows the memory is a named, paging-file-backed file mapping in the session's
 //! `Local\` namespace: created zero-filled by the first `create`, gone when the last handle

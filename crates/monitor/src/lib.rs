@@ -51,6 +51,11 @@
 //! dead or stale instances are told apart ([`Liveness`]). Elsewhere an in-process table of
 //! names stands in for the OS namespace, so the native tests run the same code.
 //!
+//! ## Features
+//! `tui` (the terminal UI) and `plot` (the SVG pictures) are on by default; the driver,
+//! which only publishes, builds with `default-features = false` and links neither ratatui
+//! nor plotters.
+//!
 //! ## Unsafe
 //! Only `shm` (mapping views and the slice of atomics over them, with its invariant stated
 //! there); the crate denies `unsafe` everywhere else.
@@ -60,10 +65,12 @@
 pub mod feed;
 mod instance;
 mod layout;
+#[cfg(feature = "plot")]
 pub mod plot;
 mod region;
 #[allow(unsafe_code)]
 mod shm;
+#[cfg(feature = "tui")]
 pub mod tui;
 
 pub use instance::{

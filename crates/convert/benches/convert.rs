@@ -1,25 +1,31 @@
-//! Throughput of one channel's conversion for every (device, host) pair and direction.
+//! Throughput of the whole-period conversions for every (device, host) pair and direction,
+//! at 2 and 32 channels × 32, 64, 256 and 1024 frames, next to `memcpy` of the same output
+//! bytes measured in the same run.
 //!
-//! Each case converts one channel of a 2-channel interleaved device buffer of 4096 frames
-//! to or from a 4096-sample host buffer; throughput counts host-buffer bytes. The
-//! `baseline/memcpy_*` cases copy the same number of host bytes with `copy_from_slice`,
-//! the physical limit for a conversion that must at least read or write that much.
+//! `d2h` is [`device_to_host_period`] (interleaved device frames → one buffer per channel),
+//! `h2d` is [`host_to_device_period`] (the reverse). `memcpy/<bytes>` copies as many bytes as
+//! the conversions of that shape write: channels × frames × host sample bytes for `d2h`,
+//! channels × frames × device sample bytes for `h2d`. `per_channel/…` runs the same `d2h`
+//! and `h2d` work as one [`device_to_host`] / [`host_to_device`] call per channel (the
+//! engine's call pattern before the period functions), for a few pairs.
+//!
+//! Run: `cargo bench -p tenuto-convert --bench convert` (a filter such as `32ch_256f` runs
+//! one shape). Throughput counts output bytes.
 
 use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use tenuto_convert::{device_to_host, host_to_device, DeviceFormat, HostFormat};
+use tenuto_convert::{
+    device_to_host, device_to_host_period, host_to_device, host_to_device_period, DeviceFormat,
+    HostFormat,
+};
 
-const FRAMES: usize = 4096;
-const CHANNELS: usize = 2;
-const CHANNEL: usize = 1;
-
-/// A deterministic, full-range test signal (a simple LCG), written as `format` samples.
-fn device_buffer(format: DeviceFormat) -> Vec<u8> {
+/// A deterministic, full-range test signal (a simple LCG), `n` samples of `format`.
+fn device_buffer(format: DeviceFormat, n: usize) -> Vec<u8> {
     let mut state: u32 = 0x1234_5678;
-    let mut out = Vec::with_capacity(FRAMES * CHANNELS * format.bytes_per_sample());
-    for _ in 0..FRAMES * CHANNELS {
+    let mut out = Vec::with_capacity(n * format.bytes_per_sample());
+    for _ in 0..n {
         state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
         let v = state as i32;
         match format {
@@ -32,34 +38,6 @@ fn device_buffer(format: DeviceFormat) -> Vec<u8> {
         }
     }
     out
-}
-
-/// Sets sample `frame` of channel `CHANNEL` to the device encoding of -0.5.
-fn set_half_negative(buf: &mut [u8], format: DeviceFormat, frame: usize) {
-    let b = format.bytes_per_sample();
-    let at = (frame * CHANNELS + CHANNEL) * b;
-    let bytes: Vec<u8> = match format {
-        DeviceFormat::F32 => (-0.5f32).to_le_bytes().to_vec(),
-        DeviceFormat::I16 => (-16384i16).to_le_bytes().to_vec(),
-        DeviceFormat::I24 => (-(1i32 << 22)).to_le_bytes()[..3].to_vec(),
-        DeviceFormat::I32 => (-(1i32 << 30)).to_le_bytes().to_vec(),
-    };
-    buf[at..at + b].copy_from_slice(&bytes);
-}
-
-/// The host encoding of -0.5.
-fn host_half_negative(format: HostFormat) -> Vec<u8> {
-    match format {
-        HostFormat::Int16Lsb => (-16384i16).to_le_bytes().to_vec(),
-        HostFormat::Int24Lsb => (-(1i32 << 22)).to_le_bytes()[..3].to_vec(),
-        HostFormat::Int32Lsb => (-(1i32 << 30)).to_le_bytes().to_vec(),
-        HostFormat::Int32Lsb16 => (-(1i32 << 14)).to_le_bytes().to_vec(),
-        HostFormat::Int32Lsb18 => (-(1i32 << 16)).to_le_bytes().to_vec(),
-        HostFormat::Int32Lsb20 => (-(1i32 << 18)).to_le_bytes().to_vec(),
-        HostFormat::Int32Lsb24 => (-(1i32 << 22)).to_le_bytes().to_vec(),
-        HostFormat::Float32Lsb => (-0.5f32).to_le_bytes().to_vec(),
-        HostFormat::Float64Lsb => (-0.5f64).to_le_bytes().to_vec(),
-    }
 }
 
 /// Splits `buf` into a page-aligned source and a destination of `n` bytes each, placed so
@@ -77,75 +55,96 @@ fn memcpy_pair(buf: &mut [u8], n: usize) -> (&mut [u8], &mut [u8]) {
     (&mut head[src_start..src_start + n], &mut tail[..n])
 }
 
+const SHAPES: [(usize, usize); 8] = [
+    (2, 32),
+    (2, 64),
+    (2, 256),
+    (2, 1024),
+    (32, 32),
+    (32, 64),
+    (32, 256),
+    (32, 1024),
+];
+
 fn bench_convert(c: &mut Criterion) {
     let mut group = c.benchmark_group("convert");
-    let mut baselines_done = Vec::new();
-    for host in HostFormat::ALL {
-        let host_bytes = FRAMES * host.bytes_per_sample();
-        group.throughput(Throughput::Bytes(host_bytes as u64));
-
-        // Baseline: the same number of host bytes, copied (once per distinct size).
-        if !baselines_done.contains(&host_bytes) {
-            baselines_done.push(host_bytes);
-            let mut buf = vec![0x5au8; 2 * host_bytes + 3 * 4096];
-            let (src, dst) = memcpy_pair(&mut buf, host_bytes);
-            group.bench_function(format!("baseline/memcpy_{host_bytes}B"), |b| {
+    for (channels, frames) in SHAPES {
+        let shape = format!("{channels}ch_{frames}f");
+        let mut memcpy_done = Vec::new();
+        for bytes in [2usize, 3, 4, 8] {
+            let n = channels * frames * bytes;
+            memcpy_done.push(n);
+            let mut buf = vec![0x5au8; 2 * n + 3 * 4096];
+            let (src, dst) = memcpy_pair(&mut buf, n);
+            group.throughput(Throughput::Bytes(n as u64));
+            group.bench_function(format!("{shape}/memcpy/{n}"), |b| {
                 b.iter(|| {
                     dst.copy_from_slice(black_box(&*src));
                     black_box(&mut *dst);
                 })
             });
         }
-
-        for device in DeviceFormat::ALL {
-            let id = format!("{}-{}", device.name(), host.name());
-
-            // Device -> host, checked once before timing.
-            let mut dev = device_buffer(device);
-            set_half_negative(&mut dev, device, 7);
-            let mut out = vec![0u8; host_bytes];
-            let n = device_to_host(&dev, device, CHANNELS, CHANNEL, &mut out, host);
-            assert_eq!(n, FRAMES, "{id}: frame count");
-            let b = host.bytes_per_sample();
-            assert_eq!(
-                &out[7 * b..8 * b],
-                &host_half_negative(host)[..],
-                "{id}: d2h sample"
-            );
-            group.bench_function(format!("d2h/{id}"), |bch| {
-                bch.iter(|| {
-                    device_to_host(
-                        black_box(&dev),
-                        device,
-                        CHANNELS,
-                        CHANNEL,
-                        black_box(&mut out),
-                        host,
-                    )
-                })
-            });
-
-            // Host -> device, checked once before timing.
-            let mut hbuf = out.clone();
-            hbuf[7 * b..8 * b].copy_from_slice(&host_half_negative(host));
-            let mut dev_out = device_buffer(device);
-            let n = host_to_device(&hbuf, host, &mut dev_out, device, CHANNELS, CHANNEL);
-            assert_eq!(n, FRAMES, "{id}: frame count");
-            let mut expect = dev_out.clone();
-            set_half_negative(&mut expect, device, 7);
-            assert_eq!(dev_out, expect, "{id}: h2d sample");
-            group.bench_function(format!("h2d/{id}"), |bch| {
-                bch.iter(|| {
-                    host_to_device(
-                        black_box(&hbuf),
-                        host,
-                        black_box(&mut dev_out),
-                        device,
-                        CHANNELS,
-                        CHANNEL,
-                    )
-                })
-            });
+        for host in HostFormat::ALL {
+            for device in DeviceFormat::ALL {
+                let id = format!("{}-{}", device.name(), host.name());
+                let dev = device_buffer(device, channels * frames);
+                let hb = host.bytes_per_sample();
+                let mut planes: Vec<Vec<u8>> = vec![vec![0u8; frames * hb]; channels];
+                group.throughput(Throughput::Bytes((channels * frames * hb) as u64));
+                group.bench_function(format!("{shape}/d2h/{id}"), |b| {
+                    b.iter(|| {
+                        let mut p: Vec<&mut [u8]> =
+                            planes.iter_mut().map(Vec::as_mut_slice).collect();
+                        device_to_host_period(black_box(&dev), device, channels, &mut p[..], host)
+                    })
+                });
+                let mut dev_out = dev.clone();
+                group.throughput(Throughput::Bytes(dev.len() as u64));
+                group.bench_function(format!("{shape}/h2d/{id}"), |b| {
+                    b.iter(|| {
+                        let mut p: Vec<&[u8]> = planes.iter().map(Vec::as_slice).collect();
+                        host_to_device_period(
+                            &mut p[..],
+                            host,
+                            black_box(&mut dev_out),
+                            device,
+                            channels,
+                        )
+                    })
+                });
+                let per_channel = matches!(
+                    (device, host),
+                    (DeviceFormat::F32, HostFormat::Float32Lsb)
+                        | (DeviceFormat::I32, HostFormat::Int32Lsb)
+                        | (DeviceFormat::I16, HostFormat::Int24Lsb)
+                        | (DeviceFormat::F32, HostFormat::Int32Lsb)
+                );
+                if per_channel {
+                    group.throughput(Throughput::Bytes((channels * frames * hb) as u64));
+                    group.bench_function(format!("{shape}/per_channel_d2h/{id}"), |b| {
+                        b.iter(|| {
+                            for (ch, p) in planes.iter_mut().enumerate() {
+                                device_to_host(black_box(&dev), device, channels, ch, p, host);
+                            }
+                        })
+                    });
+                    group.throughput(Throughput::Bytes(dev.len() as u64));
+                    group.bench_function(format!("{shape}/per_channel_h2d/{id}"), |b| {
+                        b.iter(|| {
+                            for (ch, p) in planes.iter().enumerate() {
+                                host_to_device(
+                                    p,
+                                    host,
+                                    black_box(&mut dev_out),
+                                    device,
+                                    channels,
+                                    ch,
+                                );
+                            }
+                        })
+                    });
+                }
+            }
         }
     }
     group.finish();
@@ -154,9 +153,9 @@ fn bench_convert(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default()
-        .warm_up_time(Duration::from_millis(300))
-        .measurement_time(Duration::from_secs(1))
-        .sample_size(20);
+        .warm_up_time(Duration::from_millis(100))
+        .measurement_time(Duration::from_millis(300))
+        .sample_size(10);
     targets = bench_convert
 }
 criterion_main!(benches);

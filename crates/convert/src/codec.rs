@@ -1,13 +1,30 @@
 //! Per-sample codecs: how one sample of each supported format is read from and written to
-//! little-endian bytes, with `f64` as the common intermediate.
+//! little-endian bytes, and how a sample of one format becomes a sample of another.
 //!
-//! Every codec is a zero-sized type implementing [`Codec`], so the conversion loops in the
-//! crate root are monomorphised for each (source, destination) pair and contain no
-//! per-sample `match` on the format. All methods are `#[inline(always)]` so that the whole
-//! per-sample path collapses into the loop body.
+//! Every codec is a zero-sized type implementing [`Codec`], so the conversion loops are
+//! monomorphised for each (source, destination) pair and contain no per-sample `match` on
+//! the format. All methods are `#[inline(always)]` so that the whole per-sample path
+//! collapses into the loop body (and into the CPU-specific clones of the loop).
 //!
-//! The intermediate is a *normalised* `f64`: integers are divided by `2^(N-1)` (exact for
-//! every integer of up to 32 bits), floats are taken as they are (`f32 -> f64` is exact).
+//! [`convert`] picks the cheapest arithmetic that gives the results of the crate's numeric
+//! rules (which are defined through an exact `f64` intermediate) bit for bit:
+//!
+//! - integer → integer: in the integer domain, through a *left-aligned* `i32` (the N-bit
+//!   value shifted left by `32 - N`, which is `value · 2^31` exactly);
+//! - a `Float64LSB` side: through `f64`, as the rules are written;
+//! - otherwise (integer ↔ `f32`, `f32` ↔ `Float32LSB` never reaches here: it is a copy):
+//!   through `f32`. Why each is exact is stated at [`Codec::to_f32`] and [`quantize_f32`].
+
+/// What a codec's values are, for [`convert`]'s choice of arithmetic.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// A two's-complement integer of at most 32 bits.
+    Int,
+    /// IEEE 754 single precision.
+    F32,
+    /// IEEE 754 double precision.
+    F64,
+}
 
 /// One sample format.
 pub(crate) trait Codec {
@@ -17,16 +34,52 @@ pub(crate) trait Codec {
     /// in identical bytes, so converting between them is a plain byte copy (which also keeps
     /// NaN payloads and denormals bit-exact whatever the FPU flags are).
     const LAYOUT: u32;
+    /// The kind of value stored.
+    const KIND: Kind;
+    /// A sample as held in a register between reading and converting.
+    type Raw: Copy + Default;
 
-    /// Reads the first [`Self::BYTES`] bytes of `bytes` as a normalised `f64`.
-    ///
-    /// Callers always pass at least `BYTES` bytes; a shorter slice reads as silence.
-    fn decode(bytes: &[u8]) -> f64;
+    /// Reads the first [`Self::BYTES`] bytes of `bytes`. Callers always pass at least
+    /// `BYTES` bytes; a shorter slice reads as silence.
+    fn load(bytes: &[u8]) -> Self::Raw;
 
-    /// Writes `value` (normalised) into the first [`Self::BYTES`] bytes of `out`.
-    ///
-    /// Callers always pass at least `BYTES` bytes; a shorter slice is left untouched.
-    fn encode(value: f64, out: &mut [u8]);
+    /// Writes `raw` into the first [`Self::BYTES`] bytes of `out`. Callers always pass at
+    /// least `BYTES` bytes; a shorter slice is left untouched.
+    fn store(raw: Self::Raw, out: &mut [u8]);
+
+    /// Integer kinds: the value (after the N-bit clip on read) shifted left by `32 - N`, so
+    /// that the normalised value is `result / 2^31`. Never called for float kinds.
+    fn to_left(raw: Self::Raw) -> i32;
+
+    /// Integer kinds: the sample closest to the left-aligned `value / 2^31`, ties to even,
+    /// clipped to the N-bit range. Never called for float kinds.
+    fn from_left(value: i32) -> Self::Raw;
+
+    /// The normalised value rounded to `f32` (ties to even). Integers: `left as f32 · 2^-31`;
+    /// `left as f32` rounds to the nearest `f32` (exact for N ≤ 24), and multiplying by a
+    /// power of two is exact, so this is the `f64` value rounded once to `f32`, the rules'
+    /// result.
+    fn to_f32(raw: Self::Raw) -> f32;
+
+    /// The sample the rules give for the normalised value `x` (an `f32`).
+    fn from_f32(x: f32) -> Self::Raw;
+
+    /// The normalised value, exactly.
+    fn to_f64(raw: Self::Raw) -> f64;
+
+    /// The sample the rules give for the normalised value `x`.
+    fn from_f64(x: f64) -> Self::Raw;
+}
+
+/// Converts one sample from codec `S` to codec `D` per the crate's numeric rules. Pairs with
+/// the same layout are copied as bytes by the callers and never reach here.
+#[inline(always)]
+pub(crate) fn convert<S: Codec, D: Codec>(raw: S::Raw) -> D::Raw {
+    match (S::KIND, D::KIND) {
+        (Kind::Int, Kind::Int) => D::from_left(S::to_left(raw)),
+        (Kind::F64, _) | (_, Kind::F64) => D::from_f64(S::to_f64(raw)),
+        _ => D::from_f32(S::to_f32(raw)),
+    }
 }
 
 /// Constants of an `N`-bit two's-complement integer scale.
@@ -35,18 +88,24 @@ struct Bits<const N: u32>;
 impl<const N: u32> Bits<N> {
     /// `2^(N-1)`: the integer that corresponds to a float of 1.0.
     const FULL_SCALE: f64 = (1u64 << (N - 1)) as f64;
-    /// `2^-(N-1)`, exact.
-    const INV_FULL_SCALE: f64 = 1.0 / Self::FULL_SCALE;
+    /// `2^(N-1)` as an `f32` (exact: a power of two).
+    const FULL_SCALE_F32: f32 = (1u64 << (N - 1)) as f32;
     /// Smallest value, `-2^(N-1)`.
     const MIN: i32 = -(1i64 << (N - 1)) as i32;
     /// Largest value, `2^(N-1) - 1`.
     const MAX: i32 = ((1i64 << (N - 1)) - 1) as i32;
+    /// `32 - N`: the left shift that left-aligns an N-bit value in 32 bits.
+    const SHIFT: u32 = 32 - N;
 }
+
+/// `2^-31`, exact in both float types.
+const INV_2_31_F32: f32 = 1.0 / 2_147_483_648.0;
+const INV_2_31_F64: f64 = 1.0 / 2_147_483_648.0;
 
 /// `1.5 * 2^52`, the rounding constant of [`quantize`].
 const ROUNDING_MAGIC: f64 = 6_755_399_441_055_744.0;
 
-/// Quantises a normalised float to an `N`-bit integer: scale by `2^(N-1)`, round to nearest
+/// Quantises a normalised `f64` to an `N`-bit integer: scale by `2^(N-1)`, round to nearest
 /// with ties to even, clip to `[-2^(N-1), 2^(N-1) - 1]`. NaN gives 0, ±infinity clip.
 ///
 /// Written so that it vectorises with plain SSE2 (no per-sample branch, no library call):
@@ -69,55 +128,170 @@ fn quantize<const N: u32>(x: f64) -> i32 {
     (y + ROUNDING_MAGIC).to_bits() as u32 as i32
 }
 
+/// `2^23`: from here on every `f32` is an integer.
+const F32_INTEGRAL: f32 = 8_388_608.0;
+
+/// Quantises a normalised `f32` to an `N`-bit integer with exactly [`quantize`]'s result for
+/// the same value (every `f32` is exact in `f64`):
+///
+/// - `x · 2^(N-1)` is exact in `f32` (a power-of-two scale of a value that cannot
+///   underflow); if it overflows to ±∞ the `f64` product is beyond every bound as well.
+/// - Rounding to an integer, ties to even: for `|y| < 2^23`, adding and then subtracting
+///   `±2^23` (the sign of `y`) makes the FPU round at the units place (in the default
+///   rounding mode); larger `f32`s are integers already and are kept.
+/// - `as i32` saturates (and maps NaN to 0), and the clamp then clips to the N-bit range;
+///   rounding and clipping to integer bounds commute, so the order does not matter.
+///
+/// Branch-free; vectorises with SSE2.
+#[inline(always)]
+fn quantize_f32<const N: u32>(x: f32) -> i32 {
+    let y = x * Bits::<N>::FULL_SCALE_F32;
+    let bias = F32_INTEGRAL.copysign(y);
+    let r = if y.abs() < F32_INTEGRAL {
+        (y + bias) - bias
+    } else {
+        y
+    };
+    let i = r as i32;
+    if N < 32 {
+        i.clamp(Bits::<N>::MIN, Bits::<N>::MAX)
+    } else {
+        i
+    }
+}
+
+/// The N-bit integer (N < 32 given as `32 - shift`) nearest to the left-aligned
+/// `value / 2^shift`, ties to even, clipped to the N-bit range.
+///
+/// Adding `2^(shift-1) - 1` plus the lowest kept bit before the arithmetic right shift
+/// rounds to nearest with ties to even: a remainder below one half never carries, one
+/// above always does, and exactly one half carries only when the kept part is odd. The add
+/// saturates: only values whose rounded result would be `2^(N-1)` (one past the largest)
+/// can overflow, and `i32::MAX >> shift` is exactly the largest N-bit value, which is what
+/// clipping gives them. No other result needs clipping.
+#[inline(always)]
+fn narrow(value: i32, shift: u32) -> i32 {
+    if shift == 0 {
+        return value;
+    }
+    let half_minus_one = (1i32 << (shift - 1)) - 1;
+    let odd = (value >> shift) & 1;
+    value.saturating_add(half_minus_one + odd) >> shift
+}
+
 /// 16-bit little-endian integer (`I16` device samples, ASIO `Int16LSB`).
 pub(crate) struct Int16;
 
 impl Codec for Int16 {
     const BYTES: usize = 2;
     const LAYOUT: u32 = 16;
+    const KIND: Kind = Kind::Int;
+    type Raw = i16;
 
     #[inline(always)]
-    fn decode(bytes: &[u8]) -> f64 {
+    fn load(bytes: &[u8]) -> i16 {
         match bytes.first_chunk::<2>() {
-            Some(b) => f64::from(i16::from_le_bytes(*b)) * Bits::<16>::INV_FULL_SCALE,
-            None => 0.0,
+            Some(b) => i16::from_le_bytes(*b),
+            None => 0,
         }
     }
 
     #[inline(always)]
-    fn encode(value: f64, out: &mut [u8]) {
+    fn store(raw: i16, out: &mut [u8]) {
         if let Some(o) = out.first_chunk_mut::<2>() {
-            // quantize::<16> is within the i16 range, so the cast is exact.
-            *o = (quantize::<16>(value) as i16).to_le_bytes();
+            *o = raw.to_le_bytes();
         }
+    }
+
+    #[inline(always)]
+    fn to_left(raw: i16) -> i32 {
+        i32::from(raw) << 16
+    }
+
+    #[inline(always)]
+    fn from_left(value: i32) -> i16 {
+        // `narrow` by 16 is within the i16 range, so the cast is exact.
+        narrow(value, 16) as i16
+    }
+
+    #[inline(always)]
+    fn to_f32(raw: i16) -> f32 {
+        f32::from(raw) * (1.0 / 32_768.0)
+    }
+
+    #[inline(always)]
+    fn from_f32(x: f32) -> i16 {
+        // quantize_f32::<16> is within the i16 range, so the cast is exact.
+        quantize_f32::<16>(x) as i16
+    }
+
+    #[inline(always)]
+    fn to_f64(raw: i16) -> f64 {
+        f64::from(raw) * (1.0 / 32_768.0)
+    }
+
+    #[inline(always)]
+    fn from_f64(x: f64) -> i16 {
+        quantize::<16>(x) as i16
     }
 }
 
 /// 24-bit little-endian integer packed in 3 bytes (`I24` device samples, ASIO `Int24LSB`).
+/// Its register form is already left-aligned: the 3 bytes in the top of an `i32`.
 pub(crate) struct Int24;
 
 impl Codec for Int24 {
     const BYTES: usize = 3;
     const LAYOUT: u32 = 24;
+    const KIND: Kind = Kind::Int;
+    type Raw = i32;
 
     #[inline(always)]
-    fn decode(bytes: &[u8]) -> f64 {
+    fn load(bytes: &[u8]) -> i32 {
         match bytes.first_chunk::<3>() {
-            // Place the 3 bytes in the top of an i32, then shift arithmetically to
-            // sign-extend.
-            Some(&[b0, b1, b2]) => {
-                f64::from(i32::from_le_bytes([0, b0, b1, b2]) >> 8) * Bits::<24>::INV_FULL_SCALE
-            }
-            None => 0.0,
+            Some(&[b0, b1, b2]) => i32::from_le_bytes([0, b0, b1, b2]),
+            None => 0,
         }
     }
 
     #[inline(always)]
-    fn encode(value: f64, out: &mut [u8]) {
+    fn store(raw: i32, out: &mut [u8]) {
         if let Some(o) = out.first_chunk_mut::<3>() {
-            let [b0, b1, b2, _] = quantize::<24>(value).to_le_bytes();
+            let [_, b0, b1, b2] = raw.to_le_bytes();
             *o = [b0, b1, b2];
         }
+    }
+
+    #[inline(always)]
+    fn to_left(raw: i32) -> i32 {
+        raw
+    }
+
+    #[inline(always)]
+    fn from_left(value: i32) -> i32 {
+        // Round away the low 8 bits, then left-align again (exact: within 24 bits).
+        narrow(value, 8) << 8
+    }
+
+    #[inline(always)]
+    fn to_f32(raw: i32) -> f32 {
+        // Exact: a 24-bit value times 2^8 fits the f32 significand.
+        raw as f32 * INV_2_31_F32
+    }
+
+    #[inline(always)]
+    fn from_f32(x: f32) -> i32 {
+        quantize_f32::<24>(x) << 8
+    }
+
+    #[inline(always)]
+    fn to_f64(raw: i32) -> f64 {
+        f64::from(raw) * INV_2_31_F64
+    }
+
+    #[inline(always)]
+    fn from_f64(x: f64) -> i32 {
+        quantize::<24>(x) << 8
     }
 }
 
@@ -131,28 +305,57 @@ pub(crate) struct Int32In<const N: u32>;
 impl<const N: u32> Codec for Int32In<N> {
     const BYTES: usize = 4;
     const LAYOUT: u32 = 1000 + N;
+    const KIND: Kind = Kind::Int;
+    type Raw = i32;
 
     #[inline(always)]
-    fn decode(bytes: &[u8]) -> f64 {
+    fn load(bytes: &[u8]) -> i32 {
         match bytes.first_chunk::<4>() {
-            Some(b) => {
-                let raw = i32::from_le_bytes(*b);
-                let v = if N < 32 {
-                    raw.clamp(Bits::<N>::MIN, Bits::<N>::MAX)
-                } else {
-                    raw
-                };
-                f64::from(v) * Bits::<N>::INV_FULL_SCALE
-            }
-            None => 0.0,
+            Some(b) => i32::from_le_bytes(*b),
+            None => 0,
         }
     }
 
     #[inline(always)]
-    fn encode(value: f64, out: &mut [u8]) {
+    fn store(raw: i32, out: &mut [u8]) {
         if let Some(o) = out.first_chunk_mut::<4>() {
-            *o = quantize::<N>(value).to_le_bytes();
+            *o = raw.to_le_bytes();
         }
+    }
+
+    #[inline(always)]
+    fn to_left(raw: i32) -> i32 {
+        if N < 32 {
+            // Within the N-bit range the shift is exact.
+            raw.clamp(Bits::<N>::MIN, Bits::<N>::MAX) << Bits::<N>::SHIFT
+        } else {
+            raw
+        }
+    }
+
+    #[inline(always)]
+    fn from_left(value: i32) -> i32 {
+        narrow(value, Bits::<N>::SHIFT)
+    }
+
+    #[inline(always)]
+    fn to_f32(raw: i32) -> f32 {
+        Self::to_left(raw) as f32 * INV_2_31_F32
+    }
+
+    #[inline(always)]
+    fn from_f32(x: f32) -> i32 {
+        quantize_f32::<N>(x)
+    }
+
+    #[inline(always)]
+    fn to_f64(raw: i32) -> f64 {
+        f64::from(Self::to_left(raw)) * INV_2_31_F64
+    }
+
+    #[inline(always)]
+    fn from_f64(x: f64) -> i32 {
+        quantize::<N>(x)
     }
 }
 
@@ -163,21 +366,53 @@ pub(crate) struct Float32;
 impl Codec for Float32 {
     const BYTES: usize = 4;
     const LAYOUT: u32 = 2032;
+    const KIND: Kind = Kind::F32;
+    type Raw = f32;
 
     #[inline(always)]
-    fn decode(bytes: &[u8]) -> f64 {
+    fn load(bytes: &[u8]) -> f32 {
         match bytes.first_chunk::<4>() {
-            Some(b) => f64::from(f32::from_le_bytes(*b)),
+            Some(b) => f32::from_le_bytes(*b),
             None => 0.0,
         }
     }
 
     #[inline(always)]
-    fn encode(value: f64, out: &mut [u8]) {
+    fn store(raw: f32, out: &mut [u8]) {
         if let Some(o) = out.first_chunk_mut::<4>() {
-            // Round to nearest, ties to even; beyond f32::MAX gives ±infinity.
-            *o = (value as f32).to_le_bytes();
+            *o = raw.to_le_bytes();
         }
+    }
+
+    #[inline(always)]
+    fn to_left(_: f32) -> i32 {
+        0
+    }
+
+    #[inline(always)]
+    fn from_left(_: i32) -> f32 {
+        0.0
+    }
+
+    #[inline(always)]
+    fn to_f32(raw: f32) -> f32 {
+        raw
+    }
+
+    #[inline(always)]
+    fn from_f32(x: f32) -> f32 {
+        x
+    }
+
+    #[inline(always)]
+    fn to_f64(raw: f32) -> f64 {
+        f64::from(raw)
+    }
+
+    #[inline(always)]
+    fn from_f64(x: f64) -> f32 {
+        // Round to nearest, ties to even; beyond f32::MAX gives ±infinity.
+        x as f32
     }
 }
 
@@ -187,9 +422,11 @@ pub(crate) struct Float64;
 impl Codec for Float64 {
     const BYTES: usize = 8;
     const LAYOUT: u32 = 2064;
+    const KIND: Kind = Kind::F64;
+    type Raw = f64;
 
     #[inline(always)]
-    fn decode(bytes: &[u8]) -> f64 {
+    fn load(bytes: &[u8]) -> f64 {
         match bytes.first_chunk::<8>() {
             Some(b) => f64::from_le_bytes(*b),
             None => 0.0,
@@ -197,9 +434,39 @@ impl Codec for Float64 {
     }
 
     #[inline(always)]
-    fn encode(value: f64, out: &mut [u8]) {
+    fn store(raw: f64, out: &mut [u8]) {
         if let Some(o) = out.first_chunk_mut::<8>() {
-            *o = value.to_le_bytes();
+            *o = raw.to_le_bytes();
         }
+    }
+
+    #[inline(always)]
+    fn to_left(_: f64) -> i32 {
+        0
+    }
+
+    #[inline(always)]
+    fn from_left(_: i32) -> f64 {
+        0.0
+    }
+
+    #[inline(always)]
+    fn to_f32(raw: f64) -> f32 {
+        raw as f32
+    }
+
+    #[inline(always)]
+    fn from_f32(x: f32) -> f64 {
+        f64::from(x)
+    }
+
+    #[inline(always)]
+    fn to_f64(raw: f64) -> f64 {
+        raw
+    }
+
+    #[inline(always)]
+    fn from_f64(x: f64) -> f64 {
+        x
     }
 }

@@ -123,7 +123,8 @@ mod codec;
 
 use core::fmt;
 
-use codec::{Codec, Float32, Float64, Int16, Int24, Int32In};
+use codec::{convert, Codec, Float32, Float64, Int16, Int24, Int32In};
+use multiversion::multiversion;
 
 /// Sample format of a device's interleaved frames (all little-endian).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -418,35 +419,24 @@ impl UnsupportedSampleType {
 // Conversion kernels
 // ---------------------------------------------------------------------------------------
 
-/// Where one channel's samples sit in interleaved frames.
-#[derive(Clone, Copy)]
-struct Interleave {
-    /// Bytes per frame.
-    stride: usize,
-    /// Byte offset of the channel within a frame.
-    offset: usize,
-}
+/// Frames per block. Conversions work one block at a time: the block's interleaved frames
+/// (at most 64 frames × 32 channels × 4 bytes = 8 KiB) stay in the L1 cache while every
+/// channel is taken out of them or put into them, and a block of one channel's samples fits
+/// in a small stack buffer between reading and converting.
+const BLOCK: usize = 64;
 
-impl Interleave {
-    /// `None` when `channel` is out of range, `channels` is 0, or the frame size overflows.
-    #[inline(always)]
-    fn new(channels: usize, channel: usize, bytes_per_sample: usize) -> Option<Self> {
-        if channel >= channels {
-            return None;
-        }
-        Some(Interleave {
-            stride: channels.checked_mul(bytes_per_sample)?,
-            offset: channel.checked_mul(bytes_per_sample)?,
-        })
-    }
-}
-
-/// Copies `B`-byte samples from one interleaved channel to a packed buffer.
+/// Copies `n` `B`-byte samples from one interleaved channel (frames of `stride` bytes, the
+/// channel at byte `offset`) to a packed buffer.
+///
+/// Indexed loops rather than `chunks_exact(stride)`: with a run-time stride, every chunk
+/// iterator costs an integer division up front, which is more than the copy itself for a
+/// short block.
 #[inline(always)]
-fn gather_copy<const B: usize>(src: &[u8], il: Interleave, dst: &mut [u8]) {
-    for (frame, out) in src.chunks_exact(il.stride).zip(dst.chunks_exact_mut(B)) {
+fn gather_copy<const B: usize>(src: &[u8], n: usize, stride: usize, offset: usize, dst: &mut [u8]) {
+    for (k, out) in dst.chunks_exact_mut(B).take(n).enumerate() {
         if let (Some(s), Some(o)) = (
-            frame.get(il.offset..).and_then(<[u8]>::first_chunk::<B>),
+            src.get(k * stride + offset..)
+                .and_then(<[u8]>::first_chunk::<B>),
             out.first_chunk_mut::<B>(),
         ) {
             *o = *s;
@@ -454,14 +444,19 @@ fn gather_copy<const B: usize>(src: &[u8], il: Interleave, dst: &mut [u8]) {
     }
 }
 
-/// Copies `B`-byte samples from a packed buffer into one interleaved channel.
+/// Copies `n` `B`-byte samples from a packed buffer into one interleaved channel.
 #[inline(always)]
-fn scatter_copy<const B: usize>(src: &[u8], dst: &mut [u8], il: Interleave) {
-    for (inp, frame) in src.chunks_exact(B).zip(dst.chunks_exact_mut(il.stride)) {
+fn scatter_copy<const B: usize>(
+    src: &[u8],
+    n: usize,
+    dst: &mut [u8],
+    stride: usize,
+    offset: usize,
+) {
+    for (k, inp) in src.chunks_exact(B).take(n).enumerate() {
         if let (Some(s), Some(o)) = (
             inp.first_chunk::<B>(),
-            frame
-                .get_mut(il.offset..)
+            dst.get_mut(k * stride + offset..)
                 .and_then(<[u8]>::first_chunk_mut::<B>),
         ) {
             *o = *s;
@@ -469,8 +464,85 @@ fn scatter_copy<const B: usize>(src: &[u8], dst: &mut [u8], il: Interleave) {
     }
 }
 
-/// Device channel → host buffer for one monomorphic (device, host) pair.
-#[inline(never)]
+/// One channel of `n` (at most [`BLOCK`]) interleaved device frames (`src`, frames of
+/// `stride` bytes, the channel at byte `offset`) into the packed host samples `dst`. The
+/// caller has checked that both hold `n` samples; short slices convert fewer.
+///
+/// The samples are first read into a stack array, then converted in a second, contiguous
+/// loop that the compiler vectorises (the strided reads of the first loop cannot be).
+#[inline(always)]
+fn extract_run<D: Codec, H: Codec>(
+    src: &[u8],
+    n: usize,
+    stride: usize,
+    offset: usize,
+    dst: &mut [u8],
+) {
+    if D::LAYOUT == H::LAYOUT {
+        // Same bit layout: a strided copy (bit-exact, also for NaN payloads).
+        match D::BYTES {
+            2 => gather_copy::<2>(src, n, stride, offset, dst),
+            3 => gather_copy::<3>(src, n, stride, offset, dst),
+            4 => gather_copy::<4>(src, n, stride, offset, dst),
+            _ => gather_copy::<8>(src, n, stride, offset, dst),
+        }
+        return;
+    }
+    let n = n.min(BLOCK);
+    let mut raw = [D::Raw::default(); BLOCK];
+    for (k, r) in raw.iter_mut().take(n).enumerate() {
+        *r = D::load(src.get(k * stride + offset..).unwrap_or_default());
+    }
+    for (out, r) in dst.chunks_exact_mut(H::BYTES).zip(raw.iter().take(n)) {
+        H::store(convert::<D, H>(*r), out);
+    }
+}
+
+/// `n` (at most [`BLOCK`]) packed host samples `src` into one channel of interleaved device
+/// frames (`dst`); the other channels are not touched. Converts in a contiguous
+/// (vectorised) loop into a stack array, then writes strided.
+#[inline(always)]
+fn insert_run<H: Codec, D: Codec>(
+    src: &[u8],
+    n: usize,
+    dst: &mut [u8],
+    stride: usize,
+    offset: usize,
+) {
+    if D::LAYOUT == H::LAYOUT {
+        match D::BYTES {
+            2 => scatter_copy::<2>(src, n, dst, stride, offset),
+            3 => scatter_copy::<3>(src, n, dst, stride, offset),
+            4 => scatter_copy::<4>(src, n, dst, stride, offset),
+            _ => scatter_copy::<8>(src, n, dst, stride, offset),
+        }
+        return;
+    }
+    let mut raw = [D::Raw::default(); BLOCK];
+    let mut count = 0;
+    for (r, inp) in raw.iter_mut().zip(src.chunks_exact(H::BYTES).take(n)) {
+        *r = convert::<H, D>(H::load(inp));
+        count += 1;
+    }
+    for (k, r) in raw.iter().take(count).enumerate() {
+        if let Some(o) = dst.get_mut(k * stride + offset..) {
+            D::store(*r, o);
+        }
+    }
+}
+
+/// Frame stride and channel offset in bytes; `None` when `channel` is out of range,
+/// `channels` is 0, or the frame size overflows.
+#[inline(always)]
+fn layout(channels: usize, channel: usize, bytes: usize) -> Option<(usize, usize)> {
+    if channel >= channels {
+        return None;
+    }
+    Some((channels.checked_mul(bytes)?, channel.checked_mul(bytes)?))
+}
+
+/// Device channel → host buffer for one (device, host) pair, block by block.
+#[inline(always)]
 fn extract<D: Codec, H: Codec>(
     src: &[u8],
     channels: usize,
@@ -493,33 +565,22 @@ fn extract_body<D: Codec, H: Codec>(
     channel: usize,
     dst: &mut [u8],
 ) -> usize {
-    let Some(il) = Interleave::new(channels, channel, D::BYTES) else {
+    let Some((stride, offset)) = layout(channels, channel, D::BYTES) else {
         return 0;
     };
-    let frames = (src.len() / il.stride).min(dst.len() / H::BYTES);
-    if D::LAYOUT == H::LAYOUT {
-        // Same bit layout: a strided copy (bit-exact, also for NaN payloads).
-        match D::BYTES {
-            2 => gather_copy::<2>(src, il, dst),
-            3 => gather_copy::<3>(src, il, dst),
-            4 => gather_copy::<4>(src, il, dst),
-            _ => gather_copy::<8>(src, il, dst),
-        }
-    } else {
-        for (frame, out) in src
-            .chunks_exact(il.stride)
-            .zip(dst.chunks_exact_mut(H::BYTES))
-        {
-            if let Some(s) = frame.get(il.offset..) {
-                H::encode(D::decode(s), out);
-            }
+    let frames = (src.len() / stride).min(dst.len() / H::BYTES);
+    for first in (0..frames).step_by(BLOCK) {
+        let n = BLOCK.min(frames - first);
+        // `first * stride` and `first * H::BYTES` are within the slices: first < frames.
+        if let (Some(s), Some(d)) = (src.get(first * stride..), dst.get_mut(first * H::BYTES..)) {
+            extract_run::<D, H>(s, n, stride, offset, d);
         }
     }
     frames
 }
 
-/// Host buffer → device channel for one monomorphic (host, device) pair.
-#[inline(never)]
+/// Host buffer → device channel for one (host, device) pair, block by block.
+#[inline(always)]
 fn insert<H: Codec, D: Codec>(
     src: &[u8],
     dst: &mut [u8],
@@ -540,24 +601,101 @@ fn insert_body<H: Codec, D: Codec>(
     channels: usize,
     channel: usize,
 ) -> usize {
-    let Some(il) = Interleave::new(channels, channel, D::BYTES) else {
+    let Some((stride, offset)) = layout(channels, channel, D::BYTES) else {
         return 0;
     };
-    let frames = (src.len() / H::BYTES).min(dst.len() / il.stride);
-    if D::LAYOUT == H::LAYOUT {
-        match D::BYTES {
-            2 => scatter_copy::<2>(src, dst, il),
-            3 => scatter_copy::<3>(src, dst, il),
-            4 => scatter_copy::<4>(src, dst, il),
-            _ => scatter_copy::<8>(src, dst, il),
+    let frames = (src.len() / H::BYTES).min(dst.len() / stride);
+    for first in (0..frames).step_by(BLOCK) {
+        let n = BLOCK.min(frames - first);
+        if let (Some(s), Some(d)) = (src.get(first * H::BYTES..), dst.get_mut(first * stride..)) {
+            insert_run::<H, D>(s, n, d, stride, offset);
         }
-    } else {
-        for (inp, frame) in src
-            .chunks_exact(H::BYTES)
-            .zip(dst.chunks_exact_mut(il.stride))
-        {
-            if let Some(o) = frame.get_mut(il.offset..) {
-                D::encode(H::decode(inp), o);
+    }
+    frames
+}
+
+/// All routed channels of interleaved device frames → their host buffers, blocks outside,
+/// channels inside.
+#[inline(always)]
+fn extract_period<D: Codec, H: Codec>(
+    src: &[u8],
+    channels: usize,
+    dst: &mut dyn HostChannelsMut,
+) -> usize {
+    match channels {
+        2 => extract_period_body::<D, H>(src, 2, dst),
+        _ => extract_period_body::<D, H>(src, channels, dst),
+    }
+}
+
+#[inline(always)]
+fn extract_period_body<D: Codec, H: Codec>(
+    src: &[u8],
+    channels: usize,
+    dst: &mut dyn HostChannelsMut,
+) -> usize {
+    let Some((stride, _)) = layout(channels, 0, D::BYTES) else {
+        return 0;
+    };
+    let frames = src.len() / stride;
+    for first in (0..frames).step_by(BLOCK) {
+        let n = BLOCK.min(frames - first);
+        let Some(s) = src.get(first * stride..) else {
+            break;
+        };
+        for i in 0..dst.count() {
+            let Some((_, offset)) = layout(channels, dst.device_channel(i), D::BYTES) else {
+                continue;
+            };
+            let buf = dst.buffer_mut(i);
+            // Frames this buffer still has room for (division by a constant: a shift or a
+            // multiplication).
+            let room = (buf.len() / H::BYTES).saturating_sub(first);
+            if let Some(d) = buf.get_mut(first * H::BYTES..) {
+                extract_run::<D, H>(s, n.min(room), stride, offset, d);
+            }
+        }
+    }
+    frames
+}
+
+/// Host buffers → all routed channels of interleaved device frames, blocks outside,
+/// channels inside.
+#[inline(always)]
+fn insert_period<H: Codec, D: Codec>(
+    src: &mut dyn HostChannels,
+    dst: &mut [u8],
+    channels: usize,
+) -> usize {
+    match channels {
+        2 => insert_period_body::<H, D>(src, dst, 2),
+        _ => insert_period_body::<H, D>(src, dst, channels),
+    }
+}
+
+#[inline(always)]
+fn insert_period_body<H: Codec, D: Codec>(
+    src: &mut dyn HostChannels,
+    dst: &mut [u8],
+    channels: usize,
+) -> usize {
+    let Some((stride, _)) = layout(channels, 0, D::BYTES) else {
+        return 0;
+    };
+    let frames = dst.len() / stride;
+    for first in (0..frames).step_by(BLOCK) {
+        let n = BLOCK.min(frames - first);
+        let Some(d) = dst.get_mut(first * stride..) else {
+            break;
+        };
+        for i in 0..src.count() {
+            let Some((_, offset)) = layout(channels, src.device_channel(i), D::BYTES) else {
+                continue;
+            };
+            let buf = src.buffer(i);
+            let room = (buf.len() / H::BYTES).saturating_sub(first);
+            if let Some(s) = buf.get(first * H::BYTES..) {
+                insert_run::<H, D>(s, n.min(room), d, stride, offset);
             }
         }
     }
@@ -647,6 +785,20 @@ pub fn device_to_host(
     dst: &mut [u8],
     dst_format: HostFormat,
 ) -> usize {
+    device_to_host_cpu(src, src_format, src_channels, channel, dst, dst_format)
+}
+
+/// [`device_to_host`]'s body, compiled once per CPU target; the first call picks the best
+/// one for the running CPU.
+#[multiversion(targets("x86_64+avx2"))]
+fn device_to_host_cpu(
+    src: &[u8],
+    src_format: DeviceFormat,
+    src_channels: usize,
+    channel: usize,
+    dst: &mut [u8],
+    dst_format: HostFormat,
+) -> usize {
     with_device_codec!(src_format, D => with_host_codec!(dst_format, H => {
         extract::<D, H>(src, src_channels, channel, dst)
     }))
@@ -668,8 +820,225 @@ pub fn host_to_device(
     dst_channels: usize,
     channel: usize,
 ) -> usize {
+    host_to_device_cpu(src, src_format, dst, dst_format, dst_channels, channel)
+}
+
+/// [`host_to_device`]'s body, compiled once per CPU target.
+#[multiversion(targets("x86_64+avx2"))]
+fn host_to_device_cpu(
+    src: &[u8],
+    src_format: HostFormat,
+    dst: &mut [u8],
+    dst_format: DeviceFormat,
+    dst_channels: usize,
+    channel: usize,
+) -> usize {
     with_device_codec!(dst_format, D => with_host_codec!(src_format, H => {
         insert::<H, D>(src, dst, dst_channels, channel)
+    }))
+}
+
+/// The host buffers a whole-period capture conversion writes ([`device_to_host_period`]):
+/// buffer `index` (for `index` in `0..count()`) receives device channel
+/// `device_channel(index)`.
+///
+/// Implemented for `[&mut [u8]]` (buffer `i` is channel `i`) and `[(usize, &mut [u8])]`
+/// (channel, buffer); the driver implements it over its ASIO buffer halves. The conversion
+/// asks for each buffer once per block of frames and holds only one at a time.
+pub trait HostChannelsMut {
+    /// Number of buffers.
+    fn count(&self) -> usize;
+    /// The device channel buffer `index` receives.
+    fn device_channel(&self, index: usize) -> usize;
+    /// Buffer `index` (an empty slice skips it).
+    fn buffer_mut(&mut self, index: usize) -> &mut [u8];
+}
+
+/// The host buffers a whole-period playback conversion reads ([`host_to_device_period`]):
+/// buffer `index` (for `index` in `0..count()`) goes to device channel
+/// `device_channel(index)`. Implemented for `[&[u8]]`, `[&mut [u8]]` (buffer `i` is channel
+/// `i`) and `[(usize, &[u8])]` (channel, buffer).
+pub trait HostChannels {
+    /// Number of buffers.
+    fn count(&self) -> usize;
+    /// The device channel buffer `index` goes to.
+    fn device_channel(&self, index: usize) -> usize;
+    /// Buffer `index` (an empty slice skips it).
+    fn buffer(&mut self, index: usize) -> &[u8];
+}
+
+impl HostChannelsMut for [&mut [u8]] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn device_channel(&self, index: usize) -> usize {
+        index
+    }
+    fn buffer_mut(&mut self, index: usize) -> &mut [u8] {
+        self.get_mut(index).map_or(&mut [], |b| &mut **b)
+    }
+}
+
+impl HostChannelsMut for [(usize, &mut [u8])] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn device_channel(&self, index: usize) -> usize {
+        // Out of range: a channel no device has, so nothing is converted.
+        self.get(index).map_or(usize::MAX, |(c, _)| *c)
+    }
+    fn buffer_mut(&mut self, index: usize) -> &mut [u8] {
+        self.get_mut(index).map_or(&mut [], |(_, b)| &mut **b)
+    }
+}
+
+impl HostChannels for [&[u8]] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn device_channel(&self, index: usize) -> usize {
+        index
+    }
+    fn buffer(&mut self, index: usize) -> &[u8] {
+        self.get(index).copied().unwrap_or_default()
+    }
+}
+
+impl HostChannels for [&mut [u8]] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn device_channel(&self, index: usize) -> usize {
+        index
+    }
+    fn buffer(&mut self, index: usize) -> &[u8] {
+        self.get(index).map_or(&[], |b| &**b)
+    }
+}
+
+impl HostChannels for [(usize, &[u8])] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn device_channel(&self, index: usize) -> usize {
+        self.get(index).map_or(usize::MAX, |(c, _)| *c)
+    }
+    fn buffer(&mut self, index: usize) -> &[u8] {
+        self.get(index).map_or(&[], |(_, b)| *b)
+    }
+}
+
+/// One whole period of capture: every buffer of `dst` receives its device channel of the
+/// interleaved frames in `src` (`src_channels` samples of `src_format` per frame), with
+/// exactly the result of calling [`device_to_host`] once per buffer.
+///
+/// One pass over `src`, in blocks of frames small enough to stay in the L1 cache while all
+/// channels are taken out of them, instead of one strided pass over the whole period per
+/// channel. Buffers whose channel is out of range are not touched; each buffer receives
+/// `min(frames, its length / host_sample_bytes)` samples. Returns the number of whole frames
+/// in `src` (0 when `src_channels` is 0). Never panics, allocates or blocks.
+pub fn device_to_host_period<C: HostChannelsMut + ?Sized>(
+    src: &[u8],
+    src_format: DeviceFormat,
+    src_channels: usize,
+    dst: &mut C,
+    dst_format: HostFormat,
+) -> usize {
+    device_to_host_period_cpu(
+        src,
+        src_format,
+        src_channels,
+        &mut ChannelsMutRef(dst),
+        dst_format,
+    )
+}
+
+/// Forwards to a possibly unsized `HostChannelsMut`, so that the CPU-specific body can take
+/// one `dyn` type.
+struct ChannelsMutRef<'a, C: ?Sized>(&'a mut C);
+
+impl<C: HostChannelsMut + ?Sized> HostChannelsMut for ChannelsMutRef<'_, C> {
+    #[inline(always)]
+    fn count(&self) -> usize {
+        self.0.count()
+    }
+    #[inline(always)]
+    fn device_channel(&self, index: usize) -> usize {
+        self.0.device_channel(index)
+    }
+    #[inline(always)]
+    fn buffer_mut(&mut self, index: usize) -> &mut [u8] {
+        self.0.buffer_mut(index)
+    }
+}
+
+/// Forwards to a possibly unsized `HostChannels`.
+struct ChannelsRef<'a, C: ?Sized>(&'a mut C);
+
+impl<C: HostChannels + ?Sized> HostChannels for ChannelsRef<'_, C> {
+    #[inline(always)]
+    fn count(&self) -> usize {
+        self.0.count()
+    }
+    #[inline(always)]
+    fn device_channel(&self, index: usize) -> usize {
+        self.0.device_channel(index)
+    }
+    #[inline(always)]
+    fn buffer(&mut self, index: usize) -> &[u8] {
+        self.0.buffer(index)
+    }
+}
+
+/// [`device_to_host_period`]'s body, compiled once per CPU target.
+#[multiversion(targets("x86_64+avx2"))]
+fn device_to_host_period_cpu(
+    src: &[u8],
+    src_format: DeviceFormat,
+    src_channels: usize,
+    dst: &mut dyn HostChannelsMut,
+    dst_format: HostFormat,
+) -> usize {
+    with_device_codec!(src_format, D => with_host_codec!(dst_format, H => {
+        extract_period::<D, H>(src, src_channels, dst)
+    }))
+}
+
+/// One whole period of playback: every buffer of `src` goes into its device channel of the
+/// interleaved frames in `dst` (`dst_channels` samples of `dst_format` per frame), with
+/// exactly the result of calling [`host_to_device`] once per buffer; channels no buffer
+/// names are not touched.
+///
+/// One pass over `dst` in L1-sized blocks of frames, as [`device_to_host_period`]. Each
+/// buffer gives `min(frames, its length / host_sample_bytes)` samples. Returns the number of
+/// whole frames in `dst` (0 when `dst_channels` is 0). Never panics, allocates or blocks.
+pub fn host_to_device_period<C: HostChannels + ?Sized>(
+    src: &mut C,
+    src_format: HostFormat,
+    dst: &mut [u8],
+    dst_format: DeviceFormat,
+    dst_channels: usize,
+) -> usize {
+    host_to_device_period_cpu(
+        &mut ChannelsRef(src),
+        src_format,
+        dst,
+        dst_format,
+        dst_channels,
+    )
+}
+
+/// [`host_to_device_period`]'s body, compiled once per CPU target.
+#[multiversion(targets("x86_64+avx2"))]
+fn host_to_device_period_cpu(
+    src: &mut dyn HostChannels,
+    src_format: HostFormat,
+    dst: &mut [u8],
+    dst_format: DeviceFormat,
+    dst_channels: usize,
+) -> usize {
+    with_device_codec!(dst_format, D => with_host_codec!(src_format, H => {
+        insert_period::<H, D>(src, dst, dst_channels)
     }))
 }
 
@@ -685,11 +1054,11 @@ pub fn silence_device_channel(
     channel: usize,
 ) -> usize {
     #[inline(always)]
-    fn fill<const B: usize>(dst: &mut [u8], il: Interleave) -> usize {
+    fn fill<const B: usize>(dst: &mut [u8], (stride, offset): (usize, usize)) -> usize {
         let mut frames = 0;
-        for frame in dst.chunks_exact_mut(il.stride) {
+        for frame in dst.chunks_exact_mut(stride) {
             if let Some(o) = frame
-                .get_mut(il.offset..)
+                .get_mut(offset..)
                 .and_then(<[u8]>::first_chunk_mut::<B>)
             {
                 *o = [0; B];
@@ -698,7 +1067,7 @@ pub fn silence_device_channel(
         }
         frames
     }
-    let Some(il) = Interleave::new(channels, channel, format.bytes_per_sample()) else {
+    let Some(il) = layout(channels, channel, format.bytes_per_sample()) else {
         return 0;
     };
     match format {
@@ -716,3 +1085,6 @@ pub fn silence_host(dst: &mut [u8]) {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod equivalence;

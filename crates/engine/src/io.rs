@@ -28,7 +28,10 @@ use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
 
 use asio_abi::message;
-use tenuto_convert::{device_to_host, host_to_device, DeviceFormat, HostFormat};
+use tenuto_convert::{
+    device_to_host_period, host_to_device_period, DeviceFormat, HostChannels, HostChannelsMut,
+    HostFormat,
+};
 
 use crate::buffers::BufferAccess;
 use crate::device::{DeviceCounters, DeviceStream, StreamError};
@@ -45,6 +48,48 @@ use crate::time;
 pub(crate) struct Route {
     pub device_channel: usize,
     pub slot: usize,
+}
+
+/// One half of the routed channels' host buffers, as the converter's list of channels:
+/// entry `i` is `routes[i]`'s device channel and its buffer's half `half`.
+struct Halves<'a> {
+    access: &'a mut BufferAccess,
+    routes: &'a [Route],
+    half: usize,
+}
+
+impl HostChannelsMut for Halves<'_> {
+    fn count(&self) -> usize {
+        self.routes.len()
+    }
+    fn device_channel(&self, index: usize) -> usize {
+        self.routes
+            .get(index)
+            .map_or(usize::MAX, |r| r.device_channel)
+    }
+    fn buffer_mut(&mut self, index: usize) -> &mut [u8] {
+        match self.routes.get(index) {
+            Some(r) => self.access.half_mut(r.slot, self.half),
+            None => &mut [],
+        }
+    }
+}
+
+impl HostChannels for Halves<'_> {
+    fn count(&self) -> usize {
+        self.routes.len()
+    }
+    fn device_channel(&self, index: usize) -> usize {
+        self.routes
+            .get(index)
+            .map_or(usize::MAX, |r| r.device_channel)
+    }
+    fn buffer(&mut self, index: usize) -> &[u8] {
+        match self.routes.get(index) {
+            Some(r) => self.access.half(r.slot, self.half),
+            None => &[],
+        }
+    }
 }
 
 /// Whether output half `i` goes to the device right after `bufferSwitch(i)`
@@ -250,16 +295,17 @@ impl IoContext {
 
             // Input: device frames → host half.
             self.stream.read(&mut self.device_in)?;
-            for route in &self.inputs {
-                device_to_host(
-                    &self.device_in,
-                    self.device_format,
-                    self.device_inputs,
-                    route.device_channel,
-                    self.access.half_mut(route.slot, half),
-                    self.host_format,
-                );
-            }
+            device_to_host_period(
+                &self.device_in,
+                self.device_format,
+                self.device_inputs,
+                &mut Halves {
+                    access: &mut self.access,
+                    routes: &self.inputs,
+                    half,
+                },
+                self.host_format,
+            );
             let position = timing.index.wrapping_mul(period);
             self.shared.publish_position(position, timing.due_ns);
             let before_host = time::now_ns();
@@ -296,16 +342,17 @@ impl IoContext {
             };
             match out_half {
                 Some(h) => {
-                    for route in &self.outputs {
-                        host_to_device(
-                            self.access.half(route.slot, h),
-                            self.host_format,
-                            &mut self.device_out,
-                            self.device_format,
-                            self.device_outputs,
-                            route.device_channel,
-                        );
-                    }
+                    host_to_device_period(
+                        &mut Halves {
+                            access: &mut self.access,
+                            routes: &self.outputs,
+                            half: h,
+                        },
+                        self.host_format,
+                        &mut self.device_out,
+                        self.device_format,
+                        self.device_outputs,
+                    );
                 }
                 None => self.device_out.fill(0),
             }

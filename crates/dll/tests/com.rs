@@ -7,9 +7,9 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use tenuto_measure::check::{self, CheckOptions};
 use tenuto_host::dll::{self, DllServer};
 use tenuto_host::{Driver, HostOptions, Period, PeriodHandler};
+use tenuto_measure::check::{self, CheckOptions};
 
 #[allow(clippy::disallowed_types)]
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());

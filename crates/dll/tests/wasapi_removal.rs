@@ -16,8 +16,8 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use tenuto_host::dll::DllServer;
-use tenuto_measure::stream::{self, StreamOptions};
 use tenuto_host::{Period, PeriodHandler};
+use tenuto_measure::stream::{self, StreamOptions};
 
 mod common;
 use common::{built_dll, missing_environment, wasapi_settings, wasapi_settings_with};

@@ -3,10 +3,12 @@
 //! every core busy at normal priority — and compare what the driver thread
 //! went through.
 
+use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use clap::Args;
 use serde::Serialize;
 use tenuto_engine::host::{HostCallbacks, HostMessages, PeriodTime, SwitchCallback, ThreadPolicy};
 use tenuto_engine::stats::{LateCause, PeriodRecord};
@@ -254,4 +256,77 @@ pub fn print_table(outcomes: &[Outcome], buffer: u32, rate: f64, seconds: f64, l
             best.policy, best.late, best.periods, best.p999_us
         );
     }
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct DoctorArgs {
+    /// Keep every core busy (four threads per core at normal priority)
+    /// while measuring.
+    #[arg(long)]
+    load: bool,
+    /// Seconds per policy.
+    #[arg(long, default_value_t = 10.0)]
+    seconds: f64,
+    /// Buffer size in frames.
+    #[arg(long, default_value_t = 32)]
+    buffer: u32,
+    /// Sample rate in Hz.
+    #[arg(long, default_value_t = 48_000.0)]
+    rate: f64,
+    /// Policies to compare (default: every one this OS offers without
+    /// changing the process: inherit, fifo, rr, deadline on Linux;
+    /// inherit, mmcss, manual on Windows). Repeat or comma-separate.
+    #[arg(long = "policy", value_name = "POLICY", value_delimiter = ',')]
+    policies: Vec<tenuto_sched::PolicyArg>,
+    /// Print the results as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn default_doctor_policies() -> Vec<tenuto_sched::PolicyArg> {
+    let names: &[&str] = if cfg!(windows) {
+        &["inherit", "mmcss", "manual"]
+    } else {
+        &["inherit", "fifo:80", "rr:80", "deadline"]
+    };
+    names.iter().filter_map(|n| n.parse().ok()).collect()
+}
+
+pub(crate) fn run(args: &DoctorArgs) -> ExitCode {
+    let policies = if args.policies.is_empty() {
+        default_doctor_policies()
+    } else {
+        args.policies.clone()
+    };
+    let mut outcomes = Vec::new();
+    for p in &policies {
+        let policy = match tenuto_sched::thread_policy(p, &tenuto_sched::Scheduling::default()) {
+            Ok(policy) => policy,
+            Err(e) => {
+                eprintln!("tenuto doctor: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        eprintln!("tenuto doctor: {p} for {} s…", args.seconds);
+        let candidate = Candidate {
+            label: p.to_string(),
+            policy,
+        };
+        match measure(&candidate, args.buffer, args.rate, args.seconds, args.load) {
+            Ok(o) => outcomes.push(o),
+            Err(e) => {
+                eprintln!("tenuto doctor: {p}: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&outcomes).unwrap_or_default()
+        );
+    } else {
+        print_table(&outcomes, args.buffer, args.rate, args.seconds, args.load);
+    }
+    ExitCode::SUCCESS
 }

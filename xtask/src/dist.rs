@@ -27,10 +27,15 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use super::{
-    cargo, have, in_wine_env, loopback_settings, output, root, run, target_dir, windows_path, Step,
-    Steps, DRIVER_NAME, WINDOWS_32_TARGET, WINDOWS_TARGET,
+use crate::bootstrap;
+use crate::project::{
+    cargo, have, output, root, run, target_dir, wait_with_limit, DRIVER_NAME, WINDOWS_32_TARGET,
+    WINDOWS_TARGET,
 };
+use crate::pulse::loopback_settings;
+use crate::shared_steps::{cpp_host_build, regsvr32_meaning};
+use crate::steps::{Step, Steps};
+use crate::wine::{in_wine_env, windows_path, wine_cmd};
 
 /// The version everything is labelled with: the workspace's (xtask shares it).
 pub fn version() -> &'static str {
@@ -78,7 +83,7 @@ const WINE32_MARKER: &str = "/usr/lib/wine/wineserver32";
 
 /// Installs the packaging and i686 packages that are missing (an error if that fails).
 pub fn ensure_packages() -> Result<(), String> {
-    super::install_missing(DIST_PACKAGES)
+    bootstrap::install_missing(DIST_PACKAGES)
 }
 
 /// Whether 32-bit Windows programs can run under Wine here: `Ok` once wine32:i386 is
@@ -111,12 +116,15 @@ fn install_wine32() -> Result<(), String> {
         run("dpkg --add-architecture i386", add)
             .map_err(|e| format!("could not enable the i386 architecture: {e}"))?;
     }
-    run("apt-get update (with i386)", super::apt(&["update", "-qq"]))
-        .map_err(|e| format!("apt-get update failed after adding i386: {e}"))?;
+    run(
+        "apt-get update (with i386)",
+        bootstrap::apt(&["update", "-qq"]),
+    )
+    .map_err(|e| format!("apt-get update failed after adding i386: {e}"))?;
     // This also brings amd64 base packages up to the versions the i386 ones need.
     run(
         "apt-get install wine32:i386",
-        super::apt(&[
+        bootstrap::apt(&[
             "install",
             "-y",
             "-qq",
@@ -239,7 +247,7 @@ unregister) remove exactly what registering added. Troubleshooting.txt helps wit
 pub fn dist(steps: &mut Steps, profile: Profile) -> Result<Artifacts, String> {
     let release = profile == Profile::Release;
     steps.record("install what is missing (rustup targets, apt-get)", || {
-        super::ensure_windows_target()?;
+        bootstrap::ensure_windows_target()?;
         ensure_packages()
     })?;
     steps.run(build_step(WINDOWS_TARGET, release))?;
@@ -373,7 +381,7 @@ pub fn dist_command(rest: &[String]) -> Result<(), String> {
     };
     let mut steps = Steps::new();
     if test {
-        let result = super::ensure_packages().and_then(|()| installer_steps(&mut steps));
+        let result = bootstrap::ensure_packages().and_then(|()| installer_steps(&mut steps));
         steps.summary("cargo xtask dist --test", &result);
         return result;
     }
@@ -421,7 +429,7 @@ fn run_captured(mut cmd: Command, limit: Duration) -> Result<(Option<i32>, Strin
         }
         text
     });
-    match super::wait_with_limit(&mut child, limit).map_err(|e| e.to_string())? {
+    match wait_with_limit(&mut child, limit).map_err(|e| e.to_string())? {
         Some(status) => Ok((status.code(), reader.join().unwrap_or_default())),
         None => {
             let _ = child.kill();
@@ -587,20 +595,19 @@ pub fn win32_steps(steps: &mut Steps) -> Result<(), String> {
 
     // The 32-bit regsvr32 (syswow64): its writes land in the 32-bit registry view.
     let dll32_win = windows_path(&dll32);
-    let mut reg = super::wine_cmd(&["C:\\windows\\syswow64\\regsvr32.exe", "/s", &dll32_win]);
+    let mut reg = wine_cmd(&["C:\\windows\\syswow64\\regsvr32.exe", "/s", &dll32_win]);
     reg.stdin(Stdio::null());
     let dll_for_hint = dll32.clone();
     steps.run(
         Step::new("wine syswow64\\regsvr32 /s tenuto.dll (32-bit)", reg)
             .limit(Duration::from_secs(120))
-            .hint(move |code| super::regsvr32_meaning(code, &dll_for_hint)),
+            .hint(move |code| regsvr32_meaning(code, &dll_for_hint)),
     )?;
     steps.record(
         "both drivers registered at once: each architecture's tenuto list sees its own",
         || {
             for (exe, dll, bits) in [(&exe64, &dll64, 64), (&exe32, &dll32, 32)] {
-                let cmd =
-                    super::wine_cmd(&[exe.as_os_str(), OsStr::new("list"), OsStr::new("--json")]);
+                let cmd = wine_cmd(&[exe.as_os_str(), OsStr::new("list"), OsStr::new("--json")]);
                 let (code, json) = run_captured(cmd, Duration::from_secs(60))?;
                 if code != Some(0) {
                     return Err(format!("{bits}-bit tenuto list exited {code:?}"));
@@ -624,12 +631,12 @@ pub fn win32_steps(steps: &mut Steps) -> Result<(), String> {
     let exe32_s = exe32.to_string_lossy().into_owned();
     steps.record(
         "32-bit tenuto.exe check --driver Tenuto: 32/64/256/1024 frames × 44.1/48/96 kHz (virtual)",
-        || check_matrix(&|args| super::wine_cmd(args), &exe32_s, &settings),
+        || check_matrix(&|args| wine_cmd(args), &exe32_s, &settings),
     )?;
 
     // WASAPI through the null sink from a 32-bit process.
     let wasapi = loopback_settings("wine32-wasapi")?;
-    let mut play = super::wine_cmd(&[exe32.as_os_str()]);
+    let mut play = wine_cmd(&[exe32.as_os_str()]);
     play.args(["play", "--driver", DRIVER_NAME, "--seconds", "3"])
         .env("TENUTO_CONFIG", windows_path(&wasapi))
         .stdin(Stdio::null());
@@ -647,12 +654,12 @@ pub fn win32_steps(steps: &mut Steps) -> Result<(), String> {
     let host_dir = target_dir().join(WINDOWS_32_TARGET).join("cpp-host");
     let host = host_dir.join("asio_host.exe");
     std::fs::create_dir_all(&host_dir).map_err(|e| format!("{}: {e}", host_dir.display()))?;
-    let gxx = super::cpp_host_build("i686-w64-mingw32-g++", &source, &host);
+    let gxx = cpp_host_build("i686-w64-mingw32-g++", &source, &host);
     steps.run(
         Step::new("build the C++ host (i686-w64-mingw32-g++, 32-bit)", gxx)
             .hint(|_| "the compiler errors above (tests/cpp-host/asio_host.cpp)".to_owned()),
     )?;
-    let mut run_host = super::wine_cmd(&[host.as_os_str(), OsStr::new(DRIVER_NAME)]);
+    let mut run_host = wine_cmd(&[host.as_os_str(), OsStr::new(DRIVER_NAME)]);
     run_host
         .args(["3", "64"])
         .env("TENUTO_CONFIG", windows_path(&wasapi))

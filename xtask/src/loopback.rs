@@ -22,7 +22,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::{kill_wineserver, target_dir, windows_path, wine_cmd, DRIVER_NAME};
+use crate::project::{target_dir, DRIVER_NAME};
+use crate::wine::{kill_wineserver, windows_path, wine_cmd};
 
 /// Largest accepted |measured − reported| round trip with events (the default), ms. The
 /// target is ±1 ms, which nearly every run meets; a start whose capture phase is

@@ -1,5 +1,5 @@
 //! Hostile and buggy host patterns against the in-process driver object,
-//! through the exact vtable the Windows DLL exports (issue 12). The same
+//! through the exact vtable the Windows DLL exports. The same
 //! scenarios run against the real DLL under Wine (`crates/dll/tests/hostile.rs`).
 //!
 //! Each scenario (see `tenuto_host::abuse`) fails on a deadlock (its

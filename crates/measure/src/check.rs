@@ -697,9 +697,9 @@ mod tests {
 
     #[test]
     fn a_late_first_time_does_not_fail_a_right_clock() {
-        // A CI run that failed while the rate was taken from the first and last time alone
-        // (-2.2 %): 40 switches of 960 frames, switch 0 stamped 17 ms late (the driver's
-        // first wake-up was held up), every later time on the right timeline.
+        // 40 switches of 960 frames, switch 0 stamped 17 ms late (the driver's first wake-up
+        // was held up), every later time on the right timeline: a rate taken from the first
+        // and last time alone would be 2.2 % off, the median over stretches is right.
         let mut times = even(40, 20_000_000);
         times[0] += 17_000_000;
         times[1] += 7_000_000;
@@ -714,10 +714,10 @@ mod tests {
 
     #[test]
     fn jumps_by_lost_time_do_not_fail_a_right_clock() {
-        // Like the run that failed a median over half-run spans (+7.7 %): 120 switches of 256
-        // frames under hypervisor steal, a late first stamp (no more than half a period: the
-        // driver keeps its times half a period apart) and the device losing frames twice, the
-        // driver's times rightly jumping by the time lost.
+        // 120 switches of 256 frames under hypervisor steal: a late first stamp (no more than
+        // half a period: the driver keeps its times half a period apart) and the device
+        // losing frames twice, the driver's times rightly jumping by the time lost. A median
+        // over half-run spans would be 7.7 % off; stretches of RATE_WINDOW_NS are not.
         let mut times = even(120, 5_333_333);
         times[0] += 2_600_000;
         for t in &mut times[50..] {

@@ -1,10 +1,11 @@
 //! Real-time-safe sample conversion between a device's interleaved frames and ASIO's
 //! per-channel (non-interleaved) host buffers.
 //!
-//! The driver's audio thread calls these functions once per channel and period: capture
-//! data goes [`device_to_host`] (one channel of the device's interleaved frames into that
-//! channel's ASIO buffer), playback data goes [`host_to_device`] (one ASIO buffer into one
-//! channel of the interleaved frames the device will play). [`silence_device_channel`] and
+//! The driver's audio thread converts a whole period at once: capture data goes
+//! [`device_to_host_period`] (every routed channel of the device's interleaved frames into
+//! its ASIO buffer), playback data goes [`host_to_device_period`] (every ASIO buffer into its
+//! channel of the interleaved frames the device will play). [`device_to_host`] and
+//! [`host_to_device`] do the same for one channel. [`silence_device_channel`] and
 //! [`silence_host`] write silence.
 //!
 //! ```
@@ -51,8 +52,9 @@
 //! # Numeric rules
 //!
 //! Every conversion behaves exactly as if the sample were decoded to an `f64` and encoded
-//! from it, which is how it is implemented (all integers of up to 32 bits and all `f32`
-//! values are exact in `f64`):
+//! from it (all integers of up to 32 bits and all `f32` values are exact in `f64`); the
+//! implementation uses integer or `f32` arithmetic where that gives the same bits (see the
+//! `codec` module):
 //!
 //! - **Full scale.** An N-bit integer `v` means the float `v / 2^(N-1)`: `-2^(N-1)` is
 //!   −1.0 and the largest value `2^(N-1) - 1` is just below +1.0 (+1.0 itself is out of
@@ -101,14 +103,14 @@
 //! # Performance
 //!
 //! Each (device, host) pair has its own monomorphised loop (no per-sample `match` on the
-//! format), walking both buffers with `chunks_exact`; the only range check on the
-//! interleaved side is loop-invariant and hoisted out of the loop. Mono and stereo frames
-//! get their own copies of each loop with a constant stride, which lets the compiler turn
-//! the strided accesses into shuffles. Float → integer rounding is branch-free (a NaN mask,
-//! `maxpd`/`minpd` clipping, and the add-`1.5·2^52` rounding idiom), so the loops vectorise
-//! with baseline SSE2. Pairs with identical layout (`i16` ↔ `Int16LSB`, `i24` ↔ `Int24LSB`,
-//! `i32` ↔ `Int32LSB`, `f32` ↔ `Float32LSB`) are strided byte copies. Measured figures are
-//! in the repository's `docs/bench-convert.md`.
+//! format). Integer ↔ integer pairs are shifts and a saturating add, integer ↔ `f32` pairs
+//! one multiply and a branch-free round in `f32`; only a `Float64LSB` side uses `f64`.
+//! Conversions run in blocks of 64 frames: one channel's samples are read (strided) into a
+//! stack array, then converted in a contiguous loop the compiler vectorises; the period
+//! functions take every channel out of one block while it is in the L1 cache. The
+//! conversion functions are compiled twice (baseline SSE2 and AVX2) and the first call picks
+//! the one the CPU supports (`multiversion`). Pairs with identical layout are strided byte
+//! copies. Measured figures are in the repository's `docs/bench-convert.md`.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

@@ -196,6 +196,7 @@ fn describe(event: &ScheduleEvent, rate: f64) -> (&'static str, String) {
         EventKind::FirstPeriod {
             after_ms,
             input_delay_frames,
+            output_delay_frames,
         } => ("info", {
             let mut text = if after_ms >= SLOW_FIRST_PERIOD_MS {
                 format!(
@@ -212,6 +213,14 @@ fn describe(event: &ScheduleEvent, rate: f64) -> (&'static str, String) {
                     text,
                     "; captured audio waits {frames} frames ({:.2} ms) in the audio stack \
                      before the driver can read it: the input latency reported includes it",
+                    f64::from(frames) * 1e3 / rate.max(1.0)
+                );
+            }
+            if let Some(frames) = output_delay_frames.filter(|&f| f > 0) {
+                let _ = write!(
+                    text,
+                    "; output started {frames} frames ({:.2} ms) after the first captured \
+                     packet and runs that much behind: the output latency reported includes it",
                     f64::from(frames) * 1e3 / rate.max(1.0)
                 );
             }

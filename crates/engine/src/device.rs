@@ -305,6 +305,13 @@ pub trait DeviceStream: Send {
     fn measured_input_delay(&self) -> Option<u32> {
         None
     }
+    /// Frames by which the output side runs behind its plan, measured once the stream runs
+    /// (`None`: not measured): a duplex stream whose render side started late against the
+    /// capture packets queues that much more output. The engine adds them to the output
+    /// latency it reports and tells the host. Real-time safe.
+    fn measured_output_delay(&self) -> Option<u32> {
+        None
+    }
 }
 
 /// Glitches as the device saw them.

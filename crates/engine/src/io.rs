@@ -243,6 +243,8 @@ impl IoContext {
         // The input latency the plan gives, and the measured delay added to it so far.
         let base_input_latency = self.shared.input_latency_frames();
         let mut applied_delay: Option<u32> = None;
+        let (base_direct, base_deferred) = self.shared.output_latency_modes();
+        let mut applied_output_delay: Option<u32> = None;
         // Whether the real-time section has begun (at the first period).
         let mut in_rt = false;
         let sample_every = self.sample_every.max(1);
@@ -269,19 +271,28 @@ impl IoContext {
                     kind: EventKind::FirstPeriod {
                         after_ms: u32::try_from(after_ms).unwrap_or(u32::MAX),
                         input_delay_frames: self.stream.measured_input_delay(),
+                        output_delay_frames: self.stream.measured_output_delay(),
                     },
                     priority: None,
                 });
             }
             // Audio that waits below the device API lengthens the round trip: report it as
             // input latency and tell the host, before the switch that carries that audio.
+            // Likewise output that runs behind its plan (a render side that started late).
             let delay = self.stream.measured_input_delay();
-            if delay != applied_delay {
+            let output_delay = self.stream.measured_output_delay();
+            if delay != applied_delay || output_delay != applied_output_delay {
                 let extra = delay.unwrap_or(0);
+                let output_extra = output_delay.unwrap_or(0);
                 self.shared
                     .set_input_latency(base_input_latency.saturating_add(extra));
+                self.shared.set_output_latency(
+                    base_direct.saturating_add(output_extra),
+                    base_deferred.saturating_add(output_extra),
+                );
                 applied_delay = delay;
-                if self.caps.latencies_changed && extra > 0 {
+                applied_output_delay = output_delay;
+                if self.caps.latencies_changed && (extra > 0 || output_extra > 0) {
                     self.messages.message(message::LATENCIES_CHANGED, 0);
                 }
             }

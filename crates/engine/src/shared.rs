@@ -199,6 +199,22 @@ impl Shared {
         self.input_latency.store(frames, Ordering::Release);
     }
 
+    /// The output latencies reported now (with `outputReady`, without), frames.
+    pub(crate) fn output_latency_modes(&self) -> (u32, u32) {
+        (
+            self.output_latency_direct.load(Ordering::Acquire),
+            self.output_latency_deferred.load(Ordering::Acquire),
+        )
+    }
+
+    /// Replaces the reported output latencies (the driver thread, when the device measured
+    /// what its plan could not know). Real-time safe.
+    pub(crate) fn set_output_latency(&self, direct: u32, deferred: u32) {
+        self.output_latency_direct.store(direct, Ordering::Release);
+        self.output_latency_deferred
+            .store(deferred, Ordering::Release);
+    }
+
     pub(crate) fn set_latency_modes(&self, input: u32, deferred: u32, direct: u32) {
         self.input_latency.store(input, Ordering::Release);
         self.output_latency_deferred

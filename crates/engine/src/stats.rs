@@ -127,6 +127,9 @@ pub enum EventKind {
         /// Frames of captured audio that waited below the device API, as the device
         /// measured them (`None`: not measured); added to the reported input latency.
         input_delay_frames: Option<u32>,
+        /// Frames by which the output side ran behind its plan, as the device measured
+        /// them (`None`: not measured); added to the reported output latency.
+        output_delay_frames: Option<u32>,
     },
 }
 

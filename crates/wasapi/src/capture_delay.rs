@@ -83,6 +83,31 @@ pub fn measure(first: &FirstPacket) -> CaptureDelay {
     CaptureDelay::Unknown
 }
 
+/// How long ago the newest packet became readable when the stream saw it, ns. A duplex
+/// stream starts render at that moment; the plan assumes it starts as the packet becomes
+/// readable, so this is how far the output runs behind the plan.
+///
+/// * A stamp of the moment the stack made the packet readable (winepulse): its age.
+/// * No stamp: half the interval the stream may have taken to notice it (0 with events);
+///   [`measure`]'s start-phase figure then holds the rest of the lateness, and the sum of
+///   the two is the round trip's.
+/// * A recording-instant stamp (Windows): 0. [`measure`] takes everything since the
+///   packet's last frame was recorded as capture delay — the stack's hold and the stream's
+///   lateness together, which one stamp cannot tell apart — so the round trip is exact and
+///   only the split between input and output is approximate.
+pub fn readable_age_ns(first: &FirstPacket) -> u64 {
+    match first.newest_first_frame_age_ns {
+        Some(age) if first.newest_len_ns > 0 => {
+            if age.saturating_mul(2) >= first.newest_len_ns {
+                0
+            } else {
+                age
+            }
+        }
+        _ => first.notice_ns / 2,
+    }
+}
+
 /// `ns` as frames at `rate`, rounded to the nearest frame.
 pub fn ns_to_frames(ns: u64, rate: f64) -> u32 {
     let frames = (ns as f64 * rate / 1e9).round();

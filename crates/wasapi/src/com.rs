@@ -855,20 +855,7 @@ impl RenderClient {
     }
 }
 
-/// One captured packet: its frames (`None` when WASAPI flagged it silent) and flags.
-pub(crate) struct Packet<'a> {
-    /// Interleaved frames, or `None` for silence.
-    pub data: Option<&'a [u8]>,
-    /// Frames in the packet.
-    pub frames: u32,
-    /// `AUDCLNT_BUFFERFLAGS_*`.
-    pub flags: u32,
-    /// How long ago the packet's first frame was recorded, by the time stamp WASAPI gave
-    /// with it (`None`: no time stamp). Windows stamps the recording instant; some audio
-    /// stacks (Wine's winepulse) stamp the moment they made the packet readable, so the
-    /// stream judges whether the figure is plausible before it uses it.
-    pub first_frame_age_ns: Option<u64>,
-}
+pub(crate) use crate::stream::Packet;
 
 /// The performance counter now, in 100-ns units (the unit of WASAPI's time stamps).
 fn qpc_now_hns() -> Option<u64> {

@@ -28,28 +28,22 @@
 )]
 
 use tenuto_engine::device::{
-    BufferSizes, Device, DeviceCounters, DeviceError, DeviceInfo, DeviceLatency, DeviceStream,
-    PeriodTiming, StreamConfig, StreamError, WAIT_SLICE_MS,
+    BufferSizes, Device, DeviceError, DeviceInfo, DeviceLatency, DeviceStream, StreamConfig,
 };
-use tenuto_engine::time;
 use tenuto_engine::virtual_device::format_rates;
 
 use std::sync::Arc;
 
-use crate::capture_delay::{self, FirstPacket};
-use crate::clock::SwitchClock;
-use crate::com::{
-    self, Apartment, AudioClient, CaptureClient, Enumerator, Event, RenderClient, SessionSink,
-    SessionWatch,
-};
-use crate::drift::{shares_clock, DriftSteer, Slip};
+use crate::com::{self, Apartment, Enumerator};
+use crate::drift::{shares_clock, steering_headroom};
 use crate::endpoint::{Direction, EndpointState};
 use crate::error::WasapiError;
 use crate::format::{ExclusiveSample, MixFormat, EXCLUSIVE_RATES};
 use crate::notify::{DeviceChange, EndpointEvent, Watched};
 use crate::plan::{hns_to_frames, RingPlan};
-use crate::ring::FrameRing;
 use crate::sizes::{self, Offer, SizeLimits, SizeMode};
+use crate::stream::com_port::{ComPort, SideSpec};
+use crate::stream::{StreamCore, StreamSetup};
 
 /// Which endpoint to use for one direction.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -173,7 +167,7 @@ pub type NoteHandler = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// How one side runs.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum SideMode {
+pub(crate) enum SideMode {
     /// Shared mode at the engine's default period.
     Shared,
     /// IAudioClient3 at this period (frames).
@@ -449,7 +443,16 @@ impl WasapiDevice {
             SideMode::Exclusive { .. } => buffer_frames,
             _ => s.period_frames,
         };
-        let safety = self.safety_frames(self.render.as_ref().map_or(0, period), rate);
+        let render_period = self.render.as_ref().map_or(0, period);
+        // Two clocks: the drift steer needs a period of headroom (see `steering_headroom`).
+        let headroom = if self.steers_drift() {
+            steering_headroom(render_period)
+        } else {
+            0
+        };
+        let safety = self
+            .safety_frames(render_period, rate)
+            .saturating_add(headroom);
         RingPlan::new(
             buffer_frames,
             self.render.as_ref().map(period),
@@ -521,7 +524,7 @@ impl WasapiDevice {
 const BUFFER_SIZE_NOT_ALIGNED: u32 = 0x8889_0019;
 
 /// Frames at `rate` as 100-ns units, rounded to the nearest.
-fn frames_to_hns(frames: u32, rate: u32) -> i64 {
+pub(crate) fn frames_to_hns(frames: u32, rate: u32) -> i64 {
     let rate = i64::from(rate.max(1));
     (i64::from(frames) * 10_000_000 + rate / 2) / rate
 }
@@ -968,189 +971,43 @@ impl Device for WasapiDevice {
         } else {
             None
         };
-        Ok(Box::new(WasapiStream::new(self, config, exclusive_period)))
+        Ok(Box::new(self.stream(config, exclusive_period)))
     }
 }
 
-/// The clients of a running stream. Fields drop in order: session listeners, clients,
-/// events, then COM.
-struct Session {
-    /// Session-event listeners (unregistered first).
-    _watches: Vec<SessionWatch>,
-    /// Each side's client, service and event (no event when polling).
-    render: Option<(AudioClient, RenderClient, Option<Event>)>,
-    capture: Option<(AudioClient, CaptureClient, Option<Event>)>,
-    _apartment: Apartment,
-}
-
-/// What a stream needs to know about one side.
-struct SideSpec {
-    direction: Direction,
-    id: String,
-    /// Friendly name (for messages).
-    name: String,
-    /// The engine period, frames (polling sizes the buffer from it).
-    period_frames: u32,
-    mix: MixFormat,
-    mode: SideMode,
-    /// The format the stream runs with (the mix format in shared modes).
-    stream: MixFormat,
-    /// Exclusive mode: the device period, 100 ns (aligned by `open`).
-    period_hns: i64,
-}
-
-/// `AUDCLNT_BUFFERFLAGS_DATA_DISCONTINUITY`.
-const DISCONTINUITY: u32 = 0x1;
-
-/// Maps a WASAPI failure on the streaming path to the engine's error.
-fn stream_error(hr: u32) -> StreamError {
-    match hr {
-        // DEVICE_INVALIDATED, SERVICE_NOT_RUNNING, RESOURCES_INVALIDATED, E_NOTFOUND.
-        // DEVICE_IN_USE: another application took the device in exclusive mode.
-        0x8889_0004 | 0x8889_000A | 0x8889_0010 | 0x8889_0026 | 0x8007_0490 => {
-            StreamError::Disconnected
+impl WasapiDevice {
+    /// Whether a duplex stream steers its output queue against clock drift. One endpoint,
+    /// or a PulseAudio sink and its monitor (under Wine), share a clock: steering would only
+    /// chase winepulse's timer noise. Two endpoints of different devices may drift;
+    /// endpoints of one adapter that do share a clock are steered too but never drift, so it
+    /// rarely slips for them.
+    fn steers_drift(&self) -> bool {
+        match (&self.render, &self.capture) {
+            (Some(r), Some(c)) => !shares_clock(&r.id, &r.name, &c.id, &c.name),
+            _ => false,
         }
-        other => StreamError::Os(other),
     }
-}
 
-fn setup_error(e: &WasapiError) -> StreamError {
-    match e {
-        WasapiError::Endpoint { hresult, .. } | WasapiError::System { hresult, .. } => {
-            stream_error(hresult.0)
-        }
-        _ => StreamError::Disconnected,
-    }
-}
-
-struct WasapiStream {
-    render: Option<SideSpec>,
-    capture: Option<SideSpec>,
-    plan: RingPlan,
-    rate: f64,
-    /// Captured frames waiting for their ASIO buffer.
-    input: FrameRing,
-    /// Output frames waiting for room in the WASAPI render buffer.
-    output: FrameRing,
-    session: Option<Session>,
-    render_buffer_frames: u32,
-    /// Render padding after the last feed, frames.
-    render_padding: u32,
-    capture_buffer_frames: u32,
-    counters: DeviceCounters,
-    /// Index of the next period `wait` returns.
-    next_index: u64,
-    /// When the last period became ready (for stall detection), ns.
-    last_progress_ns: u64,
-    /// The last wake-up on the render event (≈ the last render pull), ns.
-    last_render_wake_ns: u64,
-    /// Render period, ns.
-    render_period_ns: u64,
-    /// No period for this long → `Stalled`.
-    stall_ms: u32,
-    /// A capture packet has been read since start (the first may be flagged discontinuous).
-    captured_any: bool,
-    /// Duplex start-up: capture runs, render waits for the first capture packet.
-    awaiting_capture: bool,
-    /// When the capture client was started, ns.
-    capture_started_ns: u64,
-    /// Frames captured audio waits below WASAPI, measured at the first packet.
-    input_delay_frames: Option<u32>,
-    /// Exclusive render: one whole device buffer is written per render event.
-    render_exclusive: bool,
-    /// Exclusive render: the render event fired and the buffer has not been filled yet.
-    render_due: bool,
-    /// Duplex over two devices (two clocks): keeps the output queue where it settled.
-    drift: Option<DriftSteer>,
-    /// The stream's rate and render period, to re-arm `drift` at each start.
-    drift_params: Option<(u32, u32)>,
-    /// The system time of each period (smoothed; see [`crate::clock`]).
-    clock: SwitchClock,
-    /// Told when Windows disconnects a session (another application took the device in
-    /// exclusive mode, …).
-    on_change: Option<ChangeHandler>,
-    /// Since when the output queue has been above the high-water mark, ns.
-    over_high_water_since: Option<u64>,
-    /// Poll on a timer instead of waiting for events.
-    polling: bool,
-    /// Polling interval, whole milliseconds (at least 1).
-    poll_ms: u32,
-    /// An event (or a poll) has woken the thread since start.
-    woken: bool,
-    /// When `service` last found new captured data (output only: last read the render
-    /// queue), ns: the wake-up time the period clock back-dates from.
-    last_data_ns: u64,
-    /// When the driver thread last looked at the device (each pass of `wait`'s loop), ns.
-    last_check_ns: u64,
-    /// The longest time between two looks at the device in the current and the previous
-    /// second, ns: the evidence a device stall's log line gives for whose it was.
-    check_gap_max_ns: [u64; 2],
-    /// When the current second of `check_gap_max_ns` began, ns.
-    check_second_ns: u64,
-}
-
-/// Whether capture data flows yet; if so, drops what was recorded so far. Real-time safe.
-fn drain_first_capture(session: &Session) -> Result<Option<NewestPacket>, StreamError> {
-    let Some((_, capture, _)) = &session.capture else {
-        return Ok(Some(NewestPacket::default()));
-    };
-    if capture.next_packet_frames().map_err(stream_error)? == 0 {
-        return Ok(None);
-    }
-    let mut newest = NewestPacket::default();
-    while capture.next_packet_frames().map_err(stream_error)? > 0 {
-        capture
-            .read(|packet| {
-                newest = NewestPacket {
-                    frames: packet.frames,
-                    first_frame_age_ns: packet.first_frame_age_ns,
-                }
-            })
-            .map_err(stream_error)?;
-    }
-    Ok(Some(newest))
-}
-
-/// The last packet read when capture data first flowed.
-#[derive(Debug, Clone, Copy, Default)]
-struct NewestPacket {
-    frames: u32,
-    first_frame_age_ns: Option<u64>,
-}
-
-/// Event-driven waits last at most this long, ms: with no event the thread looks at the
-/// device anyway, so that a silent device and a thread that did not run can be told apart.
-const CHECK_MS: u32 = 20;
-
-/// How long a started stream may take to deliver its first period, ms. Devices leaving
-/// power save (Bluetooth, USB) and an audio service that is just starting (Windows' audio
-/// engine, PulseAudio under Wine) take from hundreds of ms to a few seconds; the first
-/// buffer switch waits for the first real period, so the host's positions and times stay
-/// honest meanwhile. Mid-stream, `stall_ms` applies.
-const STARTUP_GRACE_MS: u32 = 10_000;
-
-/// Polling interval while waiting for the first capture packet, ms.
-const STARTUP_POLL_MS: u32 = 1;
-
-/// How long the output queue may stay above its high-water mark before it is trimmed.
-const HIGH_WATER_PERSIST_NS: u64 = 250_000_000;
-
-/// Room in the output ring beyond the high-water mark for a render side that stalls and
-/// catches up, ms.
-const STALL_ROOM_MS: f64 = 100.0;
-
-impl WasapiStream {
-    fn new(device: &WasapiDevice, config: &StreamConfig, exclusive_period: Option<u32>) -> Self {
+    /// The stream for `config` over the COM port: the plan (one device period per ASIO
+    /// buffer in exclusive mode), each side's spec, and whether to steer drift.
+    fn stream(&self, config: &StreamConfig, exclusive_period: Option<u32>) -> StreamCore<ComPort> {
         let rate = config.sample_rate.round() as u32;
         let plan = match exclusive_period {
             Some(p) => RingPlan::new(
                 config.period_frames,
-                device.render.as_ref().map(|_| p),
-                device.capture.as_ref().map(|_| p),
+                self.render.as_ref().map(|_| p),
+                self.capture.as_ref().map(|_| p),
                 p,
             )
-            .with_output_safety(device.safety_frames(p, config.sample_rate)),
-            None => device.plan(config.period_frames, config.sample_rate),
+            .with_output_safety(
+                self.safety_frames(p, config.sample_rate)
+                    .saturating_add(if self.steers_drift() {
+                        steering_headroom(p)
+                    } else {
+                        0
+                    }),
+            ),
+            None => self.plan(config.period_frames, config.sample_rate),
         };
         let period_hns = exclusive_period.map_or(0, |p| frames_to_hns(p, rate));
         let spec = |s: &Side| SideSpec {
@@ -1163,666 +1020,43 @@ impl WasapiStream {
             stream: s.format_at(rate),
             period_hns,
         };
-        let frame_bytes =
-            |s: &Option<Side>| s.as_ref().map_or(1, |s| s.format_at(rate).frame_bytes());
-        let longest_period = [&device.render, &device.capture]
-            .into_iter()
-            .flatten()
-            .map(|s| s.period_frames)
-            .max()
-            .unwrap_or(1)
-            .max(config.period_frames);
-        let period_ms = (f64::from(longest_period) * 1000.0 / config.sample_rate).ceil() as u32;
-        Self {
-            render: device.render.as_ref().map(spec),
-            capture: device.capture.as_ref().map(spec),
+        let polling = self.config.wake_up.polls();
+        let setup = StreamSetup {
             plan,
             rate: config.sample_rate,
-            input: FrameRing::new(
-                plan.input_ring_frames as usize,
-                frame_bytes(&device.capture),
-            ),
-            output: FrameRing::new(
-                plan.output_ring_frames as usize
-                    + (STALL_ROOM_MS * config.sample_rate / 1000.0) as usize,
-                frame_bytes(&device.render),
-            ),
-            session: None,
-            render_buffer_frames: 0,
-            render_padding: 0,
-            capture_buffer_frames: device.capture.as_ref().map_or(0, |s| s.buffer_frames),
-            counters: DeviceCounters::default(),
-            next_index: 0,
-            last_progress_ns: 0,
-            last_render_wake_ns: 0,
-            render_period_ns: plan
-                .render_period_frames
-                .map_or(0, |p| (f64::from(p) * 1e9 / config.sample_rate) as u64),
-            // A few periods, and never less than 200 ms (a loaded machine, Wine's timers).
-            stall_ms: (4 * period_ms).max(200),
-            captured_any: false,
-            awaiting_capture: false,
-            capture_started_ns: 0,
-            input_delay_frames: None,
-            // Polling feeds an exclusive buffer by its padding, as in shared mode.
-            render_exclusive: exclusive_period.is_some()
-                && device.render.is_some()
-                && !device.config.wake_up.polls(),
-            polling: device.config.wake_up.polls(),
-            // A quarter of the shortest device period, rounded down to whole milliseconds
-            // (what `Sleep` takes), at least 1 ms.
-            poll_ms: [plan.render_period_frames, plan.capture_period_frames]
+            render_frame_bytes: self
+                .render
+                .as_ref()
+                .map(|s| s.format_at(rate).frame_bytes()),
+            capture_frame_bytes: self
+                .capture
+                .as_ref()
+                .map(|s| s.format_at(rate).frame_bytes()),
+            capture_buffer_frames: self.capture.as_ref().map_or(0, |s| s.buffer_frames),
+            longest_period_frames: [&self.render, &self.capture]
                 .into_iter()
                 .flatten()
-                .min()
-                .map_or(1, |p| {
-                    ((f64::from(p) * 1e3 / config.sample_rate / 4.0) as u32).max(1)
-                }),
-            woken: false,
-            last_data_ns: 0,
-            last_check_ns: 0,
-            check_gap_max_ns: [0; 2],
-            check_second_ns: 0,
-            render_due: false,
-            drift: None,
-            drift_params: match (&device.render, &device.capture) {
-                // One endpoint, or a PulseAudio sink and its monitor (under Wine), share a
-                // clock: steering would only chase winepulse's timer noise. Two endpoints of
-                // different devices may drift; endpoints of one adapter that do share a clock
-                // are steered too but never drift, so it rarely slips for them.
-                (Some(r), Some(c)) if !shares_clock(&r.id, &r.name, &c.id, &c.name) => {
-                    Some((rate, plan.render_period_frames.unwrap_or(1)))
-                }
-                _ => None,
-            },
-            clock: SwitchClock::new(config.period_frames, config.sample_rate),
-            on_change: device.on_change.clone(),
-            over_high_water_since: None,
-        }
-    }
-
-    fn frames_to_ns(&self, frames: u64) -> u64 {
-        (frames as f64 * 1e9 / self.rate) as u64
-    }
-
-    /// Opens, initialises and primes both clients (driver thread, before streaming).
-    fn open_session(&mut self) -> Result<Session, WasapiError> {
-        let apartment = Apartment::enter()?;
-        let enumerator = Enumerator::new()?;
-        let polling = self.polling;
-        let open = |spec: &SideSpec| -> Result<(AudioClient, Option<Event>), WasapiError> {
-            let device = enumerator.by_id(&spec.id, spec.direction)?.ok_or_else(|| {
-                WasapiError::NotFound {
-                    direction: spec.direction,
-                    id: spec.id.clone(),
-                    available: Vec::new(),
-                }
-            })?;
-            let mut client = device.activate()?;
-            if client.mix_format() != spec.mix {
-                // The format changed since `open`: the host must reset to pick it up.
-                return Err(WasapiError::Endpoint {
-                    what: "checking the mix format (it changed; reset the driver)",
-                    name: device.name.clone(),
-                    id: device.id.clone(),
-                    hresult: crate::error::Hresult(0x8889_0004),
-                });
-            }
-            match spec.mode {
-                // Polling: no event, and a buffer of three engine periods (IAudioClient3's
-                // small periods are event-driven only, so low-latency polls like shared).
-                SideMode::Shared | SideMode::LowLatency(_) if polling => client
-                    .initialize_shared_polling(frames_to_hns(
-                        spec.period_frames.saturating_mul(3),
-                        spec.mix.rate,
-                    ))?,
-                SideMode::Shared => client.initialize_shared_event()?,
-                SideMode::LowLatency(period) => {
-                    if !client.initialize_low_latency(period)? {
-                        client.initialize_shared_event()?;
-                    }
-                }
-                SideMode::Exclusive { .. } => client.initialize_exclusive(
-                    &spec.stream.extensible_bytes(),
-                    spec.period_hns,
-                    polling,
-                )?,
-            }
-            if polling {
-                return Ok((client, None));
-            }
-            let event = Event::new()?;
-            client.set_event(&event)?;
-            Ok((client, Some(event)))
+                .map(|s| s.period_frames)
+                .max()
+                .unwrap_or(1),
+            // Polling feeds an exclusive buffer by its padding, as in shared mode.
+            exclusive_render: exclusive_period.is_some() && !polling,
+            polling,
+            steer_drift: self.steers_drift(),
         };
-        let render = match &self.render {
-            Some(spec) => {
-                let (client, event) = open(spec)?;
-                let service = client.render_client()?;
-                Some((client, service, event))
-            }
-            None => None,
-        };
-        let capture = match &self.capture {
-            Some(spec) => {
-                let (client, event) = open(spec)?;
-                let service = client.capture_client()?;
-                Some((client, service, event))
-            }
-            None => None,
-        };
-        if let Some((client, _, _)) = &render {
-            self.render_buffer_frames = client.buffer_frames()?;
-        }
-        if let Some((client, _, _)) = &capture {
-            self.capture_buffer_frames = client.buffer_frames()?;
-        }
-        drop(enumerator);
-        // Session events say why Windows disconnects a stream (exclusive-mode takeover above
-        // all; the stream's next call fails too, so a listener that cannot be registered —
-        // not every audio stack implements them — only costs the reason).
-        let mut watches = Vec::new();
-        if let Some(handler) = &self.on_change {
-            let sides = [
-                self.render.as_ref().zip(render.as_ref().map(|(c, _, _)| c)),
-                self.capture
-                    .as_ref()
-                    .zip(capture.as_ref().map(|(c, _, _)| c)),
-            ];
-            for (spec, client) in sides.into_iter().flatten() {
-                let handler = Arc::clone(handler);
-                let (direction, name) = (spec.direction, spec.name.clone());
-                let sink: SessionSink = Arc::new(move |reason| {
-                    handler(&DeviceChange::SessionLost {
-                        direction,
-                        name: name.clone(),
-                        reason,
-                    });
-                });
-                if let Ok(watch) = client.watch_session(sink) {
-                    watches.push(watch);
-                }
-            }
-        }
-        Ok(Session {
-            _watches: watches,
-            render,
-            capture,
-            _apartment: apartment,
-        })
-    }
-
-    /// Moves captured packets into the input ring and queued output into WASAPI's render
-    /// buffer. Real-time safe.
-    fn service(&mut self) -> Result<(), StreamError> {
-        let Some(session) = &self.session else {
-            return Err(StreamError::Stalled(0));
-        };
-        if session.capture.is_none() {
-            // Output only: the period becomes due as the render queue is read here.
-            self.last_data_ns = time::now_ns();
-        }
-        let mut first_packet = None;
-        if let Some((_, capture, _)) = &session.capture {
-            loop {
-                let frames = capture.next_packet_frames().map_err(stream_error)?;
-                if frames == 0 || (frames as usize) > self.input.free_frames() {
-                    // Nothing waiting, or no room yet: the packet stays in WASAPI's buffer.
-                    break;
-                }
-                let input = &mut self.input;
-                let counters = &mut self.counters;
-                let first = !self.captured_any;
-                let captured_any = &mut self.captured_any;
-                let mut newest = NewestPacket::default();
-                capture
-                    .read(|packet| {
-                        match packet.data {
-                            Some(data) => input.push(data),
-                            None => input.push_silence(packet.frames as usize),
-                        };
-                        if packet.flags & DISCONTINUITY != 0 && *captured_any {
-                            counters.input_overruns += 1;
-                        }
-                        *captured_any = true;
-                        newest = NewestPacket {
-                            frames: packet.frames,
-                            first_frame_age_ns: packet.first_frame_age_ns,
-                        };
-                    })
-                    .map_err(stream_error)?;
-                if first {
-                    first_packet = Some(newest);
-                }
-                // The newest captured frame is at most this old (never earlier: a packet found
-                // without waiting may have arrived any time since the last wake-up).
-                self.last_data_ns = time::now_ns();
-            }
-        }
-        if let Some(newest) = first_packet {
-            // Input only (a duplex stream measures in `begin_render`).
-            self.note_first_capture(newest);
-        }
-        self.feed_render()
-    }
-
-    /// Moves as much queued output as fits into WASAPI's render buffer. Real-time safe.
-    fn feed_render(&mut self) -> Result<(), StreamError> {
-        let Some(Some((client, render, _))) = self.session.as_ref().map(|s| &s.render) else {
-            return Ok(());
-        };
-        if self.render_exclusive {
-            // Exclusive, event-driven: each render event asks for exactly one whole buffer.
-            if !self.render_due {
-                return Ok(());
-            }
-            self.render_due = false;
-            let frames = self.render_buffer_frames;
-            let output = &mut self.output;
-            let mut short = false;
-            render
-                .write(frames, |buffer| {
-                    let moved = output.pop_into(buffer);
-                    if let Some(rest) = buffer.get_mut(moved * output.frame_bytes()..) {
-                        short = !rest.is_empty();
-                        rest.fill(0);
-                    }
-                })
-                .map_err(stream_error)?;
-            if short {
-                self.counters.output_underruns += 1;
-            }
-            // The device buffer is in flight: only the ring counts as queued.
-            self.render_padding = 0;
-            return Ok(());
-        }
-        let padding = client.padding().map_err(stream_error)?;
-        let room = self.render_buffer_frames.saturating_sub(padding);
-        let frames = room.min(u32::try_from(self.output.frames()).unwrap_or(u32::MAX));
-        let output = &mut self.output;
-        render
-            .write(frames, |buffer| {
-                let moved = output.pop_into(buffer);
-                // Cannot be short (`frames` ≤ what the ring holds); silence if it were.
-                if let Some(rest) = buffer.get_mut(moved * output.frame_bytes()..) {
-                    rest.fill(0);
-                }
-            })
-            .map_err(stream_error)?;
-        self.render_padding = padding + frames;
-        Ok(())
-    }
-
-    /// Starts capture; starts render too when there is no capture side (driver thread,
-    /// before streaming). With both, render starts in `wait` once capture data flows
-    /// ([`WasapiStream::begin_render`]): that keeps the two sides in the phase the plan
-    /// assumes. A capture stream's first packets can take from a few periods (Wine: the
-    /// PulseAudio source's start-up) to seconds (a device leaving power save, the audio
-    /// service starting); a render side started at once would play its prefill meanwhile,
-    /// underrun, and then receive the late packets as a burst.
-    fn start_clients(&mut self, session: &Session) -> Result<(), StreamError> {
-        if let Some((client, _, _)) = &session.capture {
-            self.capture_started_ns = time::now_ns();
-            client.start().map_err(stream_error)?;
-            if session.render.is_some() {
-                self.awaiting_capture = true;
-                return Ok(());
-            }
-        }
-        self.prime_render(session)
-    }
-
-    /// Queues the planned silence and starts render.
-    fn prime_render(&mut self, session: &Session) -> Result<(), StreamError> {
-        if let Some((client, render, _)) = &session.render {
-            // The planned silence: as much as fits in WASAPI's buffer, the rest in the ring.
-            let prefill = self.plan.output_prefill_frames;
-            let now = prefill.min(self.render_buffer_frames);
-            render.write_silence(now).map_err(stream_error)?;
-            self.output.push_silence((prefill - now) as usize);
-            self.render_padding = if self.render_exclusive { 0 } else { now };
-            self.render_due = false;
-            client.start().map_err(stream_error)?;
-            self.last_render_wake_ns = time::now_ns();
-        }
-        Ok(())
-    }
-
-    /// Duplex start-up: once the first capture packet is there, drops what was recorded so
-    /// far (it would only add latency) and starts render. Runs before the first period,
-    /// outside the real-time section: starting the render client may allocate inside the
-    /// audio stack.
-    fn begin_render(&mut self) -> Result<(), StreamError> {
-        let Some(session) = self.session.take() else {
-            return Err(StreamError::Stalled(0));
-        };
-        let result = match drain_first_capture(&session) {
-            Ok(None) => Ok(()),
-            Ok(Some(newest)) => {
-                self.note_first_capture(newest);
-                self.awaiting_capture = false;
-                self.captured_any = true;
-                self.prime_render(&session)
-            }
-            Err(e) => Err(e),
-        };
-        self.session = Some(session);
-        result
-    }
-
-    /// Measures how long captured audio waits below WASAPI from the first packet read (see
-    /// [`crate::capture_delay`]). Real-time safe.
-    fn note_first_capture(&mut self, newest: NewestPacket) {
-        let now = time::now_ns();
-        let period_ns = self
-            .plan
-            .capture_period_frames
-            .map_or(0, |p| self.frames_to_ns(u64::from(p)));
-        let delay = capture_delay::measure(&FirstPacket {
-            after_start_ns: now.saturating_sub(self.capture_started_ns),
-            period_ns,
-            newest_len_ns: self.frames_to_ns(u64::from(newest.frames)),
-            newest_first_frame_age_ns: newest.first_frame_age_ns,
-            notice_ns: if self.polling {
-                u64::from(STARTUP_POLL_MS) * 1_000_000
-            } else {
-                0
-            },
-        });
-        self.input_delay_frames = delay
-            .ns()
-            .map(|ns| capture_delay::ns_to_frames(ns, self.rate));
-    }
-
-    /// Drops queued output so that `incoming` more frames leave the queue at the prefill
-    /// level. Called when a write would take the queue (ring + WASAPI padding) over the plan's
-    /// high-water mark: render stalled or capture ran ahead by more than the timing jitter
-    /// the plan allows. One counted discontinuity (a resync) instead of a queue that stays
-    /// full and drops a little of every block. Real-time safe.
-    fn trim_output(&mut self, incoming: usize) {
-        let target = self.plan.output_prefill_frames as usize;
-        let excess = (self.output_queued() + incoming).saturating_sub(target);
-        let from_ring = excess.min(self.output.frames());
-        self.output.discard(from_ring);
-        self.counters.resyncs += 1;
-    }
-
-    /// Records a look at the device (see `check_gap_max_ns`). Real-time safe.
-    fn note_check(&mut self) {
-        let now = time::now_ns();
-        let gap = now.saturating_sub(self.last_check_ns);
-        self.last_check_ns = now;
-        if now.saturating_sub(self.check_second_ns) >= 1_000_000_000 {
-            self.check_gap_max_ns = [0, self.check_gap_max_ns[0]];
-            self.check_second_ns = now;
-        }
-        self.check_gap_max_ns[0] = self.check_gap_max_ns[0].max(gap);
-    }
-
-    fn output_queued(&self) -> usize {
-        self.output.frames() + self.render_padding as usize
-    }
-}
-
-impl DeviceStream for WasapiStream {
-    fn start(&mut self) -> Result<(), StreamError> {
-        self.stop();
-        self.input.clear();
-        self.output.clear();
-        self.counters = DeviceCounters::default();
-        self.drift = self
-            .drift_params
-            .map(|(rate, period)| DriftSteer::new(rate, period));
-        self.next_index = 0;
-        self.clock.reset();
-        self.over_high_water_since = None;
-        self.woken = false;
-        self.last_data_ns = 0;
-        self.check_gap_max_ns = [0; 2];
-        self.captured_any = false;
-        self.awaiting_capture = false;
-        self.input_delay_frames = None;
-        let session = self.open_session().map_err(|e| setup_error(&e))?;
-        let started = self.start_clients(&session);
-        if started.is_err() {
-            if let Some((client, _, _)) = &session.capture {
-                client.stop();
-            }
-            if let Some((client, _, _)) = &session.render {
-                client.stop();
-            }
-            return started;
-        }
-        self.session = Some(session);
-        let now = time::now_ns();
-        self.last_progress_ns = now;
-        self.last_render_wake_ns = now;
-        self.last_check_ns = now;
-        self.check_second_ns = now;
-        Ok(())
-    }
-
-    fn wait(&mut self) -> Result<Option<PeriodTiming>, StreamError> {
-        let entered = time::now_ns();
-        loop {
-            self.note_check();
-            if self.awaiting_capture {
-                self.begin_render()?;
-            }
-            if !self.awaiting_capture {
-                self.service()?;
-                if self
-                    .plan
-                    .period_ready(self.input.frames(), self.output_queued())
-                {
-                    break;
-                }
-            }
-            let now = time::now_ns();
-            let waited_ms = now.saturating_sub(self.last_progress_ns) / 1_000_000;
-            let waited_ms = u32::try_from(waited_ms).unwrap_or(u32::MAX);
-            // Before the first period the device may still be waking up: a generous grace.
-            // After it, no period for `stall_ms` means the device stopped.
-            let first = self.next_index == 0;
-            let limit = if first {
-                STARTUP_GRACE_MS
-            } else {
-                self.stall_ms
-            };
-            if waited_ms >= limit {
-                return Err(if !self.woken && !self.polling {
-                    StreamError::NoWakeUp(waited_ms)
-                } else if first {
-                    StreamError::NoFirstPeriod(waited_ms)
-                } else {
-                    StreamError::Stalled(waited_ms)
-                });
-            }
-            if now.saturating_sub(entered) >= u64::from(WAIT_SLICE_MS) * 1_000_000 {
-                // No period yet: let the loop look at its stop flag, then come back.
-                return Ok(None);
-            }
-            let Some(session) = &self.session else {
-                return Err(StreamError::Stalled(0));
-            };
-            if self.polling {
-                // A timer instead of the events: look again in a quarter period (while
-                // waiting for the first capture packet, every millisecond: when it came
-                // measures the capture delay).
-                com::sleep_ms(if self.awaiting_capture {
-                    STARTUP_POLL_MS
-                } else {
-                    self.poll_ms
-                });
-                let now = time::now_ns();
-                if !self.awaiting_capture {
-                    self.last_render_wake_ns = now;
-                }
-                self.woken = true;
-                continue;
-            }
-            let events = [
-                session.render.as_ref().and_then(|(_, _, e)| e.as_ref()),
-                session.capture.as_ref().and_then(|(_, _, e)| e.as_ref()),
-            ];
-            // Never longer than CHECK_MS without looking: a device stall's log line can then
-            // tell a silent device from a thread that was not running.
-            match com::wait_any(events, (limit - waited_ms).min(CHECK_MS)) {
-                com::Wake::Signalled(which) => {
-                    let now = time::now_ns();
-                    self.woken = true;
-                    if which == 0 && self.render.is_some() {
-                        self.last_render_wake_ns = now;
-                        self.render_due = true;
-                    }
-                }
-                // No event for CHECK_MS: look anyway. No period for the limit ends the stream
-                // at the top of the loop (`NoWakeUp` if not one event came since start: the
-                // device's event-driven mode does not work, and the message says what to set).
-                com::Wake::Timeout => {}
-                com::Wake::Failed(code) => return Err(StreamError::Os(code)),
-            }
-        }
-        let now = time::now_ns();
-        self.last_progress_ns = now;
-        let woke = self.last_data_ns.min(now);
-        // How long ago the period was complete, in frames: the captured frames beyond it, or
-        // (output only) how far the render queue is below the level that made it due.
-        let early = if self.capture.is_some() {
-            self.input
-                .frames()
-                .saturating_sub(self.plan.buffer_frames as usize)
-        } else {
-            (self.plan.output_prefill_frames as usize).saturating_sub(self.output_queued() + 1)
-        };
-        let due = self.clock.time_of(self.next_index, woke, early as u64);
-        let lost_ns = self.clock.take_lost_ns();
-        if lost_ns > 0 {
-            self.counters.device_stalls += 1;
-            self.counters.device_stall_lost_us += lost_ns / 1000;
-            self.counters.device_stall_check_gap_us =
-                self.check_gap_max_ns[0].max(self.check_gap_max_ns[1]) / 1000;
-        }
-        let deadline = if self.render.is_some() {
-            // The period's first output frame is taken at the pull after the `queued` frames
-            // ahead of it: it must be in WASAPI's buffer by then.
-            let queued = self.output_queued() as u64;
-            let pulls = queued / u64::from(self.plan.render_period_frames.unwrap_or(1).max(1));
-            self.last_render_wake_ns
-                .saturating_add(self.render_period_ns.saturating_mul(pulls + 1))
-        } else {
-            // Input only: before WASAPI's capture buffer overflows.
-            let room = self
-                .capture_buffer_frames
-                .saturating_sub(self.plan.capture_period_frames.unwrap_or(0));
-            due.saturating_add(self.frames_to_ns(u64::from(room)))
-        };
-        let index = self.next_index;
-        self.next_index += 1;
-        Ok(Some(PeriodTiming {
-            index,
-            due_ns: due,
-            deadline_ns: deadline,
-        }))
-    }
-
-    fn read(&mut self, dst: &mut [u8]) -> Result<(), StreamError> {
-        if self.capture.is_none() {
-            dst.fill(0);
-            return Ok(());
-        }
-        let got = self.input.pop_into(dst);
-        let frame = self.input.frame_bytes();
-        if got * frame < dst.len() {
-            // `wait` only returns with a full buffer waiting; this would be a bug.
-            self.counters.input_overruns += 1;
-            if let Some(rest) = dst.get_mut(got * frame..) {
-                rest.fill(0);
-            }
-        }
-        Ok(())
-    }
-
-    fn write(&mut self, src: &[u8]) -> Result<(), StreamError> {
-        if self.render.is_none() {
-            return Ok(());
-        }
-        let frames = src.len() / self.output.frame_bytes();
-        // High-water mark: the most the plan queues plus a period of jitter on either side.
-        // A render side that stalls and then catches up (Wine's timer thread does) passes it
-        // for a moment; only a queue that stays above it (the engine skipped pulls and will
-        // not make them up) or no room left in the ring is trimmed.
-        if self.output_queued() + frames > self.plan.output_ring_frames as usize {
-            let now = time::now_ns();
-            let since = *self.over_high_water_since.get_or_insert(now);
-            if now.saturating_sub(since) >= HIGH_WATER_PERSIST_NS
-                || self.output.free_frames() < frames
-            {
-                self.trim_output(frames);
-                self.over_high_water_since = None;
-            }
-        } else {
-            self.over_high_water_since = None;
-        }
-        let queued = self.output_queued();
-        let slip = match &mut self.drift {
-            Some(d) => d.period(queued, u32::try_from(frames).unwrap_or(u32::MAX)),
-            None => Slip::None,
-        };
-        let frame = self.output.frame_bytes();
-        let last = src.get(src.len().saturating_sub(frame)..).unwrap_or(&[]);
-        let (body, extra) = match slip {
-            Slip::None | Slip::Cut(_) => (src, &[][..]),
-            Slip::Drop => (src.get(..src.len() - last.len()).unwrap_or(src), &[][..]),
-            Slip::Repeat => (src, last),
-        };
-        match slip {
-            Slip::None => {}
-            Slip::Drop | Slip::Repeat => self.counters.clock_slips += 1,
-            Slip::Cut(frames) => {
-                self.output.discard(frames as usize);
-                self.counters.resyncs += 1;
-            }
-        }
-        let want = (body.len() + extra.len()) / frame.max(1);
-        if self.output.push(body) + self.output.push(extra) < want {
-            // Still no room (WASAPI holds more than the plan): what does not fit is lost.
-            self.counters.output_underruns += 1;
-        }
-        self.feed_render()
-    }
-
-    fn stop(&mut self) {
-        if let Some(session) = self.session.take() {
-            if let Some((client, _, _)) = &session.render {
-                client.stop();
-            }
-            if let Some((client, _, _)) = &session.capture {
-                client.stop();
-            }
-            drop(session);
-        }
-    }
-
-    fn device_counters(&self) -> DeviceCounters {
-        self.counters
-    }
-
-    fn measured_input_delay(&self) -> Option<u32> {
-        self.input_delay_frames
-    }
-}
-
-impl Drop for WasapiStream {
-    fn drop(&mut self) {
-        self.stop();
+        let port = ComPort::new(
+            self.render.as_ref().map(spec),
+            self.capture.as_ref().map(spec),
+            polling,
+            self.on_change.clone(),
+        );
+        StreamCore::new(port, setup)
     }
 }
 
 // The engine moves devices and streams between threads.
 const _: fn() = || {
     fn is_send<T: Send>() {}
-    is_send::<WasapiStream>();
     is_send::<WasapiDevice>();
 };
 

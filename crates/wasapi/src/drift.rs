@@ -64,6 +64,17 @@ pub enum Slip {
     Cut(u32),
 }
 
+/// Output queued beyond the plan when the steer runs, frames: one render period. The plan's
+/// prefill is the least that cannot underrun in the worst phase of render pulls against
+/// capture packets, so in that phase the queue's low sits at empty; a render clock that runs
+/// fast would then drain it into underruns (which reset the level) before the low ever
+/// moved by [`DriftSteer`]'s margin. With a period of headroom the drain shows as a falling
+/// low, and the steer repeats frames long before the queue is empty. The output latency
+/// reported includes it.
+pub fn steering_headroom(render_period: u32) -> u32 {
+    render_period
+}
+
 /// Steers the output queue back to the level it settled at.
 #[derive(Debug, Clone)]
 pub struct DriftSteer {

@@ -137,6 +137,7 @@ pub mod notify;
 pub mod plan;
 pub mod ring;
 pub mod sizes;
+pub mod stream;
 
 #[cfg(windows)]
 mod com;

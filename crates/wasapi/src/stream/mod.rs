@@ -1,0 +1,826 @@
+//! The WASAPI stream's logic — rings, start-up, pacing, the period clock, drift, stalls —
+//! written against [`StreamPort`], the few calls it makes on the audio clients.
+//!
+//! [`StreamCore`] is the engine's [`DeviceStream`]. On Windows its port is the COM one
+//! (`com_port`: IAudioClient, IAudioRenderClient, IAudioCaptureClient, the wake-up events);
+//! on every OS the [`sim`] port drives it with simulated device timing — ideal clocks with
+//! a ppm offset, 10 ms packets, late first packets, stalls — or with timing recorded from
+//! winepulse ([`trace`]). The simulations decide the stream's correctness deterministically;
+//! the real-time runs under Wine check the whole chain.
+//!
+//! ## How a stream runs
+//! `start` opens both clients ([`StreamPort::open`]) and starts capture (render alone:
+//! queues the planned silence, [`RingPlan::output_prefill_frames`], and starts render).
+//! `wait` then, once the first capture packet is there, drops what was recorded so far,
+//! measures how long capture audio waits below WASAPI ([`capture_delay`]), queues the
+//! planned silence and starts render. It sleeps on *both* events (a capture packet that
+//! lands just after a render pull is then played at the next pull — waiting on the render
+//! event alone would cost one more period of prefill), drains capture packets into the
+//! input ring, tops up the render buffer from the output ring, and returns when the plan
+//! says a period is ready, or `None` after [`WAIT_SLICE_MS`] without one. The first period
+//! may take up to [`STARTUP_GRACE_MS`] (a device waking up); after it, no period for
+//! `max(4 periods, 200 ms)` is `StreamError::Stalled` (`NoWakeUp` when not one event came
+//! since start, `NoFirstPeriod` when the first never came). `read`/`write` copy one ASIO
+//! buffer out of / into the rings; if the output queue stays above the plan's high-water
+//! mark it is cut back to the prefill once and counted as a resync.
+//!
+//! ## Invariants
+//! * After `start` returned, nothing here allocates, locks, logs or panics (the crate
+//!   denies indexing, unwrap and panics in this module); the port's real-time calls
+//!   ([`StreamPort`]'s docs say which) must hold the same.
+//! * A period is returned only when its input is in the ring (capture) or the render queue
+//!   fell below the prefill (output only): the host's positions never run ahead of the
+//!   device.
+//! * Every time the stream reads comes from [`StreamPort::now_ns`], so a simulated port
+//!   controls time completely.
+
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
+#[cfg(windows)]
+pub(crate) mod com_port;
+pub mod sim;
+pub mod trace;
+
+use tenuto_engine::device::{
+    DeviceCounters, DeviceStream, PeriodTiming, StreamError, WAIT_SLICE_MS,
+};
+
+use crate::capture_delay::{self, FirstPacket};
+use crate::clock::SwitchClock;
+use crate::drift::{DriftSteer, Slip};
+use crate::plan::RingPlan;
+use crate::ring::FrameRing;
+
+/// One capture packet as the port hands it over.
+#[derive(Debug)]
+pub struct Packet<'a> {
+    /// Interleaved frames, or `None` for silence.
+    pub data: Option<&'a [u8]>,
+    /// Frames in the packet.
+    pub frames: u32,
+    /// `AUDCLNT_BUFFERFLAGS_*`.
+    pub flags: u32,
+    /// How long ago the packet's first frame was recorded, by the time stamp WASAPI gave
+    /// with it (`None`: no time stamp). Windows stamps the recording instant; some audio
+    /// stacks (Wine's winepulse) stamp the moment they made the packet readable, so the
+    /// stream judges whether the figure is plausible before it uses it.
+    pub first_frame_age_ns: Option<u64>,
+}
+
+/// `AUDCLNT_BUFFERFLAGS_DATA_DISCONTINUITY`.
+pub const DISCONTINUITY: u32 = 0x1;
+
+/// What [`StreamPort::wait_event`] saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wake {
+    /// The render event was signalled.
+    Render,
+    /// The capture event was signalled.
+    Capture,
+    /// Nothing within the timeout.
+    Timeout,
+    /// The wait failed (Win32 error code).
+    Failed(u32),
+}
+
+/// The buffers the opened clients got, frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PortBuffers {
+    /// The render client's buffer (0 without render).
+    pub render_frames: u32,
+    /// The capture client's buffer (0 without capture).
+    pub capture_frames: u32,
+}
+
+/// The calls the stream makes on the audio clients and the clock.
+///
+/// `open` and `close` run on the driver thread outside the real-time section (they may
+/// allocate); every other method is called while streaming and must not allocate, lock or
+/// panic. Errors are the engine's [`StreamError`] (the COM port maps HRESULTs).
+pub trait StreamPort: Send {
+    /// Monotonic time, ns. Real-time safe.
+    fn now_ns(&self) -> u64;
+    /// Opens and initialises the clients of the sides the stream has (not started).
+    fn open(&mut self) -> Result<PortBuffers, StreamError>;
+    /// Starts the capture client.
+    fn start_capture(&mut self) -> Result<(), StreamError>;
+    /// Starts the render client.
+    fn start_render(&mut self) -> Result<(), StreamError>;
+    /// Stops and releases both clients; harmless when not open.
+    fn close(&mut self);
+    /// Frames in the next capture packet (0: none waiting).
+    fn next_packet_frames(&mut self) -> Result<u32, StreamError>;
+    /// Reads the next capture packet into `take` and releases it; returns its frames.
+    fn read_packet(&mut self, take: &mut dyn FnMut(Packet<'_>)) -> Result<u32, StreamError>;
+    /// Frames queued in the render client's buffer.
+    fn padding(&mut self) -> Result<u32, StreamError>;
+    /// Lends `frames` frames of the render buffer to `fill`, then releases them.
+    fn write(&mut self, frames: u32, fill: &mut dyn FnMut(&mut [u8])) -> Result<(), StreamError>;
+    /// Queues `frames` frames of silence in the render buffer.
+    fn write_silence(&mut self, frames: u32) -> Result<(), StreamError>;
+    /// Waits until the render or the capture event is signalled, or `timeout_ms` passes
+    /// (event-driven streams).
+    fn wait_event(&mut self, timeout_ms: u32) -> Wake;
+    /// Sleeps `ms` milliseconds (polling streams).
+    fn sleep_ms(&mut self, ms: u32);
+}
+
+/// What the stream is made of: the plan and the shape of each side.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StreamSetup {
+    /// Ring sizes and pacing.
+    pub plan: RingPlan,
+    /// The stream's sample rate.
+    pub rate: f64,
+    /// Bytes per render frame (`None`: no render side).
+    pub render_frame_bytes: Option<usize>,
+    /// Bytes per capture frame (`None`: no capture side).
+    pub capture_frame_bytes: Option<usize>,
+    /// The capture client's buffer as probed before `open`, frames.
+    pub capture_buffer_frames: u32,
+    /// The longest engine period of the two sides, frames (sets the stall limit).
+    pub longest_period_frames: u32,
+    /// Exclusive, event-driven render: one whole device buffer per render event.
+    pub exclusive_render: bool,
+    /// Poll on a timer instead of waiting for events.
+    pub polling: bool,
+    /// Render and capture run on different clocks: steer the output queue against drift.
+    pub steer_drift: bool,
+}
+
+/// Event-driven waits last at most this long, ms: with no event the thread looks at the
+/// device anyway, so that a silent device and a thread that did not run can be told apart.
+pub const CHECK_MS: u32 = 20;
+
+/// How long a started stream may take to deliver its first period, ms. Devices leaving
+/// power save (Bluetooth, USB) and an audio service that is just starting (Windows' audio
+/// engine, PulseAudio under Wine) take from hundreds of ms to a few seconds; the first
+/// buffer switch waits for the first real period, so the host's positions and times stay
+/// honest meanwhile. Mid-stream, the stall limit applies.
+pub const STARTUP_GRACE_MS: u32 = 10_000;
+
+/// Polling interval while waiting for the first capture packet, ms.
+const STARTUP_POLL_MS: u32 = 1;
+
+/// How long the output queue may stay above its high-water mark before it is trimmed.
+const HIGH_WATER_PERSIST_NS: u64 = 250_000_000;
+
+/// Room in the output ring beyond the high-water mark for a render side that stalls and
+/// catches up, ms.
+const STALL_ROOM_MS: f64 = 100.0;
+
+/// The last packet read when capture data first flowed.
+#[derive(Debug, Clone, Copy, Default)]
+struct NewestPacket {
+    frames: u32,
+    first_frame_age_ns: Option<u64>,
+}
+
+/// The stream: its rings, pacing and clock over a [`StreamPort`].
+pub struct StreamCore<P: StreamPort> {
+    port: P,
+    has_render: bool,
+    has_capture: bool,
+    plan: RingPlan,
+    rate: f64,
+    /// Captured frames waiting for their ASIO buffer.
+    input: FrameRing,
+    /// Output frames waiting for room in the WASAPI render buffer.
+    output: FrameRing,
+    /// The clients are open (between a successful `start` and `stop`).
+    open: bool,
+    render_buffer_frames: u32,
+    /// Render padding after the last feed, frames.
+    render_padding: u32,
+    capture_buffer_frames: u32,
+    counters: DeviceCounters,
+    /// Index of the next period `wait` returns.
+    next_index: u64,
+    /// When the last period became ready (for stall detection), ns.
+    last_progress_ns: u64,
+    /// The last wake-up on the render event (≈ the last render pull), ns.
+    last_render_wake_ns: u64,
+    /// Render period, ns.
+    render_period_ns: u64,
+    /// No period for this long → `Stalled`.
+    stall_ms: u32,
+    /// A capture packet has been read since start (the first may be flagged discontinuous).
+    captured_any: bool,
+    /// Duplex start-up: capture runs, render waits for the first capture packet.
+    awaiting_capture: bool,
+    /// When the capture client was started, ns.
+    capture_started_ns: u64,
+    /// Frames captured audio waits below WASAPI, measured at the first packet.
+    input_delay_frames: Option<u32>,
+    /// Duplex: frames by which render started after the first packet became readable.
+    output_delay_frames: Option<u32>,
+    /// Exclusive render: one whole device buffer is written per render event.
+    render_exclusive: bool,
+    /// Exclusive render: the render event fired and the buffer has not been filled yet.
+    render_due: bool,
+    /// Duplex over two devices (two clocks): keeps the output queue where it settled.
+    drift: Option<DriftSteer>,
+    /// The stream's rate and render period, to re-arm `drift` at each start.
+    drift_params: Option<(u32, u32)>,
+    /// The system time of each period (smoothed; see [`crate::clock`]).
+    clock: SwitchClock,
+    /// Since when the output queue has been above the high-water mark, ns.
+    over_high_water_since: Option<u64>,
+    /// Poll on a timer instead of waiting for events.
+    polling: bool,
+    /// Polling interval, whole milliseconds (at least 1).
+    poll_ms: u32,
+    /// An event (or a poll) has woken the thread since start.
+    woken: bool,
+    /// When `service` last found new captured data (output only: last read the render
+    /// queue), ns: the wake-up time the period clock back-dates from.
+    last_data_ns: u64,
+    /// When the driver thread last looked at the device (each pass of `wait`'s loop), ns.
+    last_check_ns: u64,
+    /// The longest time between two looks at the device in the current and the previous
+    /// second, ns: the evidence a device stall's log line gives for whose it was.
+    check_gap_max_ns: [u64; 2],
+    /// When the current second of `check_gap_max_ns` began, ns.
+    check_second_ns: u64,
+}
+
+impl<P: StreamPort> StreamCore<P> {
+    /// A stream over `port`, its rings allocated now (not in `start`).
+    pub fn new(port: P, setup: StreamSetup) -> Self {
+        let plan = setup.plan;
+        let rate = setup.rate;
+        let period_ms = (f64::from(setup.longest_period_frames.max(plan.buffer_frames)) * 1000.0
+            / rate)
+            .ceil() as u32;
+        Self {
+            port,
+            has_render: setup.render_frame_bytes.is_some(),
+            has_capture: setup.capture_frame_bytes.is_some(),
+            plan,
+            rate,
+            input: FrameRing::new(
+                plan.input_ring_frames as usize,
+                setup.capture_frame_bytes.unwrap_or(1),
+            ),
+            output: FrameRing::new(
+                plan.output_ring_frames as usize + (STALL_ROOM_MS * rate / 1000.0) as usize,
+                setup.render_frame_bytes.unwrap_or(1),
+            ),
+            open: false,
+            render_buffer_frames: 0,
+            render_padding: 0,
+            capture_buffer_frames: setup.capture_buffer_frames,
+            counters: DeviceCounters::default(),
+            next_index: 0,
+            last_progress_ns: 0,
+            last_render_wake_ns: 0,
+            render_period_ns: plan
+                .render_period_frames
+                .map_or(0, |p| (f64::from(p) * 1e9 / rate) as u64),
+            // A few periods, and never less than 200 ms (a loaded machine, Wine's timers).
+            stall_ms: (4 * period_ms).max(200),
+            captured_any: false,
+            awaiting_capture: false,
+            capture_started_ns: 0,
+            input_delay_frames: None,
+            output_delay_frames: None,
+            render_exclusive: setup.exclusive_render && setup.render_frame_bytes.is_some(),
+            render_due: false,
+            drift: None,
+            drift_params: (setup.steer_drift
+                && setup.render_frame_bytes.is_some()
+                && setup.capture_frame_bytes.is_some())
+            .then(|| (rate.round() as u32, plan.render_period_frames.unwrap_or(1))),
+            clock: SwitchClock::new(plan.buffer_frames, rate),
+            over_high_water_since: None,
+            polling: setup.polling,
+            // A quarter of the shortest device period, rounded down to whole milliseconds
+            // (what `Sleep` takes), at least 1 ms.
+            poll_ms: [plan.render_period_frames, plan.capture_period_frames]
+                .into_iter()
+                .flatten()
+                .min()
+                .map_or(1, |p| ((f64::from(p) * 1e3 / rate / 4.0) as u32).max(1)),
+            woken: false,
+            last_data_ns: 0,
+            last_check_ns: 0,
+            check_gap_max_ns: [0; 2],
+            check_second_ns: 0,
+        }
+    }
+
+    /// The port (a simulation's device state, for tests).
+    pub fn port(&self) -> &P {
+        &self.port
+    }
+
+    /// The port, mutably.
+    pub fn port_mut(&mut self) -> &mut P {
+        &mut self.port
+    }
+
+    /// The plan the stream runs.
+    pub fn plan(&self) -> &RingPlan {
+        &self.plan
+    }
+
+    fn frames_to_ns(&self, frames: u64) -> u64 {
+        (frames as f64 * 1e9 / self.rate) as u64
+    }
+
+    /// Moves captured packets into the input ring and queued output into WASAPI's render
+    /// buffer. Real-time safe.
+    fn service(&mut self) -> Result<(), StreamError> {
+        if !self.open {
+            return Err(StreamError::Stalled(0));
+        }
+        if !self.has_capture {
+            // Output only: the period becomes due as the render queue is read here.
+            self.last_data_ns = self.port.now_ns();
+        }
+        let mut first_packet = None;
+        if self.has_capture {
+            loop {
+                let frames = self.port.next_packet_frames()?;
+                if frames == 0 || (frames as usize) > self.input.free_frames() {
+                    // Nothing waiting, or no room yet: the packet stays in WASAPI's buffer.
+                    break;
+                }
+                let input = &mut self.input;
+                let counters = &mut self.counters;
+                let first = !self.captured_any;
+                let captured_any = &mut self.captured_any;
+                let mut newest = NewestPacket::default();
+                self.port.read_packet(&mut |packet| {
+                    match packet.data {
+                        Some(data) => input.push(data),
+                        None => input.push_silence(packet.frames as usize),
+                    };
+                    if packet.flags & DISCONTINUITY != 0 && *captured_any {
+                        counters.input_overruns += 1;
+                    }
+                    *captured_any = true;
+                    newest = NewestPacket {
+                        frames: packet.frames,
+                        first_frame_age_ns: packet.first_frame_age_ns,
+                    };
+                })?;
+                if first {
+                    first_packet = Some(newest);
+                }
+                // The newest captured frame is at most this old (never earlier: a packet found
+                // without waiting may have arrived any time since the last wake-up).
+                self.last_data_ns = self.port.now_ns();
+            }
+        }
+        if let Some(newest) = first_packet {
+            // Input only (a duplex stream measures in `begin_render`).
+            self.note_first_capture(newest);
+        }
+        self.feed_render()
+    }
+
+    /// Moves as much queued output as fits into WASAPI's render buffer. Real-time safe.
+    fn feed_render(&mut self) -> Result<(), StreamError> {
+        if !self.open || !self.has_render || self.awaiting_capture {
+            return Ok(());
+        }
+        if self.render_exclusive {
+            // Exclusive, event-driven: each render event asks for exactly one whole buffer.
+            if !self.render_due {
+                return Ok(());
+            }
+            self.render_due = false;
+            let frames = self.render_buffer_frames;
+            let output = &mut self.output;
+            let mut short = false;
+            self.port.write(frames, &mut |buffer| {
+                let moved = output.pop_into(buffer);
+                if let Some(rest) = buffer.get_mut(moved * output.frame_bytes()..) {
+                    short = !rest.is_empty();
+                    rest.fill(0);
+                }
+            })?;
+            if short {
+                self.counters.output_underruns += 1;
+            }
+            // The device buffer is in flight: only the ring counts as queued.
+            self.render_padding = 0;
+            return Ok(());
+        }
+        let padding = self.port.padding()?;
+        let room = self.render_buffer_frames.saturating_sub(padding);
+        let frames = room.min(u32::try_from(self.output.frames()).unwrap_or(u32::MAX));
+        let output = &mut self.output;
+        self.port.write(frames, &mut |buffer| {
+            let moved = output.pop_into(buffer);
+            // Cannot be short (`frames` ≤ what the ring holds); silence if it were.
+            if let Some(rest) = buffer.get_mut(moved * output.frame_bytes()..) {
+                rest.fill(0);
+            }
+        })?;
+        self.render_padding = padding + frames;
+        Ok(())
+    }
+
+    /// Starts capture; starts render too when there is no capture side (driver thread,
+    /// before streaming). With both, render starts in `wait` once capture data flows
+    /// ([`Self::begin_render`]): that keeps the two sides in the phase the plan assumes. A
+    /// capture stream's first packets can take from a few periods (Wine: the PulseAudio
+    /// source's start-up) to seconds (a device leaving power save, the audio service
+    /// starting); a render side started at once would play its prefill meanwhile, underrun,
+    /// and then receive the late packets as a burst.
+    fn start_clients(&mut self) -> Result<(), StreamError> {
+        if self.has_capture {
+            self.capture_started_ns = self.port.now_ns();
+            self.port.start_capture()?;
+            if self.has_render {
+                self.awaiting_capture = true;
+                return Ok(());
+            }
+        }
+        self.prime_render()
+    }
+
+    /// Queues the planned silence and starts render.
+    fn prime_render(&mut self) -> Result<(), StreamError> {
+        if self.has_render {
+            // The planned silence: as much as fits in WASAPI's buffer, the rest in the ring.
+            let prefill = self.plan.output_prefill_frames;
+            let now = prefill.min(self.render_buffer_frames);
+            self.port.write_silence(now)?;
+            self.output.push_silence((prefill - now) as usize);
+            self.render_padding = if self.render_exclusive { 0 } else { now };
+            self.render_due = false;
+            self.port.start_render()?;
+            self.last_render_wake_ns = self.port.now_ns();
+        }
+        Ok(())
+    }
+
+    /// Whether capture data flows yet; if so, drops what was recorded so far. Real-time safe.
+    fn drain_first_capture(&mut self) -> Result<Option<NewestPacket>, StreamError> {
+        if self.port.next_packet_frames()? == 0 {
+            return Ok(None);
+        }
+        let mut newest = NewestPacket::default();
+        while self.port.next_packet_frames()? > 0 {
+            self.port.read_packet(&mut |packet| {
+                newest = NewestPacket {
+                    frames: packet.frames,
+                    first_frame_age_ns: packet.first_frame_age_ns,
+                }
+            })?;
+        }
+        Ok(Some(newest))
+    }
+
+    /// Duplex start-up: once the first capture packet is there, drops what was recorded so
+    /// far (it would only add latency) and starts render. Runs before the first period,
+    /// outside the real-time section: starting the render client may allocate inside the
+    /// audio stack.
+    fn begin_render(&mut self) -> Result<(), StreamError> {
+        if !self.open {
+            return Err(StreamError::Stalled(0));
+        }
+        if let Some(newest) = self.drain_first_capture()? {
+            self.note_first_capture(newest);
+            self.awaiting_capture = false;
+            self.captured_any = true;
+            self.prime_render()?;
+        }
+        Ok(())
+    }
+
+    /// Measures how long captured audio waits below WASAPI from the first packet read (see
+    /// [`crate::capture_delay`]). Real-time safe.
+    fn note_first_capture(&mut self, newest: NewestPacket) {
+        let now = self.port.now_ns();
+        let period_ns = self
+            .plan
+            .capture_period_frames
+            .map_or(0, |p| self.frames_to_ns(u64::from(p)));
+        let first = FirstPacket {
+            after_start_ns: now.saturating_sub(self.capture_started_ns),
+            period_ns,
+            newest_len_ns: self.frames_to_ns(u64::from(newest.frames)),
+            newest_first_frame_age_ns: newest.first_frame_age_ns,
+            notice_ns: if self.polling {
+                u64::from(STARTUP_POLL_MS) * 1_000_000
+            } else {
+                0
+            },
+        };
+        self.input_delay_frames = capture_delay::measure(&first)
+            .ns()
+            .map(|ns| capture_delay::ns_to_frames(ns, self.rate));
+        if self.has_render {
+            // Render starts now, not when the packet became readable (the plan's phase):
+            // the output queue holds that much more for the stream's life.
+            self.output_delay_frames = Some(capture_delay::ns_to_frames(
+                capture_delay::readable_age_ns(&first),
+                self.rate,
+            ));
+        }
+    }
+
+    /// Drops queued output so that `incoming` more frames leave the queue at the prefill
+    /// level. Called when a write would take the queue (ring + WASAPI padding) over the plan's
+    /// high-water mark: render stalled or capture ran ahead by more than the timing jitter
+    /// the plan allows. One counted discontinuity (a resync) instead of a queue that stays
+    /// full and drops a little of every block. Real-time safe.
+    fn trim_output(&mut self, incoming: usize) {
+        let target = self.plan.output_prefill_frames as usize;
+        let excess = (self.output_queued() + incoming).saturating_sub(target);
+        let from_ring = excess.min(self.output.frames());
+        self.output.discard(from_ring);
+        self.counters.resyncs += 1;
+    }
+
+    /// Records a look at the device (see `check_gap_max_ns`). Real-time safe.
+    fn note_check(&mut self) {
+        let now = self.port.now_ns();
+        let gap = now.saturating_sub(self.last_check_ns);
+        self.last_check_ns = now;
+        if now.saturating_sub(self.check_second_ns) >= 1_000_000_000 {
+            self.check_gap_max_ns = [0, self.check_gap_max_ns[0]];
+            self.check_second_ns = now;
+        }
+        self.check_gap_max_ns[0] = self.check_gap_max_ns[0].max(gap);
+    }
+
+    fn output_queued(&self) -> usize {
+        self.output.frames() + self.render_padding as usize
+    }
+}
+
+impl<P: StreamPort> DeviceStream for StreamCore<P> {
+    fn start(&mut self) -> Result<(), StreamError> {
+        self.stop();
+        self.input.clear();
+        self.output.clear();
+        self.counters = DeviceCounters::default();
+        self.drift = self
+            .drift_params
+            .map(|(rate, period)| DriftSteer::new(rate, period));
+        self.next_index = 0;
+        self.clock.reset();
+        self.over_high_water_since = None;
+        self.woken = false;
+        self.last_data_ns = 0;
+        self.check_gap_max_ns = [0; 2];
+        self.captured_any = false;
+        self.awaiting_capture = false;
+        self.input_delay_frames = None;
+        self.output_delay_frames = None;
+        self.render_padding = 0;
+        let buffers = self.port.open()?;
+        self.render_buffer_frames = buffers.render_frames;
+        if self.has_capture {
+            self.capture_buffer_frames = buffers.capture_frames;
+        }
+        self.open = true;
+        if let Err(e) = self.start_clients() {
+            self.stop();
+            return Err(e);
+        }
+        let now = self.port.now_ns();
+        self.last_progress_ns = now;
+        self.last_render_wake_ns = now;
+        self.last_check_ns = now;
+        self.check_second_ns = now;
+        Ok(())
+    }
+
+    fn wait(&mut self) -> Result<Option<PeriodTiming>, StreamError> {
+        let entered = self.port.now_ns();
+        loop {
+            self.note_check();
+            if self.awaiting_capture {
+                self.begin_render()?;
+            }
+            if !self.awaiting_capture {
+                self.service()?;
+                if self
+                    .plan
+                    .period_ready(self.input.frames(), self.output_queued())
+                {
+                    break;
+                }
+            }
+            let now = self.port.now_ns();
+            let waited_ms = now.saturating_sub(self.last_progress_ns) / 1_000_000;
+            let waited_ms = u32::try_from(waited_ms).unwrap_or(u32::MAX);
+            // Before the first period the device may still be waking up: a generous grace.
+            // After it, no period for `stall_ms` means the device stopped.
+            let first = self.next_index == 0;
+            let limit = if first {
+                STARTUP_GRACE_MS
+            } else {
+                self.stall_ms
+            };
+            if waited_ms >= limit {
+                return Err(if !self.woken && !self.polling {
+                    StreamError::NoWakeUp(waited_ms)
+                } else if first {
+                    StreamError::NoFirstPeriod(waited_ms)
+                } else {
+                    StreamError::Stalled(waited_ms)
+                });
+            }
+            if now.saturating_sub(entered) >= u64::from(WAIT_SLICE_MS) * 1_000_000 {
+                // No period yet: let the loop look at its stop flag, then come back.
+                return Ok(None);
+            }
+            if !self.open {
+                return Err(StreamError::Stalled(0));
+            }
+            if self.polling {
+                // A timer instead of the events: look again in a quarter period (while
+                // waiting for the first capture packet, every millisecond: when it came
+                // measures the capture delay).
+                self.port.sleep_ms(if self.awaiting_capture {
+                    STARTUP_POLL_MS
+                } else {
+                    self.poll_ms
+                });
+                let now = self.port.now_ns();
+                if !self.awaiting_capture {
+                    self.last_render_wake_ns = now;
+                }
+                self.woken = true;
+                continue;
+            }
+            // Never longer than CHECK_MS without looking: a device stall's log line can then
+            // tell a silent device from a thread that was not running.
+            match self.port.wait_event((limit - waited_ms).min(CHECK_MS)) {
+                Wake::Render => {
+                    self.woken = true;
+                    if self.has_render && !self.awaiting_capture {
+                        self.last_render_wake_ns = self.port.now_ns();
+                        self.render_due = true;
+                    }
+                }
+                Wake::Capture => self.woken = true,
+                // No event for CHECK_MS: look anyway. No period for the limit ends the stream
+                // at the top of the loop (`NoWakeUp` if not one event came since start: the
+                // device's event-driven mode does not work, and the message says what to set).
+                Wake::Timeout => {}
+                Wake::Failed(code) => return Err(StreamError::Os(code)),
+            }
+        }
+        let now = self.port.now_ns();
+        self.last_progress_ns = now;
+        let woke = self.last_data_ns.min(now);
+        // How long ago the period was complete, in frames: the captured frames beyond it, or
+        // (output only) how far the render queue is below the level that made it due.
+        let early = if self.has_capture {
+            self.input
+                .frames()
+                .saturating_sub(self.plan.buffer_frames as usize)
+        } else {
+            (self.plan.output_prefill_frames as usize).saturating_sub(self.output_queued() + 1)
+        };
+        let due = self.clock.time_of(self.next_index, woke, early as u64);
+        let lost_ns = self.clock.take_lost_ns();
+        if lost_ns > 0 {
+            self.counters.device_stalls += 1;
+            self.counters.device_stall_lost_us += lost_ns / 1000;
+            self.counters.device_stall_check_gap_us =
+                self.check_gap_max_ns[0].max(self.check_gap_max_ns[1]) / 1000;
+        }
+        let deadline = if self.has_render {
+            // The period's first output frame is taken at the pull after the `queued` frames
+            // ahead of it: it must be in WASAPI's buffer by then.
+            let queued = self.output_queued() as u64;
+            let pulls = queued / u64::from(self.plan.render_period_frames.unwrap_or(1).max(1));
+            self.last_render_wake_ns
+                .saturating_add(self.render_period_ns.saturating_mul(pulls + 1))
+        } else {
+            // Input only: before WASAPI's capture buffer overflows.
+            let room = self
+                .capture_buffer_frames
+                .saturating_sub(self.plan.capture_period_frames.unwrap_or(0));
+            due.saturating_add(self.frames_to_ns(u64::from(room)))
+        };
+        let index = self.next_index;
+        self.next_index += 1;
+        Ok(Some(PeriodTiming {
+            index,
+            due_ns: due,
+            deadline_ns: deadline,
+        }))
+    }
+
+    fn read(&mut self, dst: &mut [u8]) -> Result<(), StreamError> {
+        if !self.has_capture {
+            dst.fill(0);
+            return Ok(());
+        }
+        let got = self.input.pop_into(dst);
+        let frame = self.input.frame_bytes();
+        if got * frame < dst.len() {
+            // `wait` only returns with a full buffer waiting; this would be a bug.
+            self.counters.input_overruns += 1;
+            if let Some(rest) = dst.get_mut(got * frame..) {
+                rest.fill(0);
+            }
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, src: &[u8]) -> Result<(), StreamError> {
+        if !self.has_render {
+            return Ok(());
+        }
+        let frames = src.len() / self.output.frame_bytes();
+        // High-water mark: the most the plan queues plus a period of jitter on either side.
+        // A render side that stalls and then catches up (Wine's timer thread does) passes it
+        // for a moment; only a queue that stays above it (the engine skipped pulls and will
+        // not make them up) or no room left in the ring is trimmed.
+        if self.output_queued() + frames > self.plan.output_ring_frames as usize {
+            let now = self.port.now_ns();
+            let since = *self.over_high_water_since.get_or_insert(now);
+            if now.saturating_sub(since) >= HIGH_WATER_PERSIST_NS
+                || self.output.free_frames() < frames
+            {
+                self.trim_output(frames);
+                self.over_high_water_since = None;
+            }
+        } else {
+            self.over_high_water_since = None;
+        }
+        let queued = self.output_queued();
+        let slip = match self.drift.as_mut() {
+            Some(d) => {
+                // The level as if the render device consumed continuously: the frames it has
+                // played since its last pull are taken off. Sampled right after capture
+                // packets, the raw level jumps by a whole render period each time the two
+                // clocks' pulls and packets change order; this one moves only with drift.
+                let since_pull = self
+                    .port
+                    .now_ns()
+                    .saturating_sub(self.last_render_wake_ns)
+                    .min(self.render_period_ns);
+                let played = (since_pull as f64 * self.rate / 1e9) as usize;
+                d.period(
+                    queued.saturating_sub(played),
+                    u32::try_from(frames).unwrap_or(u32::MAX),
+                )
+            }
+            None => Slip::None,
+        };
+        let frame = self.output.frame_bytes();
+        let last = src.get(src.len().saturating_sub(frame)..).unwrap_or(&[]);
+        let (body, extra) = match slip {
+            Slip::None | Slip::Cut(_) => (src, &[][..]),
+            Slip::Drop => (src.get(..src.len() - last.len()).unwrap_or(src), &[][..]),
+            Slip::Repeat => (src, last),
+        };
+        match slip {
+            Slip::None => {}
+            Slip::Drop | Slip::Repeat => self.counters.clock_slips += 1,
+            Slip::Cut(frames) => {
+                self.output.discard(frames as usize);
+                self.counters.resyncs += 1;
+            }
+        }
+        let want = (body.len() + extra.len()) / frame.max(1);
+        if self.output.push(body) + self.output.push(extra) < want {
+            // Still no room (WASAPI holds more than the plan): what does not fit is lost.
+            self.counters.output_underruns += 1;
+        }
+        self.feed_render()
+    }
+
+    fn stop(&mut self) {
+        if self.open {
+            self.port.close();
+            self.open = false;
+        }
+        self.awaiting_capture = false;
+    }
+
+    fn device_counters(&self) -> DeviceCounters {
+        self.counters
+    }
+
+    fn measured_input_delay(&self) -> Option<u32> {
+        self.input_delay_frames
+    }
+
+    fn measured_output_delay(&self) -> Option<u32> {
+        self.output_delay_frames
+    }
+}
+
+impl<P: StreamPort> Drop for StreamCore<P> {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

@@ -1,0 +1,428 @@
+//! The WASAPI stream's logic driven by a simulated device ([`tenuto_wasapi::stream::sim`]):
+//! start-up, pacing, latency, stalls and drift decided deterministically, on every OS.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::collections::BTreeMap;
+
+use tenuto_engine::device::{DeviceStream, StreamError};
+use tenuto_wasapi::drift::steering_headroom;
+use tenuto_wasapi::plan::RingPlan;
+use tenuto_wasapi::stream::sim::{SimConfig, SimPort, SimSide, Stall, Stamps};
+use tenuto_wasapi::stream::{StreamCore, StreamSetup};
+
+const RATE: u32 = 48_000;
+const CH: usize = 2;
+
+/// What a run of the simulated host saw.
+#[derive(Debug, Default)]
+struct Outcome {
+    periods: u64,
+    /// Round trips seen (output position → input position), frames, with their counts.
+    round_trips: BTreeMap<i64, u64>,
+    /// The first error `wait` returned, and when (ns after the origin).
+    error: Option<(StreamError, u64)>,
+    /// When the first period came, ns after the origin.
+    first_period_ns: Option<u64>,
+    /// Input frames whose samples were not the capture side's next frame number.
+    input_gaps: u64,
+}
+
+/// The stream `WasapiDevice` would set up over `sim` (with the drift steer's headroom when
+/// it steers).
+fn setup(buffer: u32, sim: &SimConfig, polling: bool, steer: bool) -> StreamSetup {
+    let render_period = sim.render.as_ref().map(|s| s.period_frames);
+    let capture_period = sim.capture.as_ref().map(|s| s.period_frames);
+    let plan = RingPlan::new(
+        buffer,
+        render_period,
+        capture_period,
+        sim.capture.as_ref().map_or(0, |s| s.buffer_frames),
+    )
+    .with_output_safety(if steer {
+        steering_headroom(render_period.unwrap_or(0))
+    } else {
+        0
+    });
+    StreamSetup {
+        plan,
+        rate: f64::from(RATE),
+        render_frame_bytes: sim.render.as_ref().map(|_| 4 * CH),
+        capture_frame_bytes: sim.capture.as_ref().map(|_| 4 * CH),
+        capture_buffer_frames: sim.capture.as_ref().map_or(0, |s| s.buffer_frames),
+        longest_period_frames: render_period
+            .into_iter()
+            .chain(capture_period)
+            .max()
+            .unwrap_or(1),
+        exclusive_render: false,
+        polling,
+        steer_drift: steer,
+    }
+}
+
+/// Runs a host that writes each output frame's position + 1 and reads the input back, for
+/// `seconds` of simulated time.
+fn run(core: &mut StreamCore<SimPort>, seconds: f64) -> Outcome {
+    let b = core.plan().buffer_frames as usize;
+    let mut out = Outcome::default();
+    let mut input = vec![0u8; b * CH * 4];
+    let mut output = vec![0u8; b * CH * 4];
+    let (mut in_pos, mut out_pos) = (0i64, 0i64);
+    let mut next_capture: Option<i32> = None;
+    if let Err(e) = core.start() {
+        out.error = Some((e, core.port().elapsed_ns()));
+        return out;
+    }
+    let end = (seconds * 1e9) as u64;
+    while core.port().elapsed_ns() < end {
+        match core.wait() {
+            Ok(Some(_)) => {}
+            Ok(None) => continue,
+            Err(e) => {
+                out.error = Some((e, core.port().elapsed_ns()));
+                break;
+            }
+        }
+        out.first_period_ns.get_or_insert(core.port().elapsed_ns());
+        out.periods += 1;
+        core.read(&mut input).unwrap();
+        for (i, frame) in input.chunks_exact(CH * 4).enumerate() {
+            let v = i32::from_le_bytes(frame[..4].try_into().unwrap());
+            if core.port().counters().pulls > 0 && v > 0 {
+                *out.round_trips
+                    .entry(in_pos + i as i64 - i64::from(v - 1))
+                    .or_default() += 1;
+            }
+            if let Some(expected) = next_capture {
+                if v != expected {
+                    out.input_gaps += 1;
+                }
+            }
+            next_capture = Some(v + 1);
+        }
+        for (i, frame) in output.chunks_exact_mut(CH * 4).enumerate() {
+            let v = (out_pos + i as i64 + 1) as i32;
+            for s in frame.chunks_exact_mut(4) {
+                s.copy_from_slice(&v.to_le_bytes());
+            }
+        }
+        core.write(&output).unwrap();
+        in_pos += b as i64;
+        out_pos += b as i64;
+    }
+    core.stop();
+    out
+}
+
+/// A duplex loopback (a sink and its monitor) with winepulse's shape: 10 ms periods, packets
+/// held back `hold_ms` by the capture timer's phase, wake-ups up to 0.3 ms late.
+fn loopback(
+    buffer: u32,
+    period: u32,
+    hold_ms: f64,
+    polling: bool,
+) -> (Outcome, StreamCore<SimPort>) {
+    loopback_stamped(buffer, period, hold_ms, polling, Stamps::Readable)
+}
+
+fn loopback_stamped(
+    buffer: u32,
+    period: u32,
+    hold_ms: f64,
+    polling: bool,
+    stamps: Stamps,
+) -> (Outcome, StreamCore<SimPort>) {
+    let mut capture = SimSide::new(period * 2 + 96, period);
+    capture.hold_ns = (hold_ms * 1e6) as u64;
+    capture.stamps = stamps;
+    let render = SimSide::new(period * 2 + 96, period);
+    let sim = SimConfig {
+        rate: RATE,
+        channels: CH,
+        render: Some(render),
+        capture: Some(capture),
+        loopback: true,
+        stalls: Vec::new(),
+        wake_jitter_ns: 300_000,
+        seed: 7,
+    };
+    let setup = setup(buffer, &sim, polling, false);
+    let mut core = StreamCore::new(SimPort::new(sim), setup);
+    let outcome = run(&mut core, 5.0);
+    (outcome, core)
+}
+
+/// The reported round trip: input (ASIO buffer + ring wait + measured capture delay) plus
+/// output (the plan + the measured render lateness), frames.
+fn reported(core: &StreamCore<SimPort>) -> i64 {
+    let lat = core.plan().latency(0, 0);
+    i64::from(core.plan().buffer_frames)
+        + i64::from(lat.input_frames + lat.output_frames)
+        + i64::from(core.measured_input_delay().unwrap_or(0))
+        + i64::from(core.measured_output_delay().unwrap_or(0))
+}
+
+fn assert_clean(o: &Outcome, core: &StreamCore<SimPort>, what: &str) {
+    assert!(
+        o.error.is_none(),
+        "{what}: the stream failed: {:?}",
+        o.error
+    );
+    let dev = core.port().counters();
+    assert_eq!(
+        dev.render_underruns, 0,
+        "{what}: the device ran dry: {dev:?}"
+    );
+    assert_eq!(
+        dev.capture_overflows, 0,
+        "{what}: capture overflowed: {dev:?}"
+    );
+    let c = core.device_counters();
+    assert_eq!(
+        (
+            c.output_underruns,
+            c.input_overruns,
+            c.resyncs,
+            c.clock_slips
+        ),
+        (0, 0, 0, 0),
+        "{what}: the stream counted glitches: {c:?}"
+    );
+}
+
+/// The round trip a loopback host measures is one value for the whole run and equals the
+/// latency reported, to the frame, at every ASIO buffer size, both wake-up modes, every
+/// phase of winepulse's capture timer, and with the driver thread waking up late.
+#[test]
+fn loopback_round_trip_equals_the_reported_latency() {
+    for polling in [false, true] {
+        for b in [32u32, 64, 128, 256, 512, 1024] {
+            for hold_ms in [0.0, 3.3, 7.9] {
+                let (o, core) = loopback(b, 480, hold_ms, polling);
+                let what = format!("B {b}, hold {hold_ms} ms, polling {polling}");
+                assert_clean(&o, &core, &what);
+                assert_eq!(
+                    o.round_trips.len(),
+                    1,
+                    "{what}: the round trip moved: {:?}",
+                    o.round_trips
+                );
+                let seen = *o.round_trips.keys().next().unwrap();
+                let reported = reported(&core);
+                assert!(
+                    (seen - reported).abs() <= 1,
+                    "{what}: measured {seen} frames, reported {reported}"
+                );
+            }
+        }
+    }
+}
+
+/// The same with Windows' time stamps (the recording instant) and with none: the capture
+/// delay and the render start's lateness are measured from whatever the stack gives, and
+/// their sum is exact either way.
+#[test]
+fn every_kind_of_time_stamp_gives_the_exact_round_trip() {
+    for stamps in [Stamps::Recorded, Stamps::None] {
+        for polling in [false, true] {
+            for hold_ms in [0.0, 4.4] {
+                let (o, core) = loopback_stamped(128, 480, hold_ms, polling, stamps);
+                let what = format!("{stamps:?} stamps, hold {hold_ms} ms, polling {polling}");
+                assert_clean(&o, &core, &what);
+                assert_eq!(o.round_trips.len(), 1, "{what}: {:?}", o.round_trips);
+                let seen = *o.round_trips.keys().next().unwrap();
+                let reported = reported(&core);
+                assert!(
+                    (seen - reported).abs() <= 1,
+                    "{what}: measured {seen} frames, reported {reported}"
+                );
+            }
+        }
+    }
+}
+
+/// A 64-frame buffer over winepulse's 10 ms packets (7.5 ASIO buffers per packet): bursts
+/// of periods, never a glitch, never a period before its input is there.
+#[test]
+fn small_buffers_over_long_packets() {
+    for b in [32u32, 48, 64, 96] {
+        let (o, core) = loopback(b, 480, 2.0, false);
+        let what = format!("B {b}");
+        assert_clean(&o, &core, &what);
+        assert_eq!(o.round_trips.len(), 1, "{what}: {:?}", o.round_trips);
+        // 5 s of audio in B-frame periods, less the start-up.
+        let expected = 5 * u64::from(RATE) / u64::from(b);
+        assert!(
+            o.periods + 40 >= expected,
+            "{what}: {} periods of {expected}",
+            o.periods
+        );
+    }
+}
+
+fn duplex(first_packet_ms: u64) -> SimConfig {
+    let mut capture = SimSide::new(1056, 480);
+    // The first packet comes late (a device waking up); the rest follow on the clock.
+    capture.hold_ns = 0;
+    let render = SimSide::new(1056, 480);
+    let mut sim = SimConfig {
+        rate: RATE,
+        channels: CH,
+        render: Some(render),
+        capture: Some(capture),
+        loopback: true,
+        stalls: Vec::new(),
+        wake_jitter_ns: 200_000,
+        seed: 3,
+    };
+    if first_packet_ms > 0 {
+        // Device time stands still from the start until the device wakes up.
+        sim.stalls.push(Stall {
+            at_ns: 0,
+            len_ns: first_packet_ms * 1_000_000,
+        });
+    }
+    sim
+}
+
+/// A device that takes 2 s to deliver its first packet: `start` returns at once, the first
+/// period comes when the audio does, nothing is counted as a glitch, and the capture delay
+/// is left unknown rather than guessed.
+#[test]
+fn a_late_first_packet_delays_the_first_period_only() {
+    let sim = duplex(2_000);
+    let setup = setup(64, &sim, false, false);
+    let mut core = StreamCore::new(SimPort::new(sim), setup);
+    let o = run(&mut core, 6.0);
+    assert_clean(&o, &core, "first packet after 2 s");
+    let first = o.first_period_ns.expect("no period at all");
+    assert!(
+        (2_000_000_000..2_100_000_000).contains(&first),
+        "first period at {first} ns"
+    );
+    assert_eq!(core.measured_input_delay(), None, "a delay was guessed");
+    assert_eq!(o.round_trips.len(), 1, "{:?}", o.round_trips);
+}
+
+/// No first period within the start-up grace is `NoFirstPeriod`, at the grace and not before.
+#[test]
+fn a_device_that_never_wakes_up_fails_after_the_grace() {
+    let sim = duplex(12_000);
+    let setup = setup(64, &sim, false, false);
+    let mut core = StreamCore::new(SimPort::new(sim), setup);
+    let o = run(&mut core, 15.0);
+    match o.error {
+        Some((StreamError::NoWakeUp(ms) | StreamError::NoFirstPeriod(ms), at)) => {
+            assert!((10_000..10_100).contains(&ms), "gave up after {ms} ms");
+            assert!(at < 10_100_000_000, "reported at {at} ns");
+        }
+        other => panic!("expected a start-up failure, got {other:?}"),
+    }
+    assert_eq!(o.periods, 0);
+}
+
+/// The audio stack stalls for 50 ms mid-stream (device time stops for both sides): the
+/// stream carries on, counts one device stall of about 50 ms, and the round trip — one
+/// clock for both sides — is unchanged.
+#[test]
+fn a_50_ms_stall_is_counted_and_survived() {
+    let mut sim = duplex(0);
+    sim.stalls.push(Stall {
+        at_ns: 2_000_000_000,
+        len_ns: 50_000_000,
+    });
+    let setup = setup(64, &sim, false, false);
+    let mut core = StreamCore::new(SimPort::new(sim), setup);
+    let o = run(&mut core, 5.0);
+    assert!(o.error.is_none(), "{:?}", o.error);
+    let c = core.device_counters();
+    assert_eq!(c.device_stalls, 1, "{c:?}");
+    assert!(
+        (40_000..=60_000).contains(&c.device_stall_lost_us),
+        "lost {} µs",
+        c.device_stall_lost_us
+    );
+    assert_eq!(core.port().counters().render_underruns, 0);
+    assert_eq!(o.round_trips.len(), 1, "{:?}", o.round_trips);
+}
+
+/// A 2 s stall mid-stream ends the stream with `Stalled` once the stall limit (200 ms here)
+/// has passed, not before and not at the start-up grace.
+#[test]
+fn a_2_s_stall_stops_the_stream() {
+    let mut sim = duplex(0);
+    sim.stalls.push(Stall {
+        at_ns: 1_000_000_000,
+        len_ns: 2_000_000_000,
+    });
+    let setup = setup(64, &sim, false, false);
+    let mut core = StreamCore::new(SimPort::new(sim), setup);
+    let o = run(&mut core, 5.0);
+    match o.error {
+        Some((StreamError::Stalled(ms), at)) => {
+            assert!((200..260).contains(&ms), "stalled after {ms} ms");
+            // 200 ms after the last period before the stall (at 1 s).
+            assert!(
+                (1_180_000_000..1_300_000_000).contains(&at),
+                "reported at {at} ns"
+            );
+        }
+        other => panic!("expected Stalled, got {other:?}"),
+    }
+}
+
+/// Render and capture on two devices whose clocks are 300 ppm apart each way (600 ppm in
+/// all) for five simulated minutes (18 turns of the pulls' phase against the packets): the output queue is steered by single-frame slips at the
+/// drift's rate, it stays bounded, and neither device ever runs dry or overflows.
+#[test]
+fn clocks_600_ppm_apart_are_steered_without_glitches() {
+    for (render_ppm, capture_ppm) in [(300.0, -300.0), (-300.0, 300.0)] {
+        let mut render = SimSide::new(1056, 480);
+        render.ppm = render_ppm;
+        let mut capture = SimSide::new(1056, 480);
+        capture.ppm = capture_ppm;
+        let sim = SimConfig {
+            rate: RATE,
+            channels: CH,
+            render: Some(render),
+            capture: Some(capture),
+            loopback: false,
+            stalls: Vec::new(),
+            wake_jitter_ns: 300_000,
+            seed: 11,
+        };
+        let setup = setup(128, &sim, false, true);
+        let mut core = StreamCore::new(SimPort::new(sim), setup);
+        let seconds = 300.0;
+        let o = run(&mut core, seconds);
+        let what = format!("render {render_ppm} ppm, capture {capture_ppm} ppm");
+        assert!(o.error.is_none(), "{what}: {:?}", o.error);
+        let dev = core.port().counters();
+        assert_eq!(dev.render_underruns, 0, "{what}: {dev:?}");
+        assert_eq!(dev.capture_overflows, 0, "{what}: {dev:?}");
+        assert_eq!(
+            o.input_gaps, 0,
+            "{what}: captured frames were lost or repeated"
+        );
+        let c = core.device_counters();
+        // 600 ppm of 48 kHz is 28.8 frames a second.
+        let expected = 600e-6 * f64::from(RATE) * seconds;
+        assert!(
+            (c.clock_slips as f64 - expected).abs() < expected * 0.05,
+            "{what}: {} slips, expected about {expected:.0}",
+            c.clock_slips
+        );
+        assert_eq!(c.output_underruns, 0, "{what}: {c:?}");
+        assert!(c.resyncs <= 1, "{what}: {c:?}");
+        assert!(
+            core.port().render_padding() <= 1056,
+            "{what}: the render buffer grew without bound"
+        );
+    }
+}

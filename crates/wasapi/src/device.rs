@@ -43,7 +43,8 @@ use crate::notify::{DeviceChange, EndpointEvent, Watched};
 use crate::plan::{hns_to_frames, RingPlan};
 use crate::sizes::{self, Offer, SizeLimits, SizeMode};
 use crate::stream::com_port::{ComPort, SideSpec};
-use crate::stream::{StreamCore, StreamSetup};
+use crate::stream::trace::Recorder;
+use crate::stream::{StreamCore, StreamPort, StreamSetup};
 
 /// Which endpoint to use for one direction.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -906,6 +907,28 @@ impl Device for WasapiDevice {
     }
 
     fn open(&mut self, config: &StreamConfig) -> Result<Box<dyn DeviceStream>, DeviceError> {
+        let (port, setup) = self.prepare(config)?;
+        Ok(Box::new(StreamCore::new(port, setup)))
+    }
+}
+
+impl WasapiDevice {
+    /// A stream like [`Device::open`]'s whose port records the device's timing
+    /// ([`Recorder`], up to `capacity` events): what `record_trace` (an example of this
+    /// crate) writes as test data for the simulated device.
+    pub fn open_recorded(
+        &mut self,
+        config: &StreamConfig,
+        capacity: usize,
+    ) -> Result<StreamCore<Recorder<impl StreamPort>>, DeviceError> {
+        let (port, setup) = self.prepare(config)?;
+        let rate = config.sample_rate.round() as u32;
+        Ok(StreamCore::new(Recorder::new(port, capacity, rate), setup))
+    }
+
+    /// Checks `config` against the device, probes the endpoints again and builds the
+    /// stream's port and setup.
+    fn prepare(&mut self, config: &StreamConfig) -> Result<(ComPort, StreamSetup), DeviceError> {
         if !self.rates.contains(&config.sample_rate) {
             return Err(DeviceError::UnsupportedRate {
                 device: self.info.name.clone(),
@@ -971,7 +994,7 @@ impl Device for WasapiDevice {
         } else {
             None
         };
-        Ok(Box::new(self.stream(config, exclusive_period)))
+        Ok(self.stream_parts(config, exclusive_period))
     }
 }
 
@@ -990,7 +1013,11 @@ impl WasapiDevice {
 
     /// The stream for `config` over the COM port: the plan (one device period per ASIO
     /// buffer in exclusive mode), each side's spec, and whether to steer drift.
-    fn stream(&self, config: &StreamConfig, exclusive_period: Option<u32>) -> StreamCore<ComPort> {
+    fn stream_parts(
+        &self,
+        config: &StreamConfig,
+        exclusive_period: Option<u32>,
+    ) -> (ComPort, StreamSetup) {
         let rate = config.sample_rate.round() as u32;
         let plan = match exclusive_period {
             Some(p) => RingPlan::new(
@@ -1050,7 +1077,7 @@ impl WasapiDevice {
             polling,
             self.on_change.clone(),
         );
-        StreamCore::new(port, setup)
+        (port, setup)
     }
 }
 

@@ -8,29 +8,33 @@
 //! * [`policy`] — the platform-independent model: what the user can choose
 //!   (MMCSS task and priority, manual thread level and process class,
 //!   SCHED_FIFO/RR/DEADLINE, inherit) and what it means (base priorities).
-//! * `linux` / `windows` — applying, reading back and reverting a policy
+//! * `linux/` / `windows/` — applying, reading back and reverting a policy
 //!   on each OS, and the real-time-safe priority probe the driver thread
-//!   uses to notice demotions. These are the only modules with `unsafe`.
+//!   uses to notice demotions. Each is a directory of one-concern modules;
+//!   `unsafe` is only in `linux::sys`, `linux::sigxcpu`, `windows::sys` and
+//!   `windows::token`.
 //! * [`profiles`] — which policy a given host (DAW) should get, including
 //!   the Auto mode that looks at what the host's own threads do.
-//! * `mmcss_service` (Windows) — the MMCSS service settings `tenuto mmcss`
-//!   shows and changes.
+//! * `windows::service` (also `mmcss_service`) — the MMCSS service settings
+//!   `tenuto mmcss` shows and changes; `windows::host_aware` (also
+//!   `host_aware`) — the DLL's policy, following the host it runs in.
 //!
 //! It plugs into the engine through [`tenuto_engine::host::ThreadPolicy`].
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
-#[cfg(windows)]
-pub mod host_aware;
 #[cfg(target_os = "linux")]
 pub mod linux;
-#[cfg(windows)]
-pub mod mmcss_service;
 pub mod policy;
 pub mod profiles;
 #[cfg(windows)]
 pub mod windows;
+
+#[cfg(windows)]
+pub use windows::host_aware;
+#[cfg(windows)]
+pub use windows::service as mmcss_service;
 
 use std::sync::Arc;
 

@@ -35,7 +35,7 @@ pub const SERVICE_KEY: &str = r"SYSTEM\CurrentControlSet\Services\MMCSS";
 pub const PROFILE_KEY: &str =
     r"SOFTWARE\Microsoft\Windows NT\CurrentVersion\Multimedia\SystemProfile";
 /// The MMCSS task list (under HKLM).
-pub const TASKS_KEY: &str = crate::windows::MMCSS_TASKS_KEY;
+pub const TASKS_KEY: &str = super::mmcss::MMCSS_TASKS_KEY;
 /// Where `disable` saves the previous `Start` (under HKLM).
 pub const BACKUP_KEY: &str = r"SOFTWARE\Tenuto\MmcssBackup";
 /// The parent of [`BACKUP_KEY`]; removed with the backup when left empty.
@@ -366,7 +366,7 @@ pub fn status() -> Result<MmcssStatus, ServiceError> {
     };
     let probe = match std::thread::Builder::new()
         .name("tenuto-mmcss-probe".to_owned())
-        .spawn(|| crate::windows::mmcss_probe(PRO_AUDIO))
+        .spawn(|| super::mmcss::probe(PRO_AUDIO))
     {
         Ok(handle) => match handle.join() {
             Ok(Ok(task_index)) => Probe::Accepted { task_index },

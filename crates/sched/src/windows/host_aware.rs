@@ -8,9 +8,11 @@
 
 use tenuto_engine::host::{AppliedPolicy, PrioritySample, ThreadPolicy};
 
+use super::apply::{AppliedWindowsPolicy, WindowsThreadPolicy};
+use super::readback::{current_priority, thread_priority_snapshot};
+use super::timer::{timer_resolution_guard, TimerResolution};
 use crate::policy::Scheduling;
 use crate::profiles::{self, Decision, ProfileSetting, ThreadObservation};
-use crate::windows::{self, AppliedWindowsPolicy, TimerResolution, WindowsThreadPolicy};
 
 /// A scheduling choice that follows the host it runs in.
 #[derive(Debug, Clone)]
@@ -82,16 +84,15 @@ impl HostAwarePolicy {
         }
         let profile = own.or(self.default_profile.as_ref());
         // The host's other threads, as they are right now.
-        let me = windows::current_priority().ok().map(|t| t.tid);
-        let snapshot: Vec<ThreadObservation> =
-            windows::thread_priority_snapshot(std::process::id())
-                .into_iter()
-                .filter(|t| Some(t.tid) != me)
-                .map(|t| ThreadObservation {
-                    priority: t.priority,
-                    base_priority: t.base_priority,
-                })
-                .collect();
+        let me = current_priority().ok().map(|t| t.tid);
+        let snapshot: Vec<ThreadObservation> = thread_priority_snapshot(std::process::id())
+            .into_iter()
+            .filter(|t| Some(t.tid) != me)
+            .map(|t| ThreadObservation {
+                priority: t.priority,
+                base_priority: t.base_priority,
+            })
+            .collect();
         let decision = profiles::decide(&exe, profile, Some(&snapshot), &self.scheduling.windows);
         (exe, decision)
     }
@@ -129,7 +130,7 @@ impl ThreadPolicy for HostAwarePolicy {
         let inner = WindowsThreadPolicy::new(&scheduling).apply_here();
         let timer = self
             .timer_resolution_ms
-            .and_then(|ms| windows::timer_resolution_guard(ms).ok());
+            .and_then(|ms| timer_resolution_guard(ms).ok());
         let description = format!(
             "{} [{exe}: {:?} — {}]{}",
             inner.describe(),

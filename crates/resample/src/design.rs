@@ -9,9 +9,10 @@ pub(crate) const ATTENUATION_DB: f64 = 115.0;
 
 /// Table rows per input frame when the kernel is not stretched (upsampling or equal rates).
 ///
-/// Linear interpolation between rows `1/L` apart attenuates the table's images by about
-/// `(f / L)²` for a signal at `f` cycles per input frame: at `f` = 20 kHz / 44.1 kHz and
-/// `L` = 256 that is −110 dB. A kernel stretched for downsampling by `in/out` has a
+/// Linear interpolation between rows `1/L` apart leaves an error of the signal's second
+/// derivative times `frac·(1 − frac) / (2 L²)`, i.e. spurs about `(πf / L)² / 10` below a tone
+/// at `f` cycles per input frame: measured −109 dB at 20 kHz / 44.1 kHz with `L` = 256, −121 dB
+/// with `L` = 512. A kernel stretched for downsampling by `in/out` has a
 /// proportionally narrower band, so it needs proportionally fewer rows for the same figure.
 pub(crate) const PHASES_AT_UNITY: usize = 512;
 

@@ -44,7 +44,8 @@ use crate::plan::{hns_to_frames, RingPlan};
 use crate::sizes::{self, Offer, SizeLimits, SizeMode};
 use crate::stream::com_port::{ComPort, SideSpec};
 use crate::stream::trace::Recorder;
-use crate::stream::{StreamCore, StreamPort, StreamSetup};
+use crate::stream::{Conversion, StreamCore, StreamPort, StreamSetup};
+use tenuto_resample::Resampler;
 
 /// Which endpoint to use for one direction.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -143,7 +144,16 @@ pub struct WasapiConfig {
     /// A chosen endpoint that is not there: Windows' default instead, with a notice
     /// (`true`), or `init()` fails (`false`).
     pub missing_falls_back: bool,
+    /// Shared modes: offer every standard rate and convert between the host's rate and the
+    /// mix rate on the driver thread (`true`), or offer the mix rate alone (`false`).
+    pub convert_rates: bool,
 }
+
+/// A converting stream's resamplers: (capture: device → host, render: host → device).
+type Resamplers = (Option<Resampler>, Option<Resampler>);
+
+/// The rates offered in shared modes when the driver converts (besides the mix rate).
+pub const CONVERSION_RATES: [u32; 6] = [44_100, 48_000, 88_200, 96_000, 176_400, 192_000];
 
 impl Default for WasapiConfig {
     fn default() -> Self {
@@ -156,6 +166,7 @@ impl Default for WasapiConfig {
             output_safety: OutputSafety::None,
             wake_up: WakeUp::Events,
             missing_falls_back: true,
+            convert_rates: true,
         }
     }
 }
@@ -374,6 +385,29 @@ impl WasapiDevice {
                  / 4) and WASAPI buffers three periods"
             ));
         }
+        let mut rates = rates;
+        let shared_mix = [&render, &capture]
+            .into_iter()
+            .flatten()
+            .find(|s| !matches!(s.mode, SideMode::Exclusive { .. }))
+            .map(|s| s.mix);
+        if let (Some(mix), true) = (shared_mix, self.config.convert_rates) {
+            if mix.float && mix.bits == 32 {
+                rates = CONVERSION_RATES.iter().map(|&r| f64::from(r)).collect();
+                if !rates.contains(&f64::from(mix.rate)) {
+                    rates.push(f64::from(mix.rate));
+                    rates.sort_by(f64::total_cmp);
+                }
+            } else {
+                notes.push(format!(
+                    "sample-rate conversion needs a 32-bit float mix format; this device \
+                     mixes {}, so only {} Hz is offered (set the rate in Windows' Sound \
+                     settings to the one your project uses)",
+                    mix.sample_description(),
+                    mix.rate
+                ));
+            }
+        }
         self.info = info;
         self.rates = rates;
         self.render = render;
@@ -439,21 +473,84 @@ impl WasapiDevice {
 
     /// The ring plan a stream with `buffer_frames` ASIO frames gets (shared modes; in
     /// exclusive mode the device period is the ASIO buffer).
+    /// Whether a stream at the host's `rate` converts (shared modes, a rate other than the
+    /// mix rate).
+    pub fn converts(&self, rate: f64) -> bool {
+        !self.exclusive()
+            && [&self.render, &self.capture]
+                .into_iter()
+                .flatten()
+                .any(|s| f64::from(s.mix.rate) != rate)
+    }
+
+    /// The mix rate of the shared-mode sides.
+    fn mix_rate(&self) -> f64 {
+        self.render
+            .as_ref()
+            .or(self.capture.as_ref())
+            .map_or(48_000.0, |s| f64::from(s.mix.rate))
+    }
+
+    /// The resamplers a stream at the host's `rate` uses (capture: device → host; render:
+    /// host → device), or `None` when it does not convert.
+    fn resamplers(&self, rate: f64) -> Result<Option<Resamplers>, tenuto_resample::Error> {
+        if !self.converts(rate) {
+            return Ok(None);
+        }
+        let (host, device) = (rate.round() as u32, self.mix_rate().round() as u32);
+        let capture = match &self.capture {
+            Some(s) => Some(Resampler::new(device, host, usize::from(s.mix.channels))?),
+            None => None,
+        };
+        let render = match &self.render {
+            Some(s) => Some(Resampler::new(host, device, usize::from(s.mix.channels))?),
+            None => None,
+        };
+        Ok(Some((capture, render)))
+    }
+
+    /// The latency conversion at the host's `rate` adds, host frames (0 without it): both
+    /// resamplers' delays.
+    pub fn conversion_latency(&self, rate: f64) -> DeviceLatency {
+        match self.resamplers(rate) {
+            Ok(Some((capture, render))) => DeviceLatency {
+                input_frames: capture.map_or(0, |r| r.delay_frames().round() as u32),
+                output_frames: render.map_or(0, |r| {
+                    (r.delay_frames() * rate / self.mix_rate()).round() as u32
+                }),
+            },
+            _ => DeviceLatency {
+                input_frames: 0,
+                output_frames: 0,
+            },
+        }
+    }
+
+    /// The plan for an ASIO buffer of `buffer_frames` at the host's `rate`: in device
+    /// frames, or, when the stream converts, in host frames ([`RingPlan::converted`]).
     pub fn plan(&self, buffer_frames: u32, rate: f64) -> RingPlan {
+        if self.converts(rate) {
+            let mix = self.mix_rate();
+            let extra = self.output_extra(self.render.as_ref().map_or(0, |s| s.period_frames), mix);
+            return RingPlan::converted(
+                buffer_frames,
+                self.render.as_ref().map(|s| s.period_frames),
+                self.capture.as_ref().map(|s| s.period_frames),
+                self.capture.as_ref().map_or(0, |s| s.buffer_frames),
+                mix,
+                rate,
+            )
+            .with_output_safety((f64::from(extra) * rate / mix).ceil() as u32);
+        }
+        self.plan_in_device_frames(buffer_frames, rate)
+    }
+
+    fn plan_in_device_frames(&self, buffer_frames: u32, rate: f64) -> RingPlan {
         let period = |s: &Side| match s.mode {
             SideMode::Exclusive { .. } => buffer_frames,
             _ => s.period_frames,
         };
         let render_period = self.render.as_ref().map_or(0, period);
-        // Two clocks: the drift steer needs a period of headroom (see `steering_headroom`).
-        let headroom = if self.steers_drift() {
-            steering_headroom(render_period)
-        } else {
-            0
-        };
-        let safety = self
-            .safety_frames(render_period, rate)
-            .saturating_add(headroom);
         RingPlan::new(
             buffer_frames,
             self.render.as_ref().map(period),
@@ -463,7 +560,19 @@ impl WasapiDevice {
                 _ => s.buffer_frames,
             }),
         )
-        .with_output_safety(safety)
+        .with_output_safety(self.output_extra(render_period, rate))
+    }
+
+    /// Output queued beyond the plan's minimum, frames at `rate`: the configured safety, and
+    /// with two clocks the drift steer's headroom (see `steering_headroom`).
+    fn output_extra(&self, render_period: u32, rate: f64) -> u32 {
+        let headroom = if self.steers_drift() {
+            steering_headroom(render_period)
+        } else {
+            0
+        };
+        self.safety_frames(render_period, rate)
+            .saturating_add(headroom)
     }
 
     /// The frames of [`WasapiConfig::output_safety`] for a render period of `render_period`
@@ -902,13 +1011,24 @@ impl Device for WasapiDevice {
         // the loopback measures none), and it counts the engine period the plan already
         // holds. What WASAPI cannot see — the converters of the hardware — is not in any
         // figure; measure it with `tenuto loopback` and a cable.
-        self.plan(config.period_frames, config.sample_rate)
-            .latency(0, 0)
+        // Converting: the plan is in host frames, and both resamplers' delays add.
+        let plan = self
+            .plan(config.period_frames, config.sample_rate)
+            .latency(0, 0);
+        let conversion = self.conversion_latency(config.sample_rate);
+        DeviceLatency {
+            input_frames: plan.input_frames + conversion.input_frames,
+            output_frames: plan.output_frames + conversion.output_frames,
+        }
     }
 
     fn open(&mut self, config: &StreamConfig) -> Result<Box<dyn DeviceStream>, DeviceError> {
-        let (port, setup) = self.prepare(config)?;
-        Ok(Box::new(StreamCore::new(port, setup)))
+        let (port, setup, conversion) = self.prepare(config)?;
+        let stream = StreamCore::new(port, setup);
+        Ok(match conversion {
+            Some(c) => Box::new(stream.with_conversion(c)),
+            None => Box::new(stream),
+        })
     }
 }
 
@@ -921,14 +1041,21 @@ impl WasapiDevice {
         config: &StreamConfig,
         capacity: usize,
     ) -> Result<StreamCore<Recorder<impl StreamPort>>, DeviceError> {
-        let (port, setup) = self.prepare(config)?;
-        let rate = config.sample_rate.round() as u32;
-        Ok(StreamCore::new(Recorder::new(port, capacity, rate), setup))
+        let (port, setup, conversion) = self.prepare(config)?;
+        let rate = setup.rate.round() as u32;
+        let stream = StreamCore::new(Recorder::new(port, capacity, rate), setup);
+        Ok(match conversion {
+            Some(c) => stream.with_conversion(c),
+            None => stream,
+        })
     }
 
     /// Checks `config` against the device, probes the endpoints again and builds the
     /// stream's port and setup.
-    fn prepare(&mut self, config: &StreamConfig) -> Result<(ComPort, StreamSetup), DeviceError> {
+    fn prepare(
+        &mut self,
+        config: &StreamConfig,
+    ) -> Result<(ComPort, StreamSetup, Option<Conversion>), DeviceError> {
         if !self.rates.contains(&config.sample_rate) {
             return Err(DeviceError::UnsupportedRate {
                 device: self.info.name.clone(),
@@ -994,7 +1121,7 @@ impl WasapiDevice {
         } else {
             None
         };
-        Ok(self.stream_parts(config, exclusive_period))
+        self.stream_parts(config, exclusive_period)
     }
 }
 
@@ -1017,8 +1144,16 @@ impl WasapiDevice {
         &self,
         config: &StreamConfig,
         exclusive_period: Option<u32>,
-    ) -> (ComPort, StreamSetup) {
-        let rate = config.sample_rate.round() as u32;
+    ) -> Result<(ComPort, StreamSetup, Option<Conversion>), DeviceError> {
+        // Converting: the rings and the plan's device side run at the mix rate.
+        let converts = exclusive_period.is_none() && self.converts(config.sample_rate);
+        let device_rate = if converts {
+            self.mix_rate()
+        } else {
+            config.sample_rate
+        };
+        let rate = device_rate.round() as u32;
+        let host_plan = self.plan(config.period_frames, config.sample_rate);
         let plan = match exclusive_period {
             Some(p) => RingPlan::new(
                 config.period_frames,
@@ -1034,7 +1169,32 @@ impl WasapiDevice {
                         0
                     }),
             ),
-            None => self.plan(config.period_frames, config.sample_rate),
+            None if converts => host_plan.on_device(
+                self.render.as_ref().map(|s| s.period_frames),
+                self.capture.as_ref().map(|s| s.period_frames),
+                device_rate,
+                config.sample_rate,
+            ),
+            None => host_plan,
+        };
+        let conversion = if converts {
+            let (capture, render) = self
+                .resamplers(config.sample_rate)
+                .map_err(|e| DeviceError::Open {
+                    device: self.info.name.clone(),
+                    reason: format!("sample-rate conversion: {e}"),
+                })?
+                .unwrap_or((None, None));
+            Some(Conversion::new(
+                capture,
+                render,
+                self.capture
+                    .as_ref()
+                    .map_or(0, |s| s.buffer_frames as usize),
+                config.period_frames as usize,
+            ))
+        } else {
+            None
         };
         let period_hns = exclusive_period.map_or(0, |p| frames_to_hns(p, rate));
         let spec = |s: &Side| SideSpec {
@@ -1050,7 +1210,7 @@ impl WasapiDevice {
         let polling = self.config.wake_up.polls();
         let setup = StreamSetup {
             plan,
-            rate: config.sample_rate,
+            rate: device_rate,
             render_frame_bytes: self
                 .render
                 .as_ref()
@@ -1070,6 +1230,9 @@ impl WasapiDevice {
             exclusive_render: exclusive_period.is_some() && !polling,
             polling,
             steer_drift: self.steers_drift(),
+            host_rate: config.sample_rate,
+            host_buffer_frames: config.period_frames,
+            input_ring_frames: host_plan.input_ring_frames,
         };
         let port = ComPort::new(
             self.render.as_ref().map(spec),
@@ -1077,7 +1240,7 @@ impl WasapiDevice {
             polling,
             self.on_change.clone(),
         );
-        (port, setup)
+        Ok((port, setup, conversion))
     }
 }
 

@@ -146,6 +146,49 @@ impl RingPlan {
             .map_or(0, |pc| pc - gcd(self.buffer_frames, pc))
     }
 
+    /// The plan in host frames for a stream that converts between a device at
+    /// `device_rate` and a host at `host_rate`: the device's periods and capture buffer
+    /// expressed in host frames (rounded up), planned as if the device ran at the host's
+    /// rate. The rings and the latency then follow the same rules; the queue on the device
+    /// side is [`RingPlan::on_device`] of it.
+    pub fn converted(
+        buffer_frames: u32,
+        render_period: Option<u32>,
+        capture_period: Option<u32>,
+        capture_buffer_frames: u32,
+        device_rate: f64,
+        host_rate: f64,
+    ) -> Self {
+        let to_host = |frames: u32| (f64::from(frames) * host_rate / device_rate).ceil() as u32;
+        Self::new(
+            buffer_frames,
+            render_period.map(to_host),
+            capture_period.map(to_host),
+            to_host(capture_buffer_frames),
+        )
+    }
+
+    /// This host-frame plan ([`RingPlan::converted`]) as the device side's queue sees it:
+    /// the ASIO buffer, prefill and output ring in device frames (rounded up), the device's
+    /// own periods. The input ring stays in host frames (it holds converted frames).
+    pub fn on_device(
+        &self,
+        render_period: Option<u32>,
+        capture_period: Option<u32>,
+        device_rate: f64,
+        host_rate: f64,
+    ) -> Self {
+        let to_device = |frames: u32| (f64::from(frames) * device_rate / host_rate).ceil() as u32;
+        Self {
+            buffer_frames: to_device(self.buffer_frames),
+            render_period_frames: render_period,
+            capture_period_frames: capture_period,
+            output_prefill_frames: to_device(self.output_prefill_frames),
+            input_ring_frames: self.input_ring_frames,
+            output_ring_frames: to_device(self.output_ring_frames),
+        }
+    }
+
     /// Device latency given the streams' own latencies (`GetStreamLatency`, in frames). See
     /// the module documentation for the derivation.
     pub fn latency(&self, render_stream_frames: u32, capture_stream_frames: u32) -> DeviceLatency {

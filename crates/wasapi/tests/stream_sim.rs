@@ -64,18 +64,21 @@ fn setup(buffer: u32, sim: &SimConfig, polling: bool, steer: bool) -> StreamSetu
         exclusive_render: false,
         polling,
         steer_drift: steer,
+        host_rate: f64::from(RATE),
+        host_buffer_frames: buffer,
+        input_ring_frames: plan.input_ring_frames,
     }
 }
 
 /// Runs a host that writes each output frame's position + 1 and reads the input back, for
 /// `seconds` of simulated time.
 fn run(core: &mut StreamCore<SimPort>, seconds: f64) -> Outcome {
-    let b = core.plan().buffer_frames as usize;
+    let b = core.host_buffer_frames() as usize;
     let mut out = Outcome::default();
     let mut input = vec![0u8; b * CH * 4];
     let mut output = vec![0u8; b * CH * 4];
     let (mut in_pos, mut out_pos) = (0i64, 0i64);
-    let mut next_capture: Option<i32> = None;
+    let mut next_capture: Option<f32> = None;
     if let Err(e) = core.start() {
         out.error = Some((e, core.port().elapsed_ns()));
         return out;
@@ -94,21 +97,20 @@ fn run(core: &mut StreamCore<SimPort>, seconds: f64) -> Outcome {
         out.periods += 1;
         core.read(&mut input).unwrap();
         for (i, frame) in input.chunks_exact(CH * 4).enumerate() {
-            let v = i32::from_le_bytes(frame[..4].try_into().unwrap());
-            if core.port().counters().pulls > 0 && v > 0 {
-                *out.round_trips
-                    .entry(in_pos + i as i64 - i64::from(v - 1))
-                    .or_default() += 1;
+            let v = f32::from_le_bytes(frame[..4].try_into().unwrap());
+            if core.port().counters().pulls > 0 && v >= 1.0 {
+                let trip = (in_pos + i as i64) as f64 - f64::from(v - 1.0);
+                *out.round_trips.entry(trip.round() as i64).or_default() += 1;
             }
             if let Some(expected) = next_capture {
                 if v != expected {
                     out.input_gaps += 1;
                 }
             }
-            next_capture = Some(v + 1);
+            next_capture = Some(v + 1.0);
         }
         for (i, frame) in output.chunks_exact_mut(CH * 4).enumerate() {
-            let v = (out_pos + i as i64 + 1) as i32;
+            let v = (out_pos + i as i64 + 1) as f32;
             for s in frame.chunks_exact_mut(4) {
                 s.copy_from_slice(&v.to_le_bytes());
             }
@@ -163,7 +165,7 @@ fn loopback_stamped(
 /// output (the plan + the measured render lateness), frames.
 fn reported(core: &StreamCore<SimPort>) -> i64 {
     let lat = core.plan().latency(0, 0);
-    i64::from(core.plan().buffer_frames)
+    i64::from(core.host_buffer_frames())
         + i64::from(lat.input_frames + lat.output_frames)
         + i64::from(core.measured_input_delay().unwrap_or(0))
         + i64::from(core.measured_output_delay().unwrap_or(0))
@@ -467,4 +469,86 @@ fn recorded_winepulse_timing_replays_cleanly() {
         replayed += 1;
     }
     assert!(replayed >= 5, "only {replayed} traces in {}", dir.display());
+}
+
+/// A host at 44.1 kHz (and 96 kHz) on a 48 kHz device: the stream converts both ways, the
+/// loopback's round trip is one value for the whole run and equals the latency reported —
+/// the plan in host frames plus both resamplers' delays plus what was measured — to the
+/// frame, with no glitch on either side.
+#[test]
+fn a_converted_loopback_round_trip_equals_the_reported_latency() {
+    use tenuto_resample::Resampler;
+    use tenuto_wasapi::stream::Conversion;
+
+    for host_rate in [44_100u32, 96_000] {
+        for b in [64u32, 256, 441] {
+            let mut capture = SimSide::new(1056, 480);
+            capture.hold_ns = 2_500_000;
+            let render = SimSide::new(1056, 480);
+            let sim = SimConfig {
+                rate: RATE,
+                channels: CH,
+                render: Some(render),
+                capture: Some(capture),
+                loopback: true,
+                stalls: Vec::new(),
+                wake_jitter_ns: 300_000,
+                seed: 5,
+            };
+            let (d, h) = (f64::from(RATE), f64::from(host_rate));
+            let host_plan = RingPlan::converted(b, Some(480), Some(480), 1056, d, h);
+            let plan = host_plan.on_device(Some(480), Some(480), d, h);
+            let setup = StreamSetup {
+                plan,
+                rate: d,
+                render_frame_bytes: Some(4 * CH),
+                capture_frame_bytes: Some(4 * CH),
+                capture_buffer_frames: 1056,
+                longest_period_frames: 480,
+                exclusive_render: false,
+                polling: false,
+                steer_drift: false,
+                host_rate: h,
+                host_buffer_frames: b,
+                input_ring_frames: host_plan.input_ring_frames,
+            };
+            let conversion = Conversion::new(
+                Some(Resampler::new(RATE, host_rate, CH).unwrap()),
+                Some(Resampler::new(host_rate, RATE, CH).unwrap()),
+                1056,
+                b as usize,
+            );
+            let (capture_delay, render_delay) = conversion.delays();
+            let mut core = StreamCore::new(SimPort::new(sim), setup).with_conversion(conversion);
+            let o = run(&mut core, 5.0);
+            let what = format!("host {host_rate} Hz, B {b}");
+            assert_clean(&o, &core, &what);
+            // The converted values are interpolated: the round trip may read ±1 frame.
+            let (lo, hi) = (
+                *o.round_trips.keys().next().unwrap(),
+                *o.round_trips.keys().last().unwrap(),
+            );
+            assert!(
+                hi - lo <= 1,
+                "{what}: the round trip moved: {:?}",
+                o.round_trips
+            );
+            let lat = host_plan.latency(0, 0);
+            let reported = f64::from(b + lat.input_frames + lat.output_frames)
+                + f64::from(core.measured_input_delay().unwrap_or(0))
+                + f64::from(core.measured_output_delay().unwrap_or(0))
+                + capture_delay
+                + render_delay * h / d;
+            let seen = o
+                .round_trips
+                .iter()
+                .max_by_key(|(_, n)| **n)
+                .map(|(k, _)| *k as f64)
+                .unwrap();
+            assert!(
+                (seen - reported).abs() <= 1.5,
+                "{what}: measured {seen} frames, reported {reported:.1}"
+            );
+        }
+    }
 }

@@ -55,6 +55,7 @@ use crate::clock::SwitchClock;
 use crate::drift::{DriftSteer, Slip};
 use crate::plan::RingPlan;
 use crate::ring::FrameRing;
+use tenuto_resample::Resampler;
 
 /// One capture packet as the port hands it over.
 #[derive(Debug)]
@@ -151,6 +152,104 @@ pub struct StreamSetup {
     pub polling: bool,
     /// Render and capture run on different clocks: steer the output queue against drift.
     pub steer_drift: bool,
+    /// The host's rate: [`StreamSetup::rate`], or another when the stream converts.
+    pub host_rate: f64,
+    /// The ASIO buffer, host frames ([`RingPlan::buffer_frames`] is in device frames).
+    pub host_buffer_frames: u32,
+    /// The input ring's capacity, host frames.
+    pub input_ring_frames: u32,
+}
+
+/// Sample-rate conversion between the device's rate and the host's, on the driver thread.
+///
+/// Both sides carry interleaved `f32` frames (the only format the device converts). The
+/// capture resampler turns each packet into host frames before the input ring; the render
+/// resampler turns each ASIO buffer into device frames before the output ring, so the rings'
+/// and the plan's arithmetic stays in the units it was made for. Every buffer is allocated
+/// here, before streaming.
+pub struct Conversion {
+    capture: Option<Resampler>,
+    render: Option<Resampler>,
+    /// Scratch: one packet or one buffer of input samples.
+    samples_in: Vec<f32>,
+    /// Scratch: the resampler's output samples.
+    samples_out: Vec<f32>,
+    /// Scratch: the output as bytes for a ring.
+    bytes: Vec<u8>,
+}
+
+impl Conversion {
+    /// Resamplers for `capture` (device → host) and `render` (host → device), with scratch
+    /// for packets up to `packet_frames` and ASIO buffers of `buffer_frames`.
+    pub fn new(
+        capture: Option<Resampler>,
+        render: Option<Resampler>,
+        packet_frames: usize,
+        buffer_frames: usize,
+    ) -> Self {
+        let capture_in = capture.as_ref().map_or(0, |r| packet_frames * r.channels());
+        let capture_out = capture
+            .as_ref()
+            .map_or(0, |r| r.output_frames_max(packet_frames) * r.channels());
+        let render_in = render.as_ref().map_or(0, |r| buffer_frames * r.channels());
+        let render_out = render
+            .as_ref()
+            .map_or(0, |r| r.output_frames_max(buffer_frames) * r.channels());
+        let out = capture_out.max(render_out);
+        Self {
+            capture,
+            render,
+            samples_in: vec![0.0; capture_in.max(render_in)],
+            samples_out: vec![0.0; out],
+            bytes: vec![0; out * 4],
+        }
+    }
+
+    /// The delay the two resamplers add, (capture in host frames, render in device frames).
+    pub fn delays(&self) -> (f64, f64) {
+        (
+            self.capture.as_ref().map_or(0.0, Resampler::delay_frames),
+            self.render.as_ref().map_or(0.0, Resampler::delay_frames),
+        )
+    }
+
+    fn reset(&mut self) {
+        if let Some(r) = self.capture.as_mut() {
+            r.reset();
+        }
+        if let Some(r) = self.render.as_mut() {
+            r.reset();
+        }
+    }
+
+    /// Resamples interleaved `f32` frames (`None`: `frames` of silence) with `resampler` and
+    /// returns the output as bytes. Real-time safe.
+    fn run<'a>(
+        resampler: &mut Resampler,
+        samples_in: &mut [f32],
+        samples_out: &mut [f32],
+        bytes: &'a mut [u8],
+        data: Option<&[u8]>,
+        frames: usize,
+    ) -> &'a [u8] {
+        let n = (frames * resampler.channels()).min(samples_in.len());
+        let input = samples_in.get_mut(..n).unwrap_or_default();
+        match data {
+            Some(data) => {
+                for (s, b) in input.iter_mut().zip(data.chunks_exact(4)) {
+                    *s = b.try_into().map_or(0.0, f32::from_le_bytes);
+                }
+            }
+            None => input.fill(0.0),
+        }
+        let (_, produced) = resampler.process(input, samples_out);
+        let samples = produced * resampler.channels();
+        let out = samples_out.get(..samples).unwrap_or_default();
+        for (b, s) in bytes.chunks_exact_mut(4).zip(out) {
+            b.copy_from_slice(&s.to_le_bytes());
+        }
+        bytes.get(..samples * 4).unwrap_or_default()
+    }
 }
 
 /// Event-driven waits last at most this long, ms: with no event the thread looks at the
@@ -247,9 +346,22 @@ pub struct StreamCore<P: StreamPort> {
     check_gap_max_ns: [u64; 2],
     /// When the current second of `check_gap_max_ns` began, ns.
     check_second_ns: u64,
+    /// The host's rate (the device's unless the stream converts).
+    host_rate: f64,
+    /// The ASIO buffer, host frames.
+    host_buffer_frames: usize,
+    /// Sample-rate conversion, when the host's rate is not the device's.
+    conversion: Option<Conversion>,
 }
 
 impl<P: StreamPort> StreamCore<P> {
+    /// Converts between the device's rate and the host's with `conversion` (the rings then
+    /// hold host frames on the input side and device frames on the output side).
+    pub fn with_conversion(mut self, conversion: Conversion) -> Self {
+        self.conversion = Some(conversion);
+        self
+    }
+
     /// A stream over `port`, its rings allocated now (not in `start`).
     pub fn new(port: P, setup: StreamSetup) -> Self {
         let plan = setup.plan;
@@ -264,7 +376,7 @@ impl<P: StreamPort> StreamCore<P> {
             plan,
             rate,
             input: FrameRing::new(
-                plan.input_ring_frames as usize,
+                setup.input_ring_frames as usize,
                 setup.capture_frame_bytes.unwrap_or(1),
             ),
             output: FrameRing::new(
@@ -296,7 +408,7 @@ impl<P: StreamPort> StreamCore<P> {
                 && setup.render_frame_bytes.is_some()
                 && setup.capture_frame_bytes.is_some())
             .then(|| (rate.round() as u32, plan.render_period_frames.unwrap_or(1))),
-            clock: SwitchClock::new(plan.buffer_frames, rate),
+            clock: SwitchClock::new(setup.host_buffer_frames, setup.host_rate),
             over_high_water_since: None,
             polling: setup.polling,
             // A quarter of the shortest device period, rounded down to whole milliseconds
@@ -311,6 +423,9 @@ impl<P: StreamPort> StreamCore<P> {
             last_check_ns: 0,
             check_gap_max_ns: [0; 2],
             check_second_ns: 0,
+            host_rate: setup.host_rate,
+            host_buffer_frames: setup.host_buffer_frames as usize,
+            conversion: None,
         }
     }
 
@@ -324,9 +439,14 @@ impl<P: StreamPort> StreamCore<P> {
         &mut self.port
     }
 
-    /// The plan the stream runs.
+    /// The plan the stream runs (device frames; see [`RingPlan::on_device`]).
     pub fn plan(&self) -> &RingPlan {
         &self.plan
+    }
+
+    /// The ASIO buffer, host frames.
+    pub fn host_buffer_frames(&self) -> u32 {
+        u32::try_from(self.host_buffer_frames).unwrap_or(u32::MAX)
     }
 
     fn frames_to_ns(&self, frames: u64) -> u64 {
@@ -347,7 +467,13 @@ impl<P: StreamPort> StreamCore<P> {
         if self.has_capture {
             loop {
                 let frames = self.port.next_packet_frames()?;
-                if frames == 0 || (frames as usize) > self.input.free_frames() {
+                // Room for the packet as the ring will hold it (more, converted to a higher
+                // host rate).
+                let needed = match self.conversion.as_ref().and_then(|c| c.capture.as_ref()) {
+                    Some(r) => r.output_frames_max(frames as usize),
+                    None => frames as usize,
+                };
+                if frames == 0 || needed > self.input.free_frames() {
                     // Nothing waiting, or no room yet: the packet stays in WASAPI's buffer.
                     break;
                 }
@@ -355,11 +481,27 @@ impl<P: StreamPort> StreamCore<P> {
                 let counters = &mut self.counters;
                 let first = !self.captured_any;
                 let captured_any = &mut self.captured_any;
+                let mut conversion = self.conversion.as_mut().and_then(|c| {
+                    c.capture
+                        .as_mut()
+                        .map(|r| (r, &mut c.samples_in, &mut c.samples_out, &mut c.bytes))
+                });
                 let mut newest = NewestPacket::default();
                 self.port.read_packet(&mut |packet| {
-                    match packet.data {
-                        Some(data) => input.push(data),
-                        None => input.push_silence(packet.frames as usize),
+                    match (conversion.as_mut(), packet.data) {
+                        (Some((r, samples_in, samples_out, bytes)), data) => {
+                            let frames = packet.frames as usize;
+                            input.push(Conversion::run(
+                                r,
+                                samples_in,
+                                samples_out,
+                                bytes,
+                                data,
+                                frames,
+                            ))
+                        }
+                        (None, Some(data)) => input.push(data),
+                        (None, None) => input.push_silence(packet.frames as usize),
                     };
                     if packet.flags & DISCONTINUITY != 0 && *captured_any {
                         counters.input_overruns += 1;
@@ -516,15 +658,16 @@ impl<P: StreamPort> StreamCore<P> {
                 0
             },
         };
+        // Reported in host frames: the engine adds them to host-frame latencies.
         self.input_delay_frames = capture_delay::measure(&first)
             .ns()
-            .map(|ns| capture_delay::ns_to_frames(ns, self.rate));
+            .map(|ns| capture_delay::ns_to_frames(ns, self.host_rate));
         if self.has_render {
             // Render starts now, not when the packet became readable (the plan's phase):
             // the output queue holds that much more for the stream's life.
             self.output_delay_frames = Some(capture_delay::ns_to_frames(
                 capture_delay::readable_age_ns(&first),
-                self.rate,
+                self.host_rate,
             ));
         }
     }
@@ -557,6 +700,16 @@ impl<P: StreamPort> StreamCore<P> {
     fn output_queued(&self) -> usize {
         self.output.frames() + self.render_padding as usize
     }
+
+    /// Whether the next ASIO period can run: a whole buffer of (host) frames captured, or
+    /// (output only) the render queue below the prefill. Real-time safe.
+    fn period_ready(&self) -> bool {
+        if self.has_capture {
+            self.input.frames() >= self.host_buffer_frames
+        } else {
+            self.has_render && self.output_queued() < self.plan.output_prefill_frames as usize
+        }
+    }
 }
 
 impl<P: StreamPort> DeviceStream for StreamCore<P> {
@@ -579,6 +732,9 @@ impl<P: StreamPort> DeviceStream for StreamCore<P> {
         self.input_delay_frames = None;
         self.output_delay_frames = None;
         self.render_padding = 0;
+        if let Some(c) = self.conversion.as_mut() {
+            c.reset();
+        }
         let buffers = self.port.open()?;
         self.render_buffer_frames = buffers.render_frames;
         if self.has_capture {
@@ -606,10 +762,7 @@ impl<P: StreamPort> DeviceStream for StreamCore<P> {
             }
             if !self.awaiting_capture {
                 self.service()?;
-                if self
-                    .plan
-                    .period_ready(self.input.frames(), self.output_queued())
-                {
+                if self.period_ready() {
                     break;
                 }
             }
@@ -680,11 +833,12 @@ impl<P: StreamPort> DeviceStream for StreamCore<P> {
         // How long ago the period was complete, in frames: the captured frames beyond it, or
         // (output only) how far the render queue is below the level that made it due.
         let early = if self.has_capture {
-            self.input
-                .frames()
-                .saturating_sub(self.plan.buffer_frames as usize)
+            self.input.frames().saturating_sub(self.host_buffer_frames)
         } else {
-            (self.plan.output_prefill_frames as usize).saturating_sub(self.output_queued() + 1)
+            // Device frames; the clock counts host frames.
+            let dev =
+                (self.plan.output_prefill_frames as usize).saturating_sub(self.output_queued() + 1);
+            (dev as f64 * self.host_rate / self.rate) as usize
         };
         let due = self.clock.time_of(self.next_index, woke, early as u64);
         let lost_ns = self.clock.take_lost_ns();
@@ -738,6 +892,55 @@ impl<P: StreamPort> DeviceStream for StreamCore<P> {
         if !self.has_render {
             return Ok(());
         }
+        // Converting: the buffer becomes device frames first (scratch taken out of `self`
+        // for the call and put back; moving a Vec does not allocate).
+        let Some(mut conversion) = self.conversion.take() else {
+            return self.queue_output(src);
+        };
+        let result = match conversion.render.as_mut() {
+            Some(r) => {
+                let frames = src.len() / (4 * r.channels()).max(1);
+                let bytes = Conversion::run(
+                    r,
+                    &mut conversion.samples_in,
+                    &mut conversion.samples_out,
+                    &mut conversion.bytes,
+                    Some(src),
+                    frames,
+                );
+                self.queue_output(bytes)
+            }
+            None => self.queue_output(src),
+        };
+        self.conversion = Some(conversion);
+        result
+    }
+
+    fn stop(&mut self) {
+        if self.open {
+            self.port.close();
+            self.open = false;
+        }
+        self.awaiting_capture = false;
+    }
+
+    fn device_counters(&self) -> DeviceCounters {
+        self.counters
+    }
+
+    fn measured_input_delay(&self) -> Option<u32> {
+        self.input_delay_frames
+    }
+
+    fn measured_output_delay(&self) -> Option<u32> {
+        self.output_delay_frames
+    }
+}
+
+impl<P: StreamPort> StreamCore<P> {
+    /// Queues one period of device frames for playback (see [`DeviceStream::write`]).
+    /// Real-time safe.
+    fn queue_output(&mut self, src: &[u8]) -> Result<(), StreamError> {
         let frames = src.len() / self.output.frame_bytes();
         // High-water mark: the most the plan queues plus a period of jitter on either side.
         // A render side that stalls and then catches up (Wine's timer thread does) passes it
@@ -796,26 +999,6 @@ impl<P: StreamPort> DeviceStream for StreamCore<P> {
             self.counters.output_underruns += 1;
         }
         self.feed_render()
-    }
-
-    fn stop(&mut self) {
-        if self.open {
-            self.port.close();
-            self.open = false;
-        }
-        self.awaiting_capture = false;
-    }
-
-    fn device_counters(&self) -> DeviceCounters {
-        self.counters
-    }
-
-    fn measured_input_delay(&self) -> Option<u32> {
-        self.input_delay_frames
-    }
-
-    fn measured_output_delay(&self) -> Option<u32> {
-        self.output_delay_frames
     }
 }
 

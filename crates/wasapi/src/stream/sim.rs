@@ -24,7 +24,7 @@
 //! * **Schedules.** A side may follow a recorded schedule ([`crate::stream::trace`])
 //!   instead of the ideal clock: each entry is when a pull or packet happened and its size.
 //!
-//! Samples are `i32`, `channels` per frame. The simulation allocates freely: it is test
+//! Samples are `f32`, `channels` per frame (a frame number up to 2²⁴ is exact). The simulation allocates freely: it is test
 //! equipment, not part of the real-time path.
 
 use std::collections::VecDeque;
@@ -97,7 +97,7 @@ pub struct Stall {
 pub struct SimConfig {
     /// Nominal rate, frames per second.
     pub rate: u32,
-    /// Samples (`i32`) per frame.
+    /// Samples (`f32`) per frame.
     pub channels: usize,
     /// The render side.
     pub render: Option<SimSide>,
@@ -141,7 +141,7 @@ struct RenderState {
     pulls: u64,
     /// Frames pulled so far (sets where the next pull plays).
     pulled: u64,
-    buffer: VecDeque<i32>,
+    buffer: VecDeque<f32>,
 }
 
 #[derive(Debug)]
@@ -153,7 +153,7 @@ struct CaptureState {
     made: u64,
     recorded: u64,
     /// Readable packets: when they became readable, and their samples.
-    ready: VecDeque<(u64, Vec<i32>)>,
+    ready: VecDeque<(u64, Vec<f32>)>,
     /// The next packet follows a dropped one.
     discontinuity: bool,
 }
@@ -170,7 +170,7 @@ pub struct SimPort {
     render_signalled: bool,
     capture_signalled: bool,
     /// Played samples by device frame (render clock), from `played_from`.
-    played: VecDeque<i32>,
+    played: VecDeque<f32>,
     played_from: u64,
     counters: SimCounters,
     /// Scratch for the packet lent to `read_packet` (bytes).
@@ -297,10 +297,11 @@ impl SimPort {
             if self.played.is_empty() {
                 self.played_from = first_played;
             } else if at > end {
-                self.played.extend(std::iter::repeat_n(0, (at - end) * ch));
+                self.played
+                    .extend(std::iter::repeat_n(0.0, (at - end) * ch));
             }
             self.played.extend(r.buffer.drain(..have));
-            self.played.extend(std::iter::repeat_n(0, want - have));
+            self.played.extend(std::iter::repeat_n(0.0, want - have));
         } else {
             r.buffer.drain(..have);
         }
@@ -324,9 +325,9 @@ impl SimPort {
                 frame
                     .checked_sub(self.played_from)
                     .and_then(|i| self.played.get(i as usize * ch).copied())
-                    .unwrap_or(0)
+                    .unwrap_or(0.0)
             } else {
-                i32::try_from(frame % (1 << 30)).unwrap_or(0)
+                (frame % (1 << 24)) as f32
             };
             samples.extend(std::iter::repeat_n(value, ch));
         }
@@ -513,13 +514,13 @@ impl StreamPort for SimPort {
         let samples = self
             .scratch
             .chunks_exact(4)
-            .map(|b| b.try_into().map_or(0, i32::from_le_bytes));
+            .map(|b| b.try_into().map_or(0.0, f32::from_le_bytes));
         match self.render.as_mut() {
             Some(r) => r.buffer.extend(samples),
             None => {
                 // Written before `start_render` (the prefill): keep it for the start.
                 let side = self.config.render.clone().ok_or_else(Self::not_open)?;
-                let buffer: VecDeque<i32> = samples.collect();
+                let buffer: VecDeque<f32> = samples.collect();
                 self.render = Some(RenderState {
                     side,
                     started: false,

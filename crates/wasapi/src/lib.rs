@@ -11,16 +11,29 @@
 //!   Its stream runs on the driver thread; the ASIO buffer is decoupled from the engine period
 //!   by preallocated rings sized by [`plan`] (the minimum that cannot underrun), and the
 //!   latency it reports is derived there too.
+//! * The stream ([`stream`]): its logic ([`stream::StreamCore`]: rings, start-up, pacing,
+//!   the period clock, drift, stalls, rate conversion) runs against [`stream::StreamPort`],
+//!   the few calls it makes on the audio clients. On Windows the port is COM; on every OS a
+//!   simulated device ([`stream::sim`]) drives it with synthetic timing or with timing
+//!   recorded from winepulse ([`stream::trace`]), and `tests/stream_sim.rs` decides
+//!   start-up, stalls, latency, drift and conversion that way.
 //! * Portable parts, tested on every OS: channel names from a channel mask ([`channels`]),
 //!   mix-format parsing ([`format`](mod@format)), ring sizing and latency ([`plan`]), the frame ring
 //!   ([`ring`]), the buffer sizes offered per mode and why a preferred size was raised
 //!   ([`sizes`]), errors with HRESULT meanings and advice ([`error`]).
 //!
 //! ## Sample rate
-//! Shared mode runs at the rate set in Windows' Sound settings. The device offers exactly that
-//! rate ([`Device::sample_rates`](tenuto_engine::Device::sample_rates)), so the engine refuses
-//! any other with a message naming the one that works. Render and capture must share rate
-//! and sample type.
+//! Shared mode runs at the rate set in Windows' Sound settings (the mix rate). When the mix
+//! format is 32-bit float (Windows' own, and winepulse's) and `WasapiConfig::convert_rates`
+//! is on (the default), the device offers every standard rate (44.1 to 192 kHz) and a
+//! stream at another rate than the mix rate converts on the driver thread
+//! ([`stream::Conversion`], `tenuto-resample`): capture packets become host frames before
+//! the input ring, ASIO buffers become device frames before the output ring. The plan is
+//! then made in host frames ([`RingPlan::converted`]) and the latency adds both resamplers'
+//! delays (`WasapiDevice::conversion_latency`). Otherwise the device offers the mix rate
+//! alone, and the engine refuses any other with a message naming the one that works.
+//! Render and capture must share rate and sample type. Exclusive mode runs at the host's
+//! rate.
 //!
 //! ## How a stream runs (shared mode)
 //! `start` (driver thread) opens both clients with `AUDCLNT_STREAMFLAGS_EVENTCALLBACK` and
@@ -41,7 +54,9 @@
 //! ring wait (`Pc − gcd(B, Pc)`); output = one render period (+ `Pc − gcd(Pr, Pc)` when the
 //! periods differ); in + out is exactly the frame offset a loopback closes at — `tenuto
 //! loopback` through the harness's null sink and its monitor locks at that figure plus the
-//! measured capture delay, which the engine adds to the input latency once known.
+//! measured capture delay, which the engine adds to the input latency once known, plus the
+//! lateness of the render start against the first packet (the thread notices the packet
+//! a little after it became readable), which it adds to the output latency.
 //! `GetStreamLatency` is not added (Wine reports 20 ms the loopback does not see; on Windows
 //! it includes the engine period the plan already counts). Converter latency in the hardware
 //! is invisible to WASAPI; measure it with `tenuto loopback` and a cable.

@@ -855,7 +855,7 @@ impl RenderClient {
     }
 }
 
-pub(crate) use crate::stream::Packet;
+pub(crate) use crate::packet::Packet;
 
 /// The performance counter now, in 100-ns units (the unit of WASAPI's time stamps).
 fn qpc_now_hns() -> Option<u64> {

@@ -39,10 +39,11 @@ use crate::drift::{shares_clock, steering_headroom};
 use crate::endpoint::{Direction, EndpointState};
 use crate::error::WasapiError;
 use crate::format::{ExclusiveSample, MixFormat, EXCLUSIVE_RATES};
-use crate::notify::{DeviceChange, EndpointEvent, Watched};
-use crate::plan::{hns_to_frames, RingPlan};
+use crate::notify::ChangeHandler;
+use crate::notify::{EndpointEvent, Watched};
+use crate::plan::{frames_to_hns, hns_to_frames, RingPlan};
 use crate::sizes::{self, Offer, SizeLimits, SizeMode};
-use crate::stream::com_port::{ComPort, SideSpec};
+use crate::stream::com_port::{ComPort, SideMode, SideSpec};
 use crate::stream::trace::Recorder;
 use crate::stream::{Conversion, StreamCore, StreamPort, StreamSetup};
 use tenuto_resample::Resampler;
@@ -171,26 +172,8 @@ impl Default for WasapiConfig {
     }
 }
 
-/// Called (on a thread of Windows' choosing) when a device change concerns the device.
-pub type ChangeHandler = Arc<dyn Fn(&DeviceChange) + Send + Sync>;
-
 /// Receives the notes of a refresh.
 pub type NoteHandler = Arc<dyn Fn(&str) + Send + Sync>;
-
-/// How one side runs.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) enum SideMode {
-    /// Shared mode at the engine's default period.
-    Shared,
-    /// IAudioClient3 at this period (frames).
-    LowLatency(u32),
-    /// Exclusive mode with this sample type; device periods in 100 ns (default, minimum).
-    Exclusive {
-        sample: ExclusiveSample,
-        default_hns: i64,
-        minimum_hns: i64,
-    },
-}
 
 /// What was learned about one endpoint.
 #[derive(Debug, Clone, PartialEq)]
@@ -632,12 +615,6 @@ impl WasapiDevice {
 
 /// `AUDCLNT_E_BUFFER_SIZE_NOT_ALIGNED`.
 const BUFFER_SIZE_NOT_ALIGNED: u32 = 0x8889_0019;
-
-/// Frames at `rate` as 100-ns units, rounded to the nearest.
-pub(crate) fn frames_to_hns(frames: u32, rate: u32) -> i64 {
-    let rate = i64::from(rate.max(1));
-    (i64::from(frames) * 10_000_000 + rate / 2) / rate
-}
 
 impl WasapiDevice {
     /// Exclusive mode: initialises (and releases) each side with a device period of one

@@ -149,6 +149,7 @@ pub mod endpoint;
 pub mod error;
 pub mod format;
 pub mod notify;
+pub mod packet;
 pub mod plan;
 pub mod ring;
 pub mod sizes;
@@ -165,15 +166,14 @@ pub use channels::channel_names;
 pub use endpoint::{format_hns, Direction, Endpoint, EndpointState};
 pub use error::{Hresult, WasapiError};
 pub use format::MixFormat;
-pub use notify::{DeviceChange, EndpointEvent};
+pub use notify::{ChangeHandler, DeviceChange, EndpointEvent};
 pub use plan::RingPlan;
 pub use ring::FrameRing;
 pub use sizes::{Clamp, Offer, SizeLimits, SizeMode};
 
 #[cfg(windows)]
 pub use device::{
-    ChangeHandler, EndpointChoice, Mode, NoteHandler, OutputSafety, WakeUp, WasapiConfig,
-    WasapiDevice,
+    EndpointChoice, Mode, NoteHandler, OutputSafety, WakeUp, WasapiConfig, WasapiDevice,
 };
 #[cfg(windows)]
 pub use enumerate::endpoints;

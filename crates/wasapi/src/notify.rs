@@ -7,8 +7,12 @@
 //! (`Device::refresh`).
 
 use std::fmt;
+use std::sync::Arc;
 
 use crate::endpoint::{Direction, EndpointState};
+
+/// Called (on a thread of Windows' choosing) when a device change concerns the device.
+pub type ChangeHandler = Arc<dyn Fn(&DeviceChange) + Send + Sync>;
 
 /// One report from Windows, as the listener receives it.
 #[derive(Debug, Clone, PartialEq, Eq)]

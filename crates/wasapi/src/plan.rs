@@ -59,6 +59,12 @@ pub fn hns_to_frames(hns: i64, rate: u32) -> u32 {
     u32::try_from(frames).unwrap_or(u32::MAX)
 }
 
+/// Frames at `rate` as 100-ns units, rounded to the nearest.
+pub fn frames_to_hns(frames: u32, rate: u32) -> i64 {
+    let rate = i64::from(rate.max(1));
+    (i64::from(frames) * 10_000_000 + rate / 2) / rate
+}
+
 /// Ring sizes and pacing for one stream configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RingPlan {

@@ -17,11 +17,26 @@ use crate::com::{
     self, Apartment, AudioClient, CaptureClient, Enumerator, Event, RenderClient, SessionSink,
     SessionWatch,
 };
-use crate::device::{ChangeHandler, SideMode};
 use crate::endpoint::Direction;
 use crate::error::WasapiError;
-use crate::format::MixFormat;
-use crate::notify::DeviceChange;
+use crate::format::{ExclusiveSample, MixFormat};
+use crate::notify::{ChangeHandler, DeviceChange};
+use crate::plan::frames_to_hns;
+
+/// How one side runs (the device's probe decides; the port opens the client so).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum SideMode {
+    /// Shared mode at the engine's default period.
+    Shared,
+    /// IAudioClient3 at this period (frames).
+    LowLatency(u32),
+    /// Exclusive mode with this sample type; device periods in 100 ns (default, minimum).
+    Exclusive {
+        sample: ExclusiveSample,
+        default_hns: i64,
+        minimum_hns: i64,
+    },
+}
 
 /// What the port needs to know about one side.
 pub(crate) struct SideSpec {
@@ -103,7 +118,7 @@ impl ComPort {
                 // Polling: no event, and a buffer of three engine periods (IAudioClient3's
                 // small periods are event-driven only, so low-latency polls like shared).
                 SideMode::Shared | SideMode::LowLatency(_) if polling => client
-                    .initialize_shared_polling(crate::device::frames_to_hns(
+                    .initialize_shared_polling(frames_to_hns(
                         spec.period_frames.saturating_mul(3),
                         spec.mix.rate,
                     ))?,

@@ -218,6 +218,7 @@ pub struct WasapiDevice {
     notice: String,
     on_change: Option<ChangeHandler>,
     on_note: Option<NoteHandler>,
+    on_stream_note: Option<NoteHandler>,
     /// The device-change listener while endpoints are resolved.
     watch: Option<com::Registration>,
 }
@@ -263,6 +264,7 @@ impl WasapiDevice {
             notice: String::new(),
             on_change: None,
             on_note: None,
+            on_stream_note: None,
             watch: None,
         }
     }
@@ -271,6 +273,14 @@ impl WasapiDevice {
     /// instead; notifications not available), on the thread that calls `init()`.
     pub fn on_note(mut self, handler: NoteHandler) -> Self {
         self.on_note = Some(handler);
+        self
+    }
+
+    /// Calls `handler` at every stream open with [`WasapiDevice::conversion_note`] for the
+    /// stream's rate, or `""` when it does not convert, on the thread that opens it (the
+    /// host's, in `createBuffers` or `setSampleRate`; never the driver thread).
+    pub fn on_stream_note(mut self, handler: NoteHandler) -> Self {
+        self.on_stream_note = Some(handler);
         self
     }
 
@@ -475,15 +485,24 @@ impl WasapiDevice {
     }
 
     /// The resamplers a stream at the host's `rate` uses (capture: device → host; render:
-    /// host → device), or `None` when it does not convert.
+    /// host → device), or `None` when it needs none. Converting streams resample both sides;
+    /// a duplex stream over two clocks resamples its render side (1:1 when the rates are
+    /// equal) so that drift is followed by the ratio, not by slips — where the mix format is
+    /// 32-bit float, as Windows' and winepulse's are; otherwise it slips.
     fn resamplers(&self, rate: f64) -> Result<Option<Resamplers>, tenuto_resample::Error> {
-        if !self.converts(rate) {
+        let converts = self.converts(rate);
+        let float_render = self
+            .render
+            .as_ref()
+            .is_some_and(|s| s.mix.float && s.mix.bits == 32);
+        let steers = self.steers_drift() && float_render && !self.exclusive();
+        if !converts && !steers {
             return Ok(None);
         }
         let (host, device) = (rate.round() as u32, self.mix_rate().round() as u32);
         let capture = match &self.capture {
-            Some(s) => Some(Resampler::new(device, host, usize::from(s.mix.channels))?),
-            None => None,
+            Some(s) if converts => Some(Resampler::new(device, host, usize::from(s.mix.channels))?),
+            _ => None,
         };
         let render = match &self.render {
             Some(s) => Some(Resampler::new(host, device, usize::from(s.mix.channels))?),
@@ -492,8 +511,8 @@ impl WasapiDevice {
         Ok(Some((capture, render)))
     }
 
-    /// The latency conversion at the host's `rate` adds, host frames (0 without it): both
-    /// resamplers' delays.
+    /// The latency the resamplers at the host's `rate` add, host frames (0 without them):
+    /// their delays.
     pub fn conversion_latency(&self, rate: f64) -> DeviceLatency {
         match self.resamplers(rate) {
             Ok(Some((capture, render))) => DeviceLatency {
@@ -507,6 +526,30 @@ impl WasapiDevice {
                 output_frames: 0,
             },
         }
+    }
+
+    /// "converting 44100 → 48000 Hz, +1.8 ms in, +1.9 ms out" for a stream at the host's
+    /// `rate` that converts ([`WasapiDevice::conversion_latency`] in milliseconds, each
+    /// direction the device has); `None` when it does not.
+    pub fn conversion_note(&self, rate: f64) -> Option<String> {
+        if !self.converts(rate) {
+            return None;
+        }
+        let added = self.conversion_latency(rate);
+        let ms = |frames: u32| f64::from(frames) * 1000.0 / rate;
+        let mut parts = Vec::new();
+        if self.capture.is_some() {
+            parts.push(format!("+{:.1} ms in", ms(added.input_frames)));
+        }
+        if self.render.is_some() {
+            parts.push(format!("+{:.1} ms out", ms(added.output_frames)));
+        }
+        Some(format!(
+            "converting {} \u{2192} {} Hz, {}",
+            rate.round(),
+            self.mix_rate().round(),
+            parts.join(", ")
+        ))
     }
 
     /// The plan for an ASIO buffer of `buffer_frames` at the host's `rate`: in device
@@ -1001,6 +1044,13 @@ impl Device for WasapiDevice {
 
     fn open(&mut self, config: &StreamConfig) -> Result<Box<dyn DeviceStream>, DeviceError> {
         let (port, setup, conversion) = self.prepare(config)?;
+        if let Some(handler) = &self.on_stream_note {
+            handler(
+                self.conversion_note(config.sample_rate)
+                    .as_deref()
+                    .unwrap_or(""),
+            );
+        }
         let stream = StreamCore::new(port, setup);
         Ok(match conversion {
             Some(c) => Box::new(stream.with_conversion(c)),
@@ -1154,22 +1204,22 @@ impl WasapiDevice {
             ),
             None => host_plan,
         };
-        let conversion = if converts {
-            let (capture, render) = self
-                .resamplers(config.sample_rate)
+        let conversion = if exclusive_period.is_none() {
+            self.resamplers(config.sample_rate)
                 .map_err(|e| DeviceError::Open {
                     device: self.info.name.clone(),
                     reason: format!("sample-rate conversion: {e}"),
                 })?
-                .unwrap_or((None, None));
-            Some(Conversion::new(
-                capture,
-                render,
-                self.capture
-                    .as_ref()
-                    .map_or(0, |s| s.buffer_frames as usize),
-                config.period_frames as usize,
-            ))
+                .map(|(capture, render)| {
+                    Conversion::new(
+                        capture,
+                        render,
+                        self.capture
+                            .as_ref()
+                            .map_or(0, |s| s.buffer_frames as usize),
+                        config.period_frames as usize,
+                    )
+                })
         } else {
             None
         };

@@ -151,6 +151,7 @@ pub mod format;
 pub mod notify;
 pub mod packet;
 pub mod plan;
+pub mod ratio_loop;
 pub mod ring;
 pub mod sizes;
 pub mod stream;

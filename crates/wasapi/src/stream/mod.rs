@@ -55,6 +55,7 @@ use crate::clock::SwitchClock;
 use crate::drift::{DriftSteer, Slip};
 pub use crate::packet::{Packet, DISCONTINUITY};
 use crate::plan::RingPlan;
+use crate::ratio_loop::RatioLoop;
 use crate::ring::FrameRing;
 use tenuto_resample::Resampler;
 
@@ -332,16 +333,36 @@ pub struct StreamCore<P: StreamPort> {
     host_rate: f64,
     /// The ASIO buffer, host frames.
     host_buffer_frames: usize,
-    /// Sample-rate conversion, when the host's rate is not the device's.
+    /// Sample-rate conversion, when the host's rate is not the device's (or the render side
+    /// is steered against drift by its resampler).
     conversion: Option<Conversion>,
+    /// Two clocks and a render resampler: the control loop that sets its ratio (no slips).
+    ratio_loop: Option<RatioLoop>,
 }
 
 impl<P: StreamPort> StreamCore<P> {
     /// Converts between the device's rate and the host's with `conversion` (the rings then
     /// hold host frames on the input side and device frames on the output side).
+    ///
+    /// With two clocks (`StreamSetup::steer_drift`) and a render resampler, drift is
+    /// followed by the resampler's ratio ([`crate::ratio_loop`]) instead of slips.
     pub fn with_conversion(mut self, conversion: Conversion) -> Self {
+        if self.drift_params.is_some() && conversion.render.is_some() {
+            self.drift_params = None;
+            self.ratio_loop = Some(RatioLoop::new(self.rate));
+        }
         self.conversion = Some(conversion);
         self
+    }
+
+    /// The drift correction the control loop applies now, ppm (`None`: no loop).
+    pub fn drift_correction_ppm(&self) -> Option<f64> {
+        self.ratio_loop.as_ref().map(RatioLoop::ppm)
+    }
+
+    /// The control loop's largest level error since it took its target, frames.
+    pub fn drift_max_error_frames(&self) -> Option<f64> {
+        self.ratio_loop.as_ref().map(RatioLoop::max_abs_error)
     }
 
     /// A stream over `port`, its rings allocated now (not in `start`).
@@ -408,6 +429,7 @@ impl<P: StreamPort> StreamCore<P> {
             host_rate: setup.host_rate,
             host_buffer_frames: setup.host_buffer_frames as usize,
             conversion: None,
+            ratio_loop: None,
         }
     }
 
@@ -683,6 +705,19 @@ impl<P: StreamPort> StreamCore<P> {
         self.output.frames() + self.render_padding as usize
     }
 
+    /// The frames the render device has played since its last pull, as if it consumed
+    /// continuously. Taken off the queue level, it gives a level that moves only with drift:
+    /// sampled right after capture packets, the raw level jumps by a whole render period
+    /// each time the two clocks' pulls and packets change order. Real-time safe.
+    fn played_since_pull(&self) -> usize {
+        let since_pull = self
+            .port
+            .now_ns()
+            .saturating_sub(self.last_render_wake_ns)
+            .min(self.render_period_ns);
+        (since_pull as f64 * self.rate / 1e9) as usize
+    }
+
     /// Whether the next ASIO period can run: a whole buffer of (host) frames captured, or
     /// (output only) the render queue below the prefill. Real-time safe.
     fn period_ready(&self) -> bool {
@@ -716,6 +751,9 @@ impl<P: StreamPort> DeviceStream for StreamCore<P> {
         self.render_padding = 0;
         if let Some(c) = self.conversion.as_mut() {
             c.reset();
+        }
+        if let Some(l) = self.ratio_loop.as_mut() {
+            *l = RatioLoop::new(self.rate);
         }
         let buffers = self.port.open()?;
         self.render_buffer_frames = buffers.render_frames;
@@ -882,6 +920,15 @@ impl<P: StreamPort> DeviceStream for StreamCore<P> {
         let result = match conversion.render.as_mut() {
             Some(r) => {
                 let frames = src.len() / (4 * r.channels()).max(1);
+                let level = self.output_queued() as f64 - self.played_since_pull() as f64;
+                if let Some(lp) = self.ratio_loop.as_mut() {
+                    let factor = lp.period(
+                        level,
+                        u32::try_from(frames).unwrap_or(u32::MAX),
+                        self.host_rate,
+                    );
+                    r.set_ratio_adjust(factor);
+                }
                 let bytes = Conversion::run(
                     r,
                     &mut conversion.samples_in,
@@ -940,24 +987,11 @@ impl<P: StreamPort> StreamCore<P> {
         } else {
             self.over_high_water_since = None;
         }
-        let queued = self.output_queued();
+        let level = self
+            .output_queued()
+            .saturating_sub(self.played_since_pull());
         let slip = match self.drift.as_mut() {
-            Some(d) => {
-                // The level as if the render device consumed continuously: the frames it has
-                // played since its last pull are taken off. Sampled right after capture
-                // packets, the raw level jumps by a whole render period each time the two
-                // clocks' pulls and packets change order; this one moves only with drift.
-                let since_pull = self
-                    .port
-                    .now_ns()
-                    .saturating_sub(self.last_render_wake_ns)
-                    .min(self.render_period_ns);
-                let played = (since_pull as f64 * self.rate / 1e9) as usize;
-                d.period(
-                    queued.saturating_sub(played),
-                    u32::try_from(frames).unwrap_or(u32::MAX),
-                )
-            }
+            Some(d) => d.period(level, u32::try_from(frames).unwrap_or(u32::MAX)),
             None => Slip::None,
         };
         let frame = self.output.frame_bytes();

@@ -420,10 +420,13 @@ fn clocks_600_ppm_apart_are_steered_without_glitches() {
             "{what}: captured frames were lost or repeated"
         );
         let c = core.device_counters();
-        // 600 ppm of 48 kHz is 28.8 frames a second.
+        // 600 ppm of 48 kHz is 28.8 frames a second; the steer starts once it has learnt the
+        // level (3 s) and the level has moved by its margin (240 frames, about 8 s of this
+        // drift), so up to 12 s of drift go into the queue instead.
         let expected = 600e-6 * f64::from(RATE) * seconds;
+        let allowance = 600e-6 * f64::from(RATE) * 12.0;
         assert!(
-            (c.clock_slips as f64 - expected).abs() < expected * 0.05,
+            (c.clock_slips as f64 - expected).abs() < allowance,
             "{what}: {} slips, expected about {expected:.0}",
             c.clock_slips
         );

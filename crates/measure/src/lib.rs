@@ -10,12 +10,16 @@
 //! * [`loopback`] measures the round-trip latency and glitches through a
 //!   driver whose output reaches its input, behind `tenuto loopback`.
 //!
+//! [`bandlimit`] makes the loopback's test signal for paths that convert
+//! the sample rate.
+//!
 //! [`signal`] writes and reads test signals in every sample type a driver
 //! may hand out.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod bandlimit;
 pub mod check;
 mod fft;
 pub mod loopback;

@@ -28,17 +28,34 @@
 //! frames makes the analyser search again (the lag may have changed); it then
 //! ends where the new lag starts to explain the capture, and a different lag
 //! is reported as a lag change with its size. The comparison is sample for
-//! sample, so it suits digital loops; a path that resamples or filters
-//! (an analogue cable with a fractional-sample delay) does not lock, and the
-//! report says so.
+//! sample, so it suits digital loops.
+//!
+//! **Converting paths.** A path that converts the sample rate (a driver that
+//! resamples to its device's rate, Windows' mixer) removes the sequence's
+//! energy above its passband and delays by a fraction of a frame, so the
+//! full-band sequence never matches. When the full-band sequence came back
+//! correlated but not sample for sample in [`AnalyserConfig::switch_after`]
+//! searches and was never matched, the analyser asks for the band-limited
+//! signal ([`BandLimited`]: the same sequence with nothing above 18 kHz or
+//! 0.4 × the rate) and [`run`]'s driver thread sends it from its next buffer
+//! on. The analyser then locks on the fractional lag (the cross-correlation's
+//! peak, refined by parabola fits of the correlation against the reference
+//! delayed by windowed-sinc interpolation), compares every sample with the
+//! reference delayed by that lag, with a tolerance of
+//! [`AnalyserConfig::band_tolerance`] (1 % of the peak amplitude) for
+//! glitches, and sums the error: its RMS relative to the signal must stay at
+//! or below [`MAX_CONVERTED_ERROR_DB`]. A path that never converts keeps the
+//! full-band, sample-for-sample check: it matches at once and never switches.
+//! An analogue path (a cable) is measured as a converting one.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::bandlimit::{BandLimit, BandLimited, Kernel};
 use crate::fft::cross_correlate;
 use crate::signal::{read_sample, write_sample};
 use crate::watch::{take_peak, SwitchCounters, SwitchWatch};
@@ -46,6 +63,21 @@ use tenuto_host::{CallError, Driver, HostOptions, Period, PeriodHandler};
 
 /// Order of the default maximum-length sequence (period 2¹⁸ − 1 frames).
 pub const SEQUENCE_ORDER: u32 = 18;
+
+/// Largest accepted RMS error of a converting path, dB relative to the
+/// signal's RMS. Tenuto's resampler is a −100 dB design (spurs at −115 dB,
+/// ripple under 0.001 dB: docs/RESAMPLER.md), so a working path measures
+/// around −100 dB and the bound leaves 40 dB of margin; a path off by one
+/// frame, a wrong rate (even 10 ppm drifts a frame within seconds) or a
+/// filter with 0.1 dB of ripple lands between −40 dB and 0 dB.
+pub const MAX_CONVERTED_ERROR_DB: f64 = -60.0;
+
+/// Error RMS reported for a path that returned the signal exactly, dB.
+pub const EXACT_ERROR_DB: f64 = -200.0;
+
+/// Two fractional lags closer than this are the same lag, frames (the
+/// estimate's scatter under a −100 dB error is about 10⁻⁵ frames).
+const SAME_LAG: f64 = 0.01;
 
 /// The test signal: a maximum-length sequence of ±amplitude, repeated, and
 /// silence before frame 0.
@@ -170,6 +202,19 @@ pub struct AnalyserConfig {
     /// Frames between two full (FFT) searches while no lag is locked; the
     /// lags known from before are re-checked every quarter window.
     pub search_interval: usize,
+    /// Band-limited signal: a sample is bad when it differs from the
+    /// expected one by more than this fraction of the peak amplitude. A
+    /// −100 dB converter stays 60 dB below it; a missing, repeated or
+    /// silent frame of the band-limited noise exceeds it within a few frames.
+    pub band_tolerance: f64,
+    /// Band-limited signal: captured frames whose sent frame is less than
+    /// this many frames after the switch are not compared (the converters'
+    /// filters still hold full-band samples).
+    pub band_guard: usize,
+    /// Full-band searches that found the signal correlated but not sample
+    /// for sample (a tenth of the window or more off), with no match ever,
+    /// after which the analyser asks for the band-limited signal.
+    pub switch_after: u32,
 }
 
 impl AnalyserConfig {
@@ -189,6 +234,9 @@ impl AnalyserConfig {
             min_correlation: 0.5,
             // At most ten full searches a second.
             search_interval: (window / 2).max((sample_rate / 10.0) as usize),
+            band_tolerance: 0.01,
+            band_guard: window,
+            switch_after: 3,
         }
     }
 }
@@ -221,7 +269,7 @@ pub struct Glitch {
 }
 
 /// A change of lag found when re-locking after a glitch.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LagChange {
     /// Captured frame index where the new lag was locked.
     pub at_frame: u64,
@@ -232,6 +280,8 @@ pub struct LagChange {
     /// `to − from`: negative when the input lost frames (or the output
     /// skipped some), positive when frames were inserted.
     pub delta: i64,
+    /// The change of the fractional lag, frames (band-limited signal only).
+    pub fractional_delta: Option<f64>,
 }
 
 /// The analyser's findings.
@@ -276,6 +326,46 @@ pub struct Analysis {
     /// Fraction of bad samples in the best correlating window that was not
     /// accepted (why it did not lock), if any.
     pub best_rejected_bad_fraction: Option<f64>,
+    /// The full-band signal did not come back sample for sample, so the
+    /// band-limited one was asked for (a converting or filtering path).
+    pub converted: bool,
+    /// Sent frame from which the band-limited signal was analysed.
+    pub band_limited_from_frame: Option<u64>,
+    /// The lag held longest with its fraction (band-limited signal), frames;
+    /// the whole lag for the full-band signal.
+    pub fractional_lag_frames: Option<f64>,
+    /// RMS of (captured − expected) over the matching samples, dB relative
+    /// to the expected signal's RMS ([`EXACT_ERROR_DB`] if exact).
+    pub error_rms_db: Option<f64>,
+}
+
+/// What the analyser compares the capture with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// The full-band sequence, sample for sample.
+    FullBand,
+    /// The full-band sequence came back, but not sample for sample: waiting
+    /// for the sender to switch to the band-limited signal.
+    Waiting,
+    /// The band-limited signal, sent from frame `from` on, at a fractional lag.
+    BandLimited { from: u64 },
+}
+
+/// A fractional lag and how well the window fits it.
+#[derive(Debug, Clone, Copy)]
+struct Fit {
+    tau: f64,
+    rho: f64,
+    gain: f64,
+}
+
+/// A lag held while locked.
+#[derive(Debug, Clone, Copy)]
+struct Held {
+    lag: i64,
+    frames: u64,
+    /// With its fraction (the whole lag for the full-band signal).
+    tau: f64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -284,6 +374,8 @@ struct OpenGlitch {
     last_bad: u64,
     good_run: usize,
     lag_before: i64,
+    /// The fractional lag before.
+    tau_before: f64,
     /// Set when a re-lock found another lag: after − before.
     lag_change: Option<i64>,
     /// Silent samples of this glitch already dropped from the history.
@@ -318,7 +410,19 @@ pub struct Analyser {
     hist_cap: usize,
     next_frame: Option<u64>,
     /// Frames held per lag.
-    lag_frames: Vec<(i64, u64)>,
+    lag_frames: Vec<Held>,
+    /// The band-limited signal, if the analyser may switch to it.
+    band: Option<Arc<BandLimited>>,
+    mode: Mode,
+    /// Band-limited signal: the taps of the current fractional delay.
+    kernel: Option<Kernel>,
+    /// The current lag with its fraction.
+    tau: f64,
+    /// Full-band searches rejected while the signal correlated.
+    rejections: u32,
+    /// Σ (captured − expected)² and Σ expected² over matching samples.
+    error_energy: f64,
+    reference_energy: f64,
     first_lag: Option<i64>,
     last_gain: Option<f64>,
     glitches: u64,
@@ -364,6 +468,13 @@ impl Analyser {
             hist_cap,
             next_frame: None,
             lag_frames: Vec::new(),
+            band: None,
+            mode: Mode::FullBand,
+            kernel: None,
+            tau: 0.0,
+            rejections: 0,
+            error_energy: 0.0,
+            reference_energy: 0.0,
             first_lag: None,
             last_gain: None,
             glitches: 0,
@@ -381,6 +492,46 @@ impl Analyser {
             best_correlation_lag: None,
             best_rejected_bad_fraction: None,
         }
+    }
+
+    /// An analyser for `sequence` that asks for `band` (the same sequence,
+    /// band-limited) when the full-band sequence does not come back sample for
+    /// sample; see [`wants_band_limited`](Self::wants_band_limited).
+    pub fn with_band_limit(
+        sequence: Arc<Sequence>,
+        band: Arc<BandLimited>,
+        config: AnalyserConfig,
+    ) -> Self {
+        let mut a = Self::new(sequence, config);
+        a.band = Some(band);
+        a
+    }
+
+    /// The full-band signal came back correlated but never sample for sample:
+    /// the sender should switch to the band-limited signal and say from
+    /// which frame ([`band_limit_from`](Self::band_limit_from)). Meanwhile
+    /// the capture is kept but not analysed.
+    pub fn wants_band_limited(&self) -> bool {
+        self.mode == Mode::Waiting
+    }
+
+    /// The band-limited signal is sent from sent frame `frame` on (before
+    /// it, the full-band sequence): analyse against it from then on. Without
+    /// a band-limited signal, or once switched, nothing changes.
+    pub fn band_limit_from(&mut self, frame: u64) {
+        if self.band.is_none() || matches!(self.mode, Mode::BandLimited { .. }) {
+            return;
+        }
+        self.mode = Mode::BandLimited { from: frame };
+        self.state = State::Searching {
+            from: frame,
+            last_quick: None,
+            last_search: None,
+        };
+        // What failed against the full-band signal explains nothing now.
+        self.best_correlation = 0.0;
+        self.best_correlation_lag = None;
+        self.best_rejected_bad_fraction = None;
     }
 
     /// The configuration in use (after clamping).
@@ -440,6 +591,9 @@ impl Analyser {
         }
         self.frames_captured += 1;
         self.input_peak = self.input_peak.max(f64::from(sample.abs()));
+        if self.mode == Mode::Waiting {
+            return;
+        }
         match self.state {
             State::Locked { lag, gain } => self.check(frame, sample, lag, gain, true),
             State::Searching {
@@ -469,23 +623,77 @@ impl Analyser {
         }
     }
 
+    fn band_limited(&self) -> Option<(&BandLimited, u64)> {
+        match (self.mode, &self.band) {
+            (Mode::BandLimited { from }, Some(b)) => Some((b, from)),
+            _ => None,
+        }
+    }
+
     fn threshold(&self, gain: f64) -> f64 {
-        self.cfg.tolerance * gain.abs() * self.seq.amplitude()
+        let tolerance = if self.band_limited().is_some() {
+            self.cfg.band_tolerance
+        } else {
+            self.cfg.tolerance
+        };
+        tolerance * gain.abs() * self.seq.amplitude()
+    }
+
+    /// Mean power of the signal sent now.
+    fn power(&self) -> f64 {
+        match self.band_limited() {
+            Some((b, _)) => b.power(),
+            None => self.seq.amplitude() * self.seq.amplitude(),
+        }
+    }
+
+    /// The signal (before gain) that should come back at captured `frame`
+    /// over a path of `lag` whole frames (plus the current kernel's fraction
+    /// for the band-limited signal).
+    fn reference(&self, frame: u64, lag: i64) -> f64 {
+        let n = frame as i64 - lag;
+        match (self.band_limited(), &self.kernel) {
+            (Some((b, _)), Some(k)) => b.delayed(n, k),
+            _ => f64::from(self.seq.sample(n)),
+        }
+    }
+
+    /// Whether captured `frame` at `lag` can be compared: for the
+    /// band-limited signal, its sent frame is at least the guard after the
+    /// switch.
+    fn comparable(&self, frame: u64, lag: i64) -> bool {
+        match self.band_limited() {
+            Some((_, from)) => frame as i64 - lag >= (from + self.cfg.band_guard as u64) as i64,
+            None => true,
+        }
     }
 
     fn is_silent(&self, sample: f32, gain: f64) -> bool {
         f64::from(sample.abs()) < 0.01 * gain.abs() * self.seq.amplitude()
     }
 
+    /// (captured − expected, expected) at `frame`.
+    fn error(&self, frame: u64, sample: f32, lag: i64, gain: f64) -> (f64, f64) {
+        let expected = gain * self.reference(frame, lag);
+        (f64::from(sample) - expected, expected)
+    }
+
     fn matches(&self, frame: u64, sample: f32, lag: i64, gain: f64) -> bool {
-        let expected = gain * f64::from(self.seq.sample(frame as i64 - lag));
-        (f64::from(sample) - expected).abs() <= self.threshold(gain)
+        self.error(frame, sample, lag, gain).0.abs() <= self.threshold(gain)
     }
 
     fn count_lag(&mut self, lag: i64) {
-        match self.lag_frames.iter_mut().find(|(l, _)| *l == lag) {
-            Some((_, n)) => *n += 1,
-            None => self.lag_frames.push((lag, 1)),
+        let tau = self.tau;
+        match self.lag_frames.iter_mut().find(|h| h.lag == lag) {
+            Some(h) => {
+                h.frames += 1;
+                h.tau = tau;
+            }
+            None => self.lag_frames.push(Held {
+                lag,
+                frames: 1,
+                tau,
+            }),
         }
     }
 
@@ -493,12 +701,20 @@ impl Analyser {
     /// `may_search`: a long glitch switches to searching (not while
     /// re-checking the history after a lock).
     fn check(&mut self, frame: u64, sample: f32, lag: i64, gain: f64, may_search: bool) {
+        if !self.comparable(frame, lag) {
+            return;
+        }
+        let (error, expected) = self.error(frame, sample, lag, gain);
+        let ok = error.abs() <= self.threshold(gain);
         if frame >= self.analysed_to {
             self.frames_analysed += 1;
             self.count_lag(lag);
             self.analysed_to = frame + 1;
+            if ok {
+                self.error_energy += error * error;
+                self.reference_energy += expected * expected;
+            }
         }
-        let ok = self.matches(frame, sample, lag, gain);
         match self.glitch.as_mut() {
             None => {
                 if !ok {
@@ -507,6 +723,7 @@ impl Analyser {
                         last_bad: frame,
                         good_run: 0,
                         lag_before: lag,
+                        tau_before: self.tau,
                         lag_change: None,
                         silent_evicted: 0,
                     });
@@ -579,7 +796,7 @@ impl Analyser {
 
     /// Energy a candidate's sent window needs: a quarter of a full one.
     fn min_energy(&self) -> f64 {
-        0.25 * self.cfg.window as f64 * self.seq.amplitude() * self.seq.amplitude()
+        0.25 * self.cfg.window as f64 * self.power()
     }
 
     /// Re-checks the lags locked before (cheap: no search), so that a
@@ -587,16 +804,16 @@ impl Analyser {
     fn try_known_lags(&mut self, end: u64) -> bool {
         // The lag before the glitch first, then the ones held longest.
         let mut held = self.lag_frames.clone();
-        held.sort_by_key(|&(_, n)| std::cmp::Reverse(n));
-        let mut known: Vec<i64> = Vec::with_capacity(4);
-        for lag in self
+        held.sort_by_key(|h| std::cmp::Reverse(h.frames));
+        let mut known: Vec<(i64, f64)> = Vec::with_capacity(4);
+        for (lag, tau) in self
             .glitch
-            .map(|g| g.lag_before)
+            .map(|g| (g.lag_before, g.tau_before))
             .into_iter()
-            .chain(held.iter().map(|&(l, _)| l))
+            .chain(held.iter().map(|h| (h.lag, h.tau)))
         {
-            if known.len() < 4 && !known.contains(&lag) {
-                known.push(lag);
+            if known.len() < 4 && !known.iter().any(|&(l, _)| l == lag) {
+                known.push((lag, tau));
             }
         }
         if known.is_empty() {
@@ -605,7 +822,24 @@ impl Analyser {
         let Some((w0, y, ey)) = self.window(end) else {
             return false;
         };
-        for lag in known {
+        for (lag, tau) in known {
+            if self.band_limited().is_some() {
+                // One correlation at the known fraction; refined only if the
+                // signal is there.
+                let Some(fit) = self.fit(w0, &y, ey, tau) else {
+                    continue;
+                };
+                if fit.rho.abs() < self.cfg.min_correlation {
+                    continue;
+                }
+                let Some(fit) = self.refine(w0, &y, ey, tau) else {
+                    continue;
+                };
+                if self.accept_fractional(w0, end, &y, fit) {
+                    return true;
+                }
+                continue;
+            }
             let (mut r, mut ex) = (0.0, 0.0);
             for (i, v) in y.iter().enumerate() {
                 let x = f64::from(self.seq.sample((w0 + i as u64) as i64 - lag));
@@ -621,6 +855,17 @@ impl Analyser {
         false
     }
 
+    /// The sent signal at `n` as the full search correlates it: for the
+    /// band-limited signal, silence before the switch (the full-band frames
+    /// sent before it are not what comes back).
+    fn sent(&self, n: i64) -> f64 {
+        match self.band_limited() {
+            Some((b, from)) if n >= from as i64 => f64::from(b.sample(n)),
+            Some(_) => 0.0,
+            None => f64::from(self.seq.sample(n)),
+        }
+    }
+
     /// Correlates the latest window (ending before `end`) against the
     /// sequence over every lag up to `max_lag` and locks if the best lag
     /// explains every sample of it.
@@ -632,7 +877,7 @@ impl Analyser {
         let max_lag = self.cfg.max_lag;
         let seg_start = w0 as i64 - max_lag as i64;
         let s: Vec<f64> = (0..max_lag + w)
-            .map(|j| f64::from(self.seq.sample(seg_start + j as i64)))
+            .map(|j| self.sent(seg_start + j as i64))
             .collect();
         let r = cross_correlate(&y, &s);
         // Energy of the sent window at each offset, by prefix sums.
@@ -655,19 +900,112 @@ impl Analyser {
                 best = Some((k, rho, rk / ex));
             }
         }
-        if let Some((k, rho, gain)) = best {
-            self.accept(w0, end, &y, max_lag as i64 - k as i64, rho, gain);
+        let Some((k, rho, gain)) = best else {
+            return;
+        };
+        let lag = max_lag as i64 - k as i64;
+        if self.band_limited().is_none() {
+            self.accept(w0, end, &y, lag, rho, gain);
+            return;
         }
+        if rho.abs() < self.cfg.min_correlation {
+            self.note_correlation(lag, rho);
+            return;
+        }
+        // The correlation's peak between frames: a parabola through the
+        // best lag and its neighbours (r[k ± 1] are the lags ∓ 1), then
+        // refined against the fractionally delayed reference.
+        let at = |i: Option<usize>| i.and_then(|i| r.get(i)).map_or(0.0, |v| v.abs());
+        let (before, peak, after) = (at(k.checked_add(1)), at(Some(k)), at(k.checked_sub(1)));
+        let curvature = before - 2.0 * peak + after;
+        let offset = if curvature < 0.0 {
+            (0.5 * (before - after) / curvature).clamp(-0.5, 0.5)
+        } else {
+            0.0
+        };
+        if let Some(fit) = self.refine(w0, &y, ey, lag as f64 + offset) {
+            self.accept_fractional(w0, end, &y, fit);
+        }
+    }
+
+    /// The normalised correlation and least-squares gain of the window `y`
+    /// (from `w0`, energy `ey`) against the band-limited signal delayed by
+    /// `tau` frames; `None` without a band-limited signal or enough energy.
+    fn fit(&self, w0: u64, y: &[f64], ey: f64, tau: f64) -> Option<Fit> {
+        let (band, _) = self.band_limited()?;
+        let lag = tau.round() as i64;
+        let kernel = band.limit().kernel(tau - lag as f64);
+        let (mut r, mut ex) = (0.0, 0.0);
+        for (i, v) in y.iter().enumerate() {
+            let x = band.delayed((w0 + i as u64) as i64 - lag, &kernel);
+            r += v * x;
+            ex += x * x;
+        }
+        (ex >= self.min_energy() && ey > 0.0).then(|| Fit {
+            tau,
+            rho: r / (ey * ex).sqrt(),
+            gain: r / ex,
+        })
+    }
+
+    /// The fractional lag near `tau` where the window correlates best:
+    /// parabola fits through three lags at steps of 0.1, 0.02, 0.004 and
+    /// 0.0008 frames (the correlation is a smooth peak within ±1.3 frames
+    /// of its maximum for a signal band-limited to 0.4 × the rate).
+    fn refine(&self, w0: u64, y: &[f64], ey: f64, tau: f64) -> Option<Fit> {
+        let mut tau = tau;
+        for h in [0.1, 0.02, 0.004, 0.0008] {
+            let before = self.fit(w0, y, ey, tau - h)?.rho.abs();
+            let here = self.fit(w0, y, ey, tau)?.rho.abs();
+            let after = self.fit(w0, y, ey, tau + h)?.rho.abs();
+            let curvature = before - 2.0 * here + after;
+            let step = if curvature < 0.0 {
+                0.5 * h * (before - after) / curvature
+            } else if after > before {
+                2.0 * h
+            } else {
+                -2.0 * h
+            };
+            tau += step.clamp(-4.0 * h, 4.0 * h);
+        }
+        self.fit(w0, y, ey, tau)
+    }
+
+    fn note_correlation(&mut self, lag: i64, rho: f64) {
+        if rho.abs() > self.best_correlation.abs() {
+            self.best_correlation = rho;
+            self.best_correlation_lag = Some(lag);
+        }
+    }
+
+    /// [`accept`](Self::accept) for the band-limited signal at the
+    /// fractional lag of `fit`: a lag held before within [`SAME_LAG`]
+    /// keeps its whole part, so that a re-lock on the same path is no change.
+    fn accept_fractional(&mut self, w0: u64, end: u64, y: &[f64], fit: Fit) -> bool {
+        let Some((band, _)) = self.band_limited() else {
+            return false;
+        };
+        let lag = self
+            .lag_frames
+            .iter()
+            .find(|h| (h.tau - fit.tau).abs() < SAME_LAG && (h.lag as f64 - fit.tau).abs() < 1.0)
+            .map_or(fit.tau.round() as i64, |h| h.lag);
+        let kernel = band.limit().kernel(fit.tau - lag as f64);
+        let (previous_kernel, previous_tau) = (self.kernel.replace(kernel), self.tau);
+        self.tau = fit.tau;
+        if self.accept(w0, end, y, lag, fit.rho, fit.gain) {
+            return true;
+        }
+        self.kernel = previous_kernel;
+        self.tau = previous_tau;
+        false
     }
 
     /// Locks at `lag` if the correlation is high enough and every sample
     /// of the window `y` (starting at `w0`) matches.
     fn accept(&mut self, w0: u64, end: u64, y: &[f64], lag: i64, rho: f64, gain: f64) -> bool {
-        if rho.abs() > self.best_correlation.abs() {
-            self.best_correlation = rho;
-            self.best_correlation_lag = Some(lag);
-        }
-        if rho.abs() < self.cfg.min_correlation {
+        self.note_correlation(lag, rho);
+        if rho.abs() < self.cfg.min_correlation || !self.comparable(w0, lag) {
             return false;
         }
         let bad = y
@@ -679,6 +1017,18 @@ impl Analyser {
             let fraction = bad as f64 / y.len() as f64;
             if self.best_rejected_bad_fraction.is_none_or(|f| fraction < f) {
                 self.best_rejected_bad_fraction = Some(fraction);
+            }
+            // Correlated but far from sample for sample, and never matched:
+            // a converting path, unless a later window matches.
+            if self.mode == Mode::FullBand
+                && self.band.is_some()
+                && self.first_lock_frame.is_none()
+                && fraction >= 0.1
+            {
+                self.rejections += 1;
+                if self.rejections >= self.cfg.switch_after {
+                    self.mode = Mode::Waiting;
+                }
             }
             return false;
         }
@@ -693,14 +1043,24 @@ impl Analyser {
     /// own (late blocks in quick succession stay separate events).
     fn lock(&mut self, w0: u64, end: u64, lag: i64, gain: f64) {
         self.last_gain = Some(gain);
+        let fractional = self.band_limited().is_some();
+        if !fractional {
+            self.tau = lag as f64;
+        }
         if self.first_lock_frame.is_none() {
             self.first_lock_frame = Some(w0);
             self.first_lag = Some(lag);
         }
         self.state = State::Locked { lag, gain };
         let mut from = w0;
+        let tau = self.tau;
         if let Some(g) = self.glitch.as_mut() {
-            if lag != g.lag_before {
+            let changed = if fractional {
+                (tau - g.tau_before).abs() >= SAME_LAG
+            } else {
+                lag != g.lag_before
+            };
+            if changed {
                 g.lag_change = Some(lag - g.lag_before);
                 self.lag_change_count += 1;
                 if self.lag_changes.len() < LISTED {
@@ -709,6 +1069,7 @@ impl Analyser {
                         from: g.lag_before,
                         to: lag,
                         delta: lag - g.lag_before,
+                        fractional_delta: fractional.then_some(tau - g.tau_before),
                     });
                 }
             }
@@ -738,15 +1099,18 @@ impl Analyser {
             };
             self.close_glitch(end);
         }
-        let lag_frames = self
-            .lag_frames
-            .iter()
-            .max_by_key(|(_, n)| *n)
-            .map(|(l, _)| *l);
+        let held = self.lag_frames.iter().max_by_key(|h| h.frames);
         let last_lag = self.lag_changes.last().map(|c| c.to).or(self.first_lag);
+        let error_rms_db = (self.reference_energy > 0.0).then(|| {
+            if self.error_energy > 0.0 {
+                (10.0 * (self.error_energy / self.reference_energy).log10()).max(EXACT_ERROR_DB)
+            } else {
+                EXACT_ERROR_DB
+            }
+        });
         Analysis {
             locked: self.first_lock_frame.is_some(),
-            lag_frames,
+            lag_frames: held.map(|h| h.lag),
             first_lag_frames: self.first_lag,
             last_lag_frames: last_lag,
             gain: self.last_gain,
@@ -763,6 +1127,13 @@ impl Analyser {
             best_correlation: self.best_correlation,
             best_correlation_lag: self.best_correlation_lag,
             best_rejected_bad_fraction: self.best_rejected_bad_fraction,
+            converted: self.mode != Mode::FullBand,
+            band_limited_from_frame: match self.mode {
+                Mode::BandLimited { from } => Some(from),
+                _ => None,
+            },
+            fractional_lag_frames: held.map(|h| h.tau),
+            error_rms_db,
         }
     }
 }
@@ -813,6 +1184,11 @@ pub struct LoopbackLive {
     /// Peak of the captured input since the last progress update, as f32
     /// bits (the driver thread raises it, `run` takes and clears it).
     pub input_peak_bits: AtomicU64,
+    /// Set by `run` when the analyser asks for the band-limited signal.
+    pub band_limit_requested: AtomicBool,
+    /// Set by the driver thread when it switched: the first band-limited
+    /// frame + 1 (0: still the full-band sequence).
+    pub band_limited_from: AtomicU64,
 }
 
 /// What the progress callback sees, about four times a second.
@@ -853,7 +1229,9 @@ pub struct LoopbackReport {
     pub reported_ms: f64,
     /// Measured round trip (the lag held longest), frames.
     pub measured_frames: Option<i64>,
-    /// The same in ms.
+    /// The same with its fraction (a converting path), frames.
+    pub fractional_lag_frames: Option<f64>,
+    /// The same in ms (with the fraction).
     pub measured_ms: Option<f64>,
     /// Measured − reported, ms.
     pub difference_ms: Option<f64>,
@@ -865,6 +1243,14 @@ pub struct LoopbackReport {
     pub gain_db: Option<f64>,
     /// The input came back with inverted polarity.
     pub inverted: bool,
+    /// The full-band signal did not come back sample for sample, so the path
+    /// was measured with the band-limited signal (it converts the rate).
+    pub converted: bool,
+    /// RMS of (captured − expected) over the matching samples, dB relative
+    /// to the signal ([`EXACT_ERROR_DB`]: exact).
+    pub error_rms_db: Option<f64>,
+    /// The bound on `error_rms_db` for a converting path, dB.
+    pub max_error_rms_db: f64,
     /// Glitch events.
     pub glitches: u64,
     /// The first glitches.
@@ -921,6 +1307,9 @@ struct LoopHandler {
     live: Arc<LoopbackLive>,
     watch: SwitchWatch,
     seq: Arc<Sequence>,
+    band: Arc<BandLimited>,
+    /// First frame of the band-limited signal, once switched.
+    switch_at: Option<u64>,
     producer: rtrb::Producer<Captured>,
     next_frame: u64,
     output_channel: i32,
@@ -933,6 +1322,10 @@ impl PeriodHandler for LoopHandler {
         let frames = period.frames;
         let n0 = self.next_frame;
         self.next_frame += frames as u64;
+        if self.switch_at.is_none() && self.live.band_limit_requested.load(Ordering::Relaxed) {
+            self.switch_at = Some(n0);
+            self.live.band_limited_from.store(n0 + 1, Ordering::Release);
+        }
         let mut peak = 0.0f32;
         for b in 0..period.buffer_count() {
             let t = period.sample_type(b);
@@ -957,7 +1350,11 @@ impl PeriodHandler for LoopHandler {
             } else if period.channel(b) == self.output_channel {
                 let buf = period.buffer_mut(b);
                 for i in 0..frames {
-                    let v = self.seq.sample((n0 + i as u64) as i64);
+                    let n = n0 + i as u64;
+                    let v = match self.switch_at {
+                        Some(from) if n >= from => self.band.sample(n as i64),
+                        _ => self.seq.sample(n as i64),
+                    };
                     write_sample(buf, t, i, f64::from(v));
                 }
             } else {
@@ -1055,6 +1452,7 @@ pub fn run(
         .filter(|&f| f > 0)
         .ok_or_else(|| LoopbackError::Setup(format!("invalid buffer size {frames}")))?;
     let seq = Arc::new(Sequence::standard(options.level_dbfs));
+    let band = Arc::new(BandLimited::new(&seq, rate));
     // Everything the driver thread touches is allocated here: the ring holds
     // two seconds of capture (at least 64 buffers).
     let capacity = ((rate * 2.0) as usize).max(64 * frames_usize);
@@ -1064,6 +1462,8 @@ pub fn run(
         live: Arc::clone(&live),
         watch: SwitchWatch::new(frames_usize),
         seq: Arc::clone(&seq),
+        band: Arc::clone(&band),
+        switch_at: None,
         producer,
         next_frame: 0,
         output_channel: oc,
@@ -1079,7 +1479,7 @@ pub fn run(
         let reported = usize::try_from(i64::from(li) + i64::from(lo)).unwrap_or(0);
         config.max_lag = config.max_lag.max(2 * reported + frames_usize);
     }
-    let mut analyser = Analyser::new(Arc::clone(&seq), config);
+    let mut analyser = Analyser::with_band_limit(Arc::clone(&seq), band, config);
     session.begin();
     let started = Instant::now();
     if let Err(e) = driver.start() {
@@ -1091,6 +1491,13 @@ pub fn run(
     let mut latencies = None;
     while started.elapsed() < options.duration {
         drain(&mut consumer, &mut analyser);
+        if analyser.wants_band_limited() {
+            live.band_limit_requested.store(true, Ordering::Relaxed);
+            let from = live.band_limited_from.load(Ordering::Acquire);
+            if from > 0 {
+                analyser.band_limit_from(from - 1);
+            }
+        }
         let elapsed = started.elapsed();
         if elapsed >= next_report {
             progress(&LoopbackProgress {
@@ -1172,7 +1579,10 @@ fn report(i: ReportInput<'_>) -> LoopbackReport {
     let ms = |frames: i64| frames as f64 / rate * 1e3;
     let reported_frames = i64::from(i.latencies.0) + i64::from(i.latencies.1);
     let reported_ms = ms(reported_frames);
-    let measured_ms = a.lag_frames.map(ms);
+    let measured_ms = a
+        .fractional_lag_frames
+        .or(a.lag_frames.map(|l| l as f64))
+        .map(|f| f / rate * 1e3);
     let difference_ms = measured_ms.map(|m| m - reported_ms);
     let within_tolerance = difference_ms.is_some_and(|d| d.abs() <= i.options.tolerance_ms);
     let (oc, ic) = (i.options.output_channel, i.options.input_channel);
@@ -1182,6 +1592,23 @@ fn report(i: ReportInput<'_>) -> LoopbackReport {
             format!(
                 "no signal came back on input {ic}: is output {oc} connected to input {ic}? \
                  (peak {peak_db:.1} dBFS)"
+            )
+        } else if a.converted && a.band_limited_from_frame.is_none() {
+            format!(
+                "the full-band test signal came back on input {ic} but not sample for sample, \
+                 and the stream ended before the band-limited one could be measured (stream \
+                 longer?)"
+            )
+        } else if a.converted {
+            format!(
+                "the test signal came back on input {ic} neither sample for sample nor, \
+                 band-limited to {:.1} kHz, within 1 % of its peak (best correlation {:.2} at \
+                 a lag of {} frames, {:.0} % of samples off): a filter, an effect or a wrong \
+                 rate between output {oc} and input {ic}?",
+                BandLimit::for_rate(rate).stop_hz() / 1e3,
+                a.best_correlation.abs(),
+                a.best_correlation_lag.unwrap_or(0),
+                a.best_rejected_bad_fraction.unwrap_or(1.0) * 100.0
             )
         } else if a.best_correlation.abs() >= 0.5 {
             format!(
@@ -1211,6 +1638,14 @@ fn report(i: ReportInput<'_>) -> LoopbackReport {
             a.glitches,
             if a.glitches == 1 { "" } else { "es" }
         ))
+    } else if let Some(e) = a
+        .error_rms_db
+        .filter(|&e| a.converted && e > MAX_CONVERTED_ERROR_DB)
+    {
+        Some(format!(
+            "the signal came back through a converting path with an error of {e:.1} dB \
+             relative to it, above the bound of {MAX_CONVERTED_ERROR_DB} dB"
+        ))
     } else if i.discontinuities > 0 {
         Some(format!(
             "{} sample-position discontinuit{} (the driver's position did not advance by the \
@@ -1239,12 +1674,16 @@ fn report(i: ReportInput<'_>) -> LoopbackReport {
         reported_frames,
         reported_ms,
         measured_frames: a.lag_frames,
+        fractional_lag_frames: a.fractional_lag_frames,
         measured_ms,
         difference_ms,
         tolerance_ms: i.options.tolerance_ms,
         within_tolerance,
         gain_db: a.gain.map(|g| db(g.abs())),
         inverted: a.gain.is_some_and(|g| g < 0.0),
+        converted: a.converted,
+        error_rms_db: a.error_rms_db,
+        max_error_rms_db: MAX_CONVERTED_ERROR_DB,
         glitches: a.glitches,
         glitch_list: a.glitch_list.clone(),
         lag_changes: a.lag_changes.clone(),
@@ -1553,5 +1992,218 @@ mod tests {
         assert!(!r.passed);
         assert!(r.reason.unwrap().contains("differs from the reported"));
         assert!((r.difference_ms.unwrap() + 200.0 / 48.0).abs() < 1e-9);
+    }
+}
+
+/// The band-limited signal through simulated converting paths: a host at one rate, a device
+/// at another, Tenuto's resampler both ways.
+#[cfg(test)]
+mod converted_tests {
+    use super::*;
+    use tenuto_resample::Resampler;
+
+    /// Frames between the two resamplers (the device's buffering), device frames.
+    const BUFFERED: usize = 700;
+    const PERIOD: usize = 256;
+
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    enum Fault {
+        None,
+        /// One device frame lost at this device frame.
+        DropFrame(u64),
+        /// The capture side runs this many ppm fast.
+        WrongRate(f64),
+    }
+
+    struct Run {
+        analysis: Analysis,
+        /// The round trip the resamplers and the buffer add, host frames.
+        expected_lag: f64,
+    }
+
+    /// Streams `seconds` through host → device → host at `host`/`device` Hz, in periods,
+    /// switching the sender to the band-limited signal when the analyser asks (as `run`'s
+    /// driver thread does).
+    fn stream(host: u32, device: u32, seconds: f64, fault: Fault) -> Run {
+        let seq = Arc::new(Sequence::mls(16, 0.5));
+        let band = Arc::new(BandLimited::new(&seq, f64::from(host)));
+        let cfg = AnalyserConfig {
+            max_lag: 8192,
+            ..AnalyserConfig::new(f64::from(host), seq.period())
+        };
+        let mut a = Analyser::with_band_limit(Arc::clone(&seq), Arc::clone(&band), cfg);
+        let mut up = Resampler::new(host, device, 1).unwrap();
+        let mut down = Resampler::new(device, host, 1).unwrap();
+        if let Fault::WrongRate(ppm) = fault {
+            down.set_ratio_adjust_ppm(ppm);
+        }
+        let expected_lag = (BUFFERED as f64 + up.delay_frames()) * f64::from(host)
+            / f64::from(device)
+            + down.delay_frames();
+        let mut between: VecDeque<f32> = vec![0.0; BUFFERED].into();
+        let mut back: VecDeque<f32> = VecDeque::new();
+        let (mut n0, mut device_frames) = (0u64, 0u64);
+        let mut switch_at = None;
+        let total = (seconds * f64::from(host)) as u64;
+        while n0 < total {
+            if switch_at.is_none() && a.wants_band_limited() {
+                switch_at = Some(n0);
+                a.band_limit_from(n0);
+            }
+            let sent: Vec<f32> = (n0..n0 + PERIOD as u64)
+                .map(|n| match switch_at {
+                    Some(from) if n >= from => band.sample(n as i64),
+                    _ => seq.sample(n as i64),
+                })
+                .collect();
+            let mut dev = vec![0.0; up.output_frames_max(PERIOD)];
+            let (used, made) = up.process(&sent, &mut dev);
+            assert_eq!(used, PERIOD);
+            dev.truncate(made);
+            if let Fault::DropFrame(at) = fault {
+                if (device_frames..device_frames + made as u64).contains(&at) {
+                    dev.remove((at - device_frames) as usize);
+                }
+            }
+            device_frames += made as u64;
+            between.extend(dev);
+            let dev: Vec<f32> = between.drain(..between.len() - BUFFERED).collect();
+            let mut out = vec![0.0; down.output_frames_max(dev.len())];
+            let (used, made) = down.process(&dev, &mut out);
+            assert_eq!(used, dev.len());
+            back.extend(&out[..made]);
+            let take = back.len().min(PERIOD);
+            let captured: Vec<f32> = back.drain(..take).collect();
+            a.push_block(n0, &captured);
+            n0 += take as u64;
+        }
+        Run {
+            analysis: a.finish(),
+            expected_lag,
+        }
+    }
+
+    fn report_of(a: Analysis, rate: f64, reported: i64) -> LoopbackReport {
+        let options = LoopbackOptions::default();
+        report(ReportInput {
+            driver: "simulated".into(),
+            rate,
+            frames: PERIOD as i32,
+            options: &options,
+            latencies: (reported as i32, 0),
+            analysis: a,
+            discontinuities: 0,
+            overloads: 0,
+            reset_requests: 0,
+            resync_requests: 0,
+            switches: 0,
+            expected_switches: 0.0,
+            seconds: 1.0,
+            dropped_blocks: 0,
+        })
+    }
+
+    fn assert_passes(host: u32, device: u32) {
+        let run = stream(host, device, 2.0, Fault::None);
+        let a = &run.analysis;
+        assert!(a.converted && a.locked, "{a:#?}");
+        assert_eq!((a.glitches, a.lag_change_count), (0, 0), "{a:#?}");
+        let tau = a.fractional_lag_frames.unwrap();
+        assert!(
+            (tau - run.expected_lag).abs() < 0.01,
+            "{host} → {device}: lag {tau} frames, the path's {}",
+            run.expected_lag
+        );
+        let error = a.error_rms_db.unwrap();
+        assert!(error < -90.0, "{host} → {device}: error {error:.1} dB");
+        let gain_db = 20.0 * a.gain.unwrap().log10();
+        assert!(gain_db.abs() < 0.01, "{gain_db}");
+        // Measured well before the end: the switch took a fraction of a second.
+        assert!(a.frames_analysed as f64 > 1.0 * f64::from(host), "{a:#?}");
+        let r = report_of(
+            run.analysis,
+            f64::from(host),
+            run.expected_lag.round() as i64,
+        );
+        assert!(r.passed, "{:?}", r.reason);
+        assert!(r.converted);
+        eprintln!(
+            "{host} → {device} → {host}: lag {tau:.4} frames (path {:.4}), error {error:.1} dB, \
+             gain {gain_db:+.5} dB",
+            run.expected_lag
+        );
+    }
+
+    #[test]
+    fn a_44_1_khz_stream_through_a_48_khz_device_passes_at_its_fractional_lag() {
+        assert_passes(44_100, 48_000);
+    }
+
+    #[test]
+    fn a_96_khz_stream_through_a_48_khz_device_passes_at_its_fractional_lag() {
+        assert_passes(96_000, 48_000);
+    }
+
+    #[test]
+    fn a_dropped_device_frame_is_a_glitch_and_a_fractional_lag_change() {
+        let run = stream(44_100, 48_000, 2.0, Fault::DropFrame(60_000));
+        let a = &run.analysis;
+        assert!(a.converted && a.locked, "{a:#?}");
+        assert_eq!(a.glitches, 1, "{a:#?}");
+        assert_eq!(a.lag_change_count, 1, "{a:#?}");
+        // One device frame is 44.1/48 host frames.
+        let d = a.lag_changes[0].fractional_delta.unwrap();
+        assert!((d + 44.1 / 48.0).abs() < 0.01, "{d}");
+        let r = report_of(run.analysis, 44_100.0, run.expected_lag.round() as i64);
+        assert!(!r.passed);
+        assert!(r.reason.unwrap().contains("glitch"));
+    }
+
+    #[test]
+    fn a_wrong_rate_fails() {
+        for ppm in [10.0, 1_000.0] {
+            let run = stream(44_100, 48_000, 2.0, Fault::WrongRate(ppm));
+            let a = &run.analysis;
+            let r = report_of(a.clone(), 44_100.0, run.expected_lag.round() as i64);
+            assert!(!r.passed, "{ppm} ppm: {a:#?}");
+            eprintln!("{ppm} ppm: {}", r.reason.unwrap());
+        }
+    }
+
+    #[test]
+    fn a_path_that_does_not_convert_keeps_the_full_band_exact_check() {
+        let seq = Arc::new(Sequence::mls(16, 0.5));
+        let band = Arc::new(BandLimited::new(&seq, 48_000.0));
+        let cfg = AnalyserConfig {
+            max_lag: 8192,
+            ..AnalyserConfig::new(48_000.0, seq.period())
+        };
+        let mut a = Analyser::with_band_limit(Arc::clone(&seq), band, cfg);
+        let capture: Vec<f32> = (0..96_000).map(|m| seq.sample(m - 1234)).collect();
+        for (i, block) in capture.chunks(256).enumerate() {
+            a.push_block(i as u64 * 256, block);
+            assert!(!a.wants_band_limited());
+        }
+        let a = a.finish();
+        assert!(!a.converted && a.locked);
+        assert_eq!(a.lag_frames, Some(1234));
+        assert_eq!(a.fractional_lag_frames, Some(1234.0));
+        assert_eq!(a.error_rms_db, Some(EXACT_ERROR_DB));
+    }
+
+    #[test]
+    fn the_wrong_channel_is_not_taken_for_a_converting_path() {
+        let seq = Arc::new(Sequence::mls(16, 0.5));
+        let band = Arc::new(BandLimited::new(&seq, 48_000.0));
+        let cfg = AnalyserConfig {
+            max_lag: 8192,
+            ..AnalyserConfig::new(48_000.0, seq.period())
+        };
+        let mut a = Analyser::with_band_limit(Arc::clone(&seq), band, cfg);
+        let other = Sequence::mls(17, 0.5);
+        let capture: Vec<f32> = (0..96_000).map(|m| other.sample(m)).collect();
+        a.push_block(0, &capture);
+        let a = a.finish();
+        assert!(!a.locked && !a.converted, "{a:#?}");
     }
 }

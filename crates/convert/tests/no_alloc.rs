@@ -2,7 +2,7 @@
 //! functions run under a counting global allocator.
 //!
 //! Only the test's own thread is counted, while it converts: libtest's main thread may
-//! allocate meanwhile (a CI run under Wine counted 4 such allocations and failed). The engine's
+//! allocate meanwhile (its output capture, its timers). The engine's
 //! `rt::RtAllocCounter` works the same way; this crate sits below the engine, so the test has
 //! its own small counter.
 

@@ -122,12 +122,10 @@ fn a_broken_settings_file_never_stops_the_driver_and_is_explained() {
     assert!(message.len() <= 123);
     // Defaults are in effect and it streams.
     assert_eq!(d.channels().unwrap(), (2, 2));
-    // 40 switches: under Wine the defaults stream through WASAPI by events, and over only 10
-    // switches one wake-up held up by the wineserver (a 10 ms step) moved the check's
-    // system-time rate by 12 % in a CI run. At 40 switches a first switch stamped 17 ms late
-    // (the machine stalled as the stream started) still failed it (-2.2 %) while it was taken
-    // from the first and last time; the check now takes a median over stretches of 50 ms,
-    // which one late stamp cannot move.
+    // 40 switches: under Wine the defaults stream through WASAPI by events, and one wake-up
+    // held up by the wineserver (a 10 ms step) is 12 % of 10 switches' system time. The
+    // check takes a median over stretches of 50 ms, which one late stamp (a machine that
+    // stalls as the stream starts) cannot move.
     let report = tenuto_measure::check::run(
         d,
         &tenuto_measure::check::CheckOptions {

@@ -10,7 +10,7 @@
 //!   by the driver as a device stall, and with the time the driver reported lost taken out
 //!   the sample position tracks the wall clock within 0.5 %. (On this VM the hypervisor
 //!   sometimes takes 23–46 % of the CPU for seconds; every thread then stops for 20–100 ms
-//!   and PulseAudio drops recorded frames. A CI run once ended 0.63 % behind.)
+//!   and PulseAudio drops recorded frames, which the driver reports as device stalls.)
 //!   On Windows by WASAPI's events (the default); under Wine by polling
 //!   (`wasapi.wake_up = "polling"`): there every event waits whenever the wineserver saves
 //!   the registry (30–100 ms, within 30 s of any change, and every test process makes one).

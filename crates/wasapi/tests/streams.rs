@@ -385,9 +385,8 @@ fn under_wine() -> bool {
 
 /// How the streams whose pace is checked wait: events on Windows, polling under Wine. There
 /// every WASAPI event waits whenever the wineserver saves the registry (30–100 ms, within
-/// 30 s of any change, and every test process makes one); one such stall in a 2 s run put a
-/// render-only stream 1.4 % behind the wall clock in a CI run. The DLL's tests run the
-/// event path under Wine.
+/// 30 s of any change, and every test process makes one); one such stall is 1.5–5 % of a
+/// 2 s run's wall clock. The DLL's tests run the event path under Wine.
 fn pace_wake_up() -> WakeUp {
     if under_wine() {
         WakeUp::Polling

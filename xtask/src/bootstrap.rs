@@ -54,6 +54,8 @@ pub const APT_PACKAGES: &[(&str, &[&str])] = &[
     // The control panel's GUI test: keys and window search, screenshots.
     ("xdotool", &["xdotool"]),
     ("import", &["imagemagick"]),
+    // The monitor's terminal UI test drives `tenuto monitor` in a real terminal.
+    ("tmux", &["tmux"]),
     // Locks the Wine prefix's first-use setup (tools/wine/env.sh); essential on Debian.
     ("flock", &["util-linux"]),
 ];

@@ -48,6 +48,15 @@ pub struct Outcome {
     /// (Linux `/proc/stat` steal; `None` elsewhere). Guest scheduling
     /// cannot prevent a stall the host causes.
     pub steal_ms: Option<f64>,
+    /// The wake-up lateness histogram (for `--plot`).
+    #[serde(skip)]
+    pub histogram: [u64; tenuto_engine::stats::HISTOGRAM_BUCKETS],
+    /// Late periods, device gaps and demotions, seconds into the run (for `--plot`).
+    #[serde(skip)]
+    pub marks: Vec<tenuto_monitor::plot::Mark>,
+    /// Events that came faster than they were collected (not among `marks`).
+    #[serde(skip)]
+    pub marks_missed: u64,
 }
 
 /// Total steal time of all CPUs from `/proc/stat`, ms (Linux).
@@ -176,12 +185,29 @@ pub fn measure(
     let steal_before = steal_ms();
     engine.start().map_err(|e| e.to_string())?;
     let mut records: Vec<PeriodRecord> = Vec::new();
+    let period_s = f64::from(buffer) / rate;
+    let mut marks = Vec::new();
+    let mut events = Vec::new();
+    let (mut seq, mut missed) = (0, 0);
+    let mut collect = |engine: &Engine| {
+        events.clear();
+        let (newest, m) = engine.shared().events_after(seq, &mut events);
+        seq = newest;
+        missed += m;
+        marks.extend(
+            events
+                .iter()
+                .filter_map(|e| tenuto_monitor::plot::Mark::from_schedule(e, period_s)),
+        );
+    };
     let t0 = Instant::now();
     while t0.elapsed() < Duration::from_secs_f64(seconds) {
         std::thread::sleep(Duration::from_millis(50));
         engine.drain_records(&mut records);
+        collect(&engine);
     }
     engine.stop().map_err(|e| e.to_string())?;
+    collect(&engine);
     let steal = steal_before.zip(steal_ms()).map(|(a, b)| b - a);
     drop(load_guard);
     engine.drain_records(&mut records);
@@ -203,6 +229,9 @@ pub fn measure(
             .map(|c| (c.name().to_owned(), s.late(*c)))
             .collect(),
         steal_ms: steal,
+        histogram: s.wake_histogram,
+        marks,
+        marks_missed: missed,
     })
 }
 
@@ -281,6 +310,10 @@ pub(crate) struct DoctorArgs {
     /// Print the results as JSON.
     #[arg(long)]
     json: bool,
+    /// Also draw the wake-up lateness distribution of every policy and the timeline of
+    /// late periods with their causes (the policies one after another) into this SVG file.
+    #[arg(long, value_name = "FILE.svg")]
+    plot: Option<std::path::PathBuf>,
 }
 
 fn default_doctor_policies() -> Vec<tenuto_sched::PolicyArg> {
@@ -328,5 +361,58 @@ pub(crate) fn run(args: &DoctorArgs) -> ExitCode {
     } else {
         print_table(&outcomes, args.buffer, args.rate, args.seconds, args.load);
     }
+    if let Some(path) = &args.plot {
+        if let Err(e) = plot(path, &outcomes, args) {
+            eprintln!("tenuto doctor: --plot: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     ExitCode::SUCCESS
+}
+
+/// The doctor's picture: one lateness curve per policy; on the timeline the policies' runs
+/// one after another, in the order they ran.
+fn plot(path: &std::path::Path, outcomes: &[Outcome], args: &DoctorArgs) -> Result<(), String> {
+    let runs: Vec<(&str, _)> = outcomes
+        .iter()
+        .map(|o| (o.policy.as_str(), o.histogram))
+        .collect();
+    let mut marks = Vec::new();
+    for (i, o) in outcomes.iter().enumerate() {
+        let offset = i as f64 * args.seconds;
+        marks.extend(o.marks.iter().map(|m| tenuto_monitor::plot::Mark {
+            time_s: m.time_s + offset,
+            kind: m.kind,
+        }));
+    }
+    let order: Vec<&str> = outcomes.iter().map(|o| o.policy.as_str()).collect();
+    let recommendation =
+        recommend(outcomes).map_or(String::new(), |b| format!(" — recommended: {}", b.policy));
+    let title = format!(
+        "tenuto doctor: {} frames at {} Hz, {}{recommendation}",
+        args.buffer,
+        args.rate,
+        if args.load {
+            "under load"
+        } else {
+            "no added load"
+        },
+    );
+    let missed: u64 = outcomes.iter().map(|o| o.marks_missed).sum();
+    if missed > 0 {
+        eprintln!("tenuto doctor: {missed} events came too fast to be collected and are not on the timeline");
+    }
+    let timeline = format!(
+        "Late periods and their causes; {} s per policy: {}",
+        args.seconds,
+        order.join(" → ")
+    );
+    crate::plot::write_report(
+        path,
+        &title,
+        &runs,
+        &timeline,
+        &marks,
+        args.seconds * outcomes.len() as f64,
+    )
 }

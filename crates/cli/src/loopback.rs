@@ -52,6 +52,10 @@ pub(crate) struct LoopbackArgs {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+    /// Also draw the driver thread's wake-up lateness and its late periods with their
+    /// causes into this SVG file (Tenuto's driver only: in process or its DLL).
+    #[arg(long, value_name = "FILE.svg")]
+    plot: Option<std::path::PathBuf>,
 }
 
 pub(crate) fn run(args: &LoopbackArgs) -> ExitCode {
@@ -74,7 +78,14 @@ pub(crate) fn run(args: &LoopbackArgs) -> ExitCode {
     };
     let engine = opened.engine.clone();
     let mut line = ProgressLine::new();
+    let mut recorder = args
+        .plot
+        .as_deref()
+        .map(|p| crate::plot::Recorder::new(p, engine.as_ref()));
     let mut progress = |p: &LoopbackProgress<'_>| {
+        if let Some(r) = recorder.as_mut() {
+            r.poll();
+        }
         let state = match p.state {
             LockState::Searching => "searching for the signal…".to_owned(),
             LockState::Locked(lag) => format!(
@@ -101,6 +112,16 @@ pub(crate) fn run(args: &LoopbackArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(r) = recorder {
+        let title = format!(
+            "tenuto loopback: {}, {} frames at {} Hz",
+            report.driver, report.buffer_frames, report.sample_rate
+        );
+        if let Err(e) = r.finish(&title, &report.driver, report.seconds) {
+            eprintln!("tenuto loopback: --plot: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     if args.json {
         print_json(&report, opened.engine.as_ref());
     } else {

@@ -23,8 +23,10 @@ mod driver;
 mod list;
 mod loopback;
 mod mmcss;
+mod monitor;
 mod panel;
 mod play;
+mod plot;
 mod progress;
 mod register;
 mod stream;
@@ -78,6 +80,9 @@ enum Command {
     /// Stream at a small buffer under each scheduling policy in turn
     /// (optionally with every core busy) and compare late periods.
     Doctor(doctor::DoctorArgs),
+    /// Watch every running Tenuto driver live in the terminal: priority timeline, lateness
+    /// histogram, time split per period, events with their causes.
+    Monitor(monitor::MonitorArgs),
     /// Open the settings window without a DAW (Windows).
     Panel(panel::PanelArgs),
     /// The settings file (tenuto.toml): path, show, check, set KEY VALUE.
@@ -99,6 +104,7 @@ fn main() -> ExitCode {
         Command::Register(args) => register::run(&args),
         Command::Unregister => unregister::run(),
         Command::Doctor(args) => doctor::run(&args),
+        Command::Monitor(args) => monitor::run(&args),
         Command::Panel(args) => panel::run(&args),
         Command::Mmcss { action } => mmcss::run(action),
         Command::Config { action } => config::run(&action),

@@ -34,6 +34,10 @@ pub(crate) struct StreamArgs {
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
+    /// Also draw the driver thread's wake-up lateness and its late periods with their
+    /// causes into this SVG file (Tenuto's driver only: in process or its DLL).
+    #[arg(long, value_name = "FILE.svg")]
+    plot: Option<std::path::PathBuf>,
 }
 
 pub(crate) fn run(args: &StreamArgs) -> ExitCode {
@@ -58,7 +62,14 @@ pub(crate) fn run(args: &StreamArgs) -> ExitCode {
     let tty = std::io::stderr().is_terminal();
     let engine = opened.engine.clone();
     let mut last_line = Duration::ZERO;
+    let mut recorder = args
+        .plot
+        .as_deref()
+        .map(|p| crate::plot::Recorder::new(p, engine.as_ref()));
     let mut progress = |live: &Live, elapsed: Duration| {
+        if let Some(r) = recorder.as_mut() {
+            r.poll();
+        }
         let peak = f32::from_bits(live.input_peak_bits.load(Ordering::Relaxed) as u32);
         // A registered driver's thread counters are out of reach: show only
         // what the host measures itself.
@@ -103,6 +114,16 @@ pub(crate) fn run(args: &StreamArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(r) = recorder {
+        let title = format!(
+            "tenuto stream: {}, {} frames at {} Hz",
+            report.driver, report.buffer_frames, report.sample_rate
+        );
+        if let Err(e) = r.finish(&title, &report.driver, report.seconds) {
+            eprintln!("tenuto stream: --plot: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     let stats = opened.engine.as_ref().map(|e| e.counters.snapshot());
     if args.json {
         let mut v = serde_json::to_value(&report).unwrap_or_default();

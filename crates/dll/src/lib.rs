@@ -22,6 +22,7 @@ mod exports;
 #[cfg(windows)]
 mod factory;
 pub mod log;
+mod monitor;
 #[cfg(windows)]
 pub mod registry;
 mod settings_glue;

@@ -141,6 +141,13 @@ pub fn new_instance() -> tenuto_driver::DriverInstance {
             hooks.attachments.push(Box::new(logger));
         }
     }
+    if let Some(monitor) = crate::monitor::Monitor::start(
+        weak.clone(),
+        crate::monitor::driver_text(&startup.settings),
+        links.log.get().cloned(),
+    ) {
+        hooks.attachments.push(Box::new(monitor));
+    }
     hooks.control_panel = control_panel_hook(startup.path);
     tenuto_driver::create_instance_with_hooks(engine, hooks)
 }

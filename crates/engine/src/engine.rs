@@ -884,6 +884,7 @@ impl Engine {
             })?;
         self.records = Some(consumer);
         self.shared.set_event_source(event_consumer);
+        self.shared.set_buffer_size(frames);
         self.generations += 1;
         let generation = self.generations;
         if let Some(s) = self.state.as_mut() {
@@ -943,6 +944,7 @@ impl Engine {
         if let Some(s) = self.state.as_mut() {
             s.prepared = None;
         }
+        self.shared.set_buffer_size(0);
         let detached = self.shared.messenger.detach();
         self.records = None;
         self.shared

@@ -26,6 +26,8 @@ pub struct Shared {
     /// Set when the host called `outputReady` before streaming (a probe).
     pub(crate) output_ready_probed: AtomicBool,
     sample_rate_bits: AtomicU64,
+    /// The buffer size of the buffers that exist, frames; 0 while none do.
+    buffer_size: AtomicU32,
     input_latency: AtomicU32,
     output_latency_deferred: AtomicU32,
     output_latency_direct: AtomicU32,
@@ -172,6 +174,15 @@ impl Shared {
     pub(crate) fn set_sample_rate(&self, rate: f64) {
         self.sample_rate_bits
             .store(rate.to_bits(), Ordering::Release);
+    }
+
+    /// The size of the buffers the host created, frames; 0 while none exist.
+    pub fn buffer_size(&self) -> u32 {
+        self.buffer_size.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn set_buffer_size(&self, frames: u32) {
+        self.buffer_size.store(frames, Ordering::Release);
     }
 
     /// Latencies as currently reported (input, output), frames. Output is

@@ -321,13 +321,31 @@ pub fn report_svg(
     marks: &[Mark],
     duration_s: f64,
 ) -> Result<String, PlotError> {
+    report_svg_with(
+        title,
+        runs,
+        "Late periods and their causes",
+        marks,
+        duration_s,
+    )
+}
+
+/// As [`report_svg`], with the timeline titled `timeline_title` (e.g. to say which runs
+/// follow one another on it).
+pub fn report_svg_with(
+    title: &str,
+    runs: &[LatenessRun<'_>],
+    timeline_title: &str,
+    marks: &[Mark],
+    duration_s: f64,
+) -> Result<String, PlotError> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (960, 940)).into_drawing_area();
         root.fill(&WHITE).map_err(draw_err)?;
         let (top, bottom) = root.split_vertically(540);
         draw_lateness(&top, title, runs)?;
-        draw_timeline(&bottom, "Late periods and their causes", marks, duration_s)?;
+        draw_timeline(&bottom, timeline_title, marks, duration_s)?;
         root.present().map_err(draw_err)?;
     }
     Ok(svg)

@@ -151,7 +151,8 @@ mod local {
     use crate::MonitorError;
     use std::collections::HashMap;
     use std::sync::atomic::AtomicU64;
-    use std::sync::{Arc, Mutex, OnceLock, Weak};
+    use std::sync::{Arc, OnceLock, Weak};
+    use tenuto_engine::sync::Mutex;
 
     type Table = Mutex<HashMap<String, Weak<[AtomicU64]>>>;
 
@@ -167,7 +168,7 @@ mod local {
 
     impl Mapping {
         pub(crate) fn create(name: &str, words: usize) -> Result<(Self, bool), MonitorError> {
-            let mut t = table().lock().unwrap_or_else(|e| e.into_inner());
+            let mut t = table().lock();
             if let Some(mem) = t.get(name).and_then(Weak::upgrade) {
                 if mem.len() < words {
                     return Err(MonitorError::Incompatible("region smaller than expected"));
@@ -181,7 +182,7 @@ mod local {
         }
 
         pub(crate) fn open(name: &str, words: usize) -> Result<Option<Self>, MonitorError> {
-            let t = table().lock().unwrap_or_else(|e| e.into_inner());
+            let t = table().lock();
             match t.get(name).and_then(Weak::upgrade) {
                 None => Ok(None),
                 Some(mem) if mem.len() < words => {

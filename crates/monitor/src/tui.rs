@@ -553,11 +553,27 @@ fn render_events(frame: &mut Frame<'_>, area: Rect, app: &AppState) {
     frame.render_widget(List::new(lines).block(title(&name)), area);
 }
 
+/// The terminal the monitor draws on: each frame goes out in one write. Wine's console
+/// misreads escape sequences split across writes, which a line-buffered stdout does every
+/// kilobyte; a whole frame is a few tens of kilobytes.
+type Term =
+    ratatui::Terminal<ratatui::backend::CrosstermBackend<std::io::BufWriter<std::io::Stdout>>>;
+
 /// Runs the monitor in the terminal until `q`: raw mode and the alternate screen while it
 /// runs (restored on return and on panic).
 pub fn run(ns: &Namespace) -> std::io::Result<()> {
-    let mut terminal = ratatui::init();
-    let result = event_loop(&mut terminal, ns);
+    use ratatui::crossterm::{execute, terminal};
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        ratatui::restore();
+        hook(info);
+    }));
+    terminal::enable_raw_mode()?;
+    let result = execute!(std::io::stdout(), terminal::EnterAlternateScreen).and_then(|()| {
+        let out = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout());
+        let mut terminal = ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(out))?;
+        event_loop(&mut terminal, ns)
+    });
     ratatui::restore();
     result
 }
@@ -572,7 +588,7 @@ fn map_key(code: ratatui::crossterm::event::KeyCode) -> Key {
     }
 }
 
-fn event_loop(terminal: &mut ratatui::DefaultTerminal, ns: &Namespace) -> std::io::Result<()> {
+fn event_loop(terminal: &mut Term, ns: &Namespace) -> std::io::Result<()> {
     use ratatui::crossterm::event::{self, Event as TermEvent, KeyEventKind};
     let mut app = App::new(ns.clone());
     loop {

@@ -25,7 +25,11 @@
 //!   untouched); laid out from measured text in the system's message font;
 //!   keyboard navigable (Tab, mnemonics, Enter = Apply, Esc = Close).
 //!
-//! On other systems only the portable parts compile ([`form`], [`layout`]),
+//! * The status area (while a host streams) also draws the driver thread's wake-up
+//!   lateness histogram and its priority over the last half minute ([`graph`]), the small
+//!   versions of what `tenuto monitor` shows.
+//!
+//! On other systems only the portable parts compile ([`form`], [`graph`], [`layout`]),
 //! and [`open`] / [`run_standalone`] answer [`PanelError::Unsupported`].
 //!
 //! ## Unsafe
@@ -36,6 +40,7 @@
 #![warn(missing_docs)]
 
 pub mod form;
+pub mod graph;
 pub mod layout;
 #[cfg(windows)]
 mod win;

@@ -10,6 +10,7 @@ use tenuto_settings::Settings;
 
 use super::sys::{self, codes, Event, Font, Reply, Window};
 use crate::form::{self, Device, Entry, ModeControls, SchedulingEnables};
+use crate::graph;
 use crate::layout::{self, Group, Item, Measure, Size, Spacing};
 use crate::PanelContext;
 
@@ -60,6 +61,10 @@ enum C {
     VDemotions,
     LGaps,
     VGaps,
+    LHist,
+    Hist,
+    LPrio,
+    Prio,
     LLog,
     Log,
     GBuffer,
@@ -92,7 +97,7 @@ enum C {
     Close,
 }
 
-const ALL: [C; 72] = [
+const ALL: [C; 76] = [
     C::FilePath,
     C::Message,
     C::GDevice,
@@ -135,6 +140,10 @@ const ALL: [C; 72] = [
     C::VDemotions,
     C::LGaps,
     C::VGaps,
+    C::LHist,
+    C::Hist,
+    C::LPrio,
+    C::Prio,
     C::LLog,
     C::Log,
     C::GBuffer,
@@ -201,6 +210,7 @@ impl C {
             FilePath => Kind::Path,
             Message | BufferNote | ProfileNote | Base | Warning | VPolicy => Kind::Text,
             VState | VThread | VPeriods | VLate | VDemotions | VGaps => Kind::Value,
+            Hist | Prio => Kind::Graph,
             _ => Kind::Label,
         }
     }
@@ -250,6 +260,8 @@ impl C {
             LLate => "Late periods:",
             LDemotions => "Demotions:",
             LGaps => "Device gaps:",
+            LHist => "Wake-up lateness, 1 \u{00b5}s \u{2192} 8 s (red: late):",
+            LPrio => "Priority, last 30 s (red: demoted):",
             Apply => "&Apply",
             Close => "&Close",
             _ => "",
@@ -326,6 +338,8 @@ enum Kind {
     Text,
     /// A status value.
     Value,
+    /// An owner-drawn graph of the status area.
+    Graph,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -362,6 +376,10 @@ pub(crate) struct Panel {
     dpi: u32,
     font: Option<Font>,
     bold: Option<Font>,
+    /// The status graphs' data, refreshed with the status.
+    timeline: graph::PriorityTimeline,
+    histogram: [u64; tenuto_engine::stats::HISTOGRAM_BUCKETS],
+    period_us: u64,
 }
 
 impl Panel {
@@ -399,6 +417,9 @@ impl Panel {
             dpi: 96,
             font: None,
             bold: None,
+            timeline: graph::PriorityTimeline::new(),
+            histogram: [0; tenuto_engine::stats::HISTOGRAM_BUCKETS],
+            period_us: 0,
         }
     }
 
@@ -424,6 +445,7 @@ impl Panel {
                     sys::SS_LEFT | sys::SS_NOPREFIX | sys::SS_PATHELLIPSIS,
                 ),
                 Kind::Text => ("Static", sys::SS_LEFT | sys::SS_NOPREFIX),
+                Kind::Graph => ("Static", sys::SS_OWNERDRAW),
                 Kind::Combo => (
                     "ComboBox",
                     sys::CBS_DROPDOWNLIST as u32
@@ -692,6 +714,10 @@ impl Panel {
                 row(C::LLate, C::VLate),
                 row(C::LDemotions, C::VDemotions),
                 row(C::LGaps, C::VGaps),
+                single(C::LHist, 0),
+                single(C::Hist, 0),
+                single(C::LPrio, 0),
+                single(C::Prio, 0),
             ]
         } else {
             vec![text(C::VPolicy, None)]
@@ -1061,6 +1087,39 @@ impl Panel {
                 sys::set_text(w, value);
             }
         }
+        self.timeline.sample(&live);
+        self.histogram = live.counters.snapshot().wake_histogram;
+        let rate = live.sample_rate();
+        self.period_us = if rate > 0.0 {
+            (f64::from(live.buffer_size()) * 1e6 / rate) as u64
+        } else {
+            0
+        };
+        for c in [C::Hist, C::Prio] {
+            if let Some(w) = self.ctl(c) {
+                sys::redraw(w);
+            }
+        }
+    }
+
+    /// Draws a status graph (owner-drawn statics).
+    fn draw(&self, c: C, canvas: &sys::Canvas) {
+        let shapes = match c {
+            C::Hist => graph::histogram(&self.histogram, self.period_us, canvas.w, canvas.h),
+            C::Prio => self.timeline.strip(canvas.w, canvas.h),
+            _ => return,
+        };
+        for (r, color) in shapes {
+            canvas.fill(
+                sys::Rect {
+                    x: r.x,
+                    y: r.y,
+                    w: r.w,
+                    h: r.h,
+                },
+                color,
+            );
+        }
     }
 
     fn close(&self, window: Window) {
@@ -1105,6 +1164,13 @@ impl sys::Handler for Panel {
                 Reply::Done
             }
             Event::Timer(_) => Reply::Default,
+            Event::Draw { id, canvas } => match C::from_id(id) {
+                Some(c @ (C::Hist | C::Prio)) => {
+                    self.draw(c, &canvas);
+                    Reply::Done
+                }
+                _ => Reply::Default,
+            },
             Event::DpiChanged { dpi, suggested } => {
                 self.dpi = dpi;
                 self.apply_fonts_at(Some((suggested.x, suggested.y)));
@@ -1232,6 +1298,10 @@ impl Measure<C> for Measurer<'_> {
             Kind::Text => Size {
                 w: p.scale(100),
                 h: line,
+            },
+            Kind::Graph => Size {
+                w: p.scale(160),
+                h: p.scale(if *c == C::Hist { 56 } else { 36 }),
             },
         }
     }

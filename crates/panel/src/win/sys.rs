@@ -34,9 +34,9 @@ use windows_sys::Win32::Foundation::{
     FreeLibrary, GetLastError, COLORREF, HMODULE, HWND, LPARAM, LRESULT, RECT, WPARAM,
 };
 use windows_sys::Win32::Graphics::Gdi::{
-    CreateFontIndirectW, DeleteObject, DrawTextW, GetDC, GetSysColor, GetSysColorBrush,
-    InvalidateRect, ReleaseDC, SelectObject, SetBkColor, SetTextColor, COLOR_BTNFACE, DT_CALCRECT,
-    DT_SINGLELINE, DT_WORDBREAK, HDC, HFONT,
+    CreateFontIndirectW, CreateSolidBrush, DeleteObject, DrawTextW, FillRect, GetDC, GetSysColor,
+    GetSysColorBrush, InvalidateRect, ReleaseDC, SelectObject, SetBkColor, SetTextColor,
+    COLOR_BTNFACE, DT_CALCRECT, DT_SINGLELINE, DT_WORDBREAK, HDC, HFONT,
 };
 use windows_sys::Win32::System::LibraryLoader::{
     FreeLibraryAndExitThread, GetModuleHandleExW, GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS,
@@ -53,7 +53,9 @@ use windows_sys::Win32::UI::WindowsAndMessaging as wm;
 
 use windows_sys::Win32::UI::Controls::{BST_CHECKED, CB_SETMINVISIBLE};
 
-pub use windows_sys::Win32::System::SystemServices::{SS_LEFT, SS_NOPREFIX, SS_PATHELLIPSIS};
+pub use windows_sys::Win32::System::SystemServices::{
+    SS_LEFT, SS_NOPREFIX, SS_OWNERDRAW, SS_PATHELLIPSIS,
+};
 pub use wm::{
     BS_AUTOCHECKBOX, BS_AUTORADIOBUTTON, BS_DEFPUSHBUTTON, BS_GROUPBOX, BS_PUSHBUTTON,
     CBS_DROPDOWNLIST, SM_CXMENUCHECK, SM_CXVSCROLL, WS_GROUP, WS_TABSTOP, WS_VSCROLL,
@@ -96,6 +98,40 @@ pub struct Rect {
     pub h: i32,
 }
 
+/// An owner-drawn control's device context and size, from `WM_DRAWITEM`. The handle is
+/// valid while that message is handled; GDI validates device contexts itself, so a canvas
+/// used later (it is `Copy`) only makes the calls fail.
+#[derive(Debug, Clone, Copy)]
+pub struct Canvas {
+    hdc: HDC,
+    origin: (i32, i32),
+    /// The control's width, pixels.
+    pub w: i32,
+    /// The control's height, pixels.
+    pub h: i32,
+}
+
+impl Canvas {
+    /// Fills `r` (relative to the control's top-left) with `color` (`0x00BBGGRR`).
+    pub fn fill(&self, r: Rect, color: u32) {
+        let rect = RECT {
+            left: self.origin.0 + r.x,
+            top: self.origin.1 + r.y,
+            right: self.origin.0 + r.x + r.w,
+            bottom: self.origin.1 + r.y + r.h,
+        };
+        // SAFETY: a brush we create and delete here; `rect` lives across the call; the
+        // device context is the one WM_DRAWITEM gave (see the type's note).
+        unsafe {
+            let brush = CreateSolidBrush(color as COLORREF);
+            if !brush.is_null() {
+                FillRect(self.hdc, &rect, brush);
+                DeleteObject(brush);
+            }
+        }
+    }
+}
+
 /// What the window procedure hands to the [`Handler`].
 #[derive(Debug, Clone, Copy)]
 pub enum Event {
@@ -117,6 +153,13 @@ pub enum Event {
     },
     /// `WM_CTLCOLORSTATIC`: the colour to draw a static control's text in.
     StaticColor(Window),
+    /// `WM_DRAWITEM`: an owner-drawn control (`SS_OWNERDRAW`) is to be drawn now.
+    Draw {
+        /// The control ID.
+        id: u16,
+        /// Where to draw it, valid during this event only.
+        canvas: Canvas,
+    },
     /// `WM_CLOSE`.
     Close,
 }
@@ -332,6 +375,21 @@ fn event_of(msg: u32, wparam: WPARAM, lparam: LPARAM) -> Option<Event> {
             })
         }
         wm::WM_CTLCOLORSTATIC => Some(Event::StaticColor(Window(lparam as HWND))),
+        wm::WM_DRAWITEM => {
+            // SAFETY: for WM_DRAWITEM lParam points to a DRAWITEMSTRUCT valid for the
+            // duration of the message.
+            let d =
+                unsafe { &*(lparam as *const windows_sys::Win32::UI::Controls::DRAWITEMSTRUCT) };
+            Some(Event::Draw {
+                id: loword(wparam),
+                canvas: Canvas {
+                    hdc: d.hDC,
+                    origin: (d.rcItem.left, d.rcItem.top),
+                    w: d.rcItem.right - d.rcItem.left,
+                    h: d.rcItem.bottom - d.rcItem.top,
+                },
+            })
+        }
         wm::WM_CLOSE => Some(Event::Close),
         _ => None,
     }
@@ -404,6 +462,8 @@ unsafe extern "system" fn window_proc(
         _ => Reply::Default,
     };
     match reply {
+        // WM_DRAWITEM answers TRUE when it drew.
+        Reply::Done if msg == wm::WM_DRAWITEM => 1,
         Reply::Done => 0,
         Reply::TextColor(color) => {
             let hdc = wparam as HDC;

@@ -16,6 +16,15 @@
 //!   a round trip onto the reported figure to the millisecond.
 //! * **A device that loses time** ([`suspend_run`]): the null sink is suspended for 100 ms in
 //!   mid-stream; the host must be told (`kAsioResyncRequest` or `kAsioResetRequest`).
+//! * **The sink's own rate is bit-transparent**: every sweep run is at the null sink's 48 kHz,
+//!   so the full-band test signal must come back sample for sample (`converted` false: the
+//!   loopback did not have to fall back to its band-limited signal).
+//! * **Converted rates** ([`converted_runs`]): 44.1 and 96 kHz through the 48 kHz sink, which
+//!   the driver resamples both ways. Gated like the sweep (round trip within
+//!   [`TOLERANCE_MS`], no discontinuity), and on what a converter must keep: the loopback
+//!   measured the path as converting, with the band-limited signal back at unity gain within
+//!   ±[`CONVERTED_GAIN_TOLERANCE_DB`] and an error RMS at or below
+//!   [`CONVERTED_MAX_ERROR_DB`] relative to the signal delayed by the measured fractional lag.
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -38,6 +47,19 @@ pub const POLLING_TOLERANCE_MS: f64 = 2.5;
 
 /// Largest accepted |gain| from output to input, dB.
 const GAIN_TOLERANCE_DB: f64 = 0.5;
+
+/// Largest accepted |gain| through the resamplers, dB: their passband ripple is under
+/// 0.001 dB (docs/RESAMPLER.md) and winepulse mixes a single stream at unity.
+pub const CONVERTED_GAIN_TOLERANCE_DB: f64 = 0.1;
+
+/// Largest accepted error RMS through the resamplers, dB relative to the signal: the measure
+/// crate's bound (`tenuto_measure::loopback::MAX_CONVERTED_ERROR_DB`). The resamplers are a
+/// −100 dB design and a simulated round trip measures −119 dB at 44.1 kHz; one frame
+/// off, a wrong rate or a dropped frame inside the compared stretch lands above −40 dB.
+pub const CONVERTED_MAX_ERROR_DB: f64 = -60.0;
+
+/// The rates [`converted_runs`] streams at (the null sink runs at 48 kHz).
+pub const CONVERTED_RATES: [u32; 2] = [44_100, 96_000];
 
 /// Seconds streamed per run: long enough to lock (~0.3 s) and hold the lag, short enough
 /// for 16 runs to take about two minutes.
@@ -136,6 +158,13 @@ pub struct Report {
     pub discontinuities: u64,
     /// `kAsioResyncRequest` + `kAsioResetRequest` messages the host received.
     pub host_told: u64,
+    /// The full-band signal did not come back sample for sample: the path was measured with
+    /// the band-limited signal (it converts the rate).
+    pub converted: bool,
+    /// Error RMS of the matching samples, dB relative to the signal.
+    pub error_rms_db: Option<f64>,
+    /// The round trip with its fraction, frames.
+    pub fractional_lag_frames: Option<f64>,
 }
 
 impl Report {
@@ -170,6 +199,14 @@ impl Report {
             lag_changes: count("lag_change_count").unwrap_or(0),
             discontinuities: count("discontinuities").unwrap_or(0),
             host_told: count("resync_requests").unwrap_or(0) + count("reset_requests").unwrap_or(0),
+            converted: v
+                .get("converted")
+                .and_then(serde_json::Value::as_bool)
+                .unwrap_or(false),
+            error_rms_db: v.get("error_rms_db").and_then(serde_json::Value::as_f64),
+            fractional_lag_frames: v
+                .get("fractional_lag_frames")
+                .and_then(serde_json::Value::as_f64),
         })
     }
 
@@ -182,13 +219,49 @@ impl Report {
             .min_by(|a, b| a.abs().total_cmp(&b.abs()))
     }
 
-    /// Why the run fails its gates (round trip within `tolerance_ms`), if it does.
+    /// Why a run at the device's rate fails its gates (round trip within `tolerance_ms`, the
+    /// full-band signal back sample for sample), if it does.
     pub fn fault(&self, tolerance_ms: f64) -> Option<String> {
+        if self.converted && self.difference_ms.is_some() {
+            return Some(
+                "the full-band test signal did not come back sample for sample at the device's \
+                 rate (the loopback fell back to its band-limited signal): the path converts or \
+                 filters"
+                    .to_owned(),
+            );
+        }
+        self.common_fault(tolerance_ms, GAIN_TOLERANCE_DB)
+    }
+
+    /// Why a run at a rate the driver converts fails its gates, if it does: measured as a
+    /// converting path, gain within [`CONVERTED_GAIN_TOLERANCE_DB`], error RMS at most
+    /// [`CONVERTED_MAX_ERROR_DB`], round trip within `tolerance_ms`.
+    pub fn converted_fault(&self, tolerance_ms: f64) -> Option<String> {
+        if let Some(f) = self.common_fault(tolerance_ms, CONVERTED_GAIN_TOLERANCE_DB) {
+            return Some(f);
+        }
+        if !self.converted {
+            return Some(
+                "the full-band test signal came back sample for sample: the driver did not \
+                 convert (is the null sink at 48 kHz?)"
+                    .to_owned(),
+            );
+        }
+        match self.error_rms_db {
+            Some(e) if e <= CONVERTED_MAX_ERROR_DB => None,
+            Some(e) => Some(format!(
+                "error RMS {e:.1} dB relative to the signal, above {CONVERTED_MAX_ERROR_DB} dB"
+            )),
+            None => Some("no error RMS in the report".to_owned()),
+        }
+    }
+
+    fn common_fault(&self, tolerance_ms: f64, gain_tolerance_db: f64) -> Option<String> {
         let (Some(d), Some(g)) = (self.difference_ms, self.gain_db) else {
             return Some("the test signal did not come back".to_owned());
         };
-        if g.abs() > GAIN_TOLERANCE_DB {
-            return Some(format!("gain {g:+.2} dB, beyond ±{GAIN_TOLERANCE_DB} dB"));
+        if g.abs() > gain_tolerance_db {
+            return Some(format!("gain {g:+.3} dB, beyond ±{gain_tolerance_db} dB"));
         }
         if !self
             .stretches_ms
@@ -373,6 +446,62 @@ pub fn latency_sweep(exe: &Path) -> Result<(), String> {
     }
 }
 
+/// The driver's rate conversion: one run at each of [`CONVERTED_RATES`] through the 48 kHz
+/// null sink (128 frames, events), gated by [`Report::converted_fault`].
+pub fn converted_runs(exe: &Path) -> Result<(), String> {
+    let config = Config {
+        buffer: 128,
+        sample_type: "auto",
+        wake_up: "events",
+    };
+    let settings = settings(&config)?;
+    let mut faults = Vec::new();
+    eprintln!(
+        "    rate        measured − reported   round trip       gain         error RMS   dropouts  lag changes"
+    );
+    for rate in CONVERTED_RATES {
+        let rate_arg = rate.to_string();
+        let buffer = config.buffer.to_string();
+        let (report, _) = run(
+            exe,
+            &settings,
+            &[
+                "--buffer",
+                &buffer,
+                "--seconds",
+                RUN_SECONDS,
+                "--rate",
+                &rate_arg,
+            ],
+            None,
+        )?;
+        let Some(r) = report else {
+            eprintln!("    {rate:>6} Hz   no report (see tenuto.exe's message above)");
+            faults.push(format!("{rate} Hz: tenuto.exe loopback printed no report"));
+            continue;
+        };
+        let fault = r.converted_fault(config.tolerance_ms());
+        eprintln!(
+            "    {rate:>6} Hz   {:>+9.3} ms   {:>11.3} frames  {:>+9.5} dB  {:>7.1} dB  {:>4}      {:>4}{}",
+            r.best_ms().unwrap_or(f64::NAN),
+            r.fractional_lag_frames.unwrap_or(f64::NAN),
+            r.gain_db.unwrap_or(f64::NAN),
+            r.error_rms_db.unwrap_or(f64::NAN),
+            r.glitches,
+            r.lag_changes,
+            fault.as_ref().map_or(String::new(), |f| format!("   FAIL: {f}"))
+        );
+        if let Some(f) = fault {
+            faults.push(format!("{rate} Hz: {f}"));
+        }
+    }
+    if faults.is_empty() {
+        Ok(())
+    } else {
+        Err(faults.join("; "))
+    }
+}
+
 /// A device that loses time in mid-stream: the null sink is suspended for 100 ms while a
 /// loopback streams; the driver must tell the host (`kAsioResyncRequest`, or a reset request
 /// if the stream could not go on), and the signal must come back afterwards.
@@ -488,6 +617,54 @@ mod tests {
             .unwrap()
             .contains("did not come back"));
         assert!(Report::parse("not json").is_none());
+    }
+
+    #[test]
+    fn a_converted_run_is_judged_on_conversion_gain_and_error() {
+        let good = Report::parse(
+            r#"{"difference_ms": 0.136, "gain_db": -0.00001, "glitches": 0, "converted": true,
+                "error_rms_db": -101.5, "fractional_lag_frames": 1816.9}"#,
+        )
+        .unwrap();
+        assert!(good.converted);
+        assert_eq!(good.fractional_lag_frames, Some(1816.9));
+        assert_eq!(good.converted_fault(TOLERANCE_MS), None);
+        // At the device's rate the same report means the path is not bit-transparent.
+        assert!(good
+            .fault(TOLERANCE_MS)
+            .unwrap()
+            .contains("sample for sample"));
+        let noisy = Report {
+            error_rms_db: Some(-45.0),
+            ..good.clone()
+        };
+        assert!(noisy
+            .converted_fault(TOLERANCE_MS)
+            .unwrap()
+            .contains("error RMS"));
+        let quiet = Report {
+            gain_db: Some(-0.2),
+            ..good.clone()
+        };
+        assert!(quiet
+            .converted_fault(TOLERANCE_MS)
+            .unwrap()
+            .contains("gain"));
+        let plain = Report {
+            converted: false,
+            ..good.clone()
+        };
+        assert!(plain
+            .converted_fault(TOLERANCE_MS)
+            .unwrap()
+            .contains("did not convert"));
+        assert_eq!(plain.fault(TOLERANCE_MS), None);
+        let late = Report {
+            difference_ms: Some(3.0),
+            stretches_ms: vec![3.0],
+            ..good
+        };
+        assert!(late.converted_fault(TOLERANCE_MS).is_some());
     }
 
     #[test]

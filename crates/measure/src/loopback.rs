@@ -215,6 +215,11 @@ pub struct AnalyserConfig {
     /// for sample (a tenth of the window or more off), with no match ever,
     /// after which the analyser asks for the band-limited signal.
     pub switch_after: u32,
+    /// Frames on either side of a glitch left out of the error RMS: a
+    /// converter spreads a discontinuity over its filter's length (up to a
+    /// few hundred frames), and those errors, below the glitch tolerance,
+    /// belong to the glitch, not to the path's quality.
+    pub error_margin: usize,
 }
 
 impl AnalyserConfig {
@@ -237,6 +242,7 @@ impl AnalyserConfig {
             band_tolerance: 0.01,
             band_guard: window,
             switch_after: 3,
+            error_margin: 1024,
         }
     }
 }
@@ -423,6 +429,11 @@ pub struct Analyser {
     /// Σ (captured − expected)² and Σ expected² over matching samples.
     error_energy: f64,
     reference_energy: f64,
+    /// The last `error_margin` samples' (error², expected²), added to the
+    /// sums once no glitch follows them closely.
+    pending_error: VecDeque<(f64, f64)>,
+    /// Frames before this one follow a glitch too closely for the error sums.
+    error_from: u64,
     first_lag: Option<i64>,
     last_gain: Option<f64>,
     glitches: u64,
@@ -475,6 +486,8 @@ impl Analyser {
             rejections: 0,
             error_energy: 0.0,
             reference_energy: 0.0,
+            pending_error: VecDeque::new(),
+            error_from: 0,
             first_lag: None,
             last_gain: None,
             glitches: 0,
@@ -710,14 +723,18 @@ impl Analyser {
             self.frames_analysed += 1;
             self.count_lag(lag);
             self.analysed_to = frame + 1;
-            if ok {
-                self.error_energy += error * error;
-                self.reference_energy += expected * expected;
+            if ok && self.glitch.is_none() && frame >= self.error_from {
+                self.pending_error
+                    .push_back((error * error, expected * expected));
+                if self.pending_error.len() > self.cfg.error_margin {
+                    self.commit_error(1);
+                }
             }
         }
         match self.glitch.as_mut() {
             None => {
                 if !ok {
+                    self.pending_error.clear();
                     self.glitch = Some(OpenGlitch {
                         start: frame,
                         last_bad: frame,
@@ -752,12 +769,24 @@ impl Analyser {
         }
     }
 
+    /// Adds the oldest `n` pending samples to the error sums.
+    fn commit_error(&mut self, n: usize) {
+        for _ in 0..n {
+            let Some((e, r)) = self.pending_error.pop_front() else {
+                break;
+            };
+            self.error_energy += e;
+            self.reference_energy += r;
+        }
+    }
+
     /// Closes the open glitch at `end` (exclusive).
     fn close_glitch(&mut self, end: u64) {
         let Some(g) = self.glitch.take() else {
             return;
         };
         let end = end.max(g.start + 1);
+        self.error_from = self.error_from.max(end + self.cfg.error_margin as u64);
         let gain = self.last_gain.unwrap_or(1.0);
         let from = g.start.max(self.hist_start);
         let silent_in_hist = (from..end)
@@ -1098,6 +1127,9 @@ impl Analyser {
                 State::Searching { .. } => self.next_frame.unwrap_or(g.start + 1),
             };
             self.close_glitch(end);
+        }
+        if self.glitch.is_none() {
+            self.commit_error(self.pending_error.len());
         }
         let held = self.lag_frames.iter().max_by_key(|h| h.frames);
         let last_lag = self.lag_changes.last().map(|c| c.to).or(self.first_lag);
@@ -2154,6 +2186,9 @@ mod converted_tests {
         // One device frame is 44.1/48 host frames.
         let d = a.lag_changes[0].fractional_delta.unwrap();
         assert!((d + 44.1 / 48.0).abs() < 0.01, "{d}");
+        // The error around the glitch is the glitch's, not the path's.
+        let error = a.error_rms_db.unwrap();
+        assert!(error < -90.0, "{error:.1} dB");
         let r = report_of(run.analysis, 44_100.0, run.expected_lag.round() as i64);
         assert!(!r.passed);
         assert!(r.reason.unwrap().contains("glitch"));

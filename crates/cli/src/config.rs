@@ -144,6 +144,11 @@ fn check(path: &std::path::Path) -> ExitCode {
                 println!("  {:<13} {note}", "");
             }
         }
+        if topic == "sample rates" {
+            for line in rate_notes(&loaded.settings) {
+                println!("  {:<13} {line}", "");
+            }
+        }
     }
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
     println!(
@@ -207,6 +212,125 @@ fn clamp_note(
         .map(|clamp| format!("clamped on this machine: {clamp}"))
 }
 
+/// With WASAPI on Windows: the rates this machine's devices offer with these settings and
+/// what converting each one adds (the figures the driver adds to getLatencies), or which
+/// rate works when they do not convert.
+#[cfg(windows)]
+fn rate_notes(settings: &tenuto_settings::Settings) -> Vec<String> {
+    use tenuto_engine::Device as _;
+    use tenuto_settings::{EndpointSetting, MissingDeviceSetting, WasapiModeSetting};
+    use tenuto_wasapi::{EndpointChoice, Mode, WasapiConfig, WasapiDevice};
+    if settings.driver.backend != tenuto_settings::BackendSetting::Wasapi {
+        return Vec::new();
+    }
+    // What decides the rates; the rest of the driver's configuration does not change them.
+    let choice = |e: &EndpointSetting| match e {
+        EndpointSetting::Default => EndpointChoice::Default,
+        EndpointSetting::Off => EndpointChoice::Off,
+        EndpointSetting::Device(id) => EndpointChoice::Id(id.clone()),
+    };
+    let w = &settings.wasapi;
+    let config = WasapiConfig {
+        render: choice(&w.output),
+        capture: choice(&w.input),
+        mode: match w.mode {
+            WasapiModeSetting::Shared => Mode::Shared,
+            WasapiModeSetting::LowLatency => Mode::LowLatency,
+            WasapiModeSetting::Exclusive => Mode::Exclusive,
+        },
+        missing_falls_back: w.missing_device == MissingDeviceSetting::Default,
+        convert_rates: w.convert_rate,
+        ..WasapiConfig::default()
+    };
+    let device = match WasapiDevice::new(config) {
+        Ok(d) => d,
+        Err(e) => {
+            return vec![format!(
+                "could not open the devices to check their rates: {e}"
+            )]
+        }
+    };
+    let mut names: Vec<&str> = [device.render_endpoint(), device.capture_endpoint()]
+        .into_iter()
+        .flatten()
+        .map(|(_, name)| name)
+        .collect();
+    names.dedup();
+    let rates = device.sample_rates();
+    let conversions: Vec<String> = rates
+        .iter()
+        .filter_map(|&r| device.conversion_note(r))
+        .collect();
+    rate_lines(
+        &RatesSeen {
+            devices: names.join(" and "),
+            exclusive: w.mode == WasapiModeSetting::Exclusive,
+            convert: w.convert_rate,
+            rates: rates.to_vec(),
+            mix: device.default_sample_rate(),
+            conversions,
+        },
+        device.notes(),
+    )
+}
+
+/// Elsewhere there are no WASAPI devices: the settings' own line says it all.
+#[cfg(not(windows))]
+fn rate_notes(_settings: &tenuto_settings::Settings) -> Vec<String> {
+    Vec::new()
+}
+
+/// What `rate_notes` learned from the devices.
+#[cfg_attr(not(windows), allow(dead_code))]
+struct RatesSeen {
+    /// Their names, "Speakers and Microphone".
+    devices: String,
+    exclusive: bool,
+    /// `wasapi.convert_rate`.
+    convert: bool,
+    /// What they offer hosts, Hz.
+    rates: Vec<f64>,
+    /// The rate they run at without conversion (the mix rate in shared modes).
+    mix: f64,
+    /// `WasapiDevice::conversion_note` of every rate that converts.
+    conversions: Vec<String>,
+}
+
+/// The lines `tenuto config check` prints under the sample rates (the test runs everywhere).
+#[cfg_attr(not(windows), allow(dead_code))]
+fn rate_lines(seen: &RatesSeen, device_notes: &[String]) -> Vec<String> {
+    let khz = |rates: &[f64]| {
+        let each: Vec<String> = rates.iter().map(|r| format!("{}", r / 1000.0)).collect();
+        format!("{} kHz", each.join(", "))
+    };
+    let on = format!("on this machine ({}):", seen.devices);
+    if seen.exclusive {
+        return vec![format!("{on} the devices take {}", khz(&seen.rates))];
+    }
+    if !seen.conversions.is_empty() {
+        let mut lines = vec![format!(
+            "{on} mix rate {} Hz; a host at another rate gets",
+            seen.mix
+        )];
+        lines.extend(seen.conversions.iter().map(|c| format!("  {c}")));
+        return lines;
+    }
+    let mut lines = vec![format!(
+        "{on} only {} Hz, the mix rate; other rates are refused",
+        seen.mix
+    )];
+    if seen.convert {
+        // Conversion is on but was not offered: the device's note says why.
+        lines.extend(
+            device_notes
+                .iter()
+                .filter(|n| n.contains("sample-rate conversion"))
+                .cloned(),
+        );
+    }
+    lines
+}
+
 fn set(path: &std::path::Path, args: &SetArgs) -> ExitCode {
     let loaded = tenuto_settings::load(path);
     if let Some(p) = loaded.file_problem() {
@@ -250,6 +374,51 @@ mod tests {
     use super::*;
     use tenuto_panel::form::Device;
     use tenuto_settings::{BackendSetting, Settings, WasapiModeSetting};
+
+    #[test]
+    fn the_rates_seen_on_the_devices_are_explained() {
+        let mut seen = RatesSeen {
+            devices: "Speakers".to_owned(),
+            exclusive: false,
+            convert: true,
+            rates: vec![44_100.0, 48_000.0, 96_000.0],
+            mix: 48_000.0,
+            conversions: vec![
+                "converting 44100 \u{2192} 48000 Hz, +1.9 ms out".to_owned(),
+                "converting 96000 \u{2192} 48000 Hz, +1.0 ms out".to_owned(),
+            ],
+        };
+        assert_eq!(
+            rate_lines(&seen, &[]),
+            [
+                "on this machine (Speakers): mix rate 48000 Hz; a host at another rate gets",
+                "  converting 44100 \u{2192} 48000 Hz, +1.9 ms out",
+                "  converting 96000 \u{2192} 48000 Hz, +1.0 ms out",
+            ]
+        );
+        // Conversion on, but the mix format does not allow it: the device's note says why.
+        seen.rates = vec![48_000.0];
+        seen.conversions.clear();
+        let notes = [
+            "wake-up by polling".to_owned(),
+            "sample-rate conversion needs a 32-bit float mix format; …".to_owned(),
+        ];
+        assert_eq!(
+            rate_lines(&seen, &notes),
+            [
+                "on this machine (Speakers): only 48000 Hz, the mix rate; other rates are refused",
+                "sample-rate conversion needs a 32-bit float mix format; …",
+            ]
+        );
+        seen.convert = false;
+        assert_eq!(rate_lines(&seen, &notes).len(), 1);
+        seen.exclusive = true;
+        seen.rates = vec![44_100.0, 48_000.0];
+        assert_eq!(
+            rate_lines(&seen, &notes),
+            ["on this machine (Speakers): the devices take 44.1, 48 kHz"]
+        );
+    }
 
     #[test]
     fn a_clamped_buffer_size_is_explained_with_the_drivers_rule() {

@@ -35,12 +35,16 @@
 //!                                #   a friendly name works as a fallback)
 //! mode = "shared"                # shared | low-latency | exclusive
 //!                                # shared: Windows' shared-mode engine at its mix rate (other
-//!                                #   host rates are refused, naming the rate that works)
+//!                                #   host rates are converted, see convert_rate)
 //!                                # low-latency: shared mode with the smallest engine period
 //!                                #   the device offers (IAudioClient3; plain shared mode
 //!                                #   where Windows does not offer it)
 //!                                # exclusive: the device alone, at the host's rate and
 //!                                #   sample format (other programs go silent)
+//! convert_rate = true            # shared and low-latency mode: offer every standard rate and
+//!                                #   convert the host's to the mix rate on the driver thread
+//!                                #   (~2 ms each way at 44.1 on 48 kHz, reported in the
+//!                                #   latency); false: the mix rate alone, others refused
 //! output_safety = "auto"         # auto | 0..=100 (ms): output queued beyond the minimum;
 //!                                #   auto = none on Windows, one engine period under Wine
 //! wake_up = "events"             # events | polling (a timer, for devices whose events
@@ -158,9 +162,10 @@ pub use choices::{
 };
 pub use keys::{allowed, choices_for, get_key, set_key, KeyInfo, ValueKind, KEYS};
 pub use model::{
-    format_linux_policy, parse_linux_policy, DriverSettings, EndpointSetting, LoggingSettings,
-    OutputSafetySetting, SchedulingSettings, Settings, VirtualSettings, WasapiSettings,
-    BUFFER_SIZE_MAX, BUFFER_SIZE_MIN, MAX_CHANNELS, SAMPLE_RATES,
+    conversion_latency_frames, conversion_text, format_linux_policy, parse_linux_policy,
+    DriverSettings, EndpointSetting, LoggingSettings, OutputSafetySetting, SchedulingSettings,
+    Settings, VirtualSettings, WasapiSettings, BUFFER_SIZE_MAX, BUFFER_SIZE_MIN, MAX_CHANNELS,
+    SAMPLE_RATES,
 };
 pub use parse::{load, parse, Loaded, Source, MAX_FILE_BYTES, MAX_PROBLEMS};
 pub use path::{default_path, CONFIG_ENV, FILE_NAME};

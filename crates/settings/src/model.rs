@@ -214,6 +214,10 @@ pub struct WasapiSettings {
     pub input: EndpointSetting,
     /// `mode`: shared, low-latency (IAudioClient3) or exclusive.
     pub mode: WasapiModeSetting,
+    /// `convert_rate`: in shared and low-latency mode, offer every standard rate and
+    /// convert between the host's rate and the mix rate (`true`), or offer the mix rate
+    /// alone (`false`). Exclusive mode runs at the host's rate either way.
+    pub convert_rate: bool,
     /// `output_safety`: extra output buffering.
     pub output_safety: OutputSafetySetting,
     /// `wake_up`: events or polling.
@@ -229,6 +233,7 @@ impl Default for WasapiSettings {
             output: EndpointSetting::Default,
             input: EndpointSetting::Default,
             mode: WasapiModeSetting::Shared,
+            convert_rate: true,
             output_safety: OutputSafetySetting::Auto,
             wake_up: WakeUpSetting::Events,
             missing_device: MissingDeviceSetting::Default,
@@ -255,19 +260,22 @@ impl WasapiSettings {
             EndpointSetting::Off => "off".to_owned(),
             EndpointSetting::Device(id) => format!("\"{id}\""),
         };
+        let rates = if self.convert_rate {
+            "other host rates converted on the driver thread"
+        } else {
+            "other host rates refused, naming the rate that works"
+        };
         let mode = match self.mode {
             WasapiModeSetting::Shared => {
-                "shared mode (Windows' audio engine at its mix rate; other host rates are \
-                 refused, naming the rate that works)"
+                format!("shared mode (Windows' audio engine at its mix rate; {rates})")
             }
-            WasapiModeSetting::LowLatency => {
+            WasapiModeSetting::LowLatency => format!(
                 "low-latency shared mode (the smallest engine period the device offers, \
-                 IAudioClient3; plain shared mode where Windows does not offer it)"
-            }
-            WasapiModeSetting::Exclusive => {
-                "exclusive mode (the device alone, at the host's rate and sample format; \
-                 other programs go silent)"
-            }
+                 IAudioClient3; plain shared mode where Windows does not offer it; {rates})"
+            ),
+            WasapiModeSetting::Exclusive => "exclusive mode (the device alone, at the host's \
+                 rate and sample format; other programs go silent)"
+                .to_owned(),
         };
         let safety = match self.output_safety {
             OutputSafetySetting::Auto => String::new(),
@@ -283,6 +291,73 @@ impl WasapiSettings {
             side(&self.input)
         )
     }
+}
+
+impl WasapiSettings {
+    /// The rates hosts may choose and what converting them costs, for `tenuto config
+    /// check`: in exclusive mode the host's own; in the shared modes every standard rate
+    /// (`convert_rate`, with the latency the resamplers add at two typical pairs) or the
+    /// mix rate alone.
+    pub fn rates_text(&self) -> String {
+        if self.mode == WasapiModeSetting::Exclusive {
+            return "the host's rate, when the device takes it (exclusive mode never converts)"
+                .to_owned();
+        }
+        if !self.convert_rate {
+            return "only the device's mix rate (Windows' Sound settings); other host rates \
+                    are refused with a message naming the rate that works \
+                    (wasapi.convert_rate = true converts them)"
+                .to_owned();
+        }
+        let examples: Vec<String> = [(44_100, 48_000), (96_000, 48_000)]
+            .into_iter()
+            .map(|(host, device)| conversion_text(host, device))
+            .collect();
+        format!(
+            "every standard rate (44.1 to 192 kHz): a host rate other than the device's mix \
+             rate is converted on the driver thread (the mix format must be 32-bit float, as \
+             Windows sets it by default), and the resamplers' delay adds to the latency the \
+             driver reports — {}; wasapi.convert_rate = false offers the mix rate alone",
+            examples.join("; ")
+        )
+    }
+}
+
+/// The latency sample-rate conversion adds to a WASAPI stream whose host runs at
+/// `host_rate` on a device mixing at `device_rate`, host frames (input, output): the
+/// delays of the resamplers the WASAPI device builds (capture: device → host; render:
+/// host → device, its delay turned into host frames), which
+/// `WasapiDevice::conversion_latency` adds to getLatencies. Both depend on the two rates
+/// alone, not on the channels. `None` when the rates are equal or the resampler does not
+/// take the pair.
+pub fn conversion_latency_frames(host_rate: u32, device_rate: u32) -> Option<(u32, u32)> {
+    if host_rate == device_rate {
+        return None;
+    }
+    let capture = tenuto_resample::Resampler::new(device_rate, host_rate, 1).ok()?;
+    let render = tenuto_resample::Resampler::new(host_rate, device_rate, 1).ok()?;
+    let input = capture.delay_frames().round() as u32;
+    let output =
+        (render.delay_frames() * f64::from(host_rate) / f64::from(device_rate)).round() as u32;
+    Some((input, output))
+}
+
+/// "a host at 44.1 kHz on a 48 kHz device: +1.8 ms in, +1.9 ms out" (no conversion: "a
+/// host at 48 kHz on a 48 kHz device: no conversion").
+pub fn conversion_text(host_rate: u32, device_rate: u32) -> String {
+    let khz = |rate: u32| format!("{} kHz", f64::from(rate) / 1000.0);
+    let what = match conversion_latency_frames(host_rate, device_rate) {
+        Some((input, output)) => {
+            let ms = |frames: u32| f64::from(frames) * 1000.0 / f64::from(host_rate.max(1));
+            format!("+{:.1} ms in, +{:.1} ms out", ms(input), ms(output))
+        }
+        None => "no conversion".to_owned(),
+    };
+    format!(
+        "a host at {} on a {} device: {what}",
+        khz(host_rate),
+        khz(device_rate)
+    )
 }
 
 /// `[virtual]`: the virtual device.
@@ -657,6 +732,9 @@ impl Settings {
                 format!("Windows: {}", self.scheduling.windows_text()),
             ),
         ];
+        if wasapi {
+            lines.insert(2, ("sample rates", self.wasapi.rates_text()));
+        }
         let hosts = if self.scheduling.mode == SchedulingMode::Auto {
             "hosts without a profile: decided from the host's own threads".to_owned()
         } else {

@@ -51,6 +51,7 @@ fn non_default() -> Settings {
             output: EndpointSetting::Device(NULL_OUTPUT_ID.to_owned()),
             input: EndpointSetting::Off,
             mode: WasapiModeSetting::Exclusive,
+            convert_rate: false,
             output_safety: OutputSafetySetting::Ms(15),
             wake_up: WakeUpSetting::Polling,
             missing_device: MissingDeviceSetting::Fail,
@@ -143,6 +144,7 @@ const BAD_VALUES: &[(&str, &str, &str)] = &[
     ("wasapi.output", "1", "\"\""),
     ("wasapi.input", "true", "\"   \""),
     ("wasapi.mode", "2", "\"exclusiv\""),
+    ("wasapi.convert_rate", "\"no\"", "0"),
     ("wasapi.output_safety", "true", "101"),
     ("wasapi.wake_up", "1", "\"timer\""),
     ("wasapi.missing_device", "true", "\"strict\""),
@@ -328,6 +330,7 @@ fn wasapi_keys_round_trip() {
                 output,
                 input,
                 mode: *mode,
+                convert_rate: *mode != WasapiModeSetting::LowLatency,
                 output_safety: OutputSafetySetting::Auto,
                 wake_up: WakeUpSetting::Events,
                 missing_device: MissingDeviceSetting::Default,
@@ -436,6 +439,96 @@ fn wasapi_bad_values() {
 }
 
 #[test]
+fn wasapi_convert_rate() {
+    // On by default; a boolean in the file, through set_key and back.
+    let mut s = Settings::default();
+    assert!(s.wasapi.convert_rate);
+    assert_eq!(get_key(&s, "wasapi.convert_rate").as_deref(), Some("true"));
+    assert!(s.to_toml().contains("\nconvert_rate = true\n"));
+    let loaded = parse("[wasapi]\nconvert_rate = false\n");
+    assert_eq!(loaded.problems, []);
+    assert!(!loaded.settings.wasapi.convert_rate);
+    set_key(&mut s, "wasapi.convert_rate", "false").unwrap();
+    assert!(!s.wasapi.convert_rate);
+    assert_eq!(parse(&s.to_toml()).settings, s);
+    let p = set_key(&mut s, "wasapi.convert_rate", "no").unwrap_err();
+    assert_eq!(
+        p.message,
+        "wasapi.convert_rate = \"no\" is a string, not true or false; use true or false (not \
+         changed: it stays false)"
+    );
+    let p = set_key(&mut s, "wasapi.convert_rates", "true").unwrap_err();
+    assert!(
+        p.message.contains("did you mean `wasapi.convert_rate`?"),
+        "{p}"
+    );
+
+    // What the driver would do: the backend line and the rates line say it.
+    s.driver.backend = BackendSetting::Wasapi;
+    let rates = |s: &Settings| {
+        s.explain()
+            .into_iter()
+            .find(|(topic, _)| *topic == "sample rates")
+            .map(|(_, text)| text)
+    };
+    let backend = s.explain().remove(0).1;
+    assert!(
+        backend.contains("other host rates refused, naming the rate that works"),
+        "{backend}"
+    );
+    assert_eq!(
+        rates(&s).unwrap(),
+        "only the device's mix rate (Windows' Sound settings); other host rates are refused \
+         with a message naming the rate that works (wasapi.convert_rate = true converts them)"
+    );
+    s.wasapi.convert_rate = true;
+    let text = rates(&s).unwrap();
+    assert!(
+        text.starts_with("every standard rate (44.1 to 192 kHz)"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "a host at 44.1 kHz on a 48 kHz device: +1.8 ms in, +1.9 ms out; a host at 96 kHz \
+             on a 48 kHz device: +1.0 ms in, +1.0 ms out"
+        ),
+        "{text}"
+    );
+    s.wasapi.mode = WasapiModeSetting::Exclusive;
+    assert!(rates(&s).unwrap().contains("exclusive mode never converts"));
+    // The virtual device has no such line.
+    s.driver.backend = BackendSetting::Virtual;
+    assert_eq!(rates(&s), None);
+}
+
+#[test]
+fn conversion_latency_is_the_resamplers_delay_in_host_frames() {
+    // 44.1 kHz host on 48 kHz: capture 48 → 44.1 delays 80.85 host frames; render
+    // 44.1 → 48 delays 91.43 device frames = 84.0 host frames.
+    assert_eq!(conversion_latency_frames(44_100, 48_000), Some((81, 84)));
+    assert_eq!(conversion_latency_frames(48_000, 48_000), None);
+    // Outside the resampler's range: no figure.
+    assert_eq!(conversion_latency_frames(4_000, 48_000), None);
+    assert_eq!(
+        conversion_text(48_000, 48_000),
+        "a host at 48 kHz on a 48 kHz device: no conversion"
+    );
+    for host in SAMPLE_RATES {
+        for device in [44_100, 48_000] {
+            if host == device {
+                continue;
+            }
+            let (input, output) = conversion_latency_frames(host, device).unwrap();
+            // Between 0.5 and 4 ms each way at every standard pair.
+            for frames in [input, output] {
+                let ms = f64::from(frames) * 1000.0 / f64::from(host);
+                assert!((0.5..4.0).contains(&ms), "{host} on {device}: {ms} ms");
+            }
+        }
+    }
+}
+
+#[test]
 fn wasapi_keys_through_set_key() {
     let mut s = Settings::default();
     set_key(&mut s, "driver.backend", "wasapi").unwrap();
@@ -492,7 +585,8 @@ fn wasapi_keys_through_set_key() {
         line.starts_with(&format!(
             "WASAPI: output: \"{NULL_OUTPUT_ID}\"; input: \"Tenuto Null Input\"; low-latency \
              shared mode (the smallest engine period the device offers, IAudioClient3; plain \
-             shared mode where Windows does not offer it)"
+             shared mode where Windows does not offer it; other host rates converted on the \
+             driver thread)"
         )),
         "{line}"
     );
@@ -506,8 +600,8 @@ fn wasapi_keys_through_set_key() {
     assert!(
         line.starts_with(
             "WASAPI: output: Windows' default device; input: Windows' default device; shared \
-             mode (Windows' audio engine at its mix rate; other host rates are refused, naming \
-             the rate that works)"
+             mode (Windows' audio engine at its mix rate; other host rates converted on the \
+             driver thread)"
         ),
         "{line}"
     );

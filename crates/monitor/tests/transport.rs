@@ -64,20 +64,27 @@ fn consistent(s: &tenuto_monitor::Snapshot) -> Option<u64> {
 
 #[test]
 fn readers_never_see_a_torn_snapshot() {
-    const WRITES: u64 = 3_000;
+    use std::sync::atomic::AtomicU64;
+
+    // The writer goes on until every reader has read enough snapshots to make the check mean
+    // something — however the machine schedules the threads — or 30 s pass.
+    const ENOUGH_READS: u64 = 50;
+    const ENOUGH_DISTINCT: u64 = 5;
     let ns = Namespace::new("test.seqlock");
     let mut p = Publisher::create_in(&ns, &meta(std::process::id(), "writer.exe")).unwrap();
     let info = ns.list().pop().expect("the publisher is listed");
     let done = Arc::new(AtomicBool::new(false));
+    let satisfied = Arc::new(AtomicU64::new(0));
     let readers: Vec<_> = (0..2)
         .map(|_| {
             let info = info.clone();
             let done = Arc::clone(&done);
+            let satisfied = Arc::clone(&satisfied);
             std::thread::spawn(move || {
                 let r = Reader::open(&info).unwrap();
                 let (mut seen, mut last, mut distinct) = (0u64, 0u64, 0u64);
-                let t0 = Instant::now();
-                while !done.load(Ordering::Acquire) && t0.elapsed() < Duration::from_secs(30) {
+                let mut counted = false;
+                while !done.load(Ordering::Acquire) {
                     if let Some(s) = r.snapshot() {
                         let v = consistent(&s)
                             .unwrap_or_else(|| panic!("torn snapshot at {}", s.periods));
@@ -86,6 +93,10 @@ fn readers_never_see_a_torn_snapshot() {
                         last = v;
                         seen += 1;
                     }
+                    if !counted && seen >= ENOUGH_READS && distinct >= ENOUGH_DISTINCT {
+                        counted = true;
+                        satisfied.fetch_add(1, Ordering::AcqRel);
+                    }
                     // Leave the writer CPU time on a small machine.
                     std::thread::yield_now();
                 }
@@ -93,7 +104,10 @@ fn readers_never_see_a_torn_snapshot() {
             })
         })
         .collect();
-    for v in 1..=WRITES {
+    let t0 = Instant::now();
+    let mut v = 0;
+    while satisfied.load(Ordering::Acquire) < 2 && t0.elapsed() < Duration::from_secs(30) {
+        v += 1;
         p.update(|s| fill(s, v));
         if v % 64 == 0 {
             std::thread::yield_now();
@@ -102,12 +116,14 @@ fn readers_never_see_a_torn_snapshot() {
     done.store(true, Ordering::Release);
     for r in readers {
         let (seen, distinct) = r.join().unwrap();
-        // Enough reads while the writer ran to make the check mean something.
-        assert!(seen > 50, "only {seen} snapshots read");
-        assert!(distinct > 5, "only {distinct} distinct values seen");
+        assert!(seen >= ENOUGH_READS, "only {seen} snapshots read in 30 s");
+        assert!(
+            distinct >= ENOUGH_DISTINCT,
+            "only {distinct} distinct values seen"
+        );
     }
     let last = Reader::open(&info).unwrap().snapshot().unwrap();
-    assert_eq!(consistent(&last), Some(WRITES));
+    assert_eq!(consistent(&last), Some(v));
 }
 
 #[test]

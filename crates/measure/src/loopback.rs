@@ -212,8 +212,10 @@ pub struct AnalyserConfig {
     /// filters still hold full-band samples).
     pub band_guard: usize,
     /// Full-band searches that found the signal correlated but not sample
-    /// for sample (a tenth of the window or more off), with no match ever,
-    /// after which the analyser asks for the band-limited signal.
+    /// for sample (a quarter of the window or more off: a converter misses
+    /// about half), with no match ever, after which the analyser asks for
+    /// the band-limited signal. Two, so that one window spoilt by a dropout
+    /// does not make a plain path look converting.
     pub switch_after: u32,
     /// Frames on either side of a glitch left out of the error RMS: a
     /// converter spreads a discontinuity over its filter's length (up to a
@@ -240,8 +242,9 @@ impl AnalyserConfig {
             // At most ten full searches a second.
             search_interval: (window / 2).max((sample_rate / 10.0) as usize),
             band_tolerance: 0.01,
-            band_guard: window,
-            switch_after: 3,
+            // Converters' filters span a few hundred frames (704 taps at 192 → 44.1 kHz).
+            band_guard: window / 2,
+            switch_after: 2,
             error_margin: 1024,
         }
     }
@@ -620,7 +623,14 @@ impl Analyser {
                     return;
                 }
                 let quick = last_quick.is_none_or(|a| end >= a + w / 4);
-                let search = last_search.is_none_or(|a| end >= a + self.cfg.search_interval as u64);
+                // Every half window until the first lock: the sooner a converting path is
+                // recognised, the less of the stream precedes its first measured stretch.
+                let interval = if self.first_lock_frame.is_none() {
+                    self.cfg.window / 2
+                } else {
+                    self.cfg.search_interval
+                };
+                let search = last_search.is_none_or(|a| end >= a + interval as u64);
                 self.state = State::Searching {
                     from,
                     last_quick: if quick { Some(end) } else { last_quick },
@@ -1052,7 +1062,7 @@ impl Analyser {
             if self.mode == Mode::FullBand
                 && self.band.is_some()
                 && self.first_lock_frame.is_none()
-                && fraction >= 0.1
+                && fraction >= 0.25
             {
                 self.rejections += 1;
                 if self.rejections >= self.cfg.switch_after {

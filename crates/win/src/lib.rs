@@ -9,11 +9,13 @@
 //!
 //! On targets other than Windows the crate is empty.
 //!
-//! `unsafe` lives only in [`process`] (the token query and environment expansion); its
-//! invariant is stated in that module's header. [`registry`] and [`wide`] are safe code.
+//! `unsafe` lives only in [`process`] (the token query) and [`env`] (environment
+//! expansion); each states its invariant in its header. [`registry`] and [`wide`] are safe code.
 
 #![cfg_attr(not(windows), forbid(unsafe_code))]
 
+#[cfg(windows)]
+pub mod env;
 #[cfg(windows)]
 pub mod error;
 #[cfg(windows)]

@@ -98,7 +98,7 @@ pub fn string(key: &Key, name: &str) -> Result<Option<String>, Code> {
     };
     match v.ty() {
         Type::String => Ok(Some(from_wide(v.as_wide()))),
-        Type::ExpandString => Ok(Some(crate::process::expand_environment(&from_wide(
+        Type::ExpandString => Ok(Some(crate::env::expand_environment(&from_wide(
             v.as_wide(),
         )))),
         _ => Err(ERROR_UNSUPPORTED_TYPE),

@@ -242,22 +242,20 @@ fn device_for(
     }
 }
 
+/// `[wasapi]` (with `driver.buffer_size`) as the WASAPI device takes it.
 #[cfg(windows)]
-fn wasapi_device(
-    settings: &Settings,
-    links: &Links,
-) -> (Box<dyn tenuto_engine::Device>, Option<String>) {
+fn wasapi_config(settings: &Settings) -> tenuto_wasapi::WasapiConfig {
     use tenuto_settings::{
         EndpointSetting, MissingDeviceSetting, OutputSafetySetting, WasapiModeSetting,
     };
-    use tenuto_wasapi::{EndpointChoice, Mode, OutputSafety, WasapiConfig, WasapiDevice};
+    use tenuto_wasapi::{EndpointChoice, Mode, OutputSafety, WasapiConfig};
     let choice = |e: &EndpointSetting| match e {
         EndpointSetting::Default => EndpointChoice::Default,
         EndpointSetting::Off => EndpointChoice::Off,
         EndpointSetting::Device(id) => EndpointChoice::Id(id.clone()),
     };
     let w = &settings.wasapi;
-    let config = WasapiConfig {
+    WasapiConfig {
         render: choice(&w.output),
         capture: choice(&w.input),
         mode: match w.mode {
@@ -275,12 +273,21 @@ fn wasapi_device(
         },
         wake_up: wake_up(settings),
         missing_falls_back: w.missing_device == MissingDeviceSetting::Default,
+        convert_rates: w.convert_rate,
         preferred_buffer_frames: settings.driver.buffer_size,
         ..WasapiConfig::default()
-    };
+    }
+}
+
+#[cfg(windows)]
+fn wasapi_device(
+    settings: &Settings,
+    links: &Links,
+) -> (Box<dyn tenuto_engine::Device>, Option<String>) {
     let on_change = links.clone();
     let on_note = links.clone();
-    let device = WasapiDevice::deferred(config)
+    let on_stream_note = links.clone();
+    let device = tenuto_wasapi::WasapiDevice::deferred(wasapi_config(settings))
         .on_change(Arc::new(move |change| {
             // Called on a thread of Windows' choosing: ask the host to reset (its next
             // init() looks at the devices again) and say why in the log.
@@ -301,7 +308,17 @@ fn wasapi_device(
                 ),
             );
         }))
-        .on_note(Arc::new(move |note| on_note.log("info", note.to_owned())));
+        .on_note(Arc::new(move |note| on_note.log("info", note.to_owned())))
+        .on_stream_note(Arc::new(move |note| {
+            // At every open (host thread): the settings window's status shows it while the
+            // stream runs, and the log keeps it.
+            if let Some(shared) = on_stream_note.shared.get().and_then(Weak::upgrade) {
+                shared.set_stream_note(note);
+            }
+            if !note.is_empty() {
+                on_stream_note.log("info", format!("stream: {note}"));
+            }
+        }));
     (Box::new(device), None)
 }
 
@@ -420,5 +437,61 @@ impl Drop for Watcher {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+// The WASAPI mapping exists on Windows only.
+#[cfg(all(test, windows))]
+mod tests {
+    use super::*;
+
+    /// `wasapi.convert_rate` reaches the device's configuration.
+    #[test]
+    fn convert_rate_maps_to_the_device_config() {
+        let mut settings = Settings::default();
+        assert!(wasapi_config(&settings).convert_rates);
+        settings.wasapi.convert_rate = false;
+        assert!(!wasapi_config(&settings).convert_rates);
+    }
+
+    /// End to end through the engine: with `wasapi.convert_rate = false` the device offers
+    /// its mix rate alone and another rate is refused naming it; with `true` (32-bit float
+    /// mix format, as Windows and winepulse give) every standard rate is offered. Needs an
+    /// audio device: without one it says why and passes, except where the harness provides
+    /// one (`TENUTO_HARNESS` names `pulse`).
+    #[test]
+    fn without_conversion_only_the_mix_rate_is_offered() {
+        let mut settings = Settings::default();
+        settings.driver.backend = BackendSetting::Wasapi;
+        settings.wasapi.convert_rate = false;
+        let mut engine = engine_for(&settings);
+        if let Err(e) = engine.init() {
+            let declared = std::env::var("TENUTO_HARNESS").unwrap_or_default();
+            assert!(
+                !declared.split(',').any(|env| env.trim() == "pulse"),
+                "no WASAPI device ({e}), but the harness provides pulse (TENUTO_HARNESS={declared})"
+            );
+            eprintln!("skipped: no WASAPI device here ({e})");
+            return;
+        }
+        let rates = engine.device().sample_rates().to_vec();
+        let [mix] = rates[..] else {
+            panic!("convert_rate = false offers {rates:?}; expected the mix rate alone");
+        };
+        let other = if mix == 44_100.0 { 48_000.0 } else { 44_100.0 };
+        let refused = engine.can_sample_rate(other).unwrap_err().to_string();
+        let named = format!("runs at {} kHz", mix / 1000.0);
+        assert!(refused.contains(&named), "{refused}");
+
+        settings.wasapi.convert_rate = true;
+        let mut engine = engine_for(&settings);
+        engine.init().unwrap();
+        let rates = engine.device().sample_rates().to_vec();
+        assert_eq!(
+            rates,
+            [44_100.0, 48_000.0, 88_200.0, 96_000.0, 176_400.0, 192_000.0],
+            "convert_rate = true (mix rate {mix} Hz)"
+        );
+        engine.can_sample_rate(other).unwrap();
     }
 }

@@ -40,6 +40,8 @@ pub struct Shared {
     policy: crate::sync::Mutex<String>,
     /// What the device wants the user to know although it works (see `Device::notice`).
     device_notice: crate::sync::Mutex<String>,
+    /// What the device says about the stream it opened last (see `Shared::stream_note`).
+    stream_note: crate::sync::Mutex<String>,
     /// Delivers every message to the host but the driver thread's own (see
     /// [`crate::messenger`]). Other threads only flag requests in it.
     pub(crate) messenger: crate::messenger::Messenger,
@@ -270,6 +272,21 @@ impl Shared {
     /// endpoint is not there and Windows' default is used instead; empty when none.
     pub fn device_notice(&self) -> String {
         self.device_notice.lock().clone()
+    }
+
+    /// Replaces the note on the stream the device opened last (the device's owner, at every
+    /// open; empty: nothing to say). Not for the driver thread: it takes a lock.
+    pub fn set_stream_note(&self, text: &str) {
+        let mut n = self.stream_note.lock();
+        n.clear();
+        n.push_str(text);
+    }
+
+    /// What the device said about the stream it opened last — e.g. that it converts the
+    /// host's rate to the device's ("converting 44100 → 48000 Hz, +1.8 ms in, +1.9 ms
+    /// out") — for the settings window; empty when nothing.
+    pub fn stream_note(&self) -> String {
+        self.stream_note.lock().clone()
     }
 
     /// What the scheduling policy applied in the current (or last) run and

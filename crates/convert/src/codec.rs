@@ -139,8 +139,9 @@ const F32_INTEGRAL: f32 = 8_388_608.0;
 /// - Rounding to an integer, ties to even: for `|y| < 2^23`, adding and then subtracting
 ///   `±2^23` (the sign of `y`) makes the FPU round at the units place (in the default
 ///   rounding mode); larger `f32`s are integers already and are kept.
-/// - `as i32` saturates (and maps NaN to 0), and the clamp then clips to the N-bit range;
-///   rounding and clipping to integer bounds commute, so the order does not matter.
+/// - The conversion to `i32` saturates (and maps NaN to 0), as `as i32`, and the clamp then
+///   clips to the N-bit range; rounding and clipping to integer bounds commute, so the order
+///   does not matter.
 ///
 /// Branch-free; vectorises with SSE2.
 #[inline(always)]
@@ -152,7 +153,7 @@ fn quantize_f32<const N: u32>(x: f32) -> i32 {
     } else {
         y
     };
-    let i = r as i32;
+    let i = crate::simd::f32_to_i32(r);
     if N < 32 {
         i.clamp(Bits::<N>::MIN, Bits::<N>::MAX)
     } else {

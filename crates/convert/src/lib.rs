@@ -33,7 +33,18 @@
 //! The conversion functions never allocate, lock, block, log or panic, whatever their
 //! arguments. Mismatched lengths are not errors: each function converts as many whole
 //! frames as fit in *both* buffers and returns that count; an out-of-range channel (or zero
-//! channels) converts nothing and returns 0. The crate contains no `unsafe` code.
+//! channels) converts nothing and returns 0.
+//!
+//! # Unsafe code
+//!
+//! The crate denies `unsafe` code except in one private module, `simd`, which is allowed it
+//! with one `#[allow(unsafe_code)]`: the register transposes (unaligned vector loads and
+//! stores through `core::arch` intrinsics, and the calls into the AVX2 clone after run-time
+//! detection) and one float-to-integer conversion of a value clamped into range. Its
+//! invariant, stated at the top of the module: every vector access lies inside a slice whose
+//! length was checked for all the frames the loop moves before the loop starts, and AVX2
+//! code runs only behind a token that exists only when the CPU reported AVX2. Every
+//! `unsafe` block carries a `// SAFETY:` comment.
 //!
 //! Buffers are byte slices because ASIO buffers are raw memory shared with a C host, with no
 //! alignment guarantee. Samples are read and written with `from_le_bytes`/`to_le_bytes`,
@@ -102,17 +113,28 @@
 //!
 //! # Performance
 //!
-//! Each (device, host) pair has its own monomorphised loop (no per-sample `match` on the
+//! Each (device, host) pair has its own monomorphised code (no per-sample `match` on the
 //! format). Integer ↔ integer pairs are shifts and a saturating add, integer ↔ `f32` pairs
 //! one multiply and a branch-free round in `f32`; only a `Float64LSB` side uses `f64`.
-//! Conversions run in blocks of 64 frames: one channel's samples are read (strided) into a
-//! stack array, then converted in a contiguous loop the compiler vectorises; the period
-//! functions take every channel out of one block while it is in the L1 cache. The
-//! conversion functions are compiled twice (baseline SSE2 and AVX2) and the first call picks
-//! the one the CPU supports (`multiversion`). Pairs with identical layout are strided byte
-//! copies. Measured figures are in the repository's `docs/bench-convert.md`.
+//!
+//! The period functions work in blocks of 64 frames (at most 8 KiB of interleaved frames,
+//! which stay in the L1 cache while every channel is taken out of them). Within a block,
+//! [`GROUP_CHANNELS`] buffers that take consecutive device channels are moved together by
+//! register transposes: for 4-byte device samples an 8×8 transpose of 32-bit lanes with
+//! AVX2 (8 frames × 8 channels: eight loads, 24 shuffles, eight stores) or two 4×4
+//! transposes with SSE2; for 2-byte samples an 8×8 transpose of 16-bit lanes (SSE2). Pairs
+//! with identical layout are transposed straight into (or out of) the host buffers; the
+//! others are transposed into a stack array of device samples and converted from (or into)
+//! it in one contiguous loop per channel that the compiler vectorises. Packed 24-bit device
+//! samples, frames left over after the last whole transpose step, and buffers that do not
+//! form such a group take the scalar path: one strided sample at a time.
+//!
+//! Run-time dispatch: the code is compiled twice (baseline SSE2 and AVX2, `multiversion`),
+//! per pair, and the first call picks the one the CPU supports; the transposes pick AVX2
+//! through the same CPU test. Measured figures are in the repository's
+//! `docs/bench-convert.md`.
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![deny(missing_docs)]
 #![deny(
     clippy::indexing_slicing,
@@ -122,11 +144,14 @@
 )]
 
 mod codec;
+#[allow(unsafe_code)]
+mod simd;
 
 use core::fmt;
 
 use codec::{convert, Codec, Float32, Float64, Int16, Int24, Int32In};
 use multiversion::multiversion;
+use simd::{Level, GROUP};
 
 /// Sample format of a device's interleaved frames (all little-endian).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -616,17 +641,63 @@ fn insert_body<H: Codec, D: Codec>(
     frames
 }
 
+/// Reads `n` raw `D` samples of one interleaved channel into packed `dst` (a byte copy).
+#[inline(always)]
+fn gather_raw<D: Codec>(src: &[u8], n: usize, stride: usize, offset: usize, dst: &mut [u8]) {
+    match D::BYTES {
+        2 => gather_copy::<2>(src, n, stride, offset, dst),
+        3 => gather_copy::<3>(src, n, stride, offset, dst),
+        4 => gather_copy::<4>(src, n, stride, offset, dst),
+        _ => gather_copy::<8>(src, n, stride, offset, dst),
+    }
+}
+
+/// Writes `n` packed raw `D` samples into one interleaved channel (a byte copy).
+#[inline(always)]
+fn scatter_raw<D: Codec>(src: &[u8], n: usize, dst: &mut [u8], stride: usize, offset: usize) {
+    match D::BYTES {
+        2 => scatter_copy::<2>(src, n, dst, stride, offset),
+        3 => scatter_copy::<3>(src, n, dst, stride, offset),
+        4 => scatter_copy::<4>(src, n, dst, stride, offset),
+        _ => scatter_copy::<8>(src, n, dst, stride, offset),
+    }
+}
+
+/// `n` packed samples of codec `S` into packed samples of codec `T`: a contiguous loop the
+/// compiler vectorises. A function of its own per pair and CPU target, called once per
+/// channel and block: as its own function, its two slices are known not to overlap, which
+/// the vectoriser needs (inlined into the period loop, it produced scalar code).
+#[multiversion(targets("x86_64+avx2", "x86+avx2"))]
+fn convert_packed<S: Codec, T: Codec>(src: &[u8], n: usize, dst: &mut [u8]) {
+    // Both slices cut to exactly `n` samples first: with `.take(n)` on the zipped chunks
+    // instead, the vectorised loop left up to 16 samples to a scalar tail.
+    let n = n.min(src.len() / S::BYTES).min(dst.len() / T::BYTES);
+    let (Some(src), Some(dst)) = (src.get(..n * S::BYTES), dst.get_mut(..n * T::BYTES)) else {
+        return;
+    };
+    for (out, inp) in dst
+        .chunks_exact_mut(T::BYTES)
+        .zip(src.chunks_exact(S::BYTES))
+    {
+        T::store(convert::<S, T>(S::load(inp)), out);
+    }
+}
+
+/// Bytes of one channel's block in the scratch arrays: device samples are at most 4 bytes.
+const SCRATCH: usize = BLOCK * 4;
+
 /// All routed channels of interleaved device frames → their host buffers, blocks outside,
-/// channels inside.
+/// channels inside; groups of [`GROUP`] consecutive channels go through a register transpose.
 #[inline(always)]
 fn extract_period<D: Codec, H: Codec>(
     src: &[u8],
     channels: usize,
     dst: &mut dyn HostChannelsMut,
+    level: Level,
 ) -> usize {
     match channels {
-        2 => extract_period_body::<D, H>(src, 2, dst),
-        _ => extract_period_body::<D, H>(src, channels, dst),
+        2 => extract_period_body::<D, H>(src, 2, dst, level),
+        _ => extract_period_body::<D, H>(src, channels, dst, level),
     }
 }
 
@@ -635,43 +706,136 @@ fn extract_period_body<D: Codec, H: Codec>(
     src: &[u8],
     channels: usize,
     dst: &mut dyn HostChannelsMut,
+    level: Level,
+) -> usize {
+    if D::LAYOUT == H::LAYOUT {
+        extract_period_blocks::<D, H>(src, channels, dst, level, &mut [])
+    } else {
+        // Transposed device samples of one group, before conversion.
+        let mut scratch = [[0u8; SCRATCH]; GROUP];
+        extract_period_blocks::<D, H>(src, channels, dst, level, &mut scratch)
+    }
+}
+
+/// [`extract_period_body`] with the scratch arrays of a converting pair (none for a copy).
+#[inline(always)]
+fn extract_period_blocks<D: Codec, H: Codec>(
+    src: &[u8],
+    channels: usize,
+    dst: &mut dyn HostChannelsMut,
+    level: Level,
+    scratch: &mut [[u8; SCRATCH]],
 ) -> usize {
     let Some((stride, _)) = layout(channels, 0, D::BYTES) else {
         return 0;
     };
     let frames = src.len() / stride;
+    let count = dst.count();
     for first in (0..frames).step_by(BLOCK) {
         let n = BLOCK.min(frames - first);
         let Some(s) = src.get(first * stride..) else {
             break;
         };
-        for i in 0..dst.count() {
-            let Some((_, offset)) = layout(channels, dst.device_channel(i), D::BYTES) else {
-                continue;
-            };
-            let buf = dst.buffer_mut(i);
-            // Frames this buffer still has room for (division by a constant: a shift or a
-            // multiplication).
-            let room = (buf.len() / H::BYTES).saturating_sub(first);
-            if let Some(d) = buf.get_mut(first * H::BYTES..) {
-                extract_run::<D, H>(s, n.min(room), stride, offset, d);
+        let mut i = 0;
+        while i < count {
+            if let Some(c0) = dst.consecutive(i).filter(|c| c + GROUP <= channels) {
+                let bufs = dst.group_mut(i);
+                // Every buffer of the group has room for the whole block.
+                let at = first * H::BYTES;
+                if bufs.iter().all(|b| b.len() / H::BYTES >= first + n) {
+                    let mut out = bufs;
+                    let s0 = s.get(c0 * D::BYTES..).unwrap_or_default();
+                    if D::LAYOUT == H::LAYOUT {
+                        deinterleave_group::<D>(level, s0, stride, n, &mut out, at);
+                    } else {
+                        let mut raw: [&mut [u8]; GROUP] = Default::default();
+                        for (r, a) in raw.iter_mut().zip(scratch.iter_mut()) {
+                            *r = a;
+                        }
+                        deinterleave_group::<D>(level, s0, stride, n, &mut raw, 0);
+                        for (o, r) in out.iter_mut().zip(raw) {
+                            if let Some(o) = o.get_mut(at..) {
+                                convert_packed::<D, H>(r, n, o);
+                            }
+                        }
+                    }
+                    i += GROUP;
+                    continue;
+                }
             }
+            if let Some((_, offset)) = layout(channels, dst.device_channel(i), D::BYTES) {
+                let buf = dst.buffer_mut(i);
+                // Frames this buffer still has room for (division by a constant: a shift or
+                // a multiplication).
+                let room = (buf.len() / H::BYTES).saturating_sub(first);
+                if let Some(d) = buf.get_mut(first * H::BYTES..) {
+                    extract_run::<D, H>(s, n.min(room), stride, offset, d);
+                }
+            }
+            i += 1;
         }
     }
     frames
 }
 
+/// `n` frames of the [`GROUP`] channels at the start of `src` (raw `D` samples) into the
+/// packed buffers `out` from byte `at` on: transposed where the CPU allows, the remaining
+/// frames one by one.
+#[inline(always)]
+fn deinterleave_group<D: Codec>(
+    level: Level,
+    src: &[u8],
+    stride: usize,
+    n: usize,
+    out: &mut [&mut [u8]; GROUP],
+    at: usize,
+) {
+    let done = level.deinterleave(D::BYTES, src, stride, n, out, at);
+    if done < n {
+        let rest = src.get(done * stride..).unwrap_or_default();
+        for (c, o) in out.iter_mut().enumerate() {
+            if let Some(o) = o.get_mut(at + done * D::BYTES..) {
+                gather_raw::<D>(rest, n - done, stride, c * D::BYTES, o);
+            }
+        }
+    }
+}
+
+/// The packed raw `D` samples of `src` from byte `at` on (`n` frames of [`GROUP`]
+/// channels) into the channels at the start of the interleaved frames `dst`.
+#[inline(always)]
+fn interleave_group<D: Codec>(
+    level: Level,
+    src: &[&[u8]; GROUP],
+    at: usize,
+    n: usize,
+    dst: &mut [u8],
+    stride: usize,
+) {
+    let done = level.interleave(D::BYTES, src, at, n, dst, stride);
+    if done < n {
+        if let Some(rest) = dst.get_mut(done * stride..) {
+            for (c, s) in src.iter().enumerate() {
+                if let Some(s) = s.get(at + done * D::BYTES..) {
+                    scatter_raw::<D>(s, n - done, rest, stride, c * D::BYTES);
+                }
+            }
+        }
+    }
+}
+
 /// Host buffers → all routed channels of interleaved device frames, blocks outside,
-/// channels inside.
+/// channels inside; groups of [`GROUP`] consecutive channels go through a register transpose.
 #[inline(always)]
 fn insert_period<H: Codec, D: Codec>(
     src: &mut dyn HostChannels,
     dst: &mut [u8],
     channels: usize,
+    level: Level,
 ) -> usize {
     match channels {
-        2 => insert_period_body::<H, D>(src, dst, 2),
-        _ => insert_period_body::<H, D>(src, dst, channels),
+        2 => insert_period_body::<H, D>(src, dst, 2, level),
+        _ => insert_period_body::<H, D>(src, dst, channels, level),
     }
 }
 
@@ -680,25 +844,67 @@ fn insert_period_body<H: Codec, D: Codec>(
     src: &mut dyn HostChannels,
     dst: &mut [u8],
     channels: usize,
+    level: Level,
+) -> usize {
+    if D::LAYOUT == H::LAYOUT {
+        insert_period_blocks::<H, D>(src, dst, channels, level, &mut [])
+    } else {
+        // Converted device samples of one group, before interleaving.
+        let mut scratch = [[0u8; SCRATCH]; GROUP];
+        insert_period_blocks::<H, D>(src, dst, channels, level, &mut scratch)
+    }
+}
+
+/// [`insert_period_body`] with the scratch arrays of a converting pair (none for a copy).
+#[inline(always)]
+fn insert_period_blocks<H: Codec, D: Codec>(
+    src: &mut dyn HostChannels,
+    dst: &mut [u8],
+    channels: usize,
+    level: Level,
+    scratch: &mut [[u8; SCRATCH]],
 ) -> usize {
     let Some((stride, _)) = layout(channels, 0, D::BYTES) else {
         return 0;
     };
     let frames = dst.len() / stride;
+    let count = src.count();
     for first in (0..frames).step_by(BLOCK) {
         let n = BLOCK.min(frames - first);
         let Some(d) = dst.get_mut(first * stride..) else {
             break;
         };
-        for i in 0..src.count() {
-            let Some((_, offset)) = layout(channels, src.device_channel(i), D::BYTES) else {
-                continue;
-            };
-            let buf = src.buffer(i);
-            let room = (buf.len() / H::BYTES).saturating_sub(first);
-            if let Some(s) = buf.get(first * H::BYTES..) {
-                insert_run::<H, D>(s, n.min(room), d, stride, offset);
+        let mut i = 0;
+        while i < count {
+            if let Some(c0) = src.consecutive(i).filter(|c| c + GROUP <= channels) {
+                let bufs = src.group(i);
+                let at = first * H::BYTES;
+                if bufs.iter().all(|b| b.len() / H::BYTES >= first + n) {
+                    let d0 = d.get_mut(c0 * D::BYTES..).unwrap_or_default();
+                    if D::LAYOUT == H::LAYOUT {
+                        interleave_group::<D>(level, &bufs, at, n, d0, stride);
+                    } else {
+                        for (sc, b) in scratch.iter_mut().zip(bufs) {
+                            convert_packed::<H, D>(b.get(at..).unwrap_or_default(), n, sc);
+                        }
+                        let mut raw: [&[u8]; GROUP] = Default::default();
+                        for (r, a) in raw.iter_mut().zip(scratch.iter()) {
+                            *r = a;
+                        }
+                        interleave_group::<D>(level, &raw, 0, n, d0, stride);
+                    }
+                    i += GROUP;
+                    continue;
+                }
             }
+            if let Some((_, offset)) = layout(channels, src.device_channel(i), D::BYTES) {
+                let buf = src.buffer(i);
+                let room = (buf.len() / H::BYTES).saturating_sub(first);
+                if let Some(s) = buf.get(first * H::BYTES..) {
+                    insert_run::<H, D>(s, n.min(room), d, stride, offset);
+                }
+            }
+            i += 1;
         }
     }
     frames
@@ -792,7 +998,7 @@ pub fn device_to_host(
 
 /// [`device_to_host`]'s body, compiled once per CPU target; the first call picks the best
 /// one for the running CPU.
-#[multiversion(targets("x86_64+avx2"))]
+#[multiversion(targets("x86_64+avx2", "x86+avx2"))]
 fn device_to_host_cpu(
     src: &[u8],
     src_format: DeviceFormat,
@@ -826,7 +1032,7 @@ pub fn host_to_device(
 }
 
 /// [`host_to_device`]'s body, compiled once per CPU target.
-#[multiversion(targets("x86_64+avx2"))]
+#[multiversion(targets("x86_64+avx2", "x86+avx2"))]
 fn host_to_device_cpu(
     src: &[u8],
     src_format: HostFormat,
@@ -846,7 +1052,10 @@ fn host_to_device_cpu(
 ///
 /// Implemented for `[&mut [u8]]` (buffer `i` is channel `i`) and `[(usize, &mut [u8])]`
 /// (channel, buffer); the driver implements it over its ASIO buffer halves. The conversion
-/// asks for each buffer once per block of frames and holds only one at a time.
+/// asks for the buffers once per block of frames: [`GROUP_CHANNELS`] at a time through
+/// [`group_mut`](Self::group_mut) where consecutive buffers take consecutive device channels
+/// (these are moved with register transposes), one at a time through
+/// [`buffer_mut`](Self::buffer_mut) otherwise.
 pub trait HostChannelsMut {
     /// Number of buffers.
     fn count(&self) -> usize;
@@ -854,12 +1063,24 @@ pub trait HostChannelsMut {
     fn device_channel(&self, index: usize) -> usize;
     /// Buffer `index` (an empty slice skips it).
     fn buffer_mut(&mut self, index: usize) -> &mut [u8];
+    /// `Some(device_channel(first))` when buffers `first..first + GROUP_CHANNELS` exist and
+    /// take consecutive device channels; `None` otherwise. The provided method asks
+    /// [`device_channel`](Self::device_channel) for each; an implementation may answer
+    /// faster, with the same result.
+    fn consecutive(&self, first: usize) -> Option<usize> {
+        consecutive_channels(first, self.count(), |i| self.device_channel(i))
+    }
+    /// Buffers `first..first + GROUP_CHANNELS`, all at once (the same buffers
+    /// [`buffer_mut`](Self::buffer_mut) gives; an entry past `count()` is empty). A buffer
+    /// left empty here only makes the conversion fall back to one buffer at a time.
+    fn group_mut(&mut self, first: usize) -> [&mut [u8]; GROUP_CHANNELS];
 }
 
 /// The host buffers a whole-period playback conversion reads ([`host_to_device_period`]):
 /// buffer `index` (for `index` in `0..count()`) goes to device channel
 /// `device_channel(index)`. Implemented for `[&[u8]]`, `[&mut [u8]]` (buffer `i` is channel
-/// `i`) and `[(usize, &[u8])]` (channel, buffer).
+/// `i`) and `[(usize, &[u8])]` (channel, buffer). Buffers are asked for as in
+/// [`HostChannelsMut`].
 pub trait HostChannels {
     /// Number of buffers.
     fn count(&self) -> usize;
@@ -867,6 +1088,49 @@ pub trait HostChannels {
     fn device_channel(&self, index: usize) -> usize;
     /// Buffer `index` (an empty slice skips it).
     fn buffer(&mut self, index: usize) -> &[u8];
+    /// As [`HostChannelsMut::consecutive`].
+    fn consecutive(&self, first: usize) -> Option<usize> {
+        consecutive_channels(first, self.count(), |i| self.device_channel(i))
+    }
+    /// Buffers `first..first + GROUP_CHANNELS` at once, as
+    /// [`HostChannelsMut::group_mut`].
+    fn group(&mut self, first: usize) -> [&[u8]; GROUP_CHANNELS];
+}
+
+/// `Some(channel(first))` when `first + GROUP_CHANNELS <= count` and `channel(first + k)` is
+/// `channel(first) + k` for every `k` below [`GROUP_CHANNELS`] (without overflow); `None`
+/// otherwise. The default of [`HostChannelsMut::consecutive`] and
+/// [`HostChannels::consecutive`], for implementations that answer it themselves.
+pub fn consecutive_channels(
+    first: usize,
+    count: usize,
+    channel: impl Fn(usize) -> usize,
+) -> Option<usize> {
+    if first.checked_add(GROUP_CHANNELS)? > count {
+        return None;
+    }
+    let c0 = channel(first);
+    c0.checked_add(GROUP_CHANNELS)?;
+    (1..GROUP_CHANNELS)
+        .all(|k| channel(first + k) == c0 + k)
+        .then_some(c0)
+}
+
+/// Number of buffers [`HostChannelsMut::group_mut`] and [`HostChannels::group`] lend at once:
+/// the channels one register transpose moves.
+pub const GROUP_CHANNELS: usize = GROUP;
+
+/// The first [`GROUP_CHANNELS`] items of `items` from `first` on, through `f`; empty slices
+/// past the end.
+fn group_of<'a, T: 'a, B: Default>(
+    items: impl Iterator<Item = T>,
+    f: impl Fn(T) -> B,
+) -> [B; GROUP_CHANNELS] {
+    let mut out: [B; GROUP_CHANNELS] = Default::default();
+    for (o, item) in out.iter_mut().zip(items) {
+        *o = f(item);
+    }
+    out
 }
 
 impl HostChannelsMut for [&mut [u8]] {
@@ -878,6 +1142,10 @@ impl HostChannelsMut for [&mut [u8]] {
     }
     fn buffer_mut(&mut self, index: usize) -> &mut [u8] {
         self.get_mut(index).map_or(&mut [], |b| &mut **b)
+    }
+    fn group_mut(&mut self, first: usize) -> [&mut [u8]; GROUP_CHANNELS] {
+        let rest = self.get_mut(first..).unwrap_or_default();
+        group_of::<_, &mut [u8]>(rest.iter_mut(), |b| &mut **b)
     }
 }
 
@@ -892,6 +1160,10 @@ impl HostChannelsMut for [(usize, &mut [u8])] {
     fn buffer_mut(&mut self, index: usize) -> &mut [u8] {
         self.get_mut(index).map_or(&mut [], |(_, b)| &mut **b)
     }
+    fn group_mut(&mut self, first: usize) -> [&mut [u8]; GROUP_CHANNELS] {
+        let rest = self.get_mut(first..).unwrap_or_default();
+        group_of::<_, &mut [u8]>(rest.iter_mut(), |(_, b)| &mut **b)
+    }
 }
 
 impl HostChannels for [&[u8]] {
@@ -903,6 +1175,10 @@ impl HostChannels for [&[u8]] {
     }
     fn buffer(&mut self, index: usize) -> &[u8] {
         self.get(index).copied().unwrap_or_default()
+    }
+    fn group(&mut self, first: usize) -> [&[u8]; GROUP_CHANNELS] {
+        let rest = self.get(first..).unwrap_or_default();
+        group_of::<_, &[u8]>(rest.iter(), |b| *b)
     }
 }
 
@@ -916,6 +1192,10 @@ impl HostChannels for [&mut [u8]] {
     fn buffer(&mut self, index: usize) -> &[u8] {
         self.get(index).map_or(&[], |b| &**b)
     }
+    fn group(&mut self, first: usize) -> [&[u8]; GROUP_CHANNELS] {
+        let rest = self.get(first..).unwrap_or_default();
+        group_of::<_, &[u8]>(rest.iter(), |b| &**b)
+    }
 }
 
 impl HostChannels for [(usize, &[u8])] {
@@ -927,6 +1207,10 @@ impl HostChannels for [(usize, &[u8])] {
     }
     fn buffer(&mut self, index: usize) -> &[u8] {
         self.get(index).map_or(&[], |(_, b)| *b)
+    }
+    fn group(&mut self, first: usize) -> [&[u8]; GROUP_CHANNELS] {
+        let rest = self.get(first..).unwrap_or_default();
+        group_of::<_, &[u8]>(rest.iter(), |(_, b)| *b)
     }
 }
 
@@ -952,6 +1236,7 @@ pub fn device_to_host_period<C: HostChannelsMut + ?Sized>(
         src_channels,
         &mut ChannelsMutRef(dst),
         dst_format,
+        Level::detect(),
     )
 }
 
@@ -972,6 +1257,14 @@ impl<C: HostChannelsMut + ?Sized> HostChannelsMut for ChannelsMutRef<'_, C> {
     fn buffer_mut(&mut self, index: usize) -> &mut [u8] {
         self.0.buffer_mut(index)
     }
+    #[inline(always)]
+    fn group_mut(&mut self, first: usize) -> [&mut [u8]; GROUP_CHANNELS] {
+        self.0.group_mut(first)
+    }
+    #[inline(always)]
+    fn consecutive(&self, first: usize) -> Option<usize> {
+        self.0.consecutive(first)
+    }
 }
 
 /// Forwards to a possibly unsized `HostChannels`.
@@ -990,20 +1283,41 @@ impl<C: HostChannels + ?Sized> HostChannels for ChannelsRef<'_, C> {
     fn buffer(&mut self, index: usize) -> &[u8] {
         self.0.buffer(index)
     }
+    #[inline(always)]
+    fn group(&mut self, first: usize) -> [&[u8]; GROUP_CHANNELS] {
+        self.0.group(first)
+    }
+    #[inline(always)]
+    fn consecutive(&self, first: usize) -> Option<usize> {
+        self.0.consecutive(first)
+    }
 }
 
-/// [`device_to_host_period`]'s body, compiled once per CPU target.
-#[multiversion(targets("x86_64+avx2"))]
+/// [`device_to_host_period`]'s body: picks the pair's function.
 fn device_to_host_period_cpu(
     src: &[u8],
     src_format: DeviceFormat,
     src_channels: usize,
     dst: &mut dyn HostChannelsMut,
     dst_format: HostFormat,
+    level: Level,
 ) -> usize {
     with_device_codec!(src_format, D => with_host_codec!(dst_format, H => {
-        extract_period::<D, H>(src, src_channels, dst)
+        extract_period_cpu::<D, H>(src, src_channels, dst, level)
     }))
+}
+
+/// One pair's whole-period capture, compiled once per CPU target. One function per pair
+/// (rather than one for all pairs) keeps each body small enough for the compiler to inline
+/// and vectorise everything in it.
+#[multiversion(targets("x86_64+avx2", "x86+avx2"))]
+fn extract_period_cpu<D: Codec, H: Codec>(
+    src: &[u8],
+    channels: usize,
+    dst: &mut dyn HostChannelsMut,
+    level: Level,
+) -> usize {
+    extract_period::<D, H>(src, channels, dst, level)
 }
 
 /// One whole period of playback: every buffer of `src` goes into its device channel of the
@@ -1027,21 +1341,34 @@ pub fn host_to_device_period<C: HostChannels + ?Sized>(
         dst,
         dst_format,
         dst_channels,
+        Level::detect(),
     )
 }
 
-/// [`host_to_device_period`]'s body, compiled once per CPU target.
-#[multiversion(targets("x86_64+avx2"))]
+/// [`host_to_device_period`]'s body: picks the pair's function.
 fn host_to_device_period_cpu(
     src: &mut dyn HostChannels,
     src_format: HostFormat,
     dst: &mut [u8],
     dst_format: DeviceFormat,
     dst_channels: usize,
+    level: Level,
 ) -> usize {
     with_device_codec!(dst_format, D => with_host_codec!(src_format, H => {
-        insert_period::<H, D>(src, dst, dst_channels)
+        insert_period_cpu::<H, D>(src, dst, dst_channels, level)
     }))
+}
+
+/// One pair's whole-period playback, compiled once per CPU target (one function per pair,
+/// as [`extract_period_cpu`]).
+#[multiversion(targets("x86_64+avx2", "x86+avx2"))]
+fn insert_period_cpu<H: Codec, D: Codec>(
+    src: &mut dyn HostChannels,
+    dst: &mut [u8],
+    channels: usize,
+    level: Level,
+) -> usize {
+    insert_period::<H, D>(src, dst, channels, level)
 }
 
 /// Writes silence (all-zero samples, which is 0 or +0.0 in every format) into channel
@@ -1090,3 +1417,6 @@ mod tests;
 
 #[cfg(test)]
 mod equivalence;
+
+#[cfg(test)]
+mod transpose_tests;

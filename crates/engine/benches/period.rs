@@ -15,6 +15,13 @@
 //! kind of work the virtual device's loopback does. One extra row runs the
 //! real, clock-paced [`VirtualDevice`] for comparison, which adds the
 //! sleep/wake-up path (cold caches after each sleep).
+//!
+//! `-- --count <periods> <f32|i32>` instead runs one 32 in/32 out × 32-frame
+//! stream for about `<periods>` periods and prints how many ran, for
+//! instruction counting under `valgrind --tool=callgrind
+//! --toggle-collect='*IoContext*run*'`: the difference between two counts
+//! divided by the difference in periods is the engine's instructions per
+//! period, independent of the machine's load (see docs/bench-engine.md).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -394,7 +401,36 @@ fn load_average() -> String {
         .unwrap_or_else(|_| "n/a".to_owned())
 }
 
+/// `--count <periods> <f32|i32>`: one 32/32 × 32-frame stream, no timing.
+fn count_mode(args: &[String]) -> bool {
+    let Some(i) = args.iter().position(|a| a == "--count") else {
+        return false;
+    };
+    let periods: u64 = args
+        .get(i + 1)
+        .and_then(|a| a.parse().ok())
+        .expect("--count <periods> <f32|i32>");
+    let format = match args.get(i + 2).map(String::as_str) {
+        Some("i32") => DeviceFormat::I32,
+        _ => DeviceFormat::F32,
+    };
+    let mut engine = prepared_engine(Box::new(BenchDevice::new(32, format)), 32);
+    let r = run(
+        &mut engine,
+        periods,
+        Duration::from_micros(500),
+        Duration::from_secs(600),
+    );
+    engine.dispose_buffers().expect("disposeBuffers");
+    println!("periods {}", r.snapshot.periods);
+    true
+}
+
 fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if count_mode(&args) {
+        return;
+    }
     // `cargo bench` passes `--bench`; accept and ignore anything but `--quick`.
     let quick = std::env::args().skip(1).any(|a| a == "--quick");
     let scale = if quick { 10 } else { 1 };

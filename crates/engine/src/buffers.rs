@@ -27,6 +27,10 @@ use std::sync::Arc;
 /// Alignment of every half buffer (enough for f64 and SIMD loads).
 const ALIGN: usize = 16;
 
+/// Number of halves [`BufferAccess::halves`] and [`BufferAccess::halves_mut`] lend at once:
+/// the converter's group of channels.
+pub const GROUP: usize = tenuto_convert::GROUP_CHANNELS;
+
 /// Owner of the double-buffer memory.
 #[derive(Debug)]
 pub struct HostBuffers {
@@ -137,6 +141,52 @@ impl BufferAccess {
             },
             None => &mut [],
         }
+    }
+
+    /// Reads half `half` of several slots at once (an out-of-range slot gives an empty
+    /// slice).
+    pub fn halves(&mut self, slots: [usize; GROUP], half: usize) -> [&[u8]; GROUP] {
+        let buffers = &*self.buffers;
+        let mut out: [&[u8]; GROUP] = Default::default();
+        for (o, &slot) in out.iter_mut().zip(&slots) {
+            if let Some(off) = buffers.offset(slot, half) {
+                // SAFETY: in bounds; `&mut self` makes these the only Rust references (all
+                // shared); the host does not touch this half now (module docs).
+                *o = unsafe {
+                    std::slice::from_raw_parts(buffers.base.as_ptr().add(off), buffers.half_bytes)
+                };
+            }
+        }
+        out
+    }
+
+    /// Writes half `half` of several distinct slots at once. A slot that is out of range or
+    /// repeats an earlier one gives an empty slice, so the slices never overlap.
+    pub fn halves_mut(&mut self, slots: [usize; GROUP], half: usize) -> [&mut [u8]; GROUP] {
+        let buffers = &*self.buffers;
+        let mut out: [&mut [u8]; GROUP] = Default::default();
+        // Strictly increasing slots (the engine's routes come in slot order) are distinct
+        // without a search.
+        let increasing = slots.windows(2).all(|w| w[0] < w[1]);
+        for k in 0..GROUP {
+            let slot = slots[k];
+            if !increasing && slots[..k].contains(&slot) {
+                continue;
+            }
+            if let Some(off) = buffers.offset(slot, half) {
+                // SAFETY: in bounds; distinct slots are disjoint ranges of the block and a
+                // repeated slot was refused above, so each slice is the only reference to
+                // its bytes while `&mut self` is borrowed; the host does not touch this half
+                // now (module docs).
+                out[k] = unsafe {
+                    std::slice::from_raw_parts_mut(
+                        buffers.base.as_ptr().add(off),
+                        buffers.half_bytes,
+                    )
+                };
+            }
+        }
+        out
     }
 
     /// Zeroes every half of every slot.

@@ -30,7 +30,7 @@ use std::sync::Arc;
 use asio_abi::message;
 use tenuto_convert::{
     device_to_host_period, host_to_device_period, DeviceFormat, HostChannels, HostChannelsMut,
-    HostFormat,
+    HostFormat, GROUP_CHANNELS,
 };
 
 use crate::buffers::BufferAccess;
@@ -58,6 +58,30 @@ struct Halves<'a> {
     half: usize,
 }
 
+impl Halves<'_> {
+    /// [`HostChannelsMut::consecutive`] over the routes.
+    fn consecutive(&self, first: usize) -> Option<usize> {
+        let group = self.routes.get(first..)?.get(..GROUP_CHANNELS)?;
+        let c0 = group.first()?.device_channel;
+        let consecutive = group
+            .iter()
+            .enumerate()
+            .all(|(k, r)| c0.checked_add(k) == Some(r.device_channel));
+        consecutive.then_some(c0)
+    }
+
+    /// The slots of routes `first..first + GROUP_CHANNELS` (`usize::MAX`, which no buffer
+    /// has, past the end).
+    fn slots(&self, first: usize) -> [usize; GROUP_CHANNELS] {
+        let mut slots = [usize::MAX; GROUP_CHANNELS];
+        let routes = self.routes.get(first..).unwrap_or_default();
+        for (s, r) in slots.iter_mut().zip(routes) {
+            *s = r.slot;
+        }
+        slots
+    }
+}
+
 impl HostChannelsMut for Halves<'_> {
     fn count(&self) -> usize {
         self.routes.len()
@@ -72,6 +96,13 @@ impl HostChannelsMut for Halves<'_> {
             Some(r) => self.access.half_mut(r.slot, self.half),
             None => &mut [],
         }
+    }
+    fn group_mut(&mut self, first: usize) -> [&mut [u8]; GROUP_CHANNELS] {
+        let slots = self.slots(first);
+        self.access.halves_mut(slots, self.half)
+    }
+    fn consecutive(&self, first: usize) -> Option<usize> {
+        Halves::consecutive(self, first)
     }
 }
 
@@ -89,6 +120,13 @@ impl HostChannels for Halves<'_> {
             Some(r) => self.access.half(r.slot, self.half),
             None => &[],
         }
+    }
+    fn group(&mut self, first: usize) -> [&[u8]; GROUP_CHANNELS] {
+        let slots = self.slots(first);
+        self.access.halves(slots, self.half)
+    }
+    fn consecutive(&self, first: usize) -> Option<usize> {
+        Halves::consecutive(self, first)
     }
 }
 

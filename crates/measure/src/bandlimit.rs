@@ -15,7 +15,7 @@
 //! prototype's spectrum ends well below the Nyquist frequency, so its samples at any offset
 //! have the same response, delayed by `μ`).
 
-use crate::loopback::Sequence;
+use crate::sequence::Sequence;
 
 /// Stopband attenuation of the band-limiting filter, dB: far below the −60 dB error bound
 /// the loopback applies, and below any converter's own error (−100 dB class).

@@ -24,6 +24,7 @@ pub mod check;
 mod fft;
 pub mod loopback;
 pub mod play;
+pub mod sequence;
 pub mod signal;
 pub mod stream;
 mod watch;

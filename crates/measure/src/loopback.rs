@@ -48,6 +48,7 @@
 //! full-band, sample-for-sample check: it matches at once and never switches.
 //! An analogue path (a cable) is measured as a converting one.
 
+pub use crate::sequence::{Sequence, SEQUENCE_ORDER};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -60,9 +61,6 @@ use crate::fft::cross_correlate;
 use crate::signal::{read_sample, write_sample};
 use crate::watch::{take_peak, SwitchCounters, SwitchWatch};
 use tenuto_host::{CallError, Driver, HostOptions, Period, PeriodHandler};
-
-/// Order of the default maximum-length sequence (period 2¹⁸ − 1 frames).
-pub const SEQUENCE_ORDER: u32 = 18;
 
 /// Largest accepted RMS error of a converting path, dB relative to the
 /// signal's RMS. Tenuto's resampler is a −100 dB design (spurs at −115 dB,
@@ -78,106 +76,6 @@ pub const EXACT_ERROR_DB: f64 = -200.0;
 /// Two fractional lags closer than this are the same lag, frames (the
 /// estimate's scatter under a −100 dB error is about 10⁻⁵ frames).
 const SAME_LAG: f64 = 0.01;
-
-/// The test signal: a maximum-length sequence of ±amplitude, repeated, and
-/// silence before frame 0.
-#[derive(Debug, Clone)]
-pub struct Sequence {
-    table: Vec<f32>,
-    amplitude: f64,
-}
-
-impl Sequence {
-    /// The MLS of `order` (2 ≤ order ≤ 24; a Fibonacci LFSR on a primitive
-    /// trinomial or pentanomial) at peak `amplitude` (full scale 1.0).
-    pub fn mls(order: u32, amplitude: f64) -> Self {
-        let order = order.clamp(2, 24);
-        let taps = mls_taps(order);
-        let period = (1usize << order) - 1;
-        let mut state = (1u32 << order) - 1; // any non-zero state
-        let a = amplitude as f32;
-        let table = (0..period)
-            .map(|_| {
-                let (bit, next) = lfsr_step(state, order, taps);
-                state = next;
-                if bit {
-                    a
-                } else {
-                    -a
-                }
-            })
-            .collect();
-        Self { table, amplitude }
-    }
-
-    /// The sequence `tenuto loopback` sends: order 18 at `dbfs`.
-    pub fn standard(dbfs: f64) -> Self {
-        Self::mls(SEQUENCE_ORDER, 10f64.powf(dbfs / 20.0))
-    }
-
-    /// Frames before the sequence repeats.
-    pub fn period(&self) -> usize {
-        self.table.len()
-    }
-
-    /// Peak amplitude.
-    pub fn amplitude(&self) -> f64 {
-        self.amplitude
-    }
-
-    /// The sample sent at `frame` (silence before frame 0).
-    pub fn sample(&self, frame: i64) -> f32 {
-        if frame < 0 || self.table.is_empty() {
-            return 0.0;
-        }
-        let i = (frame as u64 % self.table.len() as u64) as usize;
-        self.table.get(i).copied().unwrap_or(0.0)
-    }
-
-    /// One period of the sequence.
-    pub fn as_slice(&self) -> &[f32] {
-        &self.table
-    }
-}
-
-/// Feedback taps (1-based bit positions) of a primitive polynomial of
-/// degree `order` (2–24).
-fn mls_taps(order: u32) -> &'static [u32] {
-    match order {
-        2 => &[2, 1],
-        3 => &[3, 2],
-        4 => &[4, 3],
-        5 => &[5, 3],
-        6 => &[6, 5],
-        7 => &[7, 6],
-        8 => &[8, 6, 5, 4],
-        9 => &[9, 5],
-        10 => &[10, 7],
-        11 => &[11, 9],
-        12 => &[12, 6, 4, 1],
-        13 => &[13, 4, 3, 1],
-        14 => &[14, 5, 3, 1],
-        15 => &[15, 14],
-        16 => &[16, 15, 13, 4],
-        17 => &[17, 14],
-        18 => &[18, 11],
-        19 => &[19, 6, 2, 1],
-        20 => &[20, 17],
-        21 => &[21, 19],
-        22 => &[22, 21],
-        23 => &[23, 18],
-        _ => &[24, 23, 22, 17],
-    }
-}
-
-/// One step of a Fibonacci LFSR of `order` bits: (output bit, next state).
-fn lfsr_step(state: u32, order: u32, taps: &[u32]) -> (bool, u32) {
-    let mask = (1u32 << order) - 1;
-    let fb = taps
-        .iter()
-        .fold(0, |acc, &t| acc ^ ((state >> (order - t)) & 1));
-    (state & 1 == 1, ((state >> 1) | (fb << (order - 1))) & mask)
-}
 
 /// How the analyser locks and compares.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -1783,12 +1681,12 @@ mod tests {
     #[test]
     fn every_lfsr_runs_through_all_its_states() {
         for order in 2..=20 {
-            let taps = mls_taps(order);
+            let taps = crate::sequence::mls_taps(order);
             let start = (1u32 << order) - 1;
             let mut state = start;
             let mut steps = 0usize;
             loop {
-                state = lfsr_step(state, order, taps).1;
+                state = crate::sequence::lfsr_step(state, order, taps).1;
                 steps += 1;
                 if state == start || steps > 1 << order {
                     break;

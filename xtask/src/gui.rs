@@ -185,6 +185,7 @@ pub fn panel_test(steps: &mut Steps) -> Result<(), String> {
             // The virtual device streams (whatever the backend's default), so
             // that the stream does not depend on the audio devices.
             let text = "[driver]\nbackend = \"virtual\"\nbuffer_size = 256\n\n\
+                        [wasapi]\nconvert_rate = false\n\n\
                         [virtual]\nsample_rate = 44100\n\
                         format = \"i32\"\nsource = \"sine\"\n\n\
                         [scheduling]\nmode = \"mmcss\"\nmmcss_priority = \"high\"\n\
@@ -381,6 +382,15 @@ pub fn panel_test(steps: &mut Steps) -> Result<(), String> {
             stamp(&format!(
                 "Apply saved the file: backend = \"wasapi\", output = \"{sink_id}\" ({NULL_SINK})"
             ));
+            // The untouched "Convert other sample rates" box saved the file's value.
+            let convert = in_file("wasapi", "convert_rate");
+            if convert.as_deref() != Some("false") {
+                return Err(format!(
+                    "{} says wasapi.convert_rate = {convert:?} after Apply; the file had false \
+                     and the box was not touched",
+                    settings.display()
+                ));
+            }
 
             // Close it (Esc, else Alt+C) while the host streams on.
             let _ = focus();

@@ -6,8 +6,11 @@
 //! window, and reports what the host saw.
 //!
 //! ```text
-//! panel_host TENUTO_DLL [--wait SECONDS]
+//! panel_host TENUTO_DLL [--wait SECONDS] [--rate HZ]
 //! ```
+//!
+//! `--rate` sets the sample rate before the buffers are created (the driver's own otherwise):
+//! with WASAPI at a rate other than the mix rate, the status shows the conversion.
 //!
 //! The settings file is the driver's, so the harness points `TENUTO_CONFIG`
 //! at a file it wrote. Lines starting with `panel_host:` are for the
@@ -263,6 +266,30 @@ mod host {
             }
             checked += 1;
         }
+        // wasapi.convert_rate: its box shows the file's value, usable only with WASAPI in a
+        // shared mode.
+        let convert = controls
+            .iter()
+            .find(|c| c.text == form::CONVERT_RATE)
+            .ok_or(format!("no check box \"{}\"", form::CONVERT_RATE))?;
+        let usable = form::convert_rate_applies(s.driver.backend.as_str(), s.wasapi.mode.as_str());
+        if convert.checked != Some(s.wasapi.convert_rate) || convert.enabled != usable {
+            return Err(format!(
+                "\"{}\" is {:?} and {}, but the file says convert_rate = {}, backend = {}, \
+                 mode = {}",
+                form::CONVERT_RATE,
+                convert.checked,
+                if convert.enabled {
+                    "enabled"
+                } else {
+                    "disabled"
+                },
+                s.wasapi.convert_rate,
+                s.driver.backend,
+                s.wasapi.mode
+            ));
+        }
+        checked += 1;
         let title = controls
             .iter()
             .any(|c| c.text.starts_with("Settings file: "));
@@ -281,13 +308,19 @@ mod host {
         let dll = args
             .first()
             .map(PathBuf::from)
-            .ok_or("usage: panel_host TENUTO_DLL [--wait SECONDS]")?;
-        let wait = match args.get(1).map(String::as_str) {
-            Some("--wait") => args
-                .get(2)
-                .and_then(|s| s.parse::<f64>().ok())
-                .ok_or("--wait needs a number of seconds")?,
-            _ => 60.0,
+            .ok_or("usage: panel_host TENUTO_DLL [--wait SECONDS] [--rate HZ]")?;
+        let option = |name: &str| {
+            args.iter()
+                .position(|a| a == name)
+                .map(|i| args.get(i + 1).and_then(|s| s.parse::<f64>().ok()))
+        };
+        let wait = match option("--wait") {
+            Some(v) => v.ok_or("--wait needs a number of seconds")?,
+            None => 60.0,
+        };
+        let rate = match option("--rate") {
+            Some(v) => Some(v.ok_or("--rate needs a sample rate in Hz")?),
+            None => None,
         };
         match std::env::var("TENUTO_CONFIG") {
             Ok(path) => say(&format!("settings file (TENUTO_CONFIG): {path}")),
@@ -309,6 +342,12 @@ mod host {
             .map_err(|e| e.to_string())?;
         if !driver.init() {
             return Err(format!("init failed: {}", driver.error_message()));
+        }
+        if let Some(rate) = rate {
+            driver
+                .set_sample_rate(rate)
+                .map_err(|e| format!("setSampleRate({rate}): {e}"))?;
+            say(&format!("sample rate set to {rate} Hz"));
         }
         let frames = driver.buffer_size().map_err(|e| e.to_string())?.preferred;
         let session = driver

@@ -249,6 +249,17 @@ impl DeviceEnables {
     }
 }
 
+/// The check box of `wasapi.convert_rate` (about 2 ms each way: a host at 44.1 kHz on a
+/// 48 kHz device, `tenuto_settings::conversion_text`).
+pub const CONVERT_RATE: &str = "Convert other sample rates (adds about 2 ms)";
+
+/// Whether the `wasapi.convert_rate` check box applies: WASAPI in a shared mode (exclusive
+/// mode runs at the host's rate and never converts).
+pub fn convert_rate_applies(backend: &str, mode: &str) -> bool {
+    DeviceEnables::of(backend).wasapi
+        && WasapiModeSetting::parse(mode) != Some(WasapiModeSetting::Exclusive)
+}
+
 /// `virtual.sample_rate`.
 pub fn sample_rates() -> Vec<Entry> {
     SAMPLE_RATES
@@ -648,6 +659,7 @@ pub fn values_of(settings: &Settings, profile_key: Option<&str>) -> Vec<(String,
         ("wasapi.mode", w.mode.as_str().to_owned()),
         ("wasapi.output_safety", w.output_safety.as_text()),
         ("wasapi.wake_up", w.wake_up.as_str().to_owned()),
+        ("wasapi.convert_rate", w.convert_rate.to_string()),
         ("virtual.sample_rate", v.sample_rate.to_string()),
         ("virtual.inputs", v.inputs.to_string()),
         ("virtual.outputs", v.outputs.to_string()),
@@ -760,6 +772,17 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// The state row with what the running stream does besides (the rate conversion:
+/// "Streaming at 44.1 kHz, converting 44100 → 48000 Hz, +1.8 ms in, +1.9 ms out"); the
+/// note of a stream that no longer runs is not shown.
+fn with_stream_note(state: String, note: &str, streaming: bool) -> String {
+    if note.is_empty() || !streaming {
+        state
+    } else {
+        format!("{state}, {note}")
+    }
+}
+
 /// The live status, as (label, value) rows, from the driver's shared state.
 pub fn status_rows(live: &Shared) -> Vec<(&'static str, String)> {
     let snap = live.counters.snapshot();
@@ -782,6 +805,7 @@ pub fn status_rows(live: &Shared) -> Vec<(&'static str, String)> {
     } else {
         format!("{state} \u{2014} {notice}")
     };
+    let state = with_stream_note(state, &live.stream_note(), live.is_streaming());
     let policy = live.policy_description();
     let policy = if policy.is_empty() {
         "Not applied yet (it is when streaming starts)".to_owned()
@@ -1242,6 +1266,35 @@ mod tests {
         assert!(rows
             .iter()
             .any(|(l, v)| *l == "Device gaps:" && v == "None"));
+    }
+
+    #[test]
+    fn status_says_when_the_stream_converts() {
+        let note = "converting 44100 \u{2192} 48000 Hz, +1.8 ms in, +1.9 ms out";
+        assert_eq!(
+            with_stream_note("Streaming at 44.1 kHz".to_owned(), note, true),
+            "Streaming at 44.1 kHz, converting 44100 \u{2192} 48000 Hz, +1.8 ms in, +1.9 ms out"
+        );
+        assert_eq!(
+            with_stream_note("Streaming at 48 kHz".to_owned(), "", true),
+            "Streaming at 48 kHz"
+        );
+        // Through the shared state: not streaming, so the last stream's note is not shown.
+        let shared = Shared::default();
+        shared.set_stream_note(note);
+        assert_eq!(status_rows(&shared)[0].1, "Not streaming");
+        // The check box applies to WASAPI's shared modes only.
+        assert!(convert_rate_applies("wasapi", "shared"));
+        assert!(convert_rate_applies("wasapi", "low-latency"));
+        assert!(!convert_rate_applies("wasapi", "exclusive"));
+        assert!(!convert_rate_applies("virtual", "shared"));
+        // Its value goes through set_key like every control's.
+        let original = Settings::default();
+        let mut values = values_of(&original, None);
+        set(&mut values, "wasapi.convert_rate", "false");
+        let (settings, changed) = apply(&original, None, &values).unwrap();
+        assert!(!settings.wasapi.convert_rate);
+        assert_eq!(changed, ["wasapi.convert_rate"]);
     }
 
     #[test]

@@ -34,6 +34,7 @@ enum C {
     Safety,
     LWake,
     Wake,
+    Convert,
     LRate,
     Rate,
     LInputs,
@@ -97,7 +98,7 @@ enum C {
     Close,
 }
 
-const ALL: [C; 76] = [
+const ALL: [C; 77] = [
     C::FilePath,
     C::Message,
     C::GDevice,
@@ -113,6 +114,7 @@ const ALL: [C; 76] = [
     C::Safety,
     C::LWake,
     C::Wake,
+    C::Convert,
     C::LRate,
     C::Rate,
     C::LInputs,
@@ -204,7 +206,7 @@ impl C {
             Backend | OutDev | InDev | WMode | Safety | Wake | Rate | SampleType | Inputs
             | Outputs | Format | Source | Buffer | Profile | Log | Task | Priority | Fallback
             | Level | Class => Kind::Combo,
-            Mmcss | Auto | Eco => Kind::Check,
+            Mmcss | Auto | Eco | Convert => Kind::Check,
             Manual | Inherit => Kind::Radio,
             Apply | Close => Kind::Button,
             FilePath => Kind::Path,
@@ -253,6 +255,7 @@ impl C {
             LClass => "Process cla&ss:",
             Auto => "&Decide from the host's threads (Auto)",
             Eco => "Opt out of power throttling (&EcoQoS)",
+            Convert => form::CONVERT_RATE,
             LState => "State:",
             LPolicy => "Scheduling in effect:",
             LThread => "Thread priority:",
@@ -598,6 +601,7 @@ impl Panel {
         self.set_check(C::Auto, mode.auto);
         self.keep_host = mode.inherit;
         self.set_check(C::Eco, settings.scheduling.eco_qos_opt_out);
+        self.set_check(C::Convert, settings.wasapi.convert_rate);
     }
 
     fn set_check(&self, c: C, on: bool) {
@@ -638,6 +642,10 @@ impl Panel {
         out.push((
             "scheduling.eco_qos_opt_out".to_owned(),
             self.checked(C::Eco).to_string(),
+        ));
+        out.push((
+            "wasapi.convert_rate".to_owned(),
+            self.checked(C::Convert).to_string(),
         ));
         if let (Some(key), Some(v)) = (&self.profile_key, self.selected_value(C::Profile)) {
             out.push((key.clone(), v));
@@ -735,6 +743,7 @@ impl Panel {
                     sub_row(C::LWMode, C::WMode),
                     sub_row(C::LSafety, C::Safety),
                     sub_row(C::LWake, C::Wake),
+                    single(C::Convert, sub),
                     sub_row(C::LRate, C::Rate),
                     sub_row(C::LInputs, C::Inputs),
                     sub_row(C::LOutputs, C::Outputs),
@@ -860,6 +869,12 @@ impl Panel {
         let devices = form::DeviceEnables::of(&backend);
         set(&WASAPI_ONLY, devices.wasapi);
         set(&VIRTUAL_ONLY, devices.virtual_device);
+        // Exclusive mode runs at the host's rate: nothing to convert.
+        let wasapi_mode = self.selected_value(C::WMode).unwrap_or_default();
+        set(
+            &[C::Convert],
+            form::convert_rate_applies(&backend, &wasapi_mode),
+        );
         set(&[C::Mmcss], e.mmcss_box);
         set(
             &[
@@ -1293,7 +1308,13 @@ impl Measure<C> for Measurer<'_> {
             }
             Kind::Value => Size {
                 w: p.scale(60),
-                h: if *c == C::VLate { 2 * line } else { line },
+                // Two lines where a value grows: late periods with their causes, and the
+                // state with a device notice or the stream's rate conversion.
+                h: if matches!(c, C::VLate | C::VState) {
+                    2 * line
+                } else {
+                    line
+                },
             },
             Kind::Text => Size {
                 w: p.scale(100),

@@ -25,12 +25,13 @@
 //! ## Sample rate
 //! Shared mode runs at the rate set in Windows' Sound settings (the mix rate). When the mix
 //! format is 32-bit float (Windows' own, and winepulse's) and `WasapiConfig::convert_rates`
-//! is on (the default), the device offers every standard rate (44.1 to 192 kHz) and a
+//! is on (the default; setting `wasapi.convert_rate`), the device offers every standard rate (44.1 to 192 kHz) and a
 //! stream at another rate than the mix rate converts on the driver thread
 //! ([`stream::Conversion`], `tenuto-resample`): capture packets become host frames before
 //! the input ring, ASIO buffers become device frames before the output ring. The plan is
 //! then made in host frames ([`RingPlan::converted`]) and the latency adds both resamplers'
-//! delays (`WasapiDevice::conversion_latency`). Otherwise the device offers the mix rate
+//! delays (`WasapiDevice::conversion_latency`; `WasapiDevice::conversion_note` words it, and
+//! `WasapiDevice::on_stream_note` hears it at every open). Otherwise the device offers the mix rate
 //! alone, and the engine refuses any other with a message naming the one that works.
 //! Render and capture must share rate and sample type. Exclusive mode runs at the host's
 //! rate.
@@ -126,8 +127,6 @@
 //! for that reason (the thread then just looks again).
 //!
 //! ## What is not there yet
-//! * **Resampling** (host rates other than the mix rate in shared mode): refused, with the
-//!   rate that works and a pointer to exclusive mode.
 //! * **Switching to polling by itself** on Windows: a device whose events never come stops
 //!   the stream with `StreamError::NoWakeUp`, whose message says to set
 //!   `wasapi.wake_up = "polling"`.

@@ -25,16 +25,16 @@
 //! ## Sample rate
 //! Shared mode runs at the rate set in Windows' Sound settings (the mix rate). When the mix
 //! format is 32-bit float (Windows' own, and winepulse's) and `WasapiConfig::convert_rates`
-//! is on (the default; setting `wasapi.convert_rate`), the device offers every standard rate (44.1 to 192 kHz) and a
-//! stream at another rate than the mix rate converts on the driver thread
-//! ([`stream::Conversion`], `tenuto-resample`): capture packets become host frames before
-//! the input ring, ASIO buffers become device frames before the output ring. The plan is
-//! then made in host frames ([`RingPlan::converted`]) and the latency adds both resamplers'
-//! delays (`WasapiDevice::conversion_latency`; `WasapiDevice::conversion_note` words it, and
-//! `WasapiDevice::on_stream_note` hears it at every open). Otherwise the device offers the mix rate
-//! alone, and the engine refuses any other with a message naming the one that works.
-//! Render and capture must share rate and sample type. Exclusive mode runs at the host's
-//! rate.
+//! is on (the default; setting `wasapi.convert_rate`), the device offers every standard rate
+//! (44.1 to 192 kHz) and a stream at another rate than the mix rate converts on the driver
+//! thread ([`stream::Conversion`], `tenuto-resample`): capture packets become host frames
+//! before the input ring, ASIO buffers become device frames before the output ring. The plan
+//! is then made in host frames ([`RingPlan::converted`]) and the latency adds both
+//! resamplers' delays (`WasapiDevice::conversion_latency`; `WasapiDevice::conversion_note`
+//! words it, and `WasapiDevice::on_stream_note` hears it at every open). Otherwise the
+//! device offers the mix rate alone, and the engine refuses any other with a message naming
+//! the one that works. Render and capture must share rate and sample type. Exclusive mode
+//! runs at the host's rate.
 //!
 //! ## How a stream runs (shared mode)
 //! `start` (driver thread) opens both clients with `AUDCLNT_STREAMFLAGS_EVENTCALLBACK` and

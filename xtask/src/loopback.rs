@@ -3,7 +3,7 @@
 //! what machine noise cannot fake.
 //!
 //! * **Gates** (every run): the test signal came back at unity gain (±0.5 dB); the round trip
-//!   was within ±2.5 ms (the target is ±1 ms; see [`TOLERANCE_MS`]) of what `getLatencies`
+//!   was within ±1 ms ([`TOLERANCE_MS`]) of what `getLatencies`
 //!   reported while streaming, for at least one
 //!   stretch of the run between lag changes; the host saw no sample-position discontinuity
 //!   (the driver's own clock). One run, no retry.
@@ -34,16 +34,17 @@ use std::time::{Duration, Instant};
 use crate::project::{target_dir, DRIVER_NAME};
 use crate::wine::{kill_wineserver, windows_path, wine_cmd};
 
-/// Largest accepted |measured − reported| round trip with events (the default), ms. The
-/// target is ±1 ms, which nearly every run meets; a start whose capture phase is
-/// misjudged (cause not yet found) can land about 2 ms off, so the gate is ±2.5 ms and the
-/// sweep prints every figure (docs/MEASUREMENTS.md).
-pub const TOLERANCE_MS: f64 = 2.5;
+/// Largest accepted |measured − reported| round trip with events (the default), ms: the
+/// issue's ±1 ms. The stream measures what its plan cannot know — how long capture audio
+/// waits below WASAPI, and how late the render side started against the first packet — and
+/// reports both, so a start's phase no longer moves the round trip away from the report
+/// (the stream simulations prove it to the frame; the Wine figures are in
+/// docs/MEASUREMENTS.md). What remains is the measurement's own scatter (tenths of a ms).
+pub const TOLERANCE_MS: f64 = 1.0;
 
-/// The same with `wasapi.wake_up = "polling"`, ms. Polled streams under Wine close up to
-/// about a millisecond above the reported latency for a reason not yet found (figures in
-/// docs/MEASUREMENTS.md); the gate is the same as with events.
-pub const POLLING_TOLERANCE_MS: f64 = 2.5;
+/// The same with `wasapi.wake_up = "polling"`, ms: polling's lateness at the render start
+/// (up to a polling interval) is measured like the events' and reported.
+pub const POLLING_TOLERANCE_MS: f64 = 1.0;
 
 /// Largest accepted |gain| from output to input, dB.
 const GAIN_TOLERANCE_DB: f64 = 0.5;
@@ -581,8 +582,8 @@ mod tests {
             stretches_ms: vec![1.2],
             ..r.clone()
         };
-        assert!(off.fault(1.0).unwrap().contains("none within ±1 ms"));
-        assert_eq!(off.fault(TOLERANCE_MS), None);
+        assert!(off.fault(TOLERANCE_MS).unwrap().contains("none within ±1 ms"));
+        assert_eq!(off.fault(1.5), None);
         // A dropout that moved the lag held longest: the first stretch still decides.
         let moved = Report::parse(
             r#"{"difference_ms": 24.1, "gain_db": 0.0, "glitches": 1, "sample_rate": 48000.0,

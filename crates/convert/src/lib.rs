@@ -579,10 +579,39 @@ fn extract<D: Codec, H: Codec>(
     // Constant frame strides for the common layouts let the compiler replace the strided
     // loads by shuffles.
     match channels {
-        1 => extract_body::<D, H>(src, 1, channel, dst),
-        2 => extract_body::<D, H>(src, 2, channel, dst),
+        1 => extract_frames::<D, H>(src, 1, channel, dst),
+        2 => extract_frames::<D, H>(src, 2, channel, dst),
         _ => extract_body::<D, H>(src, channels, channel, dst),
     }
+}
+
+/// Device channel → host buffer in one pass over whole frames, for a constant (small)
+/// `channels`: with the stride known, the compiler turns the strided loads into shuffles.
+#[inline(always)]
+fn extract_frames<D: Codec, H: Codec>(
+    src: &[u8],
+    channels: usize,
+    channel: usize,
+    dst: &mut [u8],
+) -> usize {
+    let Some((stride, offset)) = layout(channels, channel, D::BYTES) else {
+        return 0;
+    };
+    let mut frames = 0;
+    for (frame, out) in src.chunks_exact(stride).zip(dst.chunks_exact_mut(H::BYTES)) {
+        if let Some(s) = frame.get(offset..) {
+            if D::LAYOUT == H::LAYOUT {
+                // Same bit layout: a byte copy (bit-exact, also for NaN payloads).
+                if let Some(s) = s.get(..H::BYTES) {
+                    out.copy_from_slice(s);
+                }
+            } else {
+                H::store(convert::<D, H>(D::load(s)), out);
+            }
+        }
+        frames += 1;
+    }
+    frames
 }
 
 #[inline(always)]
@@ -615,10 +644,37 @@ fn insert<H: Codec, D: Codec>(
     channel: usize,
 ) -> usize {
     match channels {
-        1 => insert_body::<H, D>(src, dst, 1, channel),
-        2 => insert_body::<H, D>(src, dst, 2, channel),
+        1 => insert_frames::<H, D>(src, dst, 1, channel),
+        2 => insert_frames::<H, D>(src, dst, 2, channel),
         _ => insert_body::<H, D>(src, dst, channels, channel),
     }
+}
+
+/// Host buffer → device channel in one pass over whole frames, as [`extract_frames`].
+#[inline(always)]
+fn insert_frames<H: Codec, D: Codec>(
+    src: &[u8],
+    dst: &mut [u8],
+    channels: usize,
+    channel: usize,
+) -> usize {
+    let Some((stride, offset)) = layout(channels, channel, D::BYTES) else {
+        return 0;
+    };
+    let mut frames = 0;
+    for (inp, frame) in src.chunks_exact(H::BYTES).zip(dst.chunks_exact_mut(stride)) {
+        if let Some(o) = frame.get_mut(offset..) {
+            if D::LAYOUT == H::LAYOUT {
+                if let Some(o) = o.get_mut(..D::BYTES) {
+                    o.copy_from_slice(inp);
+                }
+            } else {
+                D::store(convert::<H, D>(H::load(inp)), o);
+            }
+        }
+        frames += 1;
+    }
+    frames
 }
 
 #[inline(always)]
@@ -695,10 +751,19 @@ fn extract_period<D: Codec, H: Codec>(
     dst: &mut dyn HostChannelsMut,
     level: Level,
 ) -> usize {
-    match channels {
-        2 => extract_period_body::<D, H>(src, 2, dst, level),
-        _ => extract_period_body::<D, H>(src, channels, dst, level),
+    if dst.count() < GROUP {
+        // Too few buffers for a transpose: one pass per buffer, whose loop the compiler
+        // specialises for one and two channels (faster than the blocked scalar path).
+        let Some((stride, _)) = layout(channels, 0, D::BYTES) else {
+            return 0;
+        };
+        for i in 0..dst.count() {
+            let channel = dst.device_channel(i);
+            extract::<D, H>(src, channels, channel, dst.buffer_mut(i));
+        }
+        return src.len() / stride;
     }
+    extract_period_body::<D, H>(src, channels, dst, level)
 }
 
 #[inline(always)]
@@ -833,10 +898,18 @@ fn insert_period<H: Codec, D: Codec>(
     channels: usize,
     level: Level,
 ) -> usize {
-    match channels {
-        2 => insert_period_body::<H, D>(src, dst, 2, level),
-        _ => insert_period_body::<H, D>(src, dst, channels, level),
+    if src.count() < GROUP {
+        // As in `extract_period`.
+        let Some((stride, _)) = layout(channels, 0, D::BYTES) else {
+            return 0;
+        };
+        for i in 0..src.count() {
+            let channel = src.device_channel(i);
+            insert::<H, D>(src.buffer(i), dst, channels, channel);
+        }
+        return dst.len() / stride;
     }
+    insert_period_body::<H, D>(src, dst, channels, level)
 }
 
 #[inline(always)]

@@ -16,8 +16,8 @@
 //! real, clock-paced [`VirtualDevice`] for comparison, which adds the
 //! sleep/wake-up path (cold caches after each sleep).
 //!
-//! `-- --count <periods> <f32|i32>` instead runs one 32 in/32 out × 32-frame
-//! stream for about `<periods>` periods and prints how many ran, for
+//! `-- --count <periods> <f32|i32> [channels]` instead runs one 32 in/32 out (or
+//! `channels` in and out) × 32-frame stream for about `<periods>` periods and prints how many ran, for
 //! instruction counting under `valgrind --tool=callgrind
 //! --toggle-collect='*IoContext*run*'`: the difference between two counts
 //! divided by the difference in periods is the engine's instructions per
@@ -401,7 +401,8 @@ fn load_average() -> String {
         .unwrap_or_else(|_| "n/a".to_owned())
 }
 
-/// `--count <periods> <f32|i32>`: one 32/32 × 32-frame stream, no timing.
+/// `--count <periods> <f32|i32> [channels]`: one 32-frame stream of 32 (or `channels`)
+/// inputs and outputs, no timing.
 fn count_mode(args: &[String]) -> bool {
     let Some(i) = args.iter().position(|a| a == "--count") else {
         return false;
@@ -414,7 +415,8 @@ fn count_mode(args: &[String]) -> bool {
         Some("i32") => DeviceFormat::I32,
         _ => DeviceFormat::F32,
     };
-    let mut engine = prepared_engine(Box::new(BenchDevice::new(32, format)), 32);
+    let channels = args.get(i + 3).and_then(|a| a.parse().ok()).unwrap_or(32);
+    let mut engine = prepared_engine(Box::new(BenchDevice::new(channels, format)), 32);
     let r = run(
         &mut engine,
         periods,

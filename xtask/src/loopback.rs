@@ -582,7 +582,10 @@ mod tests {
             stretches_ms: vec![1.2],
             ..r.clone()
         };
-        assert!(off.fault(TOLERANCE_MS).unwrap().contains("none within ±1 ms"));
+        assert!(off
+            .fault(TOLERANCE_MS)
+            .unwrap()
+            .contains("none within ±1 ms"));
         assert_eq!(off.fault(1.5), None);
         // A dropout that moved the lag held longest: the first stretch still decides.
         let moved = Report::parse(

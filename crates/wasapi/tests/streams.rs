@@ -314,8 +314,11 @@ fn shared_mode_render_only_and_capture_only_stream_at_the_device_pace() {
     stream(None, Some(&source), 1024, 2.0);
 }
 
+/// With conversion off (`wasapi.convert_rate = false`) the mix rate is the only rate, and
+/// another is refused naming it; with conversion on (the default) every standard rate is
+/// offered and the null sink's 48 kHz mix takes a host at 44.1 kHz.
 #[test]
-fn the_mix_rate_is_the_only_rate_and_others_are_refused_by_name() {
+fn conversion_off_offers_the_mix_rate_alone_and_on_offers_every_standard_rate() {
     let (sink, _) = match null_endpoints() {
         Ok(e) => e,
         Err(why) => {
@@ -326,6 +329,7 @@ fn the_mix_rate_is_the_only_rate_and_others_are_refused_by_name() {
     let device = WasapiDevice::new(WasapiConfig {
         render: EndpointChoice::Id(sink.id.clone()),
         capture: EndpointChoice::Off,
+        convert_rates: false,
         ..WasapiConfig::default()
     })
     .expect("open the null sink");
@@ -341,6 +345,20 @@ fn the_mix_rate_is_the_only_rate_and_others_are_refused_by_name() {
         message.contains(&format!("{}", rate / 1000.0)),
         "the refusal names the rate that works: {message}"
     );
+
+    let converting = WasapiDevice::new(WasapiConfig {
+        render: EndpointChoice::Id(sink.id.clone()),
+        capture: EndpointChoice::Off,
+        ..WasapiConfig::default()
+    })
+    .expect("open the null sink");
+    let mut engine = Engine::new(Box::new(converting), EngineOptions::default());
+    engine.init().expect("init");
+    for standard in [44_100.0, 48_000.0, 88_200.0, 96_000.0, 176_400.0, 192_000.0] {
+        engine
+            .can_sample_rate(standard)
+            .unwrap_or_else(|e| panic!("{standard} Hz with conversion on: {e}"));
+    }
 }
 
 #[test]

@@ -31,7 +31,7 @@ fn block(i: u32, o: u32, signal: &[(f64, f64)]) -> (Vec<f64>, usize) {
 }
 
 #[test]
-#[ignore]
+#[ignore = "a comparison with rubato for docs/RESAMPLER.md, not a requirement of this crate; run with --ignored"]
 fn rubato_figures() {
     let mut worst_spur_all = f64::MIN;
     for (i, o) in PAIRS {

@@ -82,9 +82,12 @@
 //! `Device::refresh` (at `init()`) looks at the endpoints again.
 //! Under Wine no notification comes (its session events are stubs); a removed PulseAudio sink fails the stream
 //! (`AUDCLNT_E_DEVICE_INVALIDATED` → reset request), which the DLL tests check. Duplex over
-//! two endpoints is steered against clock drift by single-frame slips ([`drift`]); the
-//! level it steers is the lowest queue level over 2 s, which a stall of the render side
-//! (frequent under Wine) does not move. The output queue's high-water mark trims the queue
+//! two endpoints follows clock drift with its render resampler's ratio, set by a PI loop on
+//! the output queue level ([`ratio_loop`]; one render period of headroom, reported in the
+//! latency), so no frame is dropped or repeated. Where the render mix format is not 32-bit
+//! float there is no resampler, and single-frame slips ([`drift`]) steer instead. Both see
+//! the level as if render consumed continuously, which moves with drift and not with the
+//! phase of pulls against packets. The output queue's high-water mark trims the queue
 //! (a counted resync) only when it stays exceeded for 250 ms — a render side that stalls and
 //! catches up passes it for a moment.
 //!

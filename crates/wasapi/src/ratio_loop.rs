@@ -160,8 +160,8 @@ mod tests {
             (level - target).abs() < 2.0,
             "level {level}, target {target}"
         );
-        // A 600 ppm step from the start: the queue moves at most ~110 frames (2.3 ms) before
-        // the loop has taken it up; the steering headroom is a render period (480 frames).
+        // A 600 ppm step from the start must stay well inside the steering headroom (a render
+        // period, 480 frames) while the loop takes it up.
         assert!(lp.max_abs_error() < 150.0, "{}", lp.max_abs_error());
     }
 }

@@ -204,6 +204,24 @@ fn assert_clean(o: &Outcome, core: &StreamCore<SimPort>, what: &str) {
     );
 }
 
+/// A clean run whose round trip is one value for the whole run and equals the reported
+/// latency to the frame.
+fn assert_exact_round_trip(o: &Outcome, core: &StreamCore<SimPort>, what: &str) {
+    assert_clean(o, core, what);
+    assert_eq!(
+        o.round_trips.len(),
+        1,
+        "{what}: the round trip moved: {:?}",
+        o.round_trips
+    );
+    let seen = *o.round_trips.keys().next().unwrap();
+    let reported = reported(core);
+    assert!(
+        (seen - reported).abs() <= 1,
+        "{what}: measured {seen} frames, reported {reported}"
+    );
+}
+
 /// The round trip a loopback host measures is one value for the whole run and equals the
 /// latency reported, to the frame, at every ASIO buffer size, both wake-up modes, every
 /// phase of winepulse's capture timer, and with the driver thread waking up late.
@@ -214,19 +232,7 @@ fn loopback_round_trip_equals_the_reported_latency() {
             for hold_ms in [0.0, 3.3, 7.9] {
                 let (o, core) = loopback(b, 480, hold_ms, polling);
                 let what = format!("B {b}, hold {hold_ms} ms, polling {polling}");
-                assert_clean(&o, &core, &what);
-                assert_eq!(
-                    o.round_trips.len(),
-                    1,
-                    "{what}: the round trip moved: {:?}",
-                    o.round_trips
-                );
-                let seen = *o.round_trips.keys().next().unwrap();
-                let reported = reported(&core);
-                assert!(
-                    (seen - reported).abs() <= 1,
-                    "{what}: measured {seen} frames, reported {reported}"
-                );
+                assert_exact_round_trip(&o, &core, &what);
             }
         }
     }
@@ -242,14 +248,7 @@ fn every_kind_of_time_stamp_gives_the_exact_round_trip() {
             for hold_ms in [0.0, 4.4] {
                 let (o, core) = loopback_stamped(128, 480, hold_ms, polling, stamps);
                 let what = format!("{stamps:?} stamps, hold {hold_ms} ms, polling {polling}");
-                assert_clean(&o, &core, &what);
-                assert_eq!(o.round_trips.len(), 1, "{what}: {:?}", o.round_trips);
-                let seen = *o.round_trips.keys().next().unwrap();
-                let reported = reported(&core);
-                assert!(
-                    (seen - reported).abs() <= 1,
-                    "{what}: measured {seen} frames, reported {reported}"
-                );
+                assert_exact_round_trip(&o, &core, &what);
             }
         }
     }

@@ -196,11 +196,13 @@ mod tests {
     use windows_registry::CURRENT_USER;
 
     /// A scratch key under HKCU (writable without elevation), removed on drop.
+    /// A key of each test's own, with no parent shared between tests: the tests run in
+    /// parallel, and deleting a shared parent would delete a sibling's key under it.
     struct Scratch(String);
 
     impl Scratch {
         fn new(name: &str) -> Self {
-            let path = format!("Software\\TenutoTest\\{name}-{}", std::process::id());
+            let path = format!("Software\\TenutoTest-{name}-{}", std::process::id());
             let _ = delete_tree(CURRENT_USER, &path);
             Scratch(path)
         }
@@ -209,7 +211,6 @@ mod tests {
     impl Drop for Scratch {
         fn drop(&mut self) {
             let _ = delete_tree(CURRENT_USER, &self.0);
-            let _ = delete_tree(CURRENT_USER, "Software\\TenutoTest");
         }
     }
 

@@ -38,6 +38,10 @@ pub(crate) trait Codec {
     const KIND: Kind;
     /// A sample as held in a register between reading and converting.
     type Raw: Copy + Default;
+    /// The same samples in a container of 2, 4 or 8 bytes, which whole-vector loads and
+    /// stores can move: `Self` for every codec but the packed 3-byte [`Int24`], whose wide
+    /// form is [`Int24Wide`]. Both hold the same `Raw` values and convert identically.
+    type Wide: Codec<Raw = Self::Raw>;
 
     /// Reads the first [`Self::BYTES`] bytes of `bytes`. Callers always pass at least
     /// `BYTES` bytes; a shorter slice reads as silence.
@@ -136,29 +140,30 @@ const F32_INTEGRAL: f32 = 8_388_608.0;
 ///
 /// - `x · 2^(N-1)` is exact in `f32` (a power-of-two scale of a value that cannot
 ///   underflow); if it overflows to ±∞ the `f64` product is beyond every bound as well.
-/// - Rounding to an integer, ties to even: for `|y| < 2^23`, adding and then subtracting
-///   `±2^23` (the sign of `y`) makes the FPU round at the units place (in the default
-///   rounding mode); larger `f32`s are integers already and are kept.
-/// - The conversion to `i32` saturates (and maps NaN to 0), as `as i32`, and the clamp then
-///   clips to the N-bit range; rounding and clipping to integer bounds commute, so the order
-///   does not matter.
+/// - `N ≤ 24`: the N-bit bounds are exact `f32`s, so the product is clipped to them in the
+///   float domain first (NaN to 0; clipping to integer bounds commutes with rounding, which
+///   is monotonic) and then rounded by [`crate::simd::round_clipped`], exact for the
+///   clipped range `|y| ≤ 2^23`.
+/// - `N = 32`: rounding to an integer, ties to even: for `|y| < 2^23`, adding and then
+///   subtracting `±2^23` (the sign of `y`) makes the FPU round at the units place (in the
+///   default rounding mode); larger `f32`s are integers already and are kept. The
+///   conversion to `i32` saturates (and maps NaN to 0), as `as i32`.
 ///
 /// Branch-free; vectorises with SSE2.
 #[inline(always)]
 fn quantize_f32<const N: u32>(x: f32) -> i32 {
     let y = x * Bits::<N>::FULL_SCALE_F32;
+    if N <= 24 {
+        // MIN and MAX have at most 24 significant bits: exact as f32.
+        return crate::simd::round_clipped(y, Bits::<N>::MIN as f32, Bits::<N>::MAX as f32);
+    }
     let bias = F32_INTEGRAL.copysign(y);
     let r = if y.abs() < F32_INTEGRAL {
         (y + bias) - bias
     } else {
         y
     };
-    let i = crate::simd::f32_to_i32(r);
-    if N < 32 {
-        i.clamp(Bits::<N>::MIN, Bits::<N>::MAX)
-    } else {
-        i
-    }
+    crate::simd::f32_to_i32(r)
 }
 
 /// The N-bit integer (N < 32 given as `32 - shift`) nearest to the left-aligned
@@ -188,6 +193,7 @@ impl Codec for Int16 {
     const LAYOUT: u32 = 16;
     const KIND: Kind = Kind::Int;
     type Raw = i16;
+    type Wide = Self;
 
     #[inline(always)]
     fn load(bytes: &[u8]) -> i16 {
@@ -246,6 +252,7 @@ impl Codec for Int24 {
     const LAYOUT: u32 = 24;
     const KIND: Kind = Kind::Int;
     type Raw = i32;
+    type Wide = Int24Wide;
 
     #[inline(always)]
     fn load(bytes: &[u8]) -> i32 {
@@ -296,6 +303,69 @@ impl Codec for Int24 {
     }
 }
 
+/// [`Int24`]'s samples in 4 bytes: the left-aligned `i32` register form (the 24-bit value in
+/// the top three bytes, the low byte zero), stored little-endian. Never a device or host
+/// format: the period functions widen packed 24-bit samples into it so that their
+/// conversion loops and transposes move whole 32-bit lanes.
+///
+/// Every method but `load`/`store` is [`Int24`]'s, so converting from or to it gives exactly
+/// what converting from or to `Int24` gives. Values it holds always have a zero low byte
+/// (they come from [`Int24::load`] or [`Int24::from_left`]).
+pub(crate) struct Int24Wide;
+
+impl Codec for Int24Wide {
+    const BYTES: usize = 4;
+    const LAYOUT: u32 = 3024;
+    const KIND: Kind = Kind::Int;
+    type Raw = i32;
+    type Wide = Self;
+
+    #[inline(always)]
+    fn load(bytes: &[u8]) -> i32 {
+        match bytes.first_chunk::<4>() {
+            Some(b) => i32::from_le_bytes(*b),
+            None => 0,
+        }
+    }
+
+    #[inline(always)]
+    fn store(raw: i32, out: &mut [u8]) {
+        if let Some(o) = out.first_chunk_mut::<4>() {
+            *o = raw.to_le_bytes();
+        }
+    }
+
+    #[inline(always)]
+    fn to_left(raw: i32) -> i32 {
+        Int24::to_left(raw)
+    }
+
+    #[inline(always)]
+    fn from_left(value: i32) -> i32 {
+        Int24::from_left(value)
+    }
+
+    #[inline(always)]
+    fn to_f32(raw: i32) -> f32 {
+        Int24::to_f32(raw)
+    }
+
+    #[inline(always)]
+    fn from_f32(x: f32) -> i32 {
+        Int24::from_f32(x)
+    }
+
+    #[inline(always)]
+    fn to_f64(raw: i32) -> f64 {
+        Int24::to_f64(raw)
+    }
+
+    #[inline(always)]
+    fn from_f64(x: f64) -> i32 {
+        Int24::from_f64(x)
+    }
+}
+
 /// An `N`-bit integer right-aligned and sign-extended in a 32-bit little-endian container:
 /// `N = 32` is `I32` / ASIO `Int32LSB`, `N = 16, 18, 20, 24` are ASIO `Int32LSB16..24`.
 ///
@@ -308,6 +378,7 @@ impl<const N: u32> Codec for Int32In<N> {
     const LAYOUT: u32 = 1000 + N;
     const KIND: Kind = Kind::Int;
     type Raw = i32;
+    type Wide = Self;
 
     #[inline(always)]
     fn load(bytes: &[u8]) -> i32 {
@@ -369,6 +440,7 @@ impl Codec for Float32 {
     const LAYOUT: u32 = 2032;
     const KIND: Kind = Kind::F32;
     type Raw = f32;
+    type Wide = Self;
 
     #[inline(always)]
     fn load(bytes: &[u8]) -> f32 {
@@ -425,6 +497,7 @@ impl Codec for Float64 {
     const LAYOUT: u32 = 2064;
     const KIND: Kind = Kind::F64;
     type Raw = f64;
+    type Wide = Self;
 
     #[inline(always)]
     fn load(bytes: &[u8]) -> f64 {

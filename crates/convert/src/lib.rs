@@ -149,7 +149,7 @@ mod simd;
 
 use core::fmt;
 
-use codec::{convert, Codec, Float32, Float64, Int16, Int24, Int32In};
+use codec::{convert, Codec, Float32, Float64, Int16, Int24, Int24Wide, Int32In};
 use multiversion::multiversion;
 use simd::{Level, GROUP};
 
@@ -720,10 +720,9 @@ fn scatter_raw<D: Codec>(src: &[u8], n: usize, dst: &mut [u8], stride: usize, of
 }
 
 /// `n` packed samples of codec `S` into packed samples of codec `T`: a contiguous loop the
-/// compiler vectorises. A function of its own per pair and CPU target, called once per
-/// channel and block: as its own function, its two slices are known not to overlap, which
-/// the vectoriser needs (inlined into the period loop, it produced scalar code).
-#[multiversion(targets("x86_64+avx2", "x86+avx2"))]
+/// compiler vectorises (inlined into [`convert_group_out`] / [`convert_group_in`], whose
+/// slices are distinct arguments, so the vectoriser knows they do not overlap).
+#[inline(always)]
 fn convert_packed<S: Codec, T: Codec>(src: &[u8], n: usize, dst: &mut [u8]) {
     // Both slices cut to exactly `n` samples first: with `.take(n)` on the zipped chunks
     // instead, the vectorised loop left up to 16 samples to a scalar tail.
@@ -739,8 +738,171 @@ fn convert_packed<S: Codec, T: Codec>(src: &[u8], n: usize, dst: &mut [u8]) {
     }
 }
 
-/// Bytes of one channel's block in the scratch arrays: device samples are at most 4 bytes.
+/// `n` left-aligned 4-byte [`Int24Wide`] samples into packed 3-byte [`Int24`] samples: the
+/// vector code where the CPU has it, the rest one by one.
+#[inline(always)]
+fn pack24(level: Level, src: &[u8], n: usize, dst: &mut [u8]) {
+    let done = level.pack24(src, n, dst);
+    let (Some(s), Some(d)) = (src.get(done * 4..), dst.get_mut(done * 3..)) else {
+        return;
+    };
+    for (o, i) in d
+        .chunks_exact_mut(3)
+        .zip(s.chunks_exact(4))
+        .take(n.saturating_sub(done))
+    {
+        Int24::store(Int24Wide::load(i), o);
+    }
+}
+
+/// `n` packed 3-byte [`Int24`] samples into left-aligned 4-byte [`Int24Wide`] samples, as
+/// [`pack24`] in reverse.
+#[inline(always)]
+fn unpack24(level: Level, src: &[u8], n: usize, dst: &mut [u8]) {
+    let done = level.unpack24(src, n, dst);
+    let (Some(s), Some(d)) = (src.get(done * 3..), dst.get_mut(done * 4..)) else {
+        return;
+    };
+    for (o, i) in d
+        .chunks_exact_mut(4)
+        .zip(s.chunks_exact(3))
+        .take(n.saturating_sub(done))
+    {
+        Int24Wide::store(Int24::load(i), o);
+    }
+}
+
+/// A group's `n` de-interleaved samples (wide codec `S`, one array per channel) into the
+/// host buffers `out` (codec `H`) from byte `at` on. Packed 24-bit hosts are converted into
+/// `tmp` as [`Int24Wide`] and packed from there (or packed straight from `raw` when it holds
+/// `Int24Wide` already). One call per group and block, compiled once per pair and CPU
+/// target.
+#[multiversion(targets("x86_64+avx2", "x86+avx2"))]
+fn convert_group_out<S: Codec, H: Codec>(
+    level: Level,
+    raw: &[[u8; SCRATCH]; GROUP],
+    n: usize,
+    out: &mut [&mut [u8]; GROUP],
+    at: usize,
+    tmp: &mut [u8; SCRATCH],
+) {
+    for (o, r) in out.iter_mut().zip(raw) {
+        let Some(o) = o.get_mut(at..) else { continue };
+        if H::BYTES == 3 {
+            if S::LAYOUT == <H::Wide as Codec>::LAYOUT {
+                pack24(level, r, n, o);
+            } else {
+                convert_packed::<S, H::Wide>(r, n, tmp);
+                pack24(level, tmp, n, o);
+            }
+        } else {
+            convert_packed::<S, H>(r, n, o);
+        }
+    }
+}
+
+/// The host buffers `bufs` (codec `H`, from byte `at` on) into a group's `n` samples of the
+/// wide codec `T`, one array per channel, ready to interleave: the reverse of
+/// [`convert_group_out`].
+#[multiversion(targets("x86_64+avx2", "x86+avx2"))]
+fn convert_group_in<H: Codec, T: Codec>(
+    level: Level,
+    bufs: &[&[u8]; GROUP],
+    at: usize,
+    n: usize,
+    raw: &mut [[u8; SCRATCH]; GROUP],
+    tmp: &mut [u8; SCRATCH],
+) {
+    for (r, b) in raw.iter_mut().zip(bufs) {
+        let b = b.get(at..).unwrap_or_default();
+        if H::BYTES == 3 {
+            if T::LAYOUT == <H::Wide as Codec>::LAYOUT {
+                unpack24(level, b, n, r);
+            } else {
+                unpack24(level, b, n, tmp);
+                convert_packed::<H::Wide, T>(tmp, n, r);
+            }
+        } else {
+            convert_packed::<H, T>(b, n, r);
+        }
+    }
+}
+
+/// `n` frames of the [`GROUP`] channels at the start of `src` (raw `D` samples) into the
+/// arrays `raw` as `D::Wide` samples: transposed where the CPU allows, the remaining frames
+/// one by one.
+#[inline(always)]
+fn deinterleave_wide<D: Codec>(
+    level: Level,
+    src: &[u8],
+    stride: usize,
+    n: usize,
+    raw: &mut [[u8; SCRATCH]; GROUP],
+) {
+    let mut out: [&mut [u8]; GROUP] = Default::default();
+    for (o, a) in out.iter_mut().zip(raw.iter_mut()) {
+        *o = a;
+    }
+    if D::BYTES != 3 {
+        // The wide form is the device form itself.
+        deinterleave_group::<D>(level, src, stride, n, &mut out, 0);
+        return;
+    }
+    let done = level.deinterleave24(src, stride, n, &mut out);
+    let rest = src.get(done * stride..).unwrap_or_default();
+    for (c, o) in out.iter_mut().enumerate() {
+        let o = o.get_mut(done * 4..).unwrap_or_default();
+        for (k, w) in o
+            .chunks_exact_mut(4)
+            .take(n.saturating_sub(done))
+            .enumerate()
+        {
+            let s = rest.get(k * stride + c * 3..).unwrap_or_default();
+            Int24Wide::store(Int24::load(s), w);
+        }
+    }
+}
+
+/// The arrays `raw` (`n` samples of `D::Wide` per channel) into the [`GROUP`] channels at
+/// the start of the interleaved frames `dst` as `D` samples: the reverse of
+/// [`deinterleave_wide`].
+#[inline(always)]
+fn interleave_wide<D: Codec>(
+    level: Level,
+    raw: &[[u8; SCRATCH]; GROUP],
+    n: usize,
+    dst: &mut [u8],
+    stride: usize,
+) {
+    let mut src: [&[u8]; GROUP] = Default::default();
+    for (s, a) in src.iter_mut().zip(raw) {
+        *s = a;
+    }
+    if D::BYTES != 3 {
+        interleave_group::<D>(level, &src, 0, n, dst, stride);
+        return;
+    }
+    let done = level.interleave24(&src, n, dst, stride);
+    let Some(rest) = dst.get_mut(done * stride..) else {
+        return;
+    };
+    for (c, s) in src.iter().enumerate() {
+        let s = s.get(done * 4..).unwrap_or_default();
+        for (k, w) in s.chunks_exact(4).take(n.saturating_sub(done)).enumerate() {
+            if let Some(o) = rest.get_mut(k * stride + c * 3..) {
+                Int24::store(Int24Wide::load(w), o);
+            }
+        }
+    }
+}
+
+/// Bytes of one channel's block in the scratch arrays: wide device samples and
+/// [`Int24Wide`] samples are at most 4 bytes.
 const SCRATCH: usize = BLOCK * 4;
+
+/// A converting pair's scratch: one group's device samples (wide form) per channel, and one
+/// channel's [`Int24Wide`] samples for a packed 24-bit host.
+type Scratch = ([[u8; SCRATCH]; GROUP], [u8; SCRATCH]);
 
 /// All routed channels of interleaved device frames → their host buffers, blocks outside,
 /// channels inside; groups of [`GROUP`] consecutive channels go through a register transpose.
@@ -773,23 +935,25 @@ fn extract_period_body<D: Codec, H: Codec>(
     dst: &mut dyn HostChannelsMut,
     level: Level,
 ) -> usize {
-    if D::LAYOUT == H::LAYOUT {
-        extract_period_blocks::<D, H>(src, channels, dst, level, &mut [])
+    if D::LAYOUT == H::LAYOUT && D::BYTES != 3 {
+        extract_period_blocks::<D, H>(src, channels, dst, level, None)
     } else {
-        // Transposed device samples of one group, before conversion.
-        let mut scratch = [[0u8; SCRATCH]; GROUP];
-        extract_period_blocks::<D, H>(src, channels, dst, level, &mut scratch)
+        // Transposed device samples of one group before conversion, and one channel's
+        // samples between conversion and packing into 3 bytes.
+        let mut scratch = ([[0u8; SCRATCH]; GROUP], [0u8; SCRATCH]);
+        extract_period_blocks::<D, H>(src, channels, dst, level, Some(&mut scratch))
     }
 }
 
-/// [`extract_period_body`] with the scratch arrays of a converting pair (none for a copy).
+/// [`extract_period_body`] with the scratch arrays of a converting pair (none for a copy
+/// that the transposes move straight into the host buffers).
 #[inline(always)]
 fn extract_period_blocks<D: Codec, H: Codec>(
     src: &[u8],
     channels: usize,
     dst: &mut dyn HostChannelsMut,
     level: Level,
-    scratch: &mut [[u8; SCRATCH]],
+    mut scratch: Option<&mut Scratch>,
 ) -> usize {
     let Some((stride, _)) = layout(channels, 0, D::BYTES) else {
         return 0;
@@ -810,18 +974,11 @@ fn extract_period_blocks<D: Codec, H: Codec>(
                 if bufs.iter().all(|b| b.len() / H::BYTES >= first + n) {
                     let mut out = bufs;
                     let s0 = s.get(c0 * D::BYTES..).unwrap_or_default();
-                    if D::LAYOUT == H::LAYOUT {
-                        deinterleave_group::<D>(level, s0, stride, n, &mut out, at);
-                    } else {
-                        let mut raw: [&mut [u8]; GROUP] = Default::default();
-                        for (r, a) in raw.iter_mut().zip(scratch.iter_mut()) {
-                            *r = a;
-                        }
-                        deinterleave_group::<D>(level, s0, stride, n, &mut raw, 0);
-                        for (o, r) in out.iter_mut().zip(raw) {
-                            if let Some(o) = o.get_mut(at..) {
-                                convert_packed::<D, H>(r, n, o);
-                            }
+                    match scratch.as_deref_mut() {
+                        None => deinterleave_group::<D>(level, s0, stride, n, &mut out, at),
+                        Some((raw, tmp)) => {
+                            deinterleave_wide::<D>(level, s0, stride, n, raw);
+                            convert_group_out::<D::Wide, H>(level, raw, n, &mut out, at, tmp);
                         }
                     }
                     i += GROUP;
@@ -919,23 +1076,25 @@ fn insert_period_body<H: Codec, D: Codec>(
     channels: usize,
     level: Level,
 ) -> usize {
-    if D::LAYOUT == H::LAYOUT {
-        insert_period_blocks::<H, D>(src, dst, channels, level, &mut [])
+    if D::LAYOUT == H::LAYOUT && D::BYTES != 3 {
+        insert_period_blocks::<H, D>(src, dst, channels, level, None)
     } else {
-        // Converted device samples of one group, before interleaving.
-        let mut scratch = [[0u8; SCRATCH]; GROUP];
-        insert_period_blocks::<H, D>(src, dst, channels, level, &mut scratch)
+        // Converted device samples of one group before interleaving, and one channel's
+        // samples between unpacking from 3 bytes and conversion.
+        let mut scratch = ([[0u8; SCRATCH]; GROUP], [0u8; SCRATCH]);
+        insert_period_blocks::<H, D>(src, dst, channels, level, Some(&mut scratch))
     }
 }
 
-/// [`insert_period_body`] with the scratch arrays of a converting pair (none for a copy).
+/// [`insert_period_body`] with the scratch arrays of a converting pair (none for a copy
+/// that the transposes move straight out of the host buffers).
 #[inline(always)]
 fn insert_period_blocks<H: Codec, D: Codec>(
     src: &mut dyn HostChannels,
     dst: &mut [u8],
     channels: usize,
     level: Level,
-    scratch: &mut [[u8; SCRATCH]],
+    mut scratch: Option<&mut Scratch>,
 ) -> usize {
     let Some((stride, _)) = layout(channels, 0, D::BYTES) else {
         return 0;
@@ -954,17 +1113,12 @@ fn insert_period_blocks<H: Codec, D: Codec>(
                 let at = first * H::BYTES;
                 if bufs.iter().all(|b| b.len() / H::BYTES >= first + n) {
                     let d0 = d.get_mut(c0 * D::BYTES..).unwrap_or_default();
-                    if D::LAYOUT == H::LAYOUT {
-                        interleave_group::<D>(level, &bufs, at, n, d0, stride);
-                    } else {
-                        for (sc, b) in scratch.iter_mut().zip(bufs) {
-                            convert_packed::<H, D>(b.get(at..).unwrap_or_default(), n, sc);
+                    match scratch.as_deref_mut() {
+                        None => interleave_group::<D>(level, &bufs, at, n, d0, stride),
+                        Some((raw, tmp)) => {
+                            convert_group_in::<H, D::Wide>(level, &bufs, at, n, raw, tmp);
+                            interleave_wide::<D>(level, raw, n, d0, stride);
                         }
-                        let mut raw: [&[u8]; GROUP] = Default::default();
-                        for (r, a) in raw.iter_mut().zip(scratch.iter()) {
-                            *r = a;
-                        }
-                        interleave_group::<D>(level, &raw, 0, n, d0, stride);
                     }
                     i += GROUP;
                     continue;

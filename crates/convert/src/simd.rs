@@ -197,6 +197,95 @@ impl Level {
     }
 }
 
+impl Level {
+    /// Packed 3-byte samples: de-interleaves the [`GROUP`] consecutive channels that start at
+    /// byte 0 of `src` (frames of `stride` bytes) into `dst[c]` from byte 0 on, each sample
+    /// widened to 4 bytes, left-aligned (the 3 bytes above a zero byte: the `Int24Wide`
+    /// form), for as many of the first `n` frames as the transposes handle (AVX2: a multiple
+    /// of 8; 0 below AVX2, whose SSE2 has no byte shuffle, or when a slice is too short).
+    /// Returns that frame count; the caller moves the rest.
+    #[inline(always)]
+    pub(crate) fn deinterleave24(
+        self,
+        src: &[u8],
+        stride: usize,
+        n: usize,
+        dst: &mut [&mut [u8]; GROUP],
+    ) -> usize {
+        match self {
+            #[cfg(all(
+                any(target_arch = "x86", target_arch = "x86_64"),
+                target_feature = "sse2"
+            ))]
+            Level::Avx2(t) => t.deinterleave24(src, stride, n, dst),
+            _ => {
+                let _ = (src, stride, n, dst);
+                0
+            }
+        }
+    }
+
+    /// The reverse of [`Level::deinterleave24`]: the left-aligned 4-byte samples of `src[c]`
+    /// (from byte 0) into the [`GROUP`] consecutive packed 3-byte channels at the start of
+    /// `dst` (the low byte of each is dropped; the other bytes of each frame are not
+    /// touched). Returns the frames done, as [`Level::deinterleave24`].
+    #[inline(always)]
+    pub(crate) fn interleave24(
+        self,
+        src: &[&[u8]; GROUP],
+        n: usize,
+        dst: &mut [u8],
+        stride: usize,
+    ) -> usize {
+        match self {
+            #[cfg(all(
+                any(target_arch = "x86", target_arch = "x86_64"),
+                target_feature = "sse2"
+            ))]
+            Level::Avx2(t) => t.interleave24(src, n, dst, stride),
+            _ => {
+                let _ = (src, n, dst, stride);
+                0
+            }
+        }
+    }
+
+    /// The first `n` left-aligned 4-byte samples of `src` into packed 3-byte samples in
+    /// `dst` (the low byte of each dropped), for as many as the vector code handles (AVX2: a
+    /// multiple of 8, 0 otherwise). Returns that count; the caller packs the rest.
+    #[inline(always)]
+    pub(crate) fn pack24(self, src: &[u8], n: usize, dst: &mut [u8]) -> usize {
+        match self {
+            #[cfg(all(
+                any(target_arch = "x86", target_arch = "x86_64"),
+                target_feature = "sse2"
+            ))]
+            Level::Avx2(t) => t.pack24(src, n, dst),
+            _ => {
+                let _ = (src, n, dst);
+                0
+            }
+        }
+    }
+
+    /// The first `n` packed 3-byte samples of `src` into left-aligned 4-byte samples in
+    /// `dst` (low byte zero), as [`Level::pack24`] in reverse.
+    #[inline(always)]
+    pub(crate) fn unpack24(self, src: &[u8], n: usize, dst: &mut [u8]) -> usize {
+        match self {
+            #[cfg(all(
+                any(target_arch = "x86", target_arch = "x86_64"),
+                target_feature = "sse2"
+            ))]
+            Level::Avx2(t) => t.unpack24(src, n, dst),
+            _ => {
+                let _ = (src, n, dst);
+                0
+            }
+        }
+    }
+}
+
 #[cfg(all(
     any(target_arch = "x86", target_arch = "x86_64"),
     target_feature = "sse2"
@@ -222,6 +311,41 @@ pub(crate) fn f32_to_i32(x: f32) -> i32 {
     } else {
         i
     }
+}
+
+/// `y` clipped to `[lo, hi]` (NaN to 0) and rounded to the nearest integer, ties to even
+/// (in the default rounding mode), as an `i32`. `lo` and `hi` are first limited to
+/// `[-2^23, 2^23]` (with constant bounds that costs nothing), so the clipped value `c`
+/// always satisfies `|c| ≤ 2^23`.
+///
+/// Rounding: `c + ±2^23` (the sign of `c`) lands in `[2^23, 2^24]` in magnitude, where the
+/// spacing of `f32`s is 1, so the addition rounds `c` at the units place (2^23 is even, so
+/// ties go to even); subtracting `±2^23` again is exact. Clipping before rounding gives the
+/// same result as after, because rounding is monotonic and the bounds are integers when the
+/// caller passes integers. A loop of these vectorises to a multiply-free sequence of
+/// compare, and, max, min, two adds and one truncating conversion (exact: the value is
+/// already an integer).
+#[inline(always)]
+pub(crate) fn round_clipped(y: f32, lo: f32, hi: f32) -> i32 {
+    const LIMIT: f32 = 8_388_608.0;
+    let within = |b: f32, default: f32| {
+        if (-LIMIT..=LIMIT).contains(&b) {
+            b
+        } else {
+            default
+        }
+    };
+    let lo = within(lo, -LIMIT);
+    let hi = within(hi, LIMIT);
+    let c = if y.is_nan() { 0.0 } else { y };
+    let c = if c < lo { lo } else { c };
+    let c = if c > hi { hi } else { c };
+    let bias = LIMIT.copysign(c);
+    let r = (c + bias) - bias;
+    // SAFETY: `c` is not NaN and lies in [-2^23, 2^23] (both bounds were limited to that
+    // range, and `c` is `lo`, `hi` or a value between them); `r` is `c` rounded to an integer
+    // of the same range, which an i32 holds.
+    unsafe { r.to_int_unchecked::<i32>() }
 }
 
 #[cfg(all(
@@ -284,6 +408,199 @@ mod x86 {
             // SAFETY: AVX2 is available (`self`); slices checked above for `frames` frames.
             unsafe { interleave32_avx2(src, at, frames, dst, stride) };
             frames
+        }
+    }
+
+    impl Avx2 {
+        /// [`deinterleave24_avx2`] for the first `n` frames rounded down to 8.
+        #[inline(always)]
+        pub(crate) fn deinterleave24(
+            self,
+            src: &[u8],
+            stride: usize,
+            n: usize,
+            dst: &mut [&mut [u8]; GROUP],
+        ) -> usize {
+            let frames = n / 8 * 8;
+            if frames == 0 || !fits_src(src, stride, frames, 24) || !fits_dst(dst, 0, frames * 4) {
+                return 0;
+            }
+            // SAFETY: AVX2 is available (`self`); slices checked above for `frames` frames.
+            unsafe { deinterleave24_avx2(src, stride, frames, dst) };
+            frames
+        }
+
+        /// [`interleave24_avx2`] for the first `n` frames rounded down to 8.
+        #[inline(always)]
+        pub(crate) fn interleave24(
+            self,
+            src: &[&[u8]; GROUP],
+            n: usize,
+            dst: &mut [u8],
+            stride: usize,
+        ) -> usize {
+            let frames = n / 8 * 8;
+            if frames == 0 || !fits_src(dst, stride, frames, 24) || !fits_srcs(src, 0, frames * 4) {
+                return 0;
+            }
+            // SAFETY: AVX2 is available (`self`); slices checked above for `frames` frames.
+            unsafe { interleave24_avx2(src, frames, dst, stride) };
+            frames
+        }
+
+        /// [`pack24_avx2`] for the first `n` samples rounded down to 8.
+        #[inline(always)]
+        pub(crate) fn pack24(self, src: &[u8], n: usize, dst: &mut [u8]) -> usize {
+            let count = n / 8 * 8;
+            if count == 0 || src.len() / 4 < count || dst.len() / 3 < count {
+                return 0;
+            }
+            // SAFETY: AVX2 is available (`self`); `src` holds 4·count bytes, `dst` 3·count.
+            unsafe { pack24_avx2(src, count, dst) };
+            count
+        }
+
+        /// [`unpack24_avx2`] for the first `n` samples rounded down to 8.
+        #[inline(always)]
+        pub(crate) fn unpack24(self, src: &[u8], n: usize, dst: &mut [u8]) -> usize {
+            let count = n / 8 * 8;
+            if count == 0 || src.len() / 3 < count || dst.len() / 4 < count {
+                return 0;
+            }
+            // SAFETY: AVX2 is available (`self`); `src` holds 3·count bytes, `dst` 4·count.
+            unsafe { unpack24_avx2(src, count, dst) };
+            count
+        }
+    }
+
+    /// Loads the 24 bytes at `p` (eight packed 3-byte samples) and widens them to eight
+    /// left-aligned 32-bit lanes: the low 128-bit lane takes bytes 0..16 (samples 0-3 at
+    /// bytes 0..12), the high one bytes 8..24 (samples 4-7 at its bytes 4..16), and one
+    /// byte shuffle per lane puts each sample's 3 bytes above a zero byte.
+    ///
+    /// # Safety
+    /// The CPU has AVX2; the 24 bytes from `p` on are readable.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn load_expand24(p: *const u8) -> __m256i {
+        // SAFETY: bytes 0..16 and 8..24 from `p` are within the 24 readable ones.
+        let (lo, hi) = unsafe { (_mm_loadu_si128(p.cast()), _mm_loadu_si128(p.add(8).cast())) };
+        let v = _mm256_inserti128_si256::<1>(_mm256_castsi128_si256(lo), hi);
+        #[rustfmt::skip]
+        let control = _mm256_setr_epi8(
+            -1, 0, 1, 2, -1, 3, 4, 5, -1, 6, 7, 8, -1, 9, 10, 11,
+            -1, 4, 5, 6, -1, 7, 8, 9, -1, 10, 11, 12, -1, 13, 14, 15,
+        );
+        _mm256_shuffle_epi8(v, control)
+    }
+
+    /// Stores the top 3 bytes of each of the eight 32-bit lanes of `v` as 24 packed bytes
+    /// at `p`: a byte shuffle per lane gathers each lane's 12 bytes at its start, a lane
+    /// permute joins them, and a 16-byte and an 8-byte store write exactly 24 bytes.
+    ///
+    /// # Safety
+    /// The CPU has AVX2; the 24 bytes from `p` on are writable.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn store_compress24(p: *mut u8, v: __m256i) {
+        #[rustfmt::skip]
+        let control = _mm256_setr_epi8(
+            1, 2, 3, 5, 6, 7, 9, 10, 11, 13, 14, 15, -1, -1, -1, -1,
+            1, 2, 3, 5, 6, 7, 9, 10, 11, 13, 14, 15, -1, -1, -1, -1,
+        );
+        let packed = _mm256_shuffle_epi8(v, control);
+        let joined = _mm256_permutevar8x32_epi32(packed, _mm256_setr_epi32(0, 1, 2, 4, 5, 6, 7, 7));
+        // SAFETY: bytes 0..16 and 16..24 from `p` are within the 24 writable ones.
+        unsafe {
+            _mm_storeu_si128(p.cast(), _mm256_castsi256_si128(joined));
+            _mm_storel_epi64(p.add(16).cast(), _mm256_extracti128_si256::<1>(joined));
+        }
+    }
+
+    /// # Safety
+    /// The CPU has AVX2; `frames` is a non-zero multiple of 8; `src` holds
+    /// `(frames - 1) * stride + 24` bytes and every `dst[c]` at least `frames * 4`.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn deinterleave24_avx2(
+        src: &[u8],
+        stride: usize,
+        frames: usize,
+        dst: &mut [&mut [u8]; GROUP],
+    ) {
+        let s = src.as_ptr();
+        let mut f = 0;
+        while f < frames {
+            let mut rows = [_mm256_setzero_ps(); 8];
+            for (k, row) in rows.iter_mut().enumerate() {
+                // SAFETY: frame f + k < frames; its first 24 bytes are within the checked
+                // length.
+                *row = _mm256_castsi256_ps(unsafe { load_expand24(s.add((f + k) * stride)) });
+            }
+            for (d, col) in dst.iter_mut().zip(transpose8x8(rows)) {
+                // SAFETY: bytes 4f..4f+32 lie within the checked `frames * 4`.
+                unsafe { _mm256_storeu_ps(d.as_mut_ptr().add(f * 4).cast(), col) };
+            }
+            f += 8;
+        }
+    }
+
+    /// # Safety
+    /// As [`deinterleave24_avx2`], with `src` and `dst` swapped.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn interleave24_avx2(
+        src: &[&[u8]; GROUP],
+        frames: usize,
+        dst: &mut [u8],
+        stride: usize,
+    ) {
+        let d = dst.as_mut_ptr();
+        let mut f = 0;
+        while f < frames {
+            let mut rows = [_mm256_setzero_ps(); 8];
+            for (row, s) in rows.iter_mut().zip(src) {
+                // SAFETY: bytes 4f..4f+32 lie within the checked `frames * 4`.
+                *row = unsafe { _mm256_loadu_ps(s.as_ptr().add(f * 4).cast()) };
+            }
+            for (k, fr) in transpose8x8(rows).into_iter().enumerate() {
+                // SAFETY: frame f + k < frames; its first 24 bytes are within the checked
+                // length.
+                unsafe { store_compress24(d.add((f + k) * stride), _mm256_castps_si256(fr)) };
+            }
+            f += 8;
+        }
+    }
+
+    /// # Safety
+    /// The CPU has AVX2; `count` is a multiple of 8; `src` holds `count * 4` bytes and
+    /// `dst` `count * 3`.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn pack24_avx2(src: &[u8], count: usize, dst: &mut [u8]) {
+        let (s, d) = (src.as_ptr(), dst.as_mut_ptr());
+        let mut i = 0;
+        while i < count {
+            // SAFETY: samples i..i+8 < count: bytes 4i..4i+32 of `src` and 3i..3i+24 of
+            // `dst` are within the checked lengths.
+            unsafe { store_compress24(d.add(i * 3), _mm256_loadu_si256(s.add(i * 4).cast())) };
+            i += 8;
+        }
+    }
+
+    /// # Safety
+    /// The CPU has AVX2; `count` is a multiple of 8; `src` holds `count * 3` bytes and
+    /// `dst` `count * 4`.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn unpack24_avx2(src: &[u8], count: usize, dst: &mut [u8]) {
+        let (s, d) = (src.as_ptr(), dst.as_mut_ptr());
+        let mut i = 0;
+        while i < count {
+            // SAFETY: samples i..i+8 < count: bytes 3i..3i+24 of `src` and 4i..4i+32 of
+            // `dst` are within the checked lengths.
+            unsafe { _mm256_storeu_si256(d.add(i * 4).cast(), load_expand24(s.add(i * 3))) };
+            i += 8;
         }
     }
 

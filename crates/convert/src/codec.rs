@@ -51,6 +51,17 @@ pub(crate) trait Codec {
     /// least `BYTES` bytes; a shorter slice is left untouched.
     fn store(raw: Self::Raw, out: &mut [u8]);
 
+    /// Integer kinds: N, the bits of the value; 0 for float kinds.
+    const BITS: u32;
+
+    /// Integer kinds: the N-bit value itself (after the N-bit clip on read), right-aligned.
+    /// Never called for float kinds.
+    fn to_value(raw: Self::Raw) -> i32;
+
+    /// Integer kinds: the sample holding the N-bit value `value`, which the caller keeps
+    /// within the N-bit range. Never called for float kinds.
+    fn from_value(value: i32) -> Self::Raw;
+
     /// Integer kinds: the value (after the N-bit clip on read) shifted left by `32 - N`, so
     /// that the normalised value is `result / 2^31`. Never called for float kinds.
     fn to_left(raw: Self::Raw) -> i32;
@@ -80,6 +91,9 @@ pub(crate) trait Codec {
 #[inline(always)]
 pub(crate) fn convert<S: Codec, D: Codec>(raw: S::Raw) -> D::Raw {
     match (S::KIND, D::KIND) {
+        (Kind::Int, Kind::Int) if S::BITS < 32 => {
+            D::from_value(resize(S::to_value(raw), S::BITS, D::BITS))
+        }
         (Kind::Int, Kind::Int) => D::from_left(S::to_left(raw)),
         (Kind::F64, _) | (_, Kind::F64) => D::from_f64(S::to_f64(raw)),
         _ => D::from_f32(S::to_f32(raw)),
@@ -185,6 +199,28 @@ fn narrow(value: i32, shift: u32) -> i32 {
     value.saturating_add(half_minus_one + odd) >> shift
 }
 
+/// The `to`-bit integer for the `from`-bit value `value` (`from < 32`, `value` within its
+/// range), with [`narrow`]'s result for the left-aligned forms: a widening is an exact left
+/// shift; a narrowing by `shift = from - to` adds `2^(shift-1) - 1` plus the lowest kept bit
+/// and shifts right (round to nearest, ties to even, as in [`narrow`]), which cannot
+/// overflow because `|value| ≤ 2^30` leaves room for the addend, and then clips to the
+/// largest `to`-bit value (the only one rounding can exceed).
+#[inline(always)]
+fn resize(value: i32, from: u32, to: u32) -> i32 {
+    if to >= from {
+        return value << (to - from);
+    }
+    let shift = from - to;
+    let odd = (value >> shift) & 1;
+    let rounded = (value + ((1i32 << (shift - 1)) - 1) + odd) >> shift;
+    let max = (1i32 << (to - 1)) - 1;
+    if rounded > max {
+        max
+    } else {
+        rounded
+    }
+}
+
 /// 16-bit little-endian integer (`I16` device samples, ASIO `Int16LSB`).
 pub(crate) struct Int16;
 
@@ -194,6 +230,17 @@ impl Codec for Int16 {
     const KIND: Kind = Kind::Int;
     type Raw = i16;
     type Wide = Self;
+    const BITS: u32 = 16;
+
+    #[inline(always)]
+    fn to_value(raw: i16) -> i32 {
+        i32::from(raw)
+    }
+
+    #[inline(always)]
+    fn from_value(value: i32) -> i16 {
+        value as i16
+    }
 
     #[inline(always)]
     fn load(bytes: &[u8]) -> i16 {
@@ -253,6 +300,17 @@ impl Codec for Int24 {
     const KIND: Kind = Kind::Int;
     type Raw = i32;
     type Wide = Int24Wide;
+    const BITS: u32 = 24;
+
+    #[inline(always)]
+    fn to_value(raw: i32) -> i32 {
+        raw >> 8
+    }
+
+    #[inline(always)]
+    fn from_value(value: i32) -> i32 {
+        value << 8
+    }
 
     #[inline(always)]
     fn load(bytes: &[u8]) -> i32 {
@@ -319,6 +377,17 @@ impl Codec for Int24Wide {
     const KIND: Kind = Kind::Int;
     type Raw = i32;
     type Wide = Self;
+    const BITS: u32 = 24;
+
+    #[inline(always)]
+    fn to_value(raw: i32) -> i32 {
+        Int24::to_value(raw)
+    }
+
+    #[inline(always)]
+    fn from_value(value: i32) -> i32 {
+        Int24::from_value(value)
+    }
 
     #[inline(always)]
     fn load(bytes: &[u8]) -> i32 {
@@ -379,6 +448,21 @@ impl<const N: u32> Codec for Int32In<N> {
     const KIND: Kind = Kind::Int;
     type Raw = i32;
     type Wide = Self;
+    const BITS: u32 = N;
+
+    #[inline(always)]
+    fn to_value(raw: i32) -> i32 {
+        if N < 32 {
+            raw.clamp(Bits::<N>::MIN, Bits::<N>::MAX)
+        } else {
+            raw
+        }
+    }
+
+    #[inline(always)]
+    fn from_value(value: i32) -> i32 {
+        value
+    }
 
     #[inline(always)]
     fn load(bytes: &[u8]) -> i32 {
@@ -441,6 +525,17 @@ impl Codec for Float32 {
     const KIND: Kind = Kind::F32;
     type Raw = f32;
     type Wide = Self;
+    const BITS: u32 = 0;
+
+    #[inline(always)]
+    fn to_value(_: f32) -> i32 {
+        0
+    }
+
+    #[inline(always)]
+    fn from_value(_: i32) -> f32 {
+        0.0
+    }
 
     #[inline(always)]
     fn load(bytes: &[u8]) -> f32 {
@@ -498,6 +593,17 @@ impl Codec for Float64 {
     const KIND: Kind = Kind::F64;
     type Raw = f64;
     type Wide = Self;
+    const BITS: u32 = 0;
+
+    #[inline(always)]
+    fn to_value(_: f64) -> i32 {
+        0
+    }
+
+    #[inline(always)]
+    fn from_value(_: i32) -> f64 {
+        0.0
+    }
 
     #[inline(always)]
     fn load(bytes: &[u8]) -> f64 {

@@ -62,6 +62,8 @@
 
 #![deny(unsafe_code)]
 
+#[cfg(feature = "tui")]
+pub mod console;
 pub mod feed;
 mod instance;
 mod layout;

@@ -330,7 +330,7 @@ fn render_detail(
 ) {
     let head = summary(info, s);
     let [top, graphs, split, events] = Layout::vertical([
-        Constraint::Length(head.len() as u16 + 2),
+        Constraint::Length(wrapped_rows(&head, area.width.saturating_sub(2)) + 2),
         Constraint::Min(8),
         Constraint::Length(8),
         Constraint::Min(6),
@@ -348,6 +348,20 @@ fn render_detail(
     render_histogram(frame, hist, s);
     render_split(frame, split, s);
     render_events(frame, events, app);
+}
+
+/// Rows that `lines` take wrapped at `width` columns: a long line (the scheduling text) wraps
+/// at words, so it gets one row more than its width alone needs; every line stays on screen.
+fn wrapped_rows(lines: &[Line<'_>], width: u16) -> u16 {
+    let width = usize::from(width.max(1));
+    let rows: usize = lines
+        .iter()
+        .map(|l| match l.width() {
+            w if w <= width => 1,
+            w => w.div_ceil(width) + 1,
+        })
+        .sum();
+    u16::try_from(rows).unwrap_or(u16::MAX)
 }
 
 fn render_priority(frame: &mut Frame<'_>, area: Rect, app: &AppState, s: &Snapshot) {
@@ -553,15 +567,16 @@ fn render_events(frame: &mut Frame<'_>, area: Rect, app: &AppState) {
     frame.render_widget(List::new(lines).block(title(&name)), area);
 }
 
-/// The terminal the monitor draws on: each frame goes out in one write. Wine's console
-/// misreads escape sequences split across writes, which a line-buffered stdout does every
-/// kilobyte; a whole frame is a few tens of kilobytes.
-type Term =
-    ratatui::Terminal<ratatui::backend::CrosstermBackend<std::io::BufWriter<std::io::Stdout>>>;
-
 /// Runs the monitor in the terminal until `q`: raw mode and the alternate screen while it
-/// runs (restored on return and on panic).
+/// runs (restored on return and on panic). A Windows console that does not process escape
+/// sequences (Wine's) is drawn through the console's own calls instead
+/// ([`crate::console`]), without an alternate screen: the screen is cleared at the start and
+/// at the end.
 pub fn run(ns: &Namespace) -> std::io::Result<()> {
+    #[cfg(windows)]
+    if !crate::console::vt_processed()? {
+        return run_console(ns);
+    }
     use ratatui::crossterm::{execute, terminal};
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
@@ -570,11 +585,40 @@ pub fn run(ns: &Namespace) -> std::io::Result<()> {
     }));
     terminal::enable_raw_mode()?;
     let result = execute!(std::io::stdout(), terminal::EnterAlternateScreen).and_then(|()| {
+        // A frame goes out at the draw's flush rather than at each kilobyte of a line buffer.
         let out = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout());
         let mut terminal = ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(out))?;
         event_loop(&mut terminal, ns)
     });
     ratatui::restore();
+    result
+}
+
+/// [`run`] on a console drawn through its own calls.
+#[cfg(windows)]
+fn run_console(ns: &Namespace) -> std::io::Result<()> {
+    use ratatui::backend::Backend;
+    use ratatui::crossterm::terminal;
+    fn restore() {
+        let _ = terminal::disable_raw_mode();
+        if let Ok(mut b) = crate::console::ConsoleBackend::new() {
+            let _ = b.clear();
+            let _ = b.set_cursor_position((0, 0));
+            let _ = b.show_cursor();
+        }
+    }
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore();
+        hook(info);
+    }));
+    terminal::enable_raw_mode()?;
+    let result = crate::console::ConsoleBackend::new().and_then(|backend| {
+        let mut terminal = ratatui::Terminal::new(backend)?;
+        terminal.clear()?;
+        event_loop(&mut terminal, ns)
+    });
+    restore();
     result
 }
 
@@ -588,7 +632,10 @@ fn map_key(code: ratatui::crossterm::event::KeyCode) -> Key {
     }
 }
 
-fn event_loop(terminal: &mut Term, ns: &Namespace) -> std::io::Result<()> {
+fn event_loop<B: ratatui::backend::Backend>(
+    terminal: &mut ratatui::Terminal<B>,
+    ns: &Namespace,
+) -> std::io::Result<()> {
     use ratatui::crossterm::event::{self, Event as TermEvent, KeyEventKind};
     let mut app = App::new(ns.clone());
     loop {

@@ -171,3 +171,21 @@ fn a_vanished_instance_leaves_the_list() {
     let s = screen(&app);
     assert!(s.contains("No Tenuto driver is running"), "{s}");
 }
+
+#[test]
+fn a_long_scheduling_text_wraps_and_every_summary_line_stays_on_screen() {
+    let ns = Namespace::new("test.tui.wrap");
+    let mut p = publish(&ns, "tenuto.exe");
+    // The DLL's text under Wine is about 250 characters: three rows of a 140-column screen.
+    let long = "MMCSS \"Pro Audio\" at CRITICAL (registered, task index 0); EcoQoS opt-out \
+                [Wine: MMCSS calls have no effect; priorities read as Wine's levels] \
+                [tenuto.exe: Auto — none of the host's 5 threads is raised (no MMCSS boost, \
+                no TIME_CRITICAL): the driver thread]";
+    p.update(|s| set_text(&mut s.policy, long));
+    let mut app = App::new(ns);
+    app.refresh();
+    let s = screen(&app);
+    assert!(s.contains("the driver thread"), "{s}");
+    assert!(s.contains("periods 12345 · late 3"), "{s}");
+    assert!(s.contains("device: underruns 0"), "{s}");
+}

@@ -19,7 +19,8 @@ pub enum ConfigAction {
     /// Exits with 1 when there is an error (warnings do not fail).
     Check(FileArg),
     /// Set one key (e.g. `scheduling.mode manual`, `profiles.reaper.exe auto`,
-    /// `profiles.reaper.exe none` to remove a profile) and save the file atomically.
+    /// `profiles.reaper.exe none` to remove a profile; `wasapi.output "Speakers" "USB Audio
+    /// [3-4]"` for a list of endpoints, one value per entry) and save the file atomically.
     Set(SetArgs),
 }
 
@@ -31,13 +32,15 @@ pub struct FileArg {
     file: Option<PathBuf>,
 }
 
-/// `KEY VALUE [--file PATH]`.
+/// `KEY VALUE… [--file PATH]`.
 #[derive(Args, Debug)]
 pub struct SetArgs {
     /// `section.key`, or `profiles.EXECUTABLE`.
     key: String,
-    /// The new value, without TOML quotes.
-    value: String,
+    /// The new value, without TOML quotes; for `wasapi.output` and `wasapi.input`, one or
+    /// more endpoints, each optionally followed by its channels (`"USB Audio [3-4]"`).
+    #[arg(required = true, num_args = 1..)]
+    values: Vec<String>,
     #[command(flatten)]
     file: FileArg,
 }
@@ -218,16 +221,19 @@ fn clamp_note(
 #[cfg(windows)]
 fn rate_notes(settings: &tenuto_settings::Settings) -> Vec<String> {
     use tenuto_engine::Device as _;
-    use tenuto_settings::{EndpointSetting, MissingDeviceSetting, WasapiModeSetting};
+    use tenuto_settings::{
+        EndpointEntry, EndpointSetting, MissingDeviceSetting, WasapiModeSetting,
+    };
     use tenuto_wasapi::{EndpointChoice, Mode, WasapiConfig, WasapiDevice};
     if settings.driver.backend != tenuto_settings::BackendSetting::Wasapi {
         return Vec::new();
     }
     // What decides the rates; the rest of the driver's configuration does not change them.
-    let choice = |e: &EndpointSetting| match e {
-        EndpointSetting::Default => EndpointChoice::Default,
-        EndpointSetting::Off => EndpointChoice::Off,
-        EndpointSetting::Device(id) => EndpointChoice::Id(id.clone()),
+    // The device opened here is the first endpoint of each list.
+    let choice = |list: &[EndpointEntry]| match list.first().map(|e| &e.endpoint) {
+        None | Some(EndpointSetting::Off) => EndpointChoice::Off,
+        Some(EndpointSetting::Default) => EndpointChoice::Default,
+        Some(EndpointSetting::Device(id)) => EndpointChoice::Id(id.clone()),
     };
     let w = &settings.wasapi;
     let config = WasapiConfig {
@@ -343,7 +349,7 @@ fn set(path: &std::path::Path, args: &SetArgs) -> ExitCode {
         return ExitCode::FAILURE;
     }
     let mut settings = loaded.settings;
-    if let Err(p) = tenuto_settings::set_key(&mut settings, &args.key, &args.value) {
+    if let Err(p) = tenuto_settings::set_key_values(&mut settings, &args.key, &args.values) {
         eprintln!("{p}");
         return ExitCode::FAILURE;
     }

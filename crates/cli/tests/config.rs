@@ -169,3 +169,86 @@ fn check_states_the_buffer_size_rule_of_each_wasapi_mode() {
         assert!(stdout.contains(expected), "{mode}: {stdout}");
     }
 }
+
+#[test]
+fn set_takes_a_list_of_endpoints_and_check_prints_it() {
+    let dir = temp_dir("endpoints");
+    let file = dir.join("tenuto.toml");
+    let out = tenuto(
+        &file,
+        &[
+            "set",
+            "wasapi.output",
+            "Speakers (Realtek)",
+            "USB Audio [3-4]",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("wasapi.output = [\"Speakers (Realtek)\", \"USB Audio [3-4]\"]"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = tenuto(&file, &["set", "wasapi.clock", "USB Audio"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // What the driver would do is told for the WASAPI backend (the default on Windows).
+    let out = tenuto(&file, &["set", "driver.backend", "wasapi"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shown = text(&tenuto(&file, &["show"]).stdout);
+    assert!(
+        shown.contains("\noutput = [\"Speakers (Realtek)\", \"USB Audio [3-4]\"]\n"),
+        "{shown}"
+    );
+    assert!(shown.contains("\nclock = \"USB Audio\"\n"), "{shown}");
+    let out = tenuto(&file, &["check", "--file", file.to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains(
+            "output: 2 endpoints, in this channel order: 1. \"Speakers (Realtek)\", 2. \"USB \
+             Audio\" channels 3-4; input: Windows' default device; clock: \"USB Audio\" \
+             channels 3-4;"
+        ),
+        "{stdout}"
+    );
+
+    // Refused, the file unchanged: an endpoint twice, a bad selection, a list that
+    // leaves the clock's endpoint out, several values for another key.
+    let before = std::fs::read(&file).unwrap();
+    for (args, says) in [
+        (
+            &["set", "wasapi.output", "USB Audio", "usb audio [1]"][..],
+            "lists the endpoint \"usb audio\" twice",
+        ),
+        (
+            &["set", "wasapi.input", "Mic [0]"][..],
+            "has the channel selection [0], which names channel 0",
+        ),
+        (
+            &["set", "wasapi.output", "Speakers (Realtek)"][..],
+            "is not allowed while wasapi.clock = \"USB Audio\"",
+        ),
+        (
+            &["set", "wasapi.mode", "shared", "exclusive"][..],
+            "wasapi.mode takes one value, not 2",
+        ),
+    ] {
+        let out = tenuto(&file, args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+        assert_eq!(std::fs::read(&file).unwrap(), before, "{args:?}");
+    }
+
+    // One value, as before: a plain string.
+    let out = tenuto(&file, &["set", "wasapi.clock", "auto"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = tenuto(&file, &["set", "wasapi.output", "Speakers (Realtek)"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shown = text(&tenuto(&file, &["show"]).stdout);
+    assert!(
+        shown.contains("\noutput = \"Speakers (Realtek)\"\n"),
+        "{shown}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

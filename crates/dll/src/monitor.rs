@@ -105,7 +105,9 @@ pub(crate) fn driver_text(settings: &tenuto_settings::Settings) -> String {
         BackendSetting::Virtual => "virtual device".to_owned(),
         BackendSetting::Wasapi if cfg!(windows) => format!(
             "WASAPI {}: output {}, input {}",
-            settings.wasapi.mode, settings.wasapi.output, settings.wasapi.input
+            settings.wasapi.mode,
+            tenuto_settings::endpoint_list_text(&settings.wasapi.output),
+            tenuto_settings::endpoint_list_text(&settings.wasapi.input)
         ),
         BackendSetting::Wasapi => "virtual device (WASAPI needs Windows)".to_owned(),
     }

@@ -246,13 +246,15 @@ fn device_for(
 #[cfg(windows)]
 fn wasapi_config(settings: &Settings) -> tenuto_wasapi::WasapiConfig {
     use tenuto_settings::{
-        EndpointSetting, MissingDeviceSetting, OutputSafetySetting, WasapiModeSetting,
+        EndpointEntry, EndpointSetting, MissingDeviceSetting, OutputSafetySetting,
+        WasapiModeSetting,
     };
     use tenuto_wasapi::{EndpointChoice, Mode, OutputSafety, WasapiConfig};
-    let choice = |e: &EndpointSetting| match e {
-        EndpointSetting::Default => EndpointChoice::Default,
-        EndpointSetting::Off => EndpointChoice::Off,
-        EndpointSetting::Device(id) => EndpointChoice::Id(id.clone()),
+    // The first endpoint of each list; an empty list is off.
+    let choice = |list: &[EndpointEntry]| match list.first().map(|e| &e.endpoint) {
+        None | Some(EndpointSetting::Off) => EndpointChoice::Off,
+        Some(EndpointSetting::Default) => EndpointChoice::Default,
+        Some(EndpointSetting::Device(id)) => EndpointChoice::Id(id.clone()),
     };
     let w = &settings.wasapi;
     WasapiConfig {

@@ -170,23 +170,53 @@ mod host {
         }
         let wasapi = form::DeviceEnables::of(s.driver.backend.as_str()).wasapi;
         let rate = if wasapi {
-            form::wasapi_rate(
-                &outputs,
-                s.wasapi.output.as_str(),
-                &inputs,
-                s.wasapi.input.as_str(),
-            )
+            form::wasapi_rate(&outputs, &s.wasapi.output, &inputs, &s.wasapi.input)
         } else {
             s.virtual_device.sample_rate
         };
-        let output_entries = form::endpoint_entries(Some(&outputs), s.wasapi.output.as_str());
-        let input_entries = form::endpoint_entries(Some(&inputs), s.wasapi.input.as_str());
+        // A direction's device drop-down shows its list's first entry, selected when the
+        // window opens.
+        let first = |list: &[tenuto_settings::EndpointEntry]| {
+            list.first()
+                .map_or("default", |e| e.endpoint.as_str())
+                .to_owned()
+        };
+        let output_entries = form::endpoint_entries(Some(&outputs), &first(&s.wasapi.output));
+        let input_entries = form::endpoint_entries(Some(&inputs), &first(&s.wasapi.input));
+        let clock_entries = form::clock_entries(
+            (Some(&outputs), Some(&inputs)),
+            (&s.wasapi.output, &s.wasapi.input),
+            &s.wasapi.clock,
+        );
+        // The lists show the file's entries, in order.
+        let list_boxes: Vec<&str> = controls
+            .iter()
+            .filter(|c| c.class.eq_ignore_ascii_case("ListBox"))
+            .map(|c| c.text.as_str())
+            .collect();
+        let want_lists = [
+            (&s.wasapi.output, Some(outputs.as_slice())),
+            (&s.wasapi.input, Some(inputs.as_slice())),
+        ]
+        .map(|(list, devices)| {
+            list.iter()
+                .map(|e| form::entry_label(devices, e))
+                .collect::<Vec<_>>()
+                .join("\n")
+        });
+        if list_boxes != want_lists {
+            return Err(format!(
+                "the endpoint lists show {list_boxes:?}; the file's wasapi.output and \
+                 wasapi.input give {want_lists:?}"
+            ));
+        }
         // Each drop-down's expected text: the entry for the file's value, and
         // whether it is enabled (the backend's own options only).
         let lists: Vec<(String, Vec<form::Entry>)> = vec![
             ("driver.backend".into(), form::backends()),
             ("wasapi.output".into(), output_entries),
             ("wasapi.input".into(), input_entries),
+            ("wasapi.clock".into(), clock_entries),
             ("wasapi.mode".into(), form::wasapi_modes()),
             ("virtual.sample_rate".into(), form::sample_rates()),
             ("driver.sample_type".into(), form::sample_types()),
@@ -215,7 +245,11 @@ mod host {
             .collect();
         let mut checked = 0;
         for (key, entries) in &lists {
-            let v = value(key);
+            let v = match key.as_str() {
+                "wasapi.output" => first(&s.wasapi.output),
+                "wasapi.input" => first(&s.wasapi.input),
+                _ => value(key),
+            };
             let label = entries
                 .iter()
                 .find(|e| e.value == v)

@@ -7,10 +7,10 @@
 use tenuto_engine::shared::Shared;
 use tenuto_engine::stats::LateCause;
 use tenuto_settings::{
-    BackendSetting, EndpointSetting, FallbackSetting, FormatSetting, LogLevel, ManualLevelSetting,
-    MmcssPrioritySetting, OutputSafetySetting, ProcessClassSetting, ProfileValue,
-    SampleTypeSetting, SchedulingMode, Settings, SourceSetting, WakeUpSetting, WasapiModeSetting,
-    BUFFER_SIZE_MAX, BUFFER_SIZE_MIN, MAX_CHANNELS, SAMPLE_RATES,
+    BackendSetting, ClockSetting, EndpointEntry, EndpointSetting, FallbackSetting, FormatSetting,
+    LogLevel, ManualLevelSetting, MmcssPrioritySetting, OutputSafetySetting, ProcessClassSetting,
+    ProfileValue, SampleTypeSetting, SchedulingMode, Settings, SourceSetting, WakeUpSetting,
+    WasapiModeSetting, BUFFER_SIZE_MAX, BUFFER_SIZE_MIN, MAX_CHANNELS, SAMPLE_RATES,
 };
 
 /// One entry of a drop-down: the value written to the file and the text shown.
@@ -167,12 +167,13 @@ pub fn device_for<'d>(devices: &'d [Device], value: &str) -> Option<&'d Device> 
     }
 }
 
-/// The entries of the Output or Input drop-down: "Windows default (its name)",
-/// "Off", then every active device of the direction by name, sorted (its value
-/// is its ID). `devices` is `None` when the enumeration failed. `current` is the file's
-/// value: a device named by its friendly name keeps that value (so that an
-/// unchanged drop-down saves the file's spelling), and one that is not connected
-/// stays selectable as "… (not connected)".
+/// The entries of the Output or Input device drop-down (the device of the entry
+/// selected in the direction's list): "Windows default (its name)", then every active
+/// device of the direction by name, sorted (its value is its ID). `devices` is `None`
+/// when the enumeration failed. `current` is the selected entry's endpoint as the file
+/// spells it (`"default"`, an ID or a name, without channels): a device named by its
+/// friendly name keeps that value (so that an unchanged drop-down saves the file's
+/// spelling), and one that is not connected stays selectable as "… (not connected)".
 pub fn endpoint_entries(devices: Option<&[Device]>, current: &str) -> Vec<Entry> {
     let list = devices.unwrap_or(&[]);
     let default_label = match (devices, list.iter().find(|d| d.is_default && d.active)) {
@@ -180,10 +181,7 @@ pub fn endpoint_entries(devices: Option<&[Device]>, current: &str) -> Vec<Entry>
         (Some(_), Some(d)) => format!("Windows default ({})", d.name),
         (Some(_), None) => "Windows default (none now)".to_owned(),
     };
-    let mut out = vec![
-        Entry::new("default", default_label),
-        Entry::new("off", "Off"),
-    ];
+    let mut out = vec![Entry::new("default", default_label)];
     let current = EndpointSetting::parse(current).ok();
     let chosen = current
         .as_ref()
@@ -220,13 +218,242 @@ pub fn endpoint_entries(devices: Option<&[Device]>, current: &str) -> Vec<Entry>
     out
 }
 
-/// The rate the buffer sizes are shown at with WASAPI: the mix rate of the
-/// output device the drop-downs choose, else the input's, else 48 kHz.
-pub fn wasapi_rate(outputs: &[Device], output: &str, inputs: &[Device], input: &str) -> u32 {
-    device_for(outputs, output)
-        .and_then(|d| d.rate)
-        .or_else(|| device_for(inputs, input).and_then(|d| d.rate))
+/// The rate the buffer sizes are shown at with WASAPI: the mix rate of the first
+/// output endpoint listed, else the first input's, else 48 kHz.
+pub fn wasapi_rate(
+    outputs: &[Device],
+    output: &[EndpointEntry],
+    inputs: &[Device],
+    input: &[EndpointEntry],
+) -> u32 {
+    let first = |devices: &[Device], list: &[EndpointEntry]| {
+        list.first()
+            .and_then(|e| device_for(devices, e.endpoint.as_str()))
+            .and_then(|d| d.rate)
+    };
+    first(outputs, output)
+        .or_else(|| first(inputs, input))
         .unwrap_or(48_000)
+}
+
+/// What an endpoint list shows of one entry: the device's name ("Windows default
+/// (Speakers)", "USB Audio", "… (not connected)"), then its channels as the file
+/// writes them (" [3-4]").
+pub fn entry_label(devices: Option<&[Device]>, entry: &EndpointEntry) -> String {
+    let list = devices.unwrap_or(&[]);
+    let value = entry.endpoint.as_str();
+    let name = match (&entry.endpoint, device_for(list, value)) {
+        (EndpointSetting::Default, Some(d)) => format!("Windows default ({})", d.name),
+        (EndpointSetting::Default, None) if devices.is_some() => {
+            "Windows default (none now)".to_owned()
+        }
+        (EndpointSetting::Default, None) => "Windows default".to_owned(),
+        (_, Some(d)) if d.active => d.name.clone(),
+        (_, Some(d)) => format!("{} (not connected)", d.name),
+        (_, None) if devices.is_some() => format!("{value} (not connected)"),
+        (_, None) => value.to_owned(),
+    };
+    match entry.channels_text() {
+        Some(sel) => format!("{name} [{sel}]"),
+        None => name,
+    }
+}
+
+/// What the channels box of an endpoint list accepts, shown beside it.
+pub const CHANNELS_HINT: &str = "e.g. 1-2,5; empty: all";
+
+/// Joins the entries of `wasapi.output` / `wasapi.input` in the panel's values
+/// ([`values_of`], [`apply`]); entries never contain it (the settings refuse control
+/// characters in endpoint names).
+pub const LIST_SEPARATOR: char = '\n';
+
+/// A list as one value of [`values_of`]: the entries' spellings joined by
+/// [`LIST_SEPARATOR`]; empty for off.
+pub fn list_value(list: &[EndpointEntry]) -> String {
+    let items: Vec<String> = list.iter().map(EndpointEntry::as_string).collect();
+    items.join(&LIST_SEPARATOR.to_string())
+}
+
+/// The entries a [`list_value`] holds.
+fn list_items(value: &str) -> Vec<&str> {
+    if value.is_empty() {
+        Vec::new()
+    } else {
+        value.split(LIST_SEPARATOR).collect()
+    }
+}
+
+/// One direction's endpoint list as the window edits it: the entries in order and
+/// the one selected, which the device drop-down and the channels box show and change.
+/// Every change keeps the list valid for the settings: no endpoint twice, channels as
+/// the file allows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointList {
+    /// The entries, in channel order.
+    pub entries: Vec<EndpointEntry>,
+    /// The selected entry; `None` only when the list is empty.
+    pub selected: Option<usize>,
+}
+
+impl EndpointList {
+    /// `entries` with the first selected.
+    pub fn new(entries: Vec<EndpointEntry>) -> Self {
+        let selected = (!entries.is_empty()).then_some(0);
+        EndpointList { entries, selected }
+    }
+
+    /// The selected entry.
+    pub fn current(&self) -> Option<&EndpointEntry> {
+        self.entries.get(self.selected?)
+    }
+
+    /// Selects entry `index` (ignored when there is none).
+    pub fn select(&mut self, index: usize) {
+        if index < self.entries.len() {
+            self.selected = Some(index);
+        }
+    }
+
+    /// The list's labels ([`entry_label`]).
+    pub fn labels(&self, devices: Option<&[Device]>) -> Vec<String> {
+        self.entries
+            .iter()
+            .map(|e| entry_label(devices, e))
+            .collect()
+    }
+
+    /// The index of another entry naming `endpoint` than `except`.
+    fn listed(&self, endpoint: &EndpointSetting, except: Option<usize>) -> Option<usize> {
+        self.entries
+            .iter()
+            .enumerate()
+            .position(|(i, e)| Some(i) != except && e.endpoint.same_as(endpoint))
+    }
+
+    fn already(&self, endpoint: &EndpointSetting, at: usize) -> String {
+        format!(
+            "{} is already in the list (entry {}); each device is listed once, with all the \
+             channels it carries",
+            endpoint.as_str(),
+            at + 1
+        )
+    }
+
+    /// Adds an entry after the others and selects it: Windows' default device when the
+    /// list does not have it, else the first active device (by name) it does not have.
+    /// The error says when every device is listed.
+    pub fn add(&mut self, devices: Option<&[Device]>) -> Result<(), String> {
+        let candidates = endpoint_entries(devices, "default");
+        let free = candidates.iter().find_map(|c| {
+            let endpoint = EndpointSetting::parse(&c.value).ok()?;
+            self.listed(&endpoint, None).is_none().then_some(endpoint)
+        });
+        let Some(endpoint) = free else {
+            return Err("Every device is already in the list.".to_owned());
+        };
+        self.entries.push(EndpointEntry::all_channels(endpoint));
+        self.selected = Some(self.entries.len() - 1);
+        Ok(())
+    }
+
+    /// Removes the selected entry; the one after it (else the one before) is selected.
+    pub fn remove(&mut self) {
+        let Some(i) = self.selected else { return };
+        self.entries.remove(i);
+        self.selected = match self.entries.len() {
+            0 => None,
+            n => Some(i.min(n - 1)),
+        };
+    }
+
+    /// Moves the selected entry one place up (`up`) or down; it stays selected.
+    pub fn shift(&mut self, up: bool) {
+        let Some(i) = self.selected else { return };
+        let j = if up { i.checked_sub(1) } else { Some(i + 1) };
+        if let Some(j) = j.filter(|j| *j < self.entries.len()) {
+            self.entries.swap(i, j);
+            self.selected = Some(j);
+        }
+    }
+
+    /// The device drop-down chose `value` (an [`endpoint_entries`] value): the selected
+    /// entry becomes that device (with all its channels when the device changes), or,
+    /// in an empty list, the first entry. A device listed in another entry is refused.
+    pub fn choose(&mut self, value: &str) -> Result<(), String> {
+        let endpoint = EndpointSetting::parse(value)?;
+        if let Some(at) = self.listed(&endpoint, self.selected) {
+            return Err(self.already(&endpoint, at));
+        }
+        match self.selected.and_then(|i| self.entries.get_mut(i)) {
+            Some(entry) if entry.endpoint == endpoint => {}
+            Some(entry) => *entry = EndpointEntry::all_channels(endpoint),
+            None => {
+                self.entries.push(EndpointEntry::all_channels(endpoint));
+                self.selected = Some(self.entries.len() - 1);
+            }
+        }
+        Ok(())
+    }
+
+    /// The channels box of the selected entry says `text` (`"3-4"`, `"1-2,5"`; empty or
+    /// `all` = every channel). The error says what is wrong; the entry is then unchanged.
+    pub fn set_channels(&mut self, text: &str) -> Result<(), String> {
+        let Some(entry) = self.selected.and_then(|i| self.entries.get_mut(i)) else {
+            return Ok(());
+        };
+        entry.channels = EndpointEntry::parse_channels(text)?;
+        Ok(())
+    }
+}
+
+/// The Clock drop-down: Auto (saying which endpoint it takes), then every listed
+/// endpoint, outputs first, as "Output: name" / "Input: name"; the value is the
+/// endpoint as the list spells it, or the clock setting's own spelling when it names
+/// that endpoint (so that an unchanged drop-down saves the file's spelling).
+pub fn clock_entries(
+    devices: (Option<&[Device]>, Option<&[Device]>),
+    lists: (&[EndpointEntry], &[EndpointEntry]),
+    current: &ClockSetting,
+) -> Vec<Entry> {
+    let (outputs, inputs) = lists;
+    let name = |dev: Option<&[Device]>, e: &EndpointEntry| {
+        entry_label(dev, &EndpointEntry::all_channels(e.endpoint.clone()))
+    };
+    let auto = match (inputs.first(), outputs.first()) {
+        (Some(e), _) => format!("Auto (first input: {})", name(devices.1, e)),
+        (None, Some(e)) => format!("Auto (first output: {})", name(devices.0, e)),
+        (None, None) => "Auto".to_owned(),
+    };
+    let mut out = vec![Entry::new("auto", auto)];
+    let mut seen: Vec<&EndpointSetting> = Vec::new();
+    let sides = [("Output", devices.0, outputs), ("Input", devices.1, inputs)];
+    for (side, dev, list) in sides {
+        for e in list {
+            if seen.iter().any(|s| s.same_as(&e.endpoint)) {
+                continue;
+            }
+            seen.push(&e.endpoint);
+            let value = match current {
+                ClockSetting::Endpoint(text)
+                    if EndpointSetting::parse(text).is_ok_and(|c| c.same_as(&e.endpoint)) =>
+                {
+                    text.clone()
+                }
+                _ => e.endpoint.as_str().to_owned(),
+            };
+            out.push(Entry::new(value, format!("{side}: {}", name(dev, e))));
+        }
+    }
+    out
+}
+
+/// The Clock drop-down's value after the lists changed: the chosen one while it is
+/// still among `entries`, else `auto`.
+pub fn clock_value(entries: &[Entry], chosen: Option<&str>) -> String {
+    match chosen {
+        Some(v) if index_of(entries, v).is_some() => v.to_owned(),
+        _ => "auto".to_owned(),
+    }
 }
 
 /// Which device controls are usable for a backend.
@@ -275,8 +502,8 @@ pub const BUFFER_NOTE: &str = "Smaller buffers lower the latency but need a stea
 /// Whether the chosen WASAPI devices offer hosts another preferred size than
 /// `driver.buffer_size`, and why ([`Settings::wasapi_buffer_offer`], the rule
 /// the device answers `getBufferSize` with): in exclusive mode, a setting below
-/// the devices' minimum period (the larger of output's and input's), at the
-/// output's mix rate (else the input's, else 48 kHz). `None` for the virtual
+/// the devices' minimum period (the largest of all listed endpoints'), at the
+/// first output's mix rate (else the first input's, else 48 kHz). `None` for the virtual
 /// device (it runs every size the setting allows) and when the devices are not
 /// known.
 pub fn buffer_clamp(
@@ -287,16 +514,21 @@ pub fn buffer_clamp(
     if settings.driver.backend != BackendSetting::Wasapi {
         return None;
     }
-    let output = settings.wasapi.output.as_str();
-    let input = settings.wasapi.input.as_str();
-    let chosen = [device_for(outputs, output), device_for(inputs, input)];
-    let minimum = chosen
+    let w = &settings.wasapi;
+    let chosen = w
+        .output
         .iter()
-        .flatten()
+        .filter_map(|e| device_for(outputs, e.endpoint.as_str()))
+        .chain(
+            w.input
+                .iter()
+                .filter_map(|e| device_for(inputs, e.endpoint.as_str())),
+        );
+    let minimum = chosen
         .filter_map(|d| d.minimum_period_hns)
         .max()
         .unwrap_or(0);
-    let rate = wasapi_rate(outputs, output, inputs, input);
+    let rate = wasapi_rate(outputs, &w.output, inputs, &w.input);
     settings.wasapi_buffer_offer(minimum, rate).clamp
 }
 
@@ -645,7 +877,7 @@ impl SchedulingEnables {
 }
 
 /// The value of every key the panel edits, in the file's spelling without
-/// quotes, as `(key, value)` in the panel's order. `profile_key` (from
+/// quotes (an endpoint list as [`list_value`]), as `(key, value)` in the panel's order. `profile_key` (from
 /// [`profile_key`]) adds the current host's profile (`"none"` without one).
 pub fn values_of(settings: &Settings, profile_key: Option<&str>) -> Vec<(String, String)> {
     let d = &settings.driver;
@@ -654,8 +886,9 @@ pub fn values_of(settings: &Settings, profile_key: Option<&str>) -> Vec<(String,
     let w = &settings.wasapi;
     let mut out: Vec<(String, String)> = [
         ("driver.backend", d.backend.as_str().to_owned()),
-        ("wasapi.output", w.output.as_str().to_owned()),
-        ("wasapi.input", w.input.as_str().to_owned()),
+        ("wasapi.output", list_value(&w.output)),
+        ("wasapi.input", list_value(&w.input)),
+        ("wasapi.clock", w.clock.as_str().to_owned()),
         ("wasapi.mode", w.mode.as_str().to_owned()),
         ("wasapi.output_safety", w.output_safety.as_text()),
         ("wasapi.wake_up", w.wake_up.as_str().to_owned()),
@@ -715,16 +948,41 @@ pub fn apply(
     values: &[(String, String)],
 ) -> Result<(Settings, Vec<String>), ApplyError> {
     let before = values_of(original, profile_key);
+    let unchanged = |key: &str, value: &str| before.iter().any(|(k, v)| k == key && v == value);
     let mut settings = original.clone();
     let mut changed = Vec::new();
+    let is_list = |key: &str| matches!(key, "wasapi.output" | "wasapi.input");
+    // The clock must name a listed endpoint: while the lists change it is auto, and it
+    // is set last, against the lists as they end up.
+    let lists_changed = values.iter().any(|(k, v)| is_list(k) && !unchanged(k, v));
+    if lists_changed {
+        settings.wasapi.clock = ClockSetting::Auto;
+    }
     for (key, value) in values {
-        let unchanged = before.iter().any(|(k, v)| k == key && v == value);
-        if unchanged {
+        if key == "wasapi.clock" || unchanged(key, value) {
             continue;
         }
-        tenuto_settings::set_key(&mut settings, key, value)
-            .map_err(|p| ApplyError(p.message.clone()))?;
+        if is_list(key) {
+            tenuto_settings::set_key_values(&mut settings, key, &list_items(value))
+        } else {
+            tenuto_settings::set_key(&mut settings, key, value)
+        }
+        .map_err(|p| ApplyError(p.message.clone()))?;
         changed.push(key.clone());
+    }
+    let clock = values
+        .iter()
+        .find(|(k, _)| k == "wasapi.clock")
+        .map_or_else(
+            || original.wasapi.clock.as_str().to_owned(),
+            |(_, v)| v.clone(),
+        );
+    if lists_changed || !unchanged("wasapi.clock", &clock) {
+        tenuto_settings::set_key(&mut settings, "wasapi.clock", &clock)
+            .map_err(|p| ApplyError(p.message.clone()))?;
+        if settings.wasapi.clock != original.wasapi.clock {
+            changed.push("wasapi.clock".to_owned());
+        }
     }
     let v = &settings.virtual_device;
     if v.inputs + v.outputs == 0 {
@@ -735,13 +993,11 @@ pub fn apply(
     }
     let w = &settings.wasapi;
     if settings.driver.backend == BackendSetting::Wasapi
-        && w.output == EndpointSetting::Off
-        && w.input == EndpointSetting::Off
+        && w.output.is_empty()
+        && w.input.is_empty()
     {
         return Err(ApplyError(
-            "WASAPI needs a device: set Output device or Input device to something other \
-             than Off"
-                .to_owned(),
+            "WASAPI needs a device: add an output or an input device".to_owned(),
         ));
     }
     Ok((settings, changed))
@@ -910,6 +1166,14 @@ mod tests {
             ("driver.backend", backends()),
             ("wasapi.output", endpoint_entries(Some(&devices()), "gone")),
             ("wasapi.input", endpoint_entries(None, "Mic")),
+            (
+                "wasapi.clock",
+                clock_entries(
+                    (Some(&devices()), None),
+                    (&[EndpointEntry::default()], &[EndpointEntry::default()]),
+                    &ClockSetting::Auto,
+                ),
+            ),
             ("wasapi.mode", wasapi_modes()),
             (
                 "wasapi.output_safety",
@@ -976,14 +1240,13 @@ mod tests {
     #[test]
     fn endpoints_map_to_entries_and_back() {
         let devs = devices();
-        // Default, Off, then the active devices by name, saved by ID.
+        // Default, then the active devices by name, saved by ID.
         let entries = endpoint_entries(Some(&devs), "default");
         // Sorted by name, whatever Windows' order.
         assert_eq!(
             labels(&entries),
             [
                 ("default", "Windows default (Speakers (Realtek Audio))"),
-                ("off", "Off"),
                 (USB, "Speakers (2- USB Audio)"),
                 (SPEAKERS, "Speakers (Realtek Audio)"),
             ]
@@ -994,13 +1257,13 @@ mod tests {
         assert_eq!(index_of(&entries, "default"), Some(0));
         // A device chosen by ID.
         let entries = endpoint_entries(Some(&devs), USB);
-        assert_eq!(entries.len(), 4);
-        assert_eq!(index_of(&entries, USB), Some(2));
+        assert_eq!(entries.len(), 3);
+        assert_eq!(index_of(&entries, USB), Some(1));
         // Chosen by name (the file's fallback): that entry keeps the name, in any case.
         let entries = endpoint_entries(Some(&devs), "speakers (2- usb audio)");
-        assert_eq!(entries.len(), 4);
+        assert_eq!(entries.len(), 3);
         assert_eq!(
-            (entries[2].value.as_str(), entries[2].label.as_str()),
+            (entries[1].value.as_str(), entries[1].label.as_str()),
             ("speakers (2- usb audio)", "Speakers (2- USB Audio)")
         );
         // Unplugged: known to Windows (its name) or not at all (the value).
@@ -1011,31 +1274,205 @@ mod tests {
         );
         let gone = "{0.0.0.00000000}.{99999999-aaaa-4bbb-8ccc-000000000009}";
         let entries = endpoint_entries(Some(&devs), gone);
-        assert_eq!(entries.len(), 5);
-        assert_eq!(entries[4].label, format!("{gone} (not connected)"));
-        assert_eq!(index_of(&entries, gone), Some(4));
+        assert_eq!(entries.len(), 4);
+        assert_eq!(entries[3].label, format!("{gone} (not connected)"));
+        assert_eq!(index_of(&entries, gone), Some(3));
         // The enumeration failed: the file's value as it is.
         let entries = endpoint_entries(None, SPEAKERS);
         assert_eq!(
             labels(&entries),
-            [
-                ("default", "Windows default"),
-                ("off", "Off"),
-                (SPEAKERS, SPEAKERS)
-            ]
+            [("default", "Windows default"), (SPEAKERS, SPEAKERS)]
         );
         // No default device (none active).
-        let entries = endpoint_entries(Some(&[]), "off");
+        let entries = endpoint_entries(Some(&[]), "default");
         assert_eq!(entries[0].label, "Windows default (none now)");
-        assert_eq!(index_of(&entries, "off"), Some(1));
         // Two devices with one name are told apart by ID.
         let twins = vec![
             device(SPEAKERS, "USB Audio", false, true, 48_000),
             device(USB, "USB Audio", false, true, 48_000),
         ];
         let entries = endpoint_entries(Some(&twins), "default");
-        assert_eq!(entries[2].label, format!("USB Audio [{SPEAKERS}]"));
+        assert_eq!(entries[1].label, format!("USB Audio [{SPEAKERS}]"));
         assert_eq!(entries[0].label, "Windows default (none now)");
+    }
+
+    fn entry(text: &str) -> EndpointEntry {
+        EndpointEntry::parse(text).unwrap()
+    }
+
+    #[test]
+    fn list_entries_show_the_device_and_its_channels() {
+        let devs = devices();
+        let label = |text: &str| entry_label(Some(&devs), &entry(text));
+        assert_eq!(
+            label("default"),
+            "Windows default (Speakers (Realtek Audio))"
+        );
+        assert_eq!(
+            label(&format!("{USB} [3-4]")),
+            "Speakers (2- USB Audio) [3-4]"
+        );
+        assert_eq!(
+            label("speakers (2- usb audio) [1,2,5]"),
+            "Speakers (2- USB Audio) [1-2,5]"
+        );
+        assert_eq!(label(HDMI), "Display (HDMI) (not connected)");
+        assert_eq!(label("Gone [2]"), "Gone (not connected) [2]");
+        assert_eq!(entry_label(None, &entry("Gone [2]")), "Gone [2]");
+        assert_eq!(
+            entry_label(Some(&[]), &entry("default")),
+            "Windows default (none now)"
+        );
+    }
+
+    #[test]
+    fn lists_are_edited_by_add_remove_order_device_and_channels() {
+        let devs = devices();
+        let mut list = EndpointList::new(vec![EndpointEntry::default()]);
+        assert_eq!(list.selected, Some(0));
+        // Add: the first device not listed (default is), selected.
+        list.add(Some(&devs)).unwrap();
+        list.add(Some(&devs)).unwrap();
+        assert_eq!(
+            list_value(&list.entries),
+            format!("default{LIST_SEPARATOR}{USB}{LIST_SEPARATOR}{SPEAKERS}")
+        );
+        assert_eq!(list.selected, Some(2));
+        // Every active device listed (the unplugged one cannot be added).
+        assert_eq!(
+            list.add(Some(&devs)),
+            Err("Every device is already in the list.".to_owned())
+        );
+        assert_eq!(list.entries.len(), 3);
+        // Order: up twice stops at the top; down moves it back.
+        list.shift(true);
+        list.shift(true);
+        list.shift(true);
+        assert_eq!(list.selected, Some(0));
+        assert_eq!(list.current().unwrap().endpoint.as_str(), SPEAKERS);
+        list.shift(false);
+        assert_eq!(list.selected, Some(1));
+        assert_eq!(
+            list.labels(Some(&devs)),
+            [
+                "Windows default (Speakers (Realtek Audio))",
+                "Speakers (Realtek Audio)",
+                "Speakers (2- USB Audio)"
+            ]
+        );
+        // Channels of the selected entry; a bad selection changes nothing and says why.
+        list.set_channels("3-4").unwrap();
+        let e = list.set_channels("4-3").unwrap_err();
+        assert!(e.contains("reversed range 4-3"), "{e}");
+        assert_eq!(list.current().unwrap().channels, Some(vec![3, 4]));
+        // The device drop-down: another device's entry is refused, a free one replaces
+        // the selected entry's device (with all its channels).
+        let e = list.choose(USB).unwrap_err();
+        assert!(
+            e.starts_with(&format!("{USB} is already in the list (entry 3)")),
+            "{e}"
+        );
+        list.select(0);
+        list.choose("default").unwrap();
+        assert_eq!(list.entries.len(), 3);
+        list.select(1);
+        list.remove();
+        list.select(0);
+        list.choose(SPEAKERS).unwrap();
+        assert_eq!(list.entries, [entry(SPEAKERS), entry(USB)]);
+        // Remove selects the next, else the previous; an empty list's device
+        // drop-down adds the first entry.
+        list.remove();
+        assert_eq!((list.entries.len(), list.selected), (1, Some(0)));
+        list.remove();
+        assert_eq!((list.entries.len(), list.selected), (0, None));
+        list.shift(true);
+        list.set_channels("1").unwrap();
+        list.choose("default").unwrap();
+        assert_eq!(
+            (list.entries.clone(), list.selected),
+            (vec![entry("default")], Some(0))
+        );
+        // What the panel saves: a list through set_key_values, validated.
+        let original = Settings::default();
+        let mut values = values_of(&original, None);
+        let edited = EndpointList::new(vec![entry("default [1-2]"), entry(USB)]);
+        set(&mut values, "wasapi.output", &list_value(&edited.entries));
+        set(&mut values, "wasapi.input", "");
+        let (s, changed) = apply(&original, None, &values).unwrap();
+        assert_eq!(s.wasapi.output, edited.entries);
+        assert_eq!(s.wasapi.input, []);
+        assert_eq!(changed, ["wasapi.output", "wasapi.input"]);
+        assert!(s
+            .to_toml()
+            .contains(&format!("output = [\"default [1-2]\", \"{USB}\"]")));
+    }
+
+    #[test]
+    fn the_clock_offers_auto_and_the_listed_endpoints() {
+        let devs = devices();
+        let ins = vec![device("in", "Mic", true, true, 48_000)];
+        let outputs = [entry("default"), entry(&format!("{USB} [1-2]"))];
+        let inputs = [entry("Mic [1]")];
+        let entries = clock_entries(
+            (Some(&devs), Some(&ins)),
+            (&outputs, &inputs),
+            &ClockSetting::Auto,
+        );
+        assert_eq!(
+            labels(&entries),
+            [
+                ("auto", "Auto (first input: Mic)"),
+                (
+                    "default",
+                    "Output: Windows default (Speakers (Realtek Audio))"
+                ),
+                (USB, "Output: Speakers (2- USB Audio)"),
+                ("Mic", "Input: Mic"),
+            ]
+        );
+        // The file's spelling of the chosen one is kept; without inputs, Auto is the
+        // first output; "default" in both lists is offered once.
+        let chosen = ClockSetting::Endpoint("mic".to_owned());
+        let entries = clock_entries((None, None), (&outputs, &inputs), &chosen);
+        assert_eq!(entries[3].value, "mic");
+        let entries = clock_entries((None, None), (&outputs, &[]), &chosen);
+        assert_eq!(entries[0].label, "Auto (first output: Windows default)");
+        let both = clock_entries((None, None), (&outputs, &[entry("default")]), &chosen);
+        assert_eq!(both.len(), 3);
+        // A choice whose endpoint left the lists falls back to Auto.
+        assert_eq!(clock_value(&entries, Some(USB)), USB);
+        assert_eq!(clock_value(&entries, Some("mic")), "auto");
+        assert_eq!(clock_value(&entries, None), "auto");
+
+        // Saved last, against the lists as they end up: a new endpoint chosen as
+        // the clock in the same Apply that adds it.
+        let original = Settings::default();
+        let mut values = values_of(&original, None);
+        set(&mut values, "wasapi.output", &list_value(&outputs));
+        set(&mut values, "wasapi.clock", USB);
+        let (s, changed) = apply(&original, None, &values).unwrap();
+        assert_eq!(s.wasapi.clock, ClockSetting::Endpoint(USB.to_owned()));
+        assert_eq!(changed, ["wasapi.output", "wasapi.clock"]);
+        // Removing the clock's endpoint with the clock back on Auto in one Apply.
+        let mut values = values_of(&s, None);
+        set(&mut values, "wasapi.output", "default");
+        set(&mut values, "wasapi.clock", "auto");
+        let (t, changed) = apply(&s, None, &values).unwrap();
+        assert_eq!(t.wasapi.clock, ClockSetting::Auto);
+        assert_eq!(changed, ["wasapi.output", "wasapi.clock"]);
+        // ... but not with the clock left on it: refused, naming the clock.
+        set(&mut values, "wasapi.clock", USB);
+        let e = apply(&s, None, &values).unwrap_err();
+        assert!(
+            e.0.starts_with(&format!("wasapi.clock = \"{USB}\" names no endpoint")),
+            "{e}"
+        );
+        // The file's own spelling, unchanged, is no change.
+        let mut by_name = s.clone();
+        by_name.wasapi.clock = ClockSetting::Endpoint(USB.to_lowercase());
+        let values = values_of(&by_name, None);
+        assert!(apply(&by_name, None, &values).unwrap().1.is_empty());
     }
 
     #[test]
@@ -1044,30 +1481,28 @@ mod tests {
         let mut original = Settings::default();
         original.driver.backend = BackendSetting::Virtual;
         let mut values = values_of(&original, None);
-        // What the panel shows for the file's values.
         let value = |values: &[(String, String)], key: &str| {
             values.iter().find(|(k, _)| k == key).unwrap().1.clone()
         };
         assert_eq!(value(&values, "driver.backend"), "virtual");
+        assert_eq!(value(&values, "wasapi.output"), "default");
         assert_eq!(index_of(&backends(), "virtual"), Some(1));
-        assert_eq!(
-            index_of(
-                &endpoint_entries(Some(&devs), &value(&values, "wasapi.output")),
-                "default"
-            ),
-            Some(0)
-        );
         assert_eq!(index_of(&wasapi_modes(), "shared"), Some(0));
-        // The user picks WASAPI, the USB speakers, input off, exclusive.
-        let outputs = endpoint_entries(Some(&devs), "default");
+        // The user picks WASAPI, the USB speakers for the (selected) first output,
+        // removes the input, picks exclusive.
+        let mut outputs = EndpointList::new(original.wasapi.output.clone());
+        let choices = endpoint_entries(Some(&devs), "default");
+        outputs.choose(&choices[1].value).unwrap();
+        let mut inputs = EndpointList::new(original.wasapi.input.clone());
+        inputs.remove();
         set(&mut values, "driver.backend", &backends()[0].value);
-        set(&mut values, "wasapi.output", &outputs[2].value);
-        set(&mut values, "wasapi.input", "off");
+        set(&mut values, "wasapi.output", &list_value(&outputs.entries));
+        set(&mut values, "wasapi.input", &list_value(&inputs.entries));
         set(&mut values, "wasapi.mode", &wasapi_modes()[2].value);
         let (s, changed) = apply(&original, None, &values).unwrap();
         assert_eq!(s.driver.backend, BackendSetting::Wasapi);
-        assert_eq!(s.wasapi.output, EndpointSetting::Device(USB.to_owned()));
-        assert_eq!(s.wasapi.input, EndpointSetting::Off);
+        assert_eq!(s.wasapi.output, [entry(USB)]);
+        assert_eq!(s.wasapi.input, []);
         assert_eq!(s.wasapi.mode, WasapiModeSetting::Exclusive);
         assert_eq!(
             changed,
@@ -1080,6 +1515,7 @@ mod tests {
         );
         let text = s.to_toml();
         assert!(text.contains("backend = \"wasapi\""), "{text}");
+        // One endpoint with all channels: the single-string form files always had.
         assert!(text.contains(&format!("output = \"{USB}\"")), "{text}");
         // Reopened: the same values, nothing to save.
         let again = values_of(&s, None);
@@ -1087,17 +1523,17 @@ mod tests {
         assert_eq!((same, changed.len()), (s.clone(), 0));
         // A device the file names by its friendly name stays as written.
         let mut by_name = s.clone();
-        by_name.wasapi.output = EndpointSetting::Device("Speakers (2- USB Audio)".to_owned());
+        by_name.wasapi.output = vec![entry("Speakers (2- USB Audio)")];
         let values = values_of(&by_name, None);
         let entries = endpoint_entries(Some(&devs), &value(&values, "wasapi.output"));
         assert_eq!(
             index_of(&entries, &value(&values, "wasapi.output")),
-            Some(2)
+            Some(1)
         );
         assert!(apply(&by_name, None, &values).unwrap().1.is_empty());
         // Both directions off: refused, with the reason.
         let mut values = values_of(&s, None);
-        set(&mut values, "wasapi.output", "off");
+        set(&mut values, "wasapi.output", "");
         let e = apply(&s, None, &values).unwrap_err();
         assert!(e.0.contains("WASAPI needs a device"), "{e}");
         // ... but fine with the virtual device.
@@ -1132,11 +1568,14 @@ mod tests {
     fn buffer_labels_follow_the_chosen_devices_rate() {
         let outs = devices();
         let ins = vec![device("in", "Mic", true, true, 96_000)];
-        assert_eq!(wasapi_rate(&outs, "default", &ins, "default"), 48_000);
-        assert_eq!(wasapi_rate(&outs, USB, &ins, "default"), 44_100);
-        assert_eq!(wasapi_rate(&outs, "off", &ins, "default"), 96_000);
-        assert_eq!(wasapi_rate(&outs, "off", &ins, "off"), 48_000);
-        assert_eq!(wasapi_rate(&[], "default", &[], "default"), 48_000);
+        let default = [EndpointEntry::default()];
+        let usb = [entry(USB), entry("default")];
+        assert_eq!(wasapi_rate(&outs, &default, &ins, &default), 48_000);
+        // The first output's rate.
+        assert_eq!(wasapi_rate(&outs, &usb, &ins, &default), 44_100);
+        assert_eq!(wasapi_rate(&outs, &[], &ins, &default), 96_000);
+        assert_eq!(wasapi_rate(&outs, &[], &ins, &[]), 48_000);
+        assert_eq!(wasapi_rate(&[], &default, &[], &default), 48_000);
         assert_eq!(
             device_for(&outs, "Speakers (Realtek Audio)").unwrap().id,
             SPEAKERS
@@ -1175,7 +1614,7 @@ mod tests {
         );
         assert!(note.len() <= longest_buffer_note().len(), "{note}");
         // The USB output runs at 44.1 kHz: 133 frames (rounded up).
-        s.wasapi.output = EndpointSetting::Device(USB.to_owned());
+        s.wasapi.output = vec![entry(USB)];
         assert_eq!(
             buffer_clamp(&s, &outs, &ins).map(|c| c.offered_frames),
             Some(133)

@@ -78,6 +78,20 @@ pub enum Item<C> {
         /// Left indent, pixels.
         indent: i32,
     },
+    /// Several controls side by side at their natural widths, starting at the
+    /// column's control x (after `label`, placed as a row's label, when given):
+    /// buttons under a list, an edit box with its hint. `fill`: the control that
+    /// takes the rest of the row's width.
+    Strip {
+        /// A label in the label column, or none.
+        label: Option<C>,
+        /// The controls, left to right.
+        controls: Vec<C>,
+        /// Extra left indent of the label, pixels.
+        indent: i32,
+        /// The index in `controls` of the one that stretches, if any.
+        fill: Option<usize>,
+    },
     /// Text wrapped to the column's width: `lines` lines high when given
     /// (for text that changes), else as high as the text needs.
     Text {
@@ -185,6 +199,17 @@ fn column_widths<C>(groups: &[Group<C>], m: &dyn Measure<C>, sp: &Spacing) -> Co
                 control = control.max(m.size(c).w);
             }
             Item::Single { control: c, indent } => single = single.max(indent + m.size(c).w),
+            Item::Strip {
+                label: l,
+                controls,
+                indent,
+                ..
+            } => {
+                if let Some(l) = l {
+                    label = label.max(indent + m.size(l).w);
+                }
+                control = control.max(strip_width(controls, m, sp));
+            }
             Item::Text { .. } => {}
         }
     }
@@ -310,6 +335,12 @@ pub fn layout<C: Clone>(
     }
 }
 
+/// The natural width of a strip's controls with the gaps between them.
+fn strip_width<C>(controls: &[C], m: &dyn Measure<C>, sp: &Spacing) -> i32 {
+    let n = i32::try_from(controls.len()).unwrap_or(0);
+    controls.iter().map(|c| m.size(c).w).sum::<i32>() + (n - 1).max(0) * sp.row_gap
+}
+
 /// Places one item at (`x`, `y`) in a column `width` wide whose labels are
 /// `label_w` wide; returns the item's bottom.
 #[allow(clippy::too_many_arguments)]
@@ -372,6 +403,49 @@ fn place_item<C: Clone>(
                 },
             ));
             y + s.h
+        }
+        Item::Strip {
+            label,
+            controls,
+            indent,
+            fill,
+        } => {
+            let sizes: Vec<Size> = controls.iter().map(|c| m.size(c)).collect();
+            let label_size = label.as_ref().map(|l| m.size(l));
+            let h = sizes
+                .iter()
+                .chain(&label_size)
+                .map(|s| s.h)
+                .max()
+                .unwrap_or(0);
+            if let (Some(l), Some(ls)) = (label, label_size) {
+                rects.push((
+                    l.clone(),
+                    Rect {
+                        x: x + indent,
+                        y: y + (h - ls.h) / 2,
+                        w: label_w - indent,
+                        h: ls.h,
+                    },
+                ));
+            }
+            let cx = x + label_w + sp.gap;
+            let spare = (width - label_w - sp.gap - strip_width(controls, m, sp)).max(0);
+            let mut at = cx;
+            for (i, (c, s)) in controls.iter().zip(&sizes).enumerate() {
+                let w = if Some(i) == *fill { s.w + spare } else { s.w };
+                rects.push((
+                    c.clone(),
+                    Rect {
+                        x: at,
+                        y: y + (h - s.h) / 2,
+                        w,
+                        h: s.h,
+                    },
+                ));
+                at += w + sp.row_gap;
+            }
+            y + h
         }
         Item::Text {
             control,
@@ -475,6 +549,18 @@ mod tests {
                         indent: 20,
                         lines: None,
                     },
+                    Item::Strip {
+                        label: Some("Channels:"),
+                        controls: vec!["edit", "e.g. 1-2,5"],
+                        indent: 20,
+                        fill: None,
+                    },
+                    Item::Strip {
+                        label: None,
+                        controls: vec!["Add", "Remove", "Up", "Down"],
+                        indent: 0,
+                        fill: Some(3),
+                    },
                 ],
             }],
         ];
@@ -511,6 +597,15 @@ mod tests {
         // Labels wide enough for their text; combos for theirs.
         assert!(r("Sample rate:").w >= Fake.size(&"Sample rate:").w);
         assert!(r("combo:128 samples (2.7 ms)").w >= Fake.size(&"combo:128 samples (2.7 ms)").w);
+        // A strip starts at the controls' x, left to right; its fill control takes
+        // the rest of the column, so the strip ends at the column's right edge.
+        assert_eq!(r("edit").x, r("combo:Pro Audio").x);
+        assert!(r("Channels:").right() < r("edit").x);
+        assert_eq!(r("e.g. 1-2,5").x, r("edit").right() + sp.row_gap);
+        assert_eq!(r("Add").x, r("combo:Pro Audio").x);
+        assert_eq!(r("Remove").w, Fake.size(&"Remove").w);
+        assert!(r("Down").w > Fake.size(&"Down").w);
+        assert_eq!(r("Down").right(), r("combo:Pro Audio").right());
         // Columns end level; buttons right-aligned at the bottom, same size.
         assert_eq!(r("Buffer").bottom(), r("Scheduling").bottom());
         assert_eq!(r("Close").right(), placed.size.w - sp.margin);

@@ -134,12 +134,14 @@ choice! {
 }
 
 choice! {
-    /// `wasapi.missing_device`: what a configured endpoint that is not there leads to.
+    /// `wasapi.missing_device`: what a listed endpoint that is not there leads to.
     MissingDeviceSetting {
-        /// Windows' default device for that direction, with a notice.
+        /// Windows' default device for that direction in its place, with a notice.
         Default = "default" => "Use Windows' default device instead, and say so (getErrorMessage, the log, this window)",
         /// `init()` fails, naming the endpoint and the ones that are there.
         Fail = "fail" => "Fail: the host's init() fails with a message naming the missing device and the ones there are",
+        /// Left out of the aggregate, with a notice; the driver runs with the others.
+        Skip = "skip" => "Skip it: the driver comes back without that device (and its channels), and says so",
     }
 }
 

@@ -6,9 +6,10 @@ use crate::choices::{
     MissingDeviceSetting, MmcssPrioritySetting, ProcessClassSetting, ProfileValue,
     SampleTypeSetting, SchedulingMode, SourceSetting, WakeUpSetting, WasapiModeSetting,
 };
+use crate::endpoints::{list_toml, parse_list, parse_single, ClockSetting, EndpointEntry};
 use crate::model::{
-    format_linux_policy, parse_linux_policy, profile_key, EndpointSetting, OutputSafetySetting,
-    Settings, BUFFER_SIZE_MAX, BUFFER_SIZE_MIN, MAX_CHANNELS, SAMPLE_RATES,
+    format_linux_policy, parse_linux_policy, profile_key, OutputSafetySetting, Settings,
+    BUFFER_SIZE_MAX, BUFFER_SIZE_MIN, MAX_CHANNELS, SAMPLE_RATES,
 };
 use crate::problem::{Problem, Severity};
 use crate::quote::toml_string;
@@ -23,6 +24,8 @@ pub enum ValueKind {
     Integer,
     /// `true` or `false`.
     Boolean,
+    /// A string, or an array of strings (`wasapi.output`, `wasapi.input`).
+    StringOrList,
 }
 
 impl ValueKind {
@@ -32,6 +35,7 @@ impl ValueKind {
             ValueKind::String => "a string",
             ValueKind::Integer => "a whole number",
             ValueKind::Boolean => "true or false",
+            ValueKind::StringOrList => "a string or an array of strings",
         }
     }
 }
@@ -85,17 +89,31 @@ pub const KEYS: &[KeyInfo] = &[
     ),
     key(
         "wasapi.output",
-        ValueKind::String,
-        "The output (render) endpoint: Windows' default device, off (no outputs), or one \
-         endpoint by its ID as `tenuto devices` shows it (a friendly name works as a fallback, \
-         but Windows may renumber names).",
+        ValueKind::StringOrList,
+        "The output (render) endpoints: off (no outputs), one endpoint, or a list of them, \
+         whose channels follow one another on the ASIO device in list order (one device made \
+         of several). An endpoint is default (Windows' default device) or its ID as `tenuto \
+         devices` shows it (a friendly name works as a fallback, but Windows may renumber \
+         names), optionally followed by the channels to use, e.g. \"USB Audio [3-4]\" (all \
+         channels without).",
     ),
     key(
         "wasapi.input",
+        ValueKind::StringOrList,
+        "The input (capture) endpoints: off (no inputs), one endpoint, or a list of them, \
+         whose channels follow one another on the ASIO device in list order. An endpoint is \
+         default (Windows' default device) or its ID as `tenuto devices` shows it (a friendly \
+         name works as a fallback), optionally followed by the channels to use, e.g. \
+         \"Microphone [1]\" (all channels without).",
+    ),
+    key(
+        "wasapi.clock",
         ValueKind::String,
-        "The input (capture) endpoint: Windows' default device, off (no inputs), or one \
-         endpoint by its ID as `tenuto devices` shows it (a friendly name works as a fallback, \
-         but Windows may renumber names).",
+        "With several endpoints, the one whose clock the others follow (each other endpoint \
+         is resampled to it, so drift never causes a dropout): auto takes the first input, \
+         else the first output; or name an endpoint of wasapi.output or wasapi.input as it is \
+         written there (without its channels). Hosts may also choose it through ASIO's \
+         clock sources.",
     ),
     key(
         "wasapi.mode",
@@ -135,10 +153,12 @@ pub const KEYS: &[KeyInfo] = &[
     key(
         "wasapi.missing_device",
         ValueKind::String,
-        "What happens when wasapi.output or wasapi.input names an endpoint that is not there \
+        "What happens when wasapi.output or wasapi.input lists an endpoint that is not there \
          (unplugged, renamed, another machine): default uses Windows' default device for that \
-         direction and says so in getErrorMessage, the log and the settings window; fail makes \
-         the host's init() fail with a message naming the device and the ones there are.",
+         direction in its place and says so in getErrorMessage, the log and the settings \
+         window; fail makes the host's init() fail with a message naming the device and the \
+         ones there are; skip leaves it (and its channels) out, says so the same way, and the \
+         driver comes back with the other endpoints.",
     ),
     key(
         "virtual.inputs",
@@ -269,6 +289,7 @@ pub fn allowed(key: &str) -> Option<String> {
             format!("a power of two from {BUFFER_SIZE_MIN} to {BUFFER_SIZE_MAX}")
         }
         "wasapi.output" | "wasapi.input" => ENDPOINT_ALLOWED.to_owned(),
+        "wasapi.clock" => CLOCK_ALLOWED.to_owned(),
         "wasapi.mode" => WasapiModeSetting::allowed(),
         "wasapi.convert_rate" => "true or false".to_owned(),
         "wasapi.wake_up" => WakeUpSetting::allowed(),
@@ -303,8 +324,14 @@ pub fn allowed(key: &str) -> Option<String> {
 }
 
 /// What `wasapi.output` and `wasapi.input` allow.
-const ENDPOINT_ALLOWED: &str = "default (Windows' default device), off, or an endpoint ID (or \
-     its friendly name) as `tenuto devices` shows it";
+const ENDPOINT_ALLOWED: &str = "off, one endpoint, or a list of different endpoints such as \
+     [\"Speakers\", \"USB Audio [3-4]\"]; an endpoint is default (Windows' default device) or \
+     an ID (or friendly name) as `tenuto devices` shows it, optionally followed by the \
+     channels to use, counted from 1, such as [1-2,5]";
+
+/// What `wasapi.clock` allows.
+const CLOCK_ALLOWED: &str = "auto (the first input, else the first output), or an endpoint of \
+     wasapi.output or wasapi.input as written there, without its channels";
 
 /// A value as found in the file or given to [`set_key`].
 #[derive(Debug, Clone, PartialEq)]
@@ -312,6 +339,8 @@ pub(crate) enum Val {
     Str(String),
     Int(i64),
     Bool(bool),
+    /// An array.
+    List(Vec<Val>),
     /// Another TOML type ("a float", "an array", …), or an integer beyond i64.
     Other(&'static str),
 }
@@ -322,6 +351,7 @@ impl Val {
             Val::Str(_) => "a string",
             Val::Int(_) => "a whole number",
             Val::Bool(_) => "a boolean",
+            Val::List(_) => "an array",
             Val::Other(noun) => noun,
         }
     }
@@ -386,8 +416,28 @@ fn want_choice<C: Choice>(val: &Val) -> Result<C, Refusal> {
     )
 }
 
-fn want_endpoint(val: &Val) -> Result<EndpointSetting, Refusal> {
-    EndpointSetting::parse(want_str(val)?).map_err(Refusal::because)
+/// An endpoint list: a string (`off`, or one entry) or an array of entries.
+fn want_endpoints(val: &Val) -> Result<Vec<EndpointEntry>, Refusal> {
+    match val {
+        Val::Str(text) => parse_single(text).map_err(Refusal::because),
+        Val::List(items) => {
+            let mut texts = Vec::with_capacity(items.len());
+            for (i, item) in items.iter().enumerate() {
+                match item {
+                    Val::Str(text) => texts.push(text.as_str()),
+                    other => {
+                        return Err(Refusal::because(format!(
+                            "is not allowed: its item {} is {}, not a string",
+                            i + 1,
+                            other.noun()
+                        )))
+                    }
+                }
+            }
+            parse_list(texts).map_err(Refusal::because)
+        }
+        other => Err(wrong_type(other, ValueKind::StringOrList)),
+    }
 }
 
 fn want_channels(val: &Val) -> Result<u32, Refusal> {
@@ -414,8 +464,11 @@ pub(crate) fn apply(settings: &mut Settings, key: &str, val: &Val) -> Result<(),
                 .filter(|n| n.is_power_of_two() && (BUFFER_SIZE_MIN..=BUFFER_SIZE_MAX).contains(n))
                 .ok_or_else(Refusal::not_allowed)?;
         }
-        "wasapi.output" => w.output = want_endpoint(val)?,
-        "wasapi.input" => w.input = want_endpoint(val)?,
+        "wasapi.output" => w.output = want_endpoints(val)?,
+        "wasapi.input" => w.input = want_endpoints(val)?,
+        "wasapi.clock" => {
+            w.clock = ClockSetting::parse(want_str(val)?).map_err(Refusal::because)?
+        }
         "wasapi.mode" => w.mode = want_choice(val)?,
         "wasapi.convert_rate" => w.convert_rate = want_bool(val)?,
         "wasapi.wake_up" => w.wake_up = want_choice(val)?,
@@ -486,8 +539,9 @@ pub fn get_key(settings: &Settings, key: &str) -> Option<String> {
         "driver.backend" => quoted(d.backend.as_str()),
         "driver.sample_type" => quoted(d.sample_type.as_str()),
         "driver.buffer_size" => d.buffer_size.to_string(),
-        "wasapi.output" => quoted(w.output.as_str()),
-        "wasapi.input" => quoted(w.input.as_str()),
+        "wasapi.output" => list_toml(&w.output),
+        "wasapi.input" => list_toml(&w.input),
+        "wasapi.clock" => quoted(w.clock.as_str()),
         "wasapi.mode" => quoted(w.mode.as_str()),
         "wasapi.convert_rate" => w.convert_rate.to_string(),
         "wasapi.wake_up" => quoted(w.wake_up.as_str()),
@@ -583,7 +637,9 @@ pub fn set_key(settings: &mut Settings, key: &str, value: &str) -> Result<(), Pr
         ));
     };
     let (val, shown) = match info.kind {
-        ValueKind::String => (Val::Str(value.to_owned()), toml_string(value)),
+        ValueKind::String | ValueKind::StringOrList => {
+            (Val::Str(value.to_owned()), toml_string(value))
+        }
         ValueKind::Integer => match value.trim().parse::<i64>() {
             Ok(i) => (Val::Int(i), i.to_string()),
             Err(_) => (Val::Str(value.to_owned()), toml_string(value)),
@@ -594,11 +650,71 @@ pub fn set_key(settings: &mut Settings, key: &str, value: &str) -> Result<(), Pr
             _ => (Val::Str(value.to_owned()), toml_string(value)),
         },
     };
+    store(settings, key, &val, &shown)
+}
+
+/// Sets one key from several values, as `tenuto config set KEY VALUE…` does: for
+/// `wasapi.output` and `wasapi.input` the values are the entries of the list, in order
+/// (one value is exactly [`set_key`]; none is `off`); other keys take exactly one value.
+/// The same validation as loading; on error nothing changes.
+pub fn set_key_values<S: AsRef<str>>(
+    settings: &mut Settings,
+    key: &str,
+    values: &[S],
+) -> Result<(), Problem> {
+    if let [one] = values {
+        return set_key(settings, key, one.as_ref());
+    }
+    let items: Vec<String> = values.iter().map(|v| v.as_ref().to_owned()).collect();
+    let shown = format!(
+        "[{}]",
+        items
+            .iter()
+            .map(|i| toml_string(i))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    match info(key) {
+        Some(info) if info.kind == ValueKind::StringOrList => {
+            let val = Val::List(items.into_iter().map(Val::Str).collect());
+            store(settings, key, &val, &shown)
+        }
+        Some(_) => Err(set_problem(
+            key,
+            format!(
+                "{key} takes one value, not {} ({shown}); only wasapi.output and wasapi.input \
+                 take a list (not changed)",
+                values.len()
+            ),
+        )),
+        // Unknown keys and profiles: the single-value path names the problem.
+        None => set_key(settings, key, &items.join(" ")),
+    }
+}
+
+/// Validates `val` for `key`, with the rules between keys, and stores it; on error
+/// `settings` is unchanged.
+fn store(settings: &mut Settings, key: &str, val: &Val, shown: &str) -> Result<(), Problem> {
     let current = get_key(settings, key).unwrap_or_default();
     let done = format!("not changed: it stays {current}");
     let mut next = settings.clone();
-    apply(&mut next, key, &val)
-        .map_err(|r| set_problem(key, refusal_message(key, &shown, &r, &done)))?;
+    apply(&mut next, key, val)
+        .map_err(|r| set_problem(key, refusal_message(key, shown, &r, &done)))?;
+    let lists_or_clock = matches!(key, "wasapi.output" | "wasapi.input" | "wasapi.clock");
+    if let Some(why) = next.wasapi.clock_problem().filter(|_| lists_or_clock) {
+        let refusal = match key {
+            "wasapi.clock" => Refusal::because(why),
+            _ => Refusal::because(format!(
+                "is not allowed while wasapi.clock = {}, which it would leave out; set \
+                 wasapi.clock to auto or to another listed endpoint first",
+                toml_string(next.wasapi.clock.as_str())
+            )),
+        };
+        return Err(set_problem(
+            key,
+            refusal_message(key, shown, &refusal, &done),
+        ));
+    }
     if next.virtual_device.inputs + next.virtual_device.outputs == 0 {
         let refusal = Refusal::because(format!(
             "is not allowed while {} = 0: the device needs at least one channel",
@@ -610,7 +726,7 @@ pub fn set_key(settings: &mut Settings, key: &str, value: &str) -> Result<(), Pr
         ));
         return Err(set_problem(
             key,
-            refusal_message(key, &shown, &refusal, &done),
+            refusal_message(key, shown, &refusal, &done),
         ));
     }
     *settings = next;

@@ -30,9 +30,15 @@
 //! buffer_size = 128              # a power of two, 16..=8192
 //!
 //! [wasapi]                       # used when backend = "wasapi"
-//! output = "default"             # default | off | an endpoint ID as `tenuto devices` shows
-//! input = "default"              #   it, e.g. "{0.0.0.00000000}.{5f9f0f6e-…}" (kept verbatim;
-//!                                #   a friendly name works as a fallback)
+//! output = "default"             # off | an endpoint | a list of different endpoints, whose
+//! input = "default"              #   channels follow one another in list order, e.g.
+//!                                #   ["Speakers (Realtek)", "USB Audio [3-4]", "default [1,2]"];
+//!                                #   an endpoint is default or an ID as `tenuto devices` shows
+//!                                #   it, e.g. "{0.0.0.00000000}.{5f9f0f6e-…}" (kept verbatim;
+//!                                #   a friendly name works as a fallback), optionally with the
+//!                                #   channels to use: " [1-2,5]" (from 1; none = all)
+//! clock = "auto"                 # auto (the first input, else the first output) | an
+//!                                #   endpoint of output or input, as written there
 //! mode = "shared"                # shared | low-latency | exclusive
 //!                                # shared: Windows' shared-mode engine at its mix rate (other
 //!                                #   host rates are converted, see convert_rate)
@@ -50,8 +56,9 @@
 //! wake_up = "events"             # events | polling (a timer, for devices whose events
 //!                                #   do not work; under Wine it also keeps the stream off
 //!                                #   the wineserver, which stalls while saving the registry)
-//! missing_device = "default"      # default (Windows' default device, with a notice) |
-//!                                #   fail (init() fails) when output/input is not there
+//! missing_device = "default"     # default (Windows' default device, with a notice) |
+//!                                #   fail (init() fails) | skip (left out, with a notice)
+//!                                #   when a listed endpoint is not there
 //!
 //! [virtual]
 //! inputs = 2                     # 0..=64
@@ -94,13 +101,23 @@
 //! assert_eq!(tenuto_settings::parse(&settings.to_toml()).settings, settings);
 //!
 //! // The WASAPI backend: endpoints by ID (kept verbatim), a mode.
-//! use tenuto_settings::{EndpointSetting, WasapiModeSetting};
+//! use tenuto_settings::{set_key_values, EndpointEntry, EndpointSetting, WasapiModeSetting};
 //! let id = "{0.0.0.00000000}.{5f9f0f6e-1c2d-4e5f-8a9b-0c1d2e3f4a5b}";
 //! set_key(&mut settings, "driver.backend", "wasapi").unwrap();
 //! set_key(&mut settings, "wasapi.output", id).unwrap();
 //! set_key(&mut settings, "wasapi.input", "off").unwrap();
-//! assert_eq!(settings.wasapi.output, EndpointSetting::Device(id.to_owned()));
-//! assert_eq!(settings.wasapi.input, EndpointSetting::Off);
+//! assert_eq!(
+//!     settings.wasapi.output,
+//!     [EndpointEntry::all_channels(EndpointSetting::Device(id.to_owned()))]
+//! );
+//! assert_eq!(settings.wasapi.input, []);
+//! // Several endpoints as one device, with a channel selection.
+//! set_key_values(&mut settings, "wasapi.output", &[id, "USB Audio [3-4]"]).unwrap();
+//! assert_eq!(settings.wasapi.output[1].channels, Some(vec![3, 4]));
+//! assert_eq!(
+//!     tenuto_settings::get_key(&settings, "wasapi.output").unwrap(),
+//!     format!("[\"{id}\", \"USB Audio [3-4]\"]")
+//! );
 //! let p = set_key(&mut settings, "wasapi.mode", "exclusiv").unwrap_err();
 //! assert_eq!(
 //!     p.message,
@@ -142,10 +159,12 @@
 #![deny(missing_docs)]
 
 // Dependencies point one way: `choices`, `path` and `quote` are leaves;
-// `similar` (near misses) uses `choices`; `problem` uses `path`; `model` uses
-// `choices`; `keys` (the table and per-key validation) uses those; `parse` and
+// `similar` (near misses) uses `choices`; `problem` uses `path`; `endpoints` (the
+// endpoint lists and the clock) uses `quote`; `model` uses `choices` and
+// `endpoints`; `keys` (the table and per-key validation) uses those; `parse` and
 // `write` use `keys`, never the reverse.
 mod choices;
+mod endpoints;
 mod keys;
 mod model;
 mod parse;
@@ -160,12 +179,14 @@ pub use choices::{
     MissingDeviceSetting, MmcssPrioritySetting, ProcessClassSetting, ProfileValue,
     SampleTypeSetting, SchedulingMode, SourceSetting, WakeUpSetting, WasapiModeSetting,
 };
-pub use keys::{allowed, choices_for, get_key, set_key, KeyInfo, ValueKind, KEYS};
+pub use endpoints::{
+    endpoint_list_text, ClockSetting, EndpointEntry, EndpointSetting, MAX_ENDPOINT_CHANNEL,
+};
+pub use keys::{allowed, choices_for, get_key, set_key, set_key_values, KeyInfo, ValueKind, KEYS};
 pub use model::{
     conversion_latency_frames, conversion_text, format_linux_policy, parse_linux_policy,
-    DriverSettings, EndpointSetting, LoggingSettings, OutputSafetySetting, SchedulingSettings,
-    Settings, VirtualSettings, WasapiSettings, BUFFER_SIZE_MAX, BUFFER_SIZE_MIN, MAX_CHANNELS,
-    SAMPLE_RATES,
+    DriverSettings, LoggingSettings, OutputSafetySetting, SchedulingSettings, Settings,
+    VirtualSettings, WasapiSettings, BUFFER_SIZE_MAX, BUFFER_SIZE_MIN, MAX_CHANNELS, SAMPLE_RATES,
 };
 pub use parse::{load, parse, Loaded, Source, MAX_FILE_BYTES, MAX_PROBLEMS};
 pub use path::{default_path, CONFIG_ENV, FILE_NAME};

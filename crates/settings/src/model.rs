@@ -14,6 +14,8 @@ use tenuto_sched::profiles::ProfileSetting;
 use tenuto_sched::Scheduling;
 use tenuto_wasapi::sizes::{self, Offer, SizeLimits, SizeMode};
 
+use crate::endpoints::{ClockSetting, EndpointEntry, EndpointSetting};
+
 use crate::choices::{
     BackendSetting, FallbackSetting, FormatSetting, LogLevel, ManualLevelSetting,
     MissingDeviceSetting, MmcssPrioritySetting, ProcessClassSetting, ProfileValue,
@@ -95,68 +97,6 @@ impl DriverSettings {
     }
 }
 
-/// `wasapi.output` / `wasapi.input`: which endpoint a direction uses.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
-pub enum EndpointSetting {
-    /// Windows' default device for the direction (`"default"`).
-    #[default]
-    Default,
-    /// Leave the direction out (`"off"`).
-    Off,
-    /// The endpoint with this ID, as `tenuto devices` shows it (e.g.
-    /// `{0.0.0.00000000}.{5f9f0f6e-…}`), kept verbatim; a friendly name is accepted
-    /// as a fallback (IDs are stable, names may be renumbered by Windows).
-    Device(String),
-}
-
-impl EndpointSetting {
-    /// The spelling in the file: `default`, `off`, or the ID (or name) as given.
-    pub fn as_str(&self) -> &str {
-        match self {
-            EndpointSetting::Default => "default",
-            EndpointSetting::Off => "off",
-            EndpointSetting::Device(id) => id,
-        }
-    }
-
-    /// The setting spelled `text`: `default` and `off` (ASCII case-insensitive,
-    /// surrounding blanks ignored), else a device ID or name, kept verbatim. An empty
-    /// or blank text is an error, which says why.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let trimmed = text.trim();
-        if trimmed.is_empty() {
-            return Err("is empty".to_owned());
-        }
-        if trimmed.eq_ignore_ascii_case("default") {
-            return Ok(EndpointSetting::Default);
-        }
-        if trimmed.eq_ignore_ascii_case("off") {
-            return Ok(EndpointSetting::Off);
-        }
-        Ok(EndpointSetting::Device(text.to_owned()))
-    }
-
-    /// The device ID or name, for [`EndpointSetting::Device`].
-    pub fn device(&self) -> Option<&str> {
-        match self {
-            EndpointSetting::Device(id) => Some(id),
-            _ => None,
-        }
-    }
-}
-
-impl std::fmt::Display for EndpointSetting {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Serialize for EndpointSetting {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
 /// `wasapi.output_safety`: output queued beyond the minimum that cannot underrun, for
 /// render timing worse than WASAPI promises. It adds to the output latency, which the
 /// driver reports.
@@ -208,10 +148,13 @@ impl Serialize for OutputSafetySetting {
 /// `[wasapi]`: the WASAPI backend (Windows' audio devices).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct WasapiSettings {
-    /// `output`: the render endpoint.
-    pub output: EndpointSetting,
-    /// `input`: the capture endpoint.
-    pub input: EndpointSetting,
+    /// `output`: the render endpoints, in the order their channels follow one another
+    /// on the ASIO device; empty = no outputs. No endpoint appears twice.
+    pub output: Vec<EndpointEntry>,
+    /// `input`: the capture endpoints, likewise; empty = no inputs.
+    pub input: Vec<EndpointEntry>,
+    /// `clock`: which listed endpoint is the master clock of the aggregate.
+    pub clock: ClockSetting,
     /// `mode`: shared, low-latency (IAudioClient3) or exclusive.
     pub mode: WasapiModeSetting,
     /// `convert_rate`: in shared and low-latency mode, offer every standard rate and
@@ -222,16 +165,17 @@ pub struct WasapiSettings {
     pub output_safety: OutputSafetySetting,
     /// `wake_up`: events or polling.
     pub wake_up: WakeUpSetting,
-    /// `missing_device`: a configured endpoint that is not there falls back to
-    /// Windows' default (with a notice) or fails.
+    /// `missing_device`: a listed endpoint that is not there falls back to Windows'
+    /// default (with a notice), fails, or is left out of the aggregate (with a notice).
     pub missing_device: MissingDeviceSetting,
 }
 
 impl Default for WasapiSettings {
     fn default() -> Self {
         Self {
-            output: EndpointSetting::Default,
-            input: EndpointSetting::Default,
+            output: vec![EndpointEntry::default()],
+            input: vec![EndpointEntry::default()],
+            clock: ClockSetting::Auto,
             mode: WasapiModeSetting::Shared,
             convert_rate: true,
             output_safety: OutputSafetySetting::Auto,
@@ -252,13 +196,92 @@ impl WasapiSettings {
         }
     }
 
+    /// The entry that `wasapi.clock` names: for `auto` the first input, else the first
+    /// output; for an endpoint, the entry of either list naming it ([`EndpointSetting::
+    /// same_as`]), the input's when both lists have it (`default`). `None` when both
+    /// lists are empty or the clock names no listed endpoint.
+    pub fn clock_entry(&self) -> Option<&EndpointEntry> {
+        match &self.clock {
+            ClockSetting::Auto => self.input.first().or_else(|| self.output.first()),
+            ClockSetting::Endpoint(text) => {
+                let wanted = EndpointSetting::parse(text).ok()?;
+                self.input
+                    .iter()
+                    .chain(&self.output)
+                    .find(|e| e.endpoint.same_as(&wanted))
+            }
+        }
+    }
+
+    /// Why `wasapi.clock` does not fit the lists, as the end of a message
+    /// (`names no endpoint of wasapi.output or wasapi.input (…)`); `None` when it fits.
+    /// `auto` always fits.
+    pub fn clock_problem(&self) -> Option<String> {
+        if self.clock == ClockSetting::Auto || self.clock_entry().is_some() {
+            return None;
+        }
+        let listed: Vec<String> = self
+            .output
+            .iter()
+            .chain(&self.input)
+            .map(|e| crate::quote::toml_string(e.endpoint.as_str()))
+            .collect();
+        Some(format!(
+            "names no endpoint of wasapi.output or wasapi.input ({})",
+            if listed.is_empty() {
+                "both are off".to_owned()
+            } else {
+                format!(
+                    "they list {}",
+                    crate::choices::list_or(listed.iter().map(String::as_str))
+                )
+            }
+        ))
+    }
+
     /// One line for `tenuto config check` and the panel: "output: Windows' default
-    /// device; input: off; shared mode (…)".
+    /// device; input: off; clock: …; shared mode (…)".
     pub fn describe(&self) -> String {
-        let side = |e: &EndpointSetting| match e {
-            EndpointSetting::Default => "Windows' default device".to_owned(),
-            EndpointSetting::Off => "off".to_owned(),
-            EndpointSetting::Device(id) => format!("\"{id}\""),
+        let one = |e: &EndpointEntry| {
+            let name = match &e.endpoint {
+                EndpointSetting::Device(id) => format!("\"{id}\""),
+                _ => "Windows' default device".to_owned(),
+            };
+            match e.channels_text() {
+                Some(sel) => format!("{name} channels {sel}"),
+                None => name,
+            }
+        };
+        let side = |list: &[EndpointEntry]| match list {
+            [] => "off".to_owned(),
+            [only] => one(only),
+            many => {
+                let items: Vec<String> = many
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| format!("{}. {}", i + 1, one(e)))
+                    .collect();
+                format!(
+                    "{} endpoints, in this channel order: {}",
+                    many.len(),
+                    items.join(", ")
+                )
+            }
+        };
+        let endpoints = self.output.len() + self.input.len();
+        let clock = match (&self.clock, self.clock_entry()) {
+            // One endpoint has nothing to follow.
+            _ if endpoints <= 1 => String::new(),
+            (ClockSetting::Auto, Some(e)) => {
+                let input = self.input.iter().any(|i| std::ptr::eq(i, e));
+                format!(
+                    "; clock: auto (the {}: {})",
+                    if input { "input" } else { "output" },
+                    one(e)
+                )
+            }
+            (ClockSetting::Endpoint(_), Some(e)) => format!("; clock: {}", one(e)),
+            (_, None) => "; clock: none of the listed endpoints".to_owned(),
         };
         let rates = if self.convert_rate {
             "other host rates converted on the driver thread"
@@ -286,7 +309,7 @@ impl WasapiSettings {
             WakeUpSetting::Polling => "; polling",
         };
         format!(
-            "output: {}; input: {}; {mode}{safety}{wake}",
+            "output: {}; input: {}{clock}; {mode}{safety}{wake}",
             side(&self.output),
             side(&self.input)
         )

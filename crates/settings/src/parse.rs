@@ -198,6 +198,7 @@ pub fn parse(text: &str) -> Loaded {
                 lines: Lines::new(body),
                 settings: &mut loaded.settings,
                 problems: Vec::new(),
+                clock_span: None,
             };
             reader.root(root.get_ref());
             let mut found = reader.problems;
@@ -272,6 +273,8 @@ struct Reader<'a> {
     settings: &'a mut Settings,
     /// Every problem, with the suggestion its message will end with if it is listed.
     problems: Vec<(Problem, Option<Hint>)>,
+    /// Where `wasapi.clock` was accepted, for the rule between it and the lists.
+    clock_span: Option<Range<usize>>,
 }
 
 /// A "did you mean" still to be worked out.
@@ -404,6 +407,23 @@ impl Reader<'_> {
             }
         }
         self.channels_rule(virtual_given);
+        self.clock_rule();
+    }
+
+    /// `wasapi.clock` names an endpoint of the lists: otherwise it keeps its default,
+    /// auto.
+    fn clock_rule(&mut self) {
+        let Some(why) = self.settings.wasapi.clock_problem() else {
+            return;
+        };
+        let shown = toml_string(self.settings.wasapi.clock.as_str());
+        self.settings.wasapi.clock = crate::ClockSetting::Auto;
+        let message = format!(
+            "wasapi.clock = {shown} {why}; use {} (kept the default \"auto\")",
+            keys::allowed("wasapi.clock").unwrap_or_default()
+        );
+        let span = self.clock_span.clone().unwrap_or(0..0);
+        self.push(Severity::Error, "wasapi.clock", span, message);
     }
 
     /// Reads one known section; for `[virtual]` returns the spans of `inputs` and
@@ -429,6 +449,7 @@ impl Reader<'_> {
                 Ok(()) => match full.as_str() {
                     "virtual.inputs" => given.0 = Some(value.span()),
                     "virtual.outputs" => given.1 = Some(value.span()),
+                    "wasapi.clock" => self.clock_span = Some(value.span()),
                     _ => {}
                 },
                 Err(refusal) => {
@@ -556,6 +577,7 @@ fn to_val(value: &DeValue<'_>) -> Val {
             Err(_) => Val::Other("a whole number out of range"),
         },
         DeValue::Boolean(b) => Val::Bool(*b),
+        DeValue::Array(items) => Val::List(items.iter().map(|i| to_val(i.get_ref())).collect()),
         other => Val::Other(noun(other)),
     }
 }

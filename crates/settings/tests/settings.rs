@@ -34,6 +34,15 @@ fn files_in(dir: &Path) -> Vec<String> {
 /// An endpoint ID as Windows spells them (`tenuto devices`).
 const NULL_OUTPUT_ID: &str = "{0.0.0.00000000}.{3f2a1b4c-5d6e-4f70-8192-a3b4c5d6e7f8}";
 
+/// A list of one endpoint with every channel.
+fn one(endpoint: EndpointSetting) -> Vec<EndpointEntry> {
+    vec![EndpointEntry::all_channels(endpoint)]
+}
+
+fn entry(text: &str) -> EndpointEntry {
+    EndpointEntry::parse(text).unwrap()
+}
+
 /// Every field different from its default.
 fn non_default() -> Settings {
     Settings {
@@ -48,8 +57,13 @@ fn non_default() -> Settings {
             buffer_size: 8192,
         },
         wasapi: WasapiSettings {
-            output: EndpointSetting::Device(NULL_OUTPUT_ID.to_owned()),
-            input: EndpointSetting::Off,
+            output: vec![
+                entry(NULL_OUTPUT_ID),
+                entry("USB Audio [3-4]"),
+                entry("default [1,2]"),
+            ],
+            input: Vec::new(),
+            clock: ClockSetting::Endpoint("usb audio".to_owned()),
             mode: WasapiModeSetting::Exclusive,
             convert_rate: false,
             output_safety: OutputSafetySetting::Ms(15),
@@ -143,6 +157,7 @@ const BAD_VALUES: &[(&str, &str, &str)] = &[
     ("driver.buffer_size", "\"128\"", "100"),
     ("wasapi.output", "1", "\"\""),
     ("wasapi.input", "true", "\"   \""),
+    ("wasapi.clock", "1", "\"off\""),
     ("wasapi.mode", "2", "\"exclusiv\""),
     ("wasapi.convert_rate", "\"no\"", "0"),
     ("wasapi.output_safety", "true", "101"),
@@ -264,9 +279,11 @@ fn the_message_reads_as_documented() {
     let loaded = parse("[wasapi]\noutput = \"\"\n");
     assert_eq!(
         loaded.problems[0].to_string(),
-        "tenuto.toml line 2: wasapi.output = \"\" is empty; use default (Windows' default \
-         device), off, or an endpoint ID (or its friendly name) as `tenuto devices` shows it \
-         (kept the default \"default\")"
+        format!(
+            "tenuto.toml line 2: wasapi.output = \"\" is empty; use {} (kept the default \
+             \"default\")",
+            allowed("wasapi.output").unwrap()
+        )
     );
 }
 
@@ -274,8 +291,10 @@ fn the_message_reads_as_documented() {
 fn wasapi_defaults() {
     let s = Settings::default();
     assert_eq!(s.wasapi, WasapiSettings::default());
-    assert_eq!(s.wasapi.output, EndpointSetting::Default);
-    assert_eq!(s.wasapi.input, EndpointSetting::Default);
+    assert_eq!(s.wasapi.output, [EndpointEntry::default()]);
+    assert_eq!(s.wasapi.input, one(EndpointSetting::Default));
+    assert_eq!(s.wasapi.clock, ClockSetting::Auto);
+    assert_eq!(s.wasapi.missing_device, MissingDeviceSetting::Default);
     assert_eq!(s.wasapi.mode, WasapiModeSetting::Shared);
     // WASAPI exists only on Windows.
     let backend = if cfg!(windows) {
@@ -288,6 +307,7 @@ fn wasapi_defaults() {
     for (key, value) in [
         ("wasapi.output", "\"default\""),
         ("wasapi.input", "\"default\""),
+        ("wasapi.clock", "\"auto\""),
         ("wasapi.mode", "\"shared\""),
     ] {
         assert_eq!(get_key(&s, key).as_deref(), Some(value), "{key}");
@@ -327,8 +347,15 @@ fn wasapi_keys_round_trip() {
             ),
         ] {
             s.wasapi = WasapiSettings {
-                output,
-                input,
+                output: one(output)
+                    .into_iter()
+                    .filter(|e| e.endpoint != EndpointSetting::Off)
+                    .collect(),
+                input: one(input)
+                    .into_iter()
+                    .filter(|e| e.endpoint != EndpointSetting::Off)
+                    .collect(),
+                clock: ClockSetting::Auto,
                 mode: *mode,
                 convert_rate: *mode != WasapiModeSetting::LowLatency,
                 output_safety: OutputSafetySetting::Auto,
@@ -357,15 +384,18 @@ fn wasapi_keys_round_trip() {
     // "default" and "off" in any case; an ID or name verbatim.
     let loaded = parse("[wasapi]\noutput = \" DEFAULT \"\ninput = \"Off\"\nmode = \"EXCLUSIVE\"\n");
     assert_eq!(loaded.problems, []);
-    assert_eq!(loaded.settings.wasapi.output, EndpointSetting::Default);
-    assert_eq!(loaded.settings.wasapi.input, EndpointSetting::Off);
+    assert_eq!(loaded.settings.wasapi.output, one(EndpointSetting::Default));
+    assert_eq!(loaded.settings.wasapi.input, []);
     assert_eq!(loaded.settings.wasapi.mode, WasapiModeSetting::Exclusive);
     let loaded = parse(&format!("[wasapi]\ninput = \"{NULL_OUTPUT_ID}\"\n"));
     assert_eq!(
         loaded.settings.wasapi.input,
-        EndpointSetting::Device(NULL_OUTPUT_ID.to_owned())
+        one(EndpointSetting::Device(NULL_OUTPUT_ID.to_owned()))
     );
-    assert_eq!(loaded.settings.wasapi.input.device(), Some(NULL_OUTPUT_ID));
+    assert_eq!(
+        loaded.settings.wasapi.input[0].endpoint.device(),
+        Some(NULL_OUTPUT_ID)
+    );
     assert_eq!(EndpointSetting::Off.device(), None);
 }
 
@@ -413,8 +443,7 @@ fn wasapi_bad_values() {
             "{p}"
         );
         assert!(
-            p.message
-                .contains("use default (Windows' default device), off,"),
+            p.message.contains("; use off, one endpoint, or a list"),
             "{p}"
         );
     }
@@ -422,9 +451,11 @@ fn wasapi_bad_values() {
     let loaded = parse("[wasapi]\noutput = 3\n");
     assert_eq!(
         loaded.problems[0].message,
-        "wasapi.output = 3 is a whole number, not a string; use default (Windows' default \
-         device), off, or an endpoint ID (or its friendly name) as `tenuto devices` shows it \
-         (kept the default \"default\")"
+        format!(
+            "wasapi.output = 3 is a whole number, not a string or an array of strings; use {} \
+             (kept the default \"default\")",
+            allowed("wasapi.output").unwrap()
+        )
     );
     // Other backends: not allowed, with the list.
     let loaded = parse("[driver]\nbackend = \"wasap\"\n");
@@ -543,23 +574,25 @@ fn wasapi_keys_through_set_key() {
     set_key(&mut s, "wasapi.input", "Tenuto Null Input").unwrap();
     assert_eq!(
         s.wasapi.input,
-        EndpointSetting::Device("Tenuto Null Input".to_owned())
+        one(EndpointSetting::Device("Tenuto Null Input".to_owned()))
     );
     set_key(&mut s, "wasapi.mode", "low-latency").unwrap();
     assert_eq!(s.wasapi.mode, WasapiModeSetting::LowLatency);
     set_key(&mut s, "wasapi.output", "OFF").unwrap();
-    assert_eq!(s.wasapi.output, EndpointSetting::Off);
+    assert_eq!(s.wasapi.output, []);
     set_key(&mut s, "wasapi.output", "default").unwrap();
-    assert_eq!(s.wasapi.output, EndpointSetting::Default);
+    assert_eq!(s.wasapi.output, one(EndpointSetting::Default));
 
     // Refusals change nothing and say what is allowed.
     let before = s.clone();
     let p = set_key(&mut s, "wasapi.input", "").unwrap_err();
     assert_eq!(
         p.message,
-        "wasapi.input = \"\" is empty; use default (Windows' default device), off, or an \
-         endpoint ID (or its friendly name) as `tenuto devices` shows it (not changed: it \
-         stays \"Tenuto Null Input\")"
+        format!(
+            "wasapi.input = \"\" is empty; use {} (not changed: it stays \"Tenuto Null \
+             Input\")",
+            allowed("wasapi.input").unwrap()
+        )
     );
     let p = set_key(&mut s, "wasapi.mode", "exclusiv").unwrap_err();
     assert_eq!(
@@ -583,7 +616,8 @@ fn wasapi_keys_through_set_key() {
     assert_eq!(topic, "backend");
     assert!(
         line.starts_with(&format!(
-            "WASAPI: output: \"{NULL_OUTPUT_ID}\"; input: \"Tenuto Null Input\"; low-latency \
+            "WASAPI: output: \"{NULL_OUTPUT_ID}\"; input: \"Tenuto Null Input\"; clock: auto \
+             (the input: \"Tenuto Null Input\"); low-latency \
              shared mode (the smallest engine period the device offers, IAudioClient3; plain \
              shared mode where Windows does not offer it; other host rates converted on the \
              driver thread)"
@@ -599,14 +633,15 @@ fn wasapi_keys_through_set_key() {
     let line = s.explain().remove(0).1;
     assert!(
         line.starts_with(
-            "WASAPI: output: Windows' default device; input: Windows' default device; shared \
+            "WASAPI: output: Windows' default device; input: Windows' default device; clock: \
+             auto (the input: Windows' default device); shared \
              mode (Windows' audio engine at its mix rate; other host rates converted on the \
              driver thread)"
         ),
         "{line}"
     );
     s.wasapi.mode = WasapiModeSetting::Exclusive;
-    s.wasapi.input = EndpointSetting::Off;
+    s.wasapi.input = Vec::new();
     let line = s.explain().remove(0).1;
     assert!(
         line.contains("input: off; exclusive mode (the device alone"),
@@ -829,7 +864,20 @@ fn set_key_sets_every_key() {
             "scheduling.mmcss_task" => target.scheduling.mmcss_task.clone(),
             _ => value.trim_matches('"').to_owned(),
         };
-        set_key(&mut s, info.key, &raw).unwrap_or_else(|p| panic!("{}: {p}", info.key));
+        // A list as `tenuto config set` takes it: one value per entry.
+        let list = match info.key {
+            "wasapi.output" => Some(&target.wasapi.output),
+            "wasapi.input" => Some(&target.wasapi.input),
+            _ => None,
+        };
+        match list {
+            Some(list) if list.len() > 1 => {
+                let values: Vec<String> = list.iter().map(|e| e.to_string()).collect();
+                set_key_values(&mut s, info.key, &values)
+            }
+            _ => set_key(&mut s, info.key, &raw),
+        }
+        .unwrap_or_else(|p| panic!("{}: {p}", info.key));
         assert_eq!(get_key(&s, info.key).unwrap(), value, "{}", info.key);
     }
     // Profiles: add (case-insensitive name), replace, remove.
@@ -1239,4 +1287,211 @@ fn many_profiles_and_duplicates_are_checked_in_linear_time() {
     assert!(loaded.problems[MAX_PROBLEMS]
         .message
         .starts_with("and 4950 more warnings"));
+}
+
+#[test]
+fn endpoint_lists_read_and_write() {
+    // One endpoint, as files have always spelled it: read, and written back unchanged.
+    let old = "[wasapi]\noutput = \"Speakers (Realtek)\"\ninput = \"off\"\n";
+    let loaded = parse(old);
+    assert_eq!(loaded.problems, []);
+    let w = &loaded.settings.wasapi;
+    assert_eq!(
+        w.output,
+        one(EndpointSetting::Device("Speakers (Realtek)".to_owned()))
+    );
+    assert_eq!(w.input, []);
+    let text = loaded.settings.to_toml();
+    assert!(
+        text.contains("\noutput = \"Speakers (Realtek)\"\n"),
+        "{text}"
+    );
+    assert!(text.contains("\ninput = \"off\"\n"), "{text}");
+    // A list: entries in order, each with its selection; written as an array.
+    let loaded = parse(
+        "[wasapi]\noutput = [\"Speakers (Realtek)\", \"USB Audio [3-4]\", \"default [2,1]\"]\n\
+         input = [\"Line [Focusrite]\"]\ninput_x = 1\n",
+    );
+    assert_eq!(loaded.problems.len(), 1, "{:?}", loaded.problems);
+    let w = &loaded.settings.wasapi;
+    assert_eq!(
+        w.output,
+        [
+            entry("Speakers (Realtek)"),
+            EndpointEntry {
+                endpoint: EndpointSetting::Device("USB Audio".to_owned()),
+                channels: Some(vec![3, 4]),
+            },
+            EndpointEntry {
+                endpoint: EndpointSetting::Default,
+                channels: Some(vec![1, 2]),
+            },
+        ]
+    );
+    // A bracket part that is no channel list is part of the name.
+    assert_eq!(
+        w.input,
+        one(EndpointSetting::Device("Line [Focusrite]".to_owned()))
+    );
+    assert_eq!(
+        get_key(&loaded.settings, "wasapi.output").unwrap(),
+        "[\"Speakers (Realtek)\", \"USB Audio [3-4]\", \"default [1-2]\"]"
+    );
+    let again = parse(&loaded.settings.to_toml());
+    assert_eq!(
+        (again.settings, again.problems),
+        (loaded.settings.clone(), vec![])
+    );
+    // One entry with a selection stays an array; an empty array is off.
+    let loaded = parse("[wasapi]\noutput = [\"USB [1]\"]\ninput = []\n");
+    assert_eq!(loaded.problems, []);
+    assert_eq!(
+        get_key(&loaded.settings, "wasapi.output").unwrap(),
+        "[\"USB [1]\"]"
+    );
+    assert_eq!(
+        get_key(&loaded.settings, "wasapi.input").unwrap(),
+        "\"off\""
+    );
+    assert_eq!(endpoint_list_text(&loaded.settings.wasapi.input), "off");
+}
+
+#[test]
+fn bad_endpoint_lists_name_the_entry_and_what_is_allowed() {
+    for (value, says) in [
+        (
+            "[\"USB\", \"Speakers\", \"usb [1]\"]",
+            "wasapi.output = [\"USB\", \"Speakers\", \"usb [1]\"] lists the endpoint \"usb\" twice \
+             (\"USB\" and \"usb [1]\")",
+        ),
+        (
+            "[\"Speakers\", \"USB [0-2]\"]",
+            "is not allowed: its entry \"USB [0-2]\" has the channel selection [0-2], which names \
+             channel 0 (channels count from 1)",
+        ),
+        (
+            "\"USB [4-3]\"",
+            "wasapi.output = \"USB [4-3]\" has the channel selection [4-3], which has the reversed \
+             range 4-3 (write 3-4)",
+        ),
+        ("\"USB [1,1]\"", "which names channel 1 twice"),
+        (
+            "[\"Speakers\", \"off\"]",
+            "its entry \"off\" is off, which is no endpoint",
+        ),
+        ("[\"Speakers\", 2]", "its item 2 is a whole number, not a string"),
+    ] {
+        let loaded = parse(&format!("[wasapi]\noutput = {value}\n"));
+        assert_eq!(loaded.settings, Settings::default(), "{value}");
+        let [p] = loaded.problems.as_slice() else {
+            panic!("{value}: {:?}", loaded.problems)
+        };
+        assert_eq!((p.key.as_str(), p.line), ("wasapi.output", Some(2)));
+        assert!(p.message.contains(says), "{value}: {p}");
+        assert!(
+            p.message.ends_with(&format!(
+                "; use {} (kept the default \"default\")",
+                allowed("wasapi.output").unwrap()
+            )),
+            "{p}"
+        );
+    }
+}
+
+#[test]
+fn the_clock_names_a_listed_endpoint() {
+    let loaded = parse(
+        "[wasapi]\noutput = [\"Speakers\", \"USB Audio [3-4]\"]\ninput = \"Mic\"\n\
+         clock = \"usb audio\"\n",
+    );
+    assert_eq!(loaded.problems, []);
+    let w = &loaded.settings.wasapi;
+    assert_eq!(w.clock, ClockSetting::Endpoint("usb audio".to_owned()));
+    assert_eq!(w.clock_entry().unwrap().as_string(), "USB Audio [3-4]");
+    let line = loaded.settings.wasapi.describe();
+    assert!(
+        line.starts_with(
+            "output: 2 endpoints, in this channel order: 1. \"Speakers\", 2. \"USB Audio\" \
+             channels 3-4; input: \"Mic\"; clock: \"USB Audio\" channels 3-4; shared mode"
+        ),
+        "{line}"
+    );
+    // Auto: the first input, else the first output.
+    let mut s = loaded.settings.clone();
+    s.wasapi.clock = ClockSetting::Auto;
+    assert_eq!(s.wasapi.clock_entry().unwrap().as_string(), "Mic");
+    s.wasapi.input.clear();
+    assert_eq!(s.wasapi.clock_entry().unwrap().as_string(), "Speakers");
+    // One naming none of them: an error, and auto.
+    let loaded = parse("[wasapi]\nclock = \"HDMI\"\noutput = \"Speakers\"\ninput = \"off\"\n");
+    assert_eq!(loaded.settings.wasapi.clock, ClockSetting::Auto);
+    let [p] = loaded.problems.as_slice() else {
+        panic!("{:?}", loaded.problems)
+    };
+    assert_eq!(
+        p.to_string(),
+        format!(
+            "tenuto.toml line 2: wasapi.clock = \"HDMI\" names no endpoint of wasapi.output or \
+             wasapi.input (they list \"Speakers\"); use {} (kept the default \"auto\")",
+            allowed("wasapi.clock").unwrap()
+        )
+    );
+    // "default" is an endpoint too; with both directions off, none is listed.
+    let loaded = parse("[wasapi]\nclock = \"Default\"\n");
+    assert_eq!(loaded.problems, []);
+    let loaded = parse("[wasapi]\nclock = \"default\"\noutput = \"off\"\ninput = \"off\"\n");
+    assert!(
+        loaded.problems[0].message.contains("(both are off)"),
+        "{:?}",
+        loaded.problems
+    );
+}
+
+#[test]
+fn lists_and_the_clock_through_set_key() {
+    let mut s = Settings::default();
+    set_key_values(
+        &mut s,
+        "wasapi.output",
+        &["Speakers (Realtek)", "USB Audio [3-4]"],
+    )
+    .unwrap();
+    assert_eq!(
+        get_key(&s, "wasapi.output").unwrap(),
+        "[\"Speakers (Realtek)\", \"USB Audio [3-4]\"]"
+    );
+    set_key(&mut s, "wasapi.clock", "USB Audio").unwrap();
+    // A list that leaves the clock's endpoint out is refused, and says what to do.
+    let before = s.clone();
+    let p = set_key(&mut s, "wasapi.output", "Speakers (Realtek)").unwrap_err();
+    assert!(
+        p.message.starts_with(
+            "wasapi.output = \"Speakers (Realtek)\" is not allowed while wasapi.clock = \
+             \"USB Audio\", which it would leave out; set wasapi.clock to auto or to another \
+             listed endpoint first; use "
+        ),
+        "{p}"
+    );
+    let p = set_key(&mut s, "wasapi.clock", "HDMI").unwrap_err();
+    assert!(
+        p.message
+            .contains("names no endpoint of wasapi.output or wasapi.input"),
+        "{p}"
+    );
+    let p = set_key_values(&mut s, "wasapi.output", &["A", "a"]).unwrap_err();
+    assert!(p.message.contains("lists the endpoint \"a\" twice"), "{p}");
+    let p = set_key_values(&mut s, "wasapi.mode", &["shared", "exclusive"]).unwrap_err();
+    assert_eq!(
+        p.message,
+        "wasapi.mode takes one value, not 2 ([\"shared\", \"exclusive\"]); only wasapi.output \
+         and wasapi.input take a list (not changed)"
+    );
+    assert_eq!(s, before);
+    // One value is set_key; no value is off.
+    set_key_values(&mut s, "wasapi.clock", &["auto"]).unwrap();
+    set_key_values(&mut s, "wasapi.output", &[] as &[&str]).unwrap();
+    assert_eq!(s.wasapi.output, []);
+    // The third way to handle a missing device.
+    set_key(&mut s, "wasapi.missing_device", "Skip").unwrap();
+    assert_eq!(s.wasapi.missing_device, MissingDeviceSetting::Skip);
 }

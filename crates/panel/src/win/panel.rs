@@ -9,7 +9,7 @@ use tenuto_engine::shared::Shared;
 use tenuto_settings::Settings;
 
 use super::sys::{self, codes, Event, Font, Reply, Window};
-use crate::form::{self, Device, Entry, ModeControls, SchedulingEnables};
+use crate::form::{self, Device, EndpointList, Entry, ModeControls, SchedulingEnables};
 use crate::graph;
 use crate::layout::{self, Group, Item, Measure, Size, Spacing};
 use crate::PanelContext;
@@ -24,10 +24,30 @@ enum C {
     GDevice,
     LBackend,
     Backend,
+    LOutList,
+    OutList,
+    OutAdd,
+    OutRemove,
+    OutUp,
+    OutDown,
     LOutDev,
     OutDev,
+    LOutCh,
+    OutCh,
+    OutChHint,
+    LInList,
+    InList,
+    InAdd,
+    InRemove,
+    InUp,
+    InDown,
     LInDev,
     InDev,
+    LInCh,
+    InCh,
+    InChHint,
+    LClock,
+    Clock,
     LWMode,
     WMode,
     LSafety,
@@ -98,16 +118,36 @@ enum C {
     Close,
 }
 
-const ALL: [C; 77] = [
+const ALL: [C; 97] = [
     C::FilePath,
     C::Message,
     C::GDevice,
     C::LBackend,
     C::Backend,
+    C::LOutList,
+    C::OutList,
+    C::OutAdd,
+    C::OutRemove,
+    C::OutUp,
+    C::OutDown,
     C::LOutDev,
     C::OutDev,
+    C::LOutCh,
+    C::OutCh,
+    C::OutChHint,
+    C::LInList,
+    C::InList,
+    C::InAdd,
+    C::InRemove,
+    C::InUp,
+    C::InDown,
     C::LInDev,
     C::InDev,
+    C::LInCh,
+    C::InCh,
+    C::InChHint,
+    C::LClock,
+    C::Clock,
     C::LWMode,
     C::WMode,
     C::LSafety,
@@ -203,9 +243,14 @@ impl C {
         use C::*;
         match self {
             GDevice | GBuffer | GHost | GSched | GStatus => Kind::Group,
-            Backend | OutDev | InDev | WMode | Safety | Wake | Rate | SampleType | Inputs
-            | Outputs | Format | Source | Buffer | Profile | Log | Task | Priority | Fallback
-            | Level | Class => Kind::Combo,
+            Backend | OutDev | InDev | Clock | WMode | Safety | Wake | Rate | SampleType
+            | Inputs | Outputs | Format | Source | Buffer | Profile | Log | Task | Priority
+            | Fallback | Level | Class => Kind::Combo,
+            OutList | InList => Kind::List,
+            OutAdd | OutRemove | OutUp | OutDown | InAdd | InRemove | InUp | InDown => {
+                Kind::ListButton
+            }
+            OutCh | InCh => Kind::Edit,
             Mmcss | Auto | Eco | Convert => Kind::Check,
             Manual | Inherit => Kind::Radio,
             Apply | Close => Kind::Button,
@@ -228,10 +273,21 @@ impl C {
             GStatus => "Status",
             LBackend => "&Backend:",
             // Output device / Input device share their mnemonics with the virtual
-            // device's Outputs / Inputs: only one of the two sets is enabled at a
-            // time, and the dialog manager skips disabled controls.
+            // device's Outputs / Inputs (and Clock source with Inputs capture): only
+            // one of the two sets is enabled at a time, and the dialog manager skips
+            // disabled controls.
+            LOutList => "Output devices:",
             LOutDev => "&Output device:",
+            LOutCh => "Its channels:",
+            LInList => "Input devices:",
             LInDev => "&Input device:",
+            LInCh => "Its channels:",
+            OutChHint | InChHint => form::CHANNELS_HINT,
+            OutAdd | InAdd => "Add",
+            OutRemove | InRemove => "Remove",
+            OutUp | InUp => "Up",
+            OutDown | InDown => "Down",
+            LClock => "Clock so&urce:",
             LWMode => "&WASAPI mode:",
             LSafety => "E&xtra output buffer:",
             LWake => "Wake-up:",
@@ -276,8 +332,7 @@ impl C {
         use C::*;
         Some(match self {
             Backend => "driver.backend",
-            OutDev => "wasapi.output",
-            InDev => "wasapi.input",
+            Clock => "wasapi.clock",
             WMode => "wasapi.mode",
             Safety => "wasapi.output_safety",
             Wake => "wasapi.wake_up",
@@ -300,11 +355,31 @@ impl C {
 }
 
 /// The controls only the WASAPI backend uses.
-const WASAPI_ONLY: [C; 10] = [
+const WASAPI_ONLY: [C; 30] = [
+    C::LOutList,
+    C::OutList,
+    C::OutAdd,
+    C::OutRemove,
+    C::OutUp,
+    C::OutDown,
     C::LOutDev,
     C::OutDev,
+    C::LOutCh,
+    C::OutCh,
+    C::OutChHint,
+    C::LInList,
+    C::InList,
+    C::InAdd,
+    C::InRemove,
+    C::InUp,
+    C::InDown,
     C::LInDev,
     C::InDev,
+    C::LInCh,
+    C::InCh,
+    C::InChHint,
+    C::LClock,
+    C::Clock,
     C::LWMode,
     C::WMode,
     C::LSafety,
@@ -332,6 +407,12 @@ enum Kind {
     Group,
     Label,
     Combo,
+    /// An endpoint list (a list box).
+    List,
+    /// A button that edits an endpoint list.
+    ListButton,
+    /// A one-line edit box.
+    Edit,
     Check,
     Radio,
     Button,
@@ -343,6 +424,59 @@ enum Kind {
     Value,
     /// An owner-drawn graph of the status area.
     Graph,
+}
+
+/// The two endpoint lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dir {
+    Out,
+    In,
+}
+
+/// The controls that edit one direction's endpoint list.
+struct ListControls {
+    list: C,
+    device: C,
+    add: C,
+    remove: C,
+    up: C,
+    down: C,
+    channels: C,
+}
+
+impl Dir {
+    const BOTH: [Dir; 2] = [Dir::Out, Dir::In];
+
+    fn controls(self) -> ListControls {
+        match self {
+            Dir::Out => ListControls {
+                list: C::OutList,
+                device: C::OutDev,
+                add: C::OutAdd,
+                remove: C::OutRemove,
+                up: C::OutUp,
+                down: C::OutDown,
+                channels: C::OutCh,
+            },
+            Dir::In => ListControls {
+                list: C::InList,
+                device: C::InDev,
+                add: C::InAdd,
+                remove: C::InRemove,
+                up: C::InUp,
+                down: C::InDown,
+                channels: C::InCh,
+            },
+        }
+    }
+
+    /// The direction a list control belongs to.
+    fn of(c: C) -> Option<Dir> {
+        Dir::BOTH.into_iter().find(|d| {
+            let k = d.controls();
+            [k.list, k.device, k.add, k.remove, k.up, k.down, k.channels].contains(&c)
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -373,6 +507,12 @@ pub(crate) struct Panel {
     outputs: Option<Vec<Device>>,
     inputs: Option<Vec<Device>>,
     device_error: Option<String>,
+    /// The output and input endpoint lists as edited (saved by Apply).
+    out_list: EndpointList,
+    in_list: EndpointList,
+    /// Set while the panel itself writes the channels boxes, whose change
+    /// notifications are then not the user's.
+    syncing: bool,
     /// "Keep the host's priority" rather than "Manual priority", remembered
     /// while the radio buttons are off (MMCSS or Auto checked).
     keep_host: bool,
@@ -389,6 +529,10 @@ impl Panel {
     pub(crate) fn new(ctx: PanelContext) -> Self {
         let loaded = tenuto_settings::load(&ctx.settings_path);
         let problems = form::problems_line(&loaded.problems);
+        let loaded_lists = (
+            loaded.settings.wasapi.output.clone(),
+            loaded.settings.wasapi.input.clone(),
+        );
         let profile_key = form::profile_key(ctx.host_exe.as_deref());
         // On this (the panel's) thread; `endpoints` enters COM for the call.
         let (outputs, inputs, device_error) = match super::devices() {
@@ -416,6 +560,9 @@ impl Panel {
             outputs,
             inputs,
             device_error,
+            out_list: EndpointList::new(loaded_lists.0),
+            in_list: EndpointList::new(loaded_lists.1),
+            syncing: false,
             keep_host: false,
             dpi: 96,
             font: None,
@@ -459,6 +606,23 @@ impl Panel {
                 Kind::Check => (
                     "Button",
                     sys::BS_AUTOCHECKBOX as u32 | sys::WS_TABSTOP | sys::WS_GROUP,
+                ),
+                Kind::List => (
+                    "ListBox",
+                    sys::LBS_NOTIFY as u32
+                        | sys::LBS_NOINTEGRALHEIGHT as u32
+                        | sys::WS_VSCROLL
+                        | sys::WS_BORDER
+                        | sys::WS_TABSTOP
+                        | sys::WS_GROUP,
+                ),
+                Kind::ListButton => (
+                    "Button",
+                    sys::BS_PUSHBUTTON as u32 | sys::WS_TABSTOP | sys::WS_GROUP,
+                ),
+                Kind::Edit => (
+                    "Edit",
+                    sys::ES_AUTOHSCROLL as u32 | sys::WS_BORDER | sys::WS_TABSTOP | sys::WS_GROUP,
                 ),
                 Kind::Radio => {
                     let first = if c == C::Manual { sys::WS_GROUP } else { 0 };
@@ -534,11 +698,12 @@ impl Panel {
         let rate = s.virtual_device.sample_rate;
         let task = s.scheduling.mmcss_task.clone();
         let safety = s.wasapi.output_safety;
-        let outputs = form::endpoint_entries(self.outputs.as_deref(), s.wasapi.output.as_str());
-        let inputs = form::endpoint_entries(self.inputs.as_deref(), s.wasapi.input.as_str());
+        let clock = s.wasapi.clock.clone();
         self.set_entries(C::Backend, form::backends());
-        self.set_entries(C::OutDev, outputs);
-        self.set_entries(C::InDev, inputs);
+        for d in Dir::BOTH {
+            self.show_list(d);
+        }
+        self.show_clock(Some(clock.as_str().to_owned()), &clock);
         self.set_entries(C::WMode, form::wasapi_modes());
         self.set_entries(C::Safety, form::output_safeties(safety));
         self.set_entries(C::Wake, form::wake_ups());
@@ -568,6 +733,13 @@ impl Panel {
 
     /// Puts `settings`' values into the controls.
     fn show_values(&mut self, settings: &Settings) {
+        self.out_list = EndpointList::new(settings.wasapi.output.clone());
+        self.in_list = EndpointList::new(settings.wasapi.input.clone());
+        for d in Dir::BOTH {
+            self.show_list(d);
+        }
+        let clock = &settings.wasapi.clock;
+        self.show_clock(Some(clock.as_str().to_owned()), clock);
         let values = form::values_of(settings, self.profile_key.as_deref());
         let value = |key: &str| {
             values
@@ -602,6 +774,144 @@ impl Panel {
         self.keep_host = mode.inherit;
         self.set_check(C::Eco, settings.scheduling.eco_qos_opt_out);
         self.set_check(C::Convert, settings.wasapi.convert_rate);
+    }
+
+    fn list(&self, d: Dir) -> &EndpointList {
+        match d {
+            Dir::Out => &self.out_list,
+            Dir::In => &self.in_list,
+        }
+    }
+
+    fn list_mut(&mut self, d: Dir) -> &mut EndpointList {
+        match d {
+            Dir::Out => &mut self.out_list,
+            Dir::In => &mut self.in_list,
+        }
+    }
+
+    fn devices_of(&self, d: Dir) -> Option<&[Device]> {
+        match d {
+            Dir::Out => self.outputs.as_deref(),
+            Dir::In => self.inputs.as_deref(),
+        }
+    }
+
+    /// Shows a direction's list: its entries, the selected one's device in the
+    /// device drop-down and its channels in the channels box.
+    fn show_list(&mut self, d: Dir) {
+        let k = d.controls();
+        let devices = self.devices_of(d);
+        let list = self.list(d);
+        let labels = list.labels(devices);
+        let selected = list.selected;
+        let current = list.current().cloned();
+        let entries = form::endpoint_entries(
+            devices,
+            current.as_ref().map_or("default", |e| e.endpoint.as_str()),
+        );
+        if let Some(w) = self.ctl(k.list) {
+            sys::list_fill(w, &labels);
+            sys::list_select(w, selected);
+        }
+        self.set_entries(k.device, entries);
+        let index = current
+            .as_ref()
+            .and_then(|e| form::index_of(self.entries_of(k.device), e.endpoint.as_str()));
+        if let Some(w) = self.ctl(k.device) {
+            sys::combo_select(w, index);
+        }
+        let channels = current
+            .as_ref()
+            .and_then(|e| e.channels_text())
+            .unwrap_or_default();
+        if let Some(w) = self.ctl(k.channels) {
+            if sys::text_of(w) != channels {
+                self.syncing = true;
+                sys::set_text(w, &channels);
+                self.syncing = false;
+            }
+        }
+    }
+
+    /// Refills the Clock drop-down from the lists and selects `chosen` while it is
+    /// among them (else Auto); `current` is the file's clock, whose spelling an
+    /// unchanged choice keeps.
+    fn show_clock(&mut self, chosen: Option<String>, current: &tenuto_settings::ClockSetting) {
+        let entries = form::clock_entries(
+            (self.outputs.as_deref(), self.inputs.as_deref()),
+            (&self.out_list.entries, &self.in_list.entries),
+            current,
+        );
+        let value = form::clock_value(&entries, chosen.as_deref());
+        self.set_entries(C::Clock, entries);
+        let index = form::index_of(self.entries_of(C::Clock), &value);
+        if let Some(w) = self.ctl(C::Clock) {
+            sys::combo_select(w, index);
+        }
+    }
+
+    /// A control of a direction's list was used (`code`: its notification).
+    fn list_event(&mut self, d: Dir, c: C, code: u16) {
+        let k = d.controls();
+        let devices = self.devices_of(d).map(<[Device]>::to_vec);
+        let result = if c == k.list && code == sys::codes::LBN_SELCHANGE as u16 {
+            if let Some(i) = self.ctl(k.list).and_then(sys::list_selected) {
+                self.list_mut(d).select(i);
+            }
+            Ok(())
+        } else if c == k.device && code == sys::codes::CBN_SELCHANGE as u16 {
+            match self.selected_value(k.device) {
+                Some(v) => self.list_mut(d).choose(&v),
+                None => Ok(()),
+            }
+        } else if c == k.channels && code == sys::codes::EN_CHANGE as u16 {
+            if self.syncing {
+                return;
+            }
+            let text = self.ctl(k.channels).map(sys::text_of).unwrap_or_default();
+            match self.list_mut(d).set_channels(&text) {
+                // The box keeps what is typed; the list shows what is valid.
+                Ok(()) => {
+                    let labels = self.list(d).labels(devices.as_deref());
+                    let selected = self.list(d).selected;
+                    if let Some(w) = self.ctl(k.list) {
+                        sys::list_fill(w, &labels);
+                        sys::list_select(w, selected);
+                    }
+                    self.changed();
+                    return;
+                }
+                Err(e) => Err(e),
+            }
+        } else if code == sys::codes::BN_CLICKED as u16 {
+            let list = self.list_mut(d);
+            if c == k.add {
+                list.add(devices.as_deref())
+            } else {
+                if c == k.remove {
+                    list.remove();
+                } else if c == k.up || c == k.down {
+                    list.shift(c == k.up);
+                }
+                Ok(())
+            }
+        } else {
+            return;
+        };
+        self.show_list(d);
+        let chosen = self.selected_value(C::Clock);
+        let current = self.original.wasapi.clock.clone();
+        self.show_clock(chosen, &current);
+        self.relabel_buffers();
+        match result {
+            Ok(()) => self.changed(),
+            Err(e) => {
+                self.update_dependents();
+                self.note = Note::Error(e);
+                self.refresh_note();
+            }
+        }
     }
 
     fn set_check(&self, c: C, on: bool) {
@@ -646,6 +956,14 @@ impl Panel {
         out.push((
             "wasapi.convert_rate".to_owned(),
             self.checked(C::Convert).to_string(),
+        ));
+        out.push((
+            "wasapi.output".to_owned(),
+            form::list_value(&self.out_list.entries),
+        ));
+        out.push((
+            "wasapi.input".to_owned(),
+            form::list_value(&self.in_list.entries),
         ));
         if let (Some(key), Some(v)) = (&self.profile_key, self.selected_value(C::Profile)) {
             out.push((key.clone(), v));
@@ -708,6 +1026,18 @@ impl Panel {
             text(C::Message, Some(2)),
         ];
         let single = |control, indent| Item::Single { control, indent };
+        let buttons = |controls: [C; 4]| Item::Strip {
+            label: None,
+            controls: controls.to_vec(),
+            indent: 0,
+            fill: None,
+        };
+        let channels = |label, edit, hint| Item::Strip {
+            label: Some(label),
+            controls: vec![edit, hint],
+            indent: sub,
+            fill: None,
+        };
         let mut status_items = if self.live.is_some() {
             vec![
                 row(C::LState, C::VState),
@@ -738,8 +1068,15 @@ impl Panel {
                 frame: C::GDevice,
                 items: vec![
                     row(C::LBackend, C::Backend),
+                    sub_row(C::LOutList, C::OutList),
+                    buttons([C::OutAdd, C::OutRemove, C::OutUp, C::OutDown]),
                     sub_row(C::LOutDev, C::OutDev),
+                    channels(C::LOutCh, C::OutCh, C::OutChHint),
+                    sub_row(C::LInList, C::InList),
+                    buttons([C::InAdd, C::InRemove, C::InUp, C::InDown]),
                     sub_row(C::LInDev, C::InDev),
+                    channels(C::LInCh, C::InCh, C::InChHint),
+                    sub_row(C::LClock, C::Clock),
                     sub_row(C::LWMode, C::WMode),
                     sub_row(C::LSafety, C::Safety),
                     sub_row(C::LWake, C::Wake),
@@ -813,7 +1150,7 @@ impl Panel {
         let (header, columns, footer) = self.groups();
         let placed = layout::layout(&header, &columns, &footer, &measurer, &spacing);
         // A device's full name in the open list even when the box is narrower.
-        for c in [C::OutDev, C::InDev] {
+        for c in [C::OutDev, C::InDev, C::Clock] {
             if let Some(w) = self.ctl(c) {
                 sys::combo_dropped_width(w, measurer.combo_width(c));
             }
@@ -869,6 +1206,16 @@ impl Panel {
         let devices = form::DeviceEnables::of(&backend);
         set(&WASAPI_ONLY, devices.wasapi);
         set(&VIRTUAL_ONLY, devices.virtual_device);
+        // What a list's buttons and channels box can do with its selection.
+        for d in Dir::BOTH {
+            let k = d.controls();
+            let list = self.list(d);
+            let n = list.entries.len();
+            let at = list.selected;
+            set(&[k.remove, k.channels], devices.wasapi && at.is_some());
+            set(&[k.up], devices.wasapi && at.is_some_and(|i| i > 0));
+            set(&[k.down], devices.wasapi && at.is_some_and(|i| i + 1 < n));
+        }
         // Exclusive mode runs at the host's rate: nothing to convert.
         let wasapi_mode = self.selected_value(C::WMode).unwrap_or_default();
         set(
@@ -953,9 +1300,9 @@ impl Panel {
         let rate = if wasapi {
             form::wasapi_rate(
                 self.outputs.as_deref().unwrap_or(&[]),
-                &self.selected_value(C::OutDev).unwrap_or_default(),
+                &self.out_list.entries,
                 self.inputs.as_deref().unwrap_or(&[]),
-                &self.selected_value(C::InDev).unwrap_or_default(),
+                &self.in_list.entries,
             )
         } else {
             self.selected_value(C::Rate)
@@ -1155,8 +1502,13 @@ impl sys::Handler for Panel {
                 match (id, C::from_id(id)) {
                     (codes::IDOK, _) | (_, Some(C::Apply)) => self.apply(),
                     (codes::IDCANCEL, _) | (_, Some(C::Close)) => self.close(window),
+                    (_, Some(c)) if Dir::of(c).is_some() => {
+                        if let Some(d) = Dir::of(c) {
+                            self.list_event(d, c, code);
+                        }
+                    }
                     (_, Some(c)) if code == codes::CBN_SELCHANGE as u16 => {
-                        if matches!(c, C::Rate | C::Backend | C::OutDev | C::InDev) {
+                        if matches!(c, C::Rate | C::Backend) {
                             self.relabel_buffers();
                         }
                         self.changed();
@@ -1274,7 +1626,7 @@ impl Measure<C> for Measurer<'_> {
                 let w = self.combo_width(*c);
                 // Devices' names are Windows' (and may be long): their lists
                 // open wider instead.
-                let w = if matches!(c, C::OutDev | C::InDev) {
+                let w = if matches!(c, C::OutDev | C::InDev | C::Clock) {
                     w.min(p.scale(DEVICE_COMBO_MAX))
                 } else {
                     w
@@ -1299,6 +1651,23 @@ impl Measure<C> for Measurer<'_> {
                     h: line + p.scale(12),
                 }
             }
+            Kind::ListButton => {
+                let t = self.text(c.text());
+                Size {
+                    w: (t.w + p.scale(20)).max(p.scale(64)),
+                    h: line + p.scale(10),
+                }
+            }
+            // Room for four entries; longer lists scroll.
+            Kind::List => Size {
+                w: p.scale(140),
+                h: 4 * line + 2 * sys::metric(sys::SM_CXEDGE, p.dpi) + p.scale(2),
+            },
+            // "1-2,5,7-8" and a little more; longer selections scroll.
+            Kind::Edit => Size {
+                w: self.text("1-16,17-24").w + p.scale(10),
+                h: line + p.scale(8),
+            },
             Kind::Path => {
                 let t = self.text(&p.path_text());
                 Size {
@@ -1392,14 +1761,27 @@ mod tests {
                 assert!(seen.contains(&key), "{backend}: no {key}");
             }
         }
-        // Each label comes right before its control (a mnemonic focuses the next
-        // control), and the two sets are each a label and its control.
+        // Each label with a mnemonic comes right before its control (a mnemonic
+        // focuses the next control); the two sets are runs of consecutive controls.
         for set in [&WASAPI_ONLY[..], &VIRTUAL_ONLY[..]] {
-            for pair in set.chunks(2) {
+            for pair in set.windows(2) {
                 assert_eq!(pair[0] as usize + 1, pair[1] as usize, "{pair:?}");
-                assert_eq!(pair[0].kind(), Kind::Label);
-                assert_eq!(pair[1].kind(), Kind::Combo);
+            }
+            for pair in set.windows(2).filter(|p| p[0].text().contains('&')) {
+                assert_eq!(pair[0].kind(), Kind::Label, "{pair:?}");
+                assert!(
+                    matches!(pair[1].kind(), Kind::Combo | Kind::List | Kind::Edit),
+                    "{pair:?}"
+                );
             }
         }
+        // Every control of a list belongs to its direction, and only those.
+        for d in Dir::BOTH {
+            let k = d.controls();
+            for c in [k.list, k.device, k.add, k.remove, k.up, k.down, k.channels] {
+                assert_eq!(Dir::of(c), Some(d), "{c:?}");
+            }
+        }
+        assert_eq!(Dir::of(C::Clock), None);
     }
 }

@@ -58,7 +58,8 @@ pub use windows_sys::Win32::System::SystemServices::{
 };
 pub use wm::{
     BS_AUTOCHECKBOX, BS_AUTORADIOBUTTON, BS_DEFPUSHBUTTON, BS_GROUPBOX, BS_PUSHBUTTON,
-    CBS_DROPDOWNLIST, SM_CXMENUCHECK, SM_CXVSCROLL, WS_GROUP, WS_TABSTOP, WS_VSCROLL,
+    CBS_DROPDOWNLIST, ES_AUTOHSCROLL, LBS_NOINTEGRALHEIGHT, LBS_NOTIFY, SM_CXEDGE, SM_CXMENUCHECK,
+    SM_CXVSCROLL, WS_BORDER, WS_GROUP, WS_TABSTOP, WS_VSCROLL,
 };
 
 /// A window or control handle on the panel's thread (see the module's
@@ -185,7 +186,9 @@ pub trait Handler {
 
 /// Notification codes and IDs the handler matches on.
 pub mod codes {
-    pub use windows_sys::Win32::UI::WindowsAndMessaging::{BN_CLICKED, CBN_SELCHANGE};
+    pub use windows_sys::Win32::UI::WindowsAndMessaging::{
+        BN_CLICKED, CBN_SELCHANGE, EN_CHANGE, LBN_SELCHANGE,
+    };
     /// `IDOK` (Enter).
     pub const IDOK: u16 = 1;
     /// `IDCANCEL` (Escape).
@@ -771,6 +774,32 @@ pub fn combo_selected(w: Window) -> Option<usize> {
     usize::try_from(send(w, wm::CB_GETCURSEL, 0, 0)).ok()
 }
 
+/// Empties a list box and fills it with `items`.
+pub fn list_fill(w: Window, items: &[String]) {
+    send(w, wm::LB_RESETCONTENT, 0, 0);
+    for item in items {
+        let t = to_wide(item);
+        // The string is copied by the control; `t` lives for the call.
+        send(w, wm::LB_ADDSTRING, 0, t.as_ptr() as isize);
+    }
+}
+
+/// Selects item `index` of a list box (`None`: no selection).
+pub fn list_select(w: Window, index: Option<usize>) {
+    let i = index.map_or(usize::MAX, |i| i);
+    send(w, wm::LB_SETCURSEL, i, 0);
+}
+
+/// The selected item of a (single-selection) list box.
+pub fn list_selected(w: Window) -> Option<usize> {
+    usize::try_from(send(w, wm::LB_GETCURSEL, 0, 0)).ok()
+}
+
+/// A control's text (an edit box's contents).
+pub fn text_of(w: Window) -> String {
+    window_text(w.0)
+}
+
 /// Checks or unchecks a check box or radio button.
 pub fn set_checked(w: Window, on: bool) {
     send(w, wm::BM_SETCHECK, usize::from(on), 0);
@@ -910,7 +939,8 @@ pub fn outer_size(w: i32, h: i32, dpi: u32) -> (i32, i32) {
 pub struct ControlState {
     /// The window class (`Button`, `ComboBox`, `Static`).
     pub class: String,
-    /// Its text (a drop-down's: the selected entry's).
+    /// Its text (a drop-down's: the selected entry's; a list box's: its items, one per
+    /// line).
     pub text: String,
     /// Check boxes and radio buttons: checked or not.
     pub checked: Option<bool>,
@@ -948,6 +978,29 @@ fn combo_text(hwnd: HWND) -> String {
         let mut buf = vec![0u16; len + 1];
         let n = wm::SendMessageW(hwnd, wm::CB_GETLBTEXT, index, buf.as_mut_ptr() as isize);
         String::from_utf16_lossy(buf.get(..usize::try_from(n).unwrap_or(0)).unwrap_or(&[]))
+    }
+}
+
+/// A list box's items, one per line.
+fn list_text(hwnd: HWND) -> String {
+    // SAFETY: plain queries of a list box (cross-thread sends are fine: the window's
+    // thread pumps messages); each buffer is one longer than the length the control
+    // reported for that item.
+    unsafe {
+        let count = usize::try_from(wm::SendMessageW(hwnd, wm::LB_GETCOUNT, 0, 0)).unwrap_or(0);
+        let mut items = Vec::with_capacity(count);
+        for index in 0..count {
+            let len = wm::SendMessageW(hwnd, wm::LB_GETTEXTLEN, index, 0);
+            let Ok(len) = usize::try_from(len) else {
+                continue;
+            };
+            let mut buf = vec![0u16; len + 1];
+            let n = wm::SendMessageW(hwnd, wm::LB_GETTEXT, index, buf.as_mut_ptr() as isize);
+            items.push(String::from_utf16_lossy(
+                buf.get(..usize::try_from(n).unwrap_or(0)).unwrap_or(&[]),
+            ));
+        }
+        items.join("\n")
     }
 }
 
@@ -994,6 +1047,8 @@ pub fn controls_of(raw: isize) -> Vec<ControlState> {
             let class = class_name(h);
             let text = if class.eq_ignore_ascii_case("ComboBox") {
                 combo_text(h)
+            } else if class.eq_ignore_ascii_case("ListBox") {
+                list_text(h)
             } else {
                 window_text(h)
             };

@@ -197,6 +197,27 @@ fn windows_steps_with_audio(steps: &mut Steps) -> Result<(), String> {
         Duration::from_secs(300),
     ))?;
 
+    // `tenuto.exe monitor` in Wine's console (tmux), started after another Wine process
+    // streams through the DLL: the screen in place and its counters moving.
+    let mut monitor = cargo();
+    monitor.args(["test", "-p", "tenuto-cli", "--test", "monitor_wine"]);
+    // What this step provides: the test fails, rather than skips, without Wine or tmux.
+    monitor.env("TENUTO_HARNESS", "wine,tmux");
+    monitor.stdin(Stdio::null());
+    steps.run(
+        Step::new(
+            "wine tenuto.exe monitor in tmux: another process's stream shown live",
+            monitor,
+        )
+        .count_tests()
+        .limit(Duration::from_secs(600))
+        .hint(|_| {
+            "the failing assertion above shows the screen; rerun with `TENUTO_HARNESS=wine,tmux \
+             cargo test -p tenuto-cli --test monitor_wine`"
+                .to_owned()
+        }),
+    )?;
+
     // Real audio out through WASAPI: tenuto.exe → the registered DLL → WASAPI → winepulse →
     // the null sink.
     let settings = loopback_settings("wine-loopback")?;

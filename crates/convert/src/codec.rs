@@ -9,8 +9,10 @@
 //! [`convert`] picks the cheapest arithmetic that gives the results of the crate's numeric
 //! rules (which are defined through an exact `f64` intermediate) bit for bit:
 //!
-//! - integer → integer: in the integer domain, through a *left-aligned* `i32` (the N-bit
-//!   value shifted left by `32 - N`, which is `value · 2^31` exactly);
+//! - integer → integer: in the integer domain; from a source of fewer than 32 bits by
+//!   resizing the right-aligned value ([`resize`]: a shift, or a rounding shift and one
+//!   clip, which cannot overflow), from 32-bit sources through a *left-aligned* `i32` (the
+//!   N-bit value shifted left by `32 - N`, which is `value · 2^31` exactly) and [`narrow`];
 //! - a `Float64LSB` side: through `f64`, as the rules are written;
 //! - otherwise (integer ↔ `f32`, `f32` ↔ `Float32LSB` never reaches here: it is a copy):
 //!   through `f32`. Why each is exact is stated at [`Codec::to_f32`] and [`quantize_f32`].

@@ -38,13 +38,13 @@
 //! # Unsafe code
 //!
 //! The crate denies `unsafe` code except in one private module, `simd`, which is allowed it
-//! with one `#[allow(unsafe_code)]`: the register transposes (unaligned vector loads and
-//! stores through `core::arch` intrinsics, and the calls into the AVX2 clone after run-time
-//! detection) and one float-to-integer conversion of a value clamped into range. Its
-//! invariant, stated at the top of the module: every vector access lies inside a slice whose
-//! length was checked for all the frames the loop moves before the loop starts, and AVX2
-//! code runs only behind a token that exists only when the CPU reported AVX2. Every
-//! `unsafe` block carries a `// SAFETY:` comment.
+//! with one `#[allow(unsafe_code)]`: the register transposes and 3-byte packing (unaligned
+//! vector loads and stores through `core::arch` intrinsics, and the calls into the AVX2
+//! code after run-time detection) and two float-to-integer conversions of values clipped
+//! into range. Its invariant, stated at the top of the module: every vector access lies
+//! inside a slice whose length was checked for all the frames the loop moves before the
+//! loop starts, and AVX2 code runs only behind a token that exists only when the CPU
+//! reported AVX2. Every `unsafe` block carries a `// SAFETY:` comment.
 //!
 //! Buffers are byte slices because ASIO buffers are raw memory shared with a C host, with no
 //! alignment guarantee. Samples are read and written with `from_le_bytes`/`to_le_bytes`,
@@ -122,12 +122,16 @@
 //! [`GROUP_CHANNELS`] buffers that take consecutive device channels are moved together by
 //! register transposes: for 4-byte device samples an 8×8 transpose of 32-bit lanes with
 //! AVX2 (8 frames × 8 channels: eight loads, 24 shuffles, eight stores) or two 4×4
-//! transposes with SSE2; for 2-byte samples an 8×8 transpose of 16-bit lanes (SSE2). Pairs
-//! with identical layout are transposed straight into (or out of) the host buffers; the
-//! others are transposed into a stack array of device samples and converted from (or into)
-//! it in one contiguous loop per channel that the compiler vectorises. Packed 24-bit device
-//! samples, frames left over after the last whole transpose step, and buffers that do not
-//! form such a group take the scalar path: one strided sample at a time.
+//! transposes with SSE2; for 2-byte samples an 8×8 transpose of 16-bit lanes (SSE2); for
+//! packed 3-byte samples (AVX2) a byte shuffle widens each frame's 24 bytes into eight
+//! left-aligned 32-bit lanes before the 32-bit transpose (and narrows them after it when
+//! interleaving). Pairs with identical layout and 2- or 4-byte samples are transposed
+//! straight into (or out of) the host buffers; the others are transposed into a stack
+//! array (3-byte samples in their 4-byte form) and converted from (or into) it in one
+//! contiguous loop per channel that the compiler vectorises; `Int24LSB` host buffers are
+//! packed from (or unpacked into) 4-byte samples with the same byte shuffles. Frames left
+//! over after the last whole transpose step, buffers that do not form such a group, and
+//! 3-byte samples without AVX2 take the scalar path: one strided sample at a time.
 //!
 //! Run-time dispatch: the code is compiled twice (baseline SSE2 and AVX2, `multiversion`),
 //! per pair, and the first call picks the one the CPU supports; the transposes pick AVX2

@@ -1,12 +1,16 @@
-//! Register transposes between interleaved frames and per-channel buffers, and a float to
-//! integer conversion that vectorises: the only module of the crate with `unsafe` code.
+//! Register transposes between interleaved frames and per-channel buffers, vector packing
+//! of 3-byte samples, and float to integer conversions that vectorise: the only module of
+//! the crate with `unsafe` code.
 //!
 //! A group of [`GROUP`] consecutive channels of `W`-byte samples (`W` = 2 or 4) is moved
 //! a few frames at a time: one vector load takes the group's samples of one frame, a fixed
 //! sequence of unpack/shuffle instructions transposes frames × channels into channels ×
 //! frames, and one vector store writes a few frames of one channel (and the reverse for
-//! interleaving). The instructions only move bits, so every value (NaN payloads included)
-//! arrives unchanged.
+//! interleaving). Packed 3-byte samples (AVX2 only) are widened to 4 bytes by a byte
+//! shuffle after loading exactly a frame's 24 bytes of the group, and narrowed back before
+//! storing exactly 24 bytes; the same shuffles pack and unpack contiguous 3-byte buffers.
+//! The instructions only move bits, so every value (NaN payloads included) arrives
+//! unchanged.
 //!
 //! # Invariant
 //!
@@ -18,8 +22,8 @@
 //!   [`Avx2`] token, which exists only after `is_x86_feature_detected!("avx2")` said yes;
 //! - a call to a `#[target_feature(enable = "sse2")]` function, from code compiled only
 //!   when SSE2 is enabled for the whole build;
-//! - in [`f32_to_i32`], a float-to-integer conversion of a value first clamped into the
-//!   `i32` range.
+//! - in [`f32_to_i32`] and [`round_clipped`], a float-to-integer conversion of a value
+//!   first clipped into the `i32` range (NaN replaced).
 //!
 //! SSE2 needs no detection: it is part of every x86-64 CPU and enabled by the `i686`
 //! targets Tenuto builds for (the module is compiled only where `target_feature = "sse2"`).

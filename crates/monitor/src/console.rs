@@ -10,9 +10,9 @@
 //! such a console keeps and draws correctly. [`vt_processed`] tells the two kinds of console
 //! apart by writing one escape sequence and seeing whether the cursor moved.
 //!
-//! [`runs`] and [`attribute`] are the platform-free part (tested on every system): a frame's
-//! changed cells grouped into runs of one row and one colour, and ratatui's colours and
-//! modifiers as a console attribute. `ConsoleBackend` (Windows) is a ratatui backend that
+//! [`runs`], [`calls`] and [`attribute`] are the platform-free part (tested on every
+//! system): a frame's changed cells grouped into runs of one row and one colour, the fewest
+//! console calls that draw them, and ratatui's colours and modifiers as a console attribute. `ConsoleBackend` (Windows) is a ratatui backend that
 //! draws those runs with crossterm's WinAPI commands and `crossterm_winapi` — no unsafe
 //! code here.
 
@@ -110,6 +110,41 @@ pub fn runs<'a>(content: impl Iterator<Item = (u16, u16, &'a Cell)>, default: u1
     out
 }
 
+/// One console call of a frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Call {
+    /// Place the cursor (`SetConsoleCursorPosition`).
+    Move(u16, u16),
+    /// Set the attribute of what is written next (`SetConsoleTextAttribute`).
+    Attr(u16),
+    /// Write text at the cursor, which moves past it (`WriteConsoleW`).
+    Write(String),
+}
+
+/// The calls that draw `runs`, leaving out a cursor move to where the previous write left
+/// the cursor and an attribute the console already has. Every call is a request to the
+/// console (under Wine a round trip through the wineserver, which the audio's event waits
+/// also go through), so a frame makes as few as it can.
+pub fn calls(runs: &[Run]) -> Vec<Call> {
+    let mut out = Vec::with_capacity(runs.len() * 3);
+    let mut cursor: Option<(u16, u16)> = None;
+    let mut attr: Option<u16> = None;
+    for run in runs {
+        if cursor != Some((run.x, run.y)) {
+            out.push(Call::Move(run.x, run.y));
+        }
+        if attr != Some(run.attr) {
+            out.push(Call::Attr(run.attr));
+            attr = Some(run.attr);
+        }
+        // The console moves one cell per UTF-16 unit written.
+        let units = run.text.encode_utf16().count();
+        cursor = Some((run.x.saturating_add(units as u16), run.y));
+        out.push(Call::Write(run.text.clone()));
+    }
+    out
+}
+
 #[cfg(windows)]
 pub use windows::{vt_processed, ConsoleBackend};
 
@@ -123,7 +158,7 @@ mod windows {
     use ratatui::crossterm::{cursor, terminal, Command};
     use ratatui::layout::{Position, Size};
 
-    use super::runs;
+    use super::{calls, runs, Call};
 
     const ENABLE_VIRTUAL_TERMINAL_PROCESSING: u32 = 0x0004;
 
@@ -187,10 +222,15 @@ mod windows {
         where
             I: Iterator<Item = (u16, u16, &'a Cell)>,
         {
-            for run in runs(content, self.default) {
-                cursor::MoveTo(run.x, run.y).execute_winapi()?;
-                self.console.set_text_attribute(run.attr)?;
-                self.console.write_char_buffer(run.text.as_bytes())?;
+            let runs = runs(content, self.default);
+            for call in calls(&runs) {
+                match call {
+                    Call::Move(x, y) => cursor::MoveTo(x, y).execute_winapi()?,
+                    Call::Attr(a) => self.console.set_text_attribute(a)?,
+                    Call::Write(text) => {
+                        self.console.write_char_buffer(text.as_bytes())?;
+                    }
+                }
             }
             self.console.set_text_attribute(self.default)
         }
@@ -321,6 +361,40 @@ mod tests {
             })
             .collect::<Vec<_>>();
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn calls_skip_moves_to_where_the_cursor_is_and_attributes_already_set() {
+        let run = |x, y, attr, text: &str| Run {
+            x,
+            y,
+            attr,
+            text: text.to_owned(),
+        };
+        let got = calls(&[
+            run(0, 0, 0x07, "ab"),
+            run(2, 0, 0x04, "cd"),
+            run(5, 0, 0x04, "e"),
+            run(0, 1, 0x04, "─█"),
+            run(2, 1, 0x07, "x"),
+        ]);
+        let w = |t: &str| Call::Write(t.to_owned());
+        assert_eq!(
+            got,
+            vec![
+                Call::Move(0, 0),
+                Call::Attr(0x07),
+                w("ab"),
+                Call::Attr(0x04),
+                w("cd"),
+                Call::Move(5, 0),
+                w("e"),
+                Call::Move(0, 1),
+                w("─█"),
+                Call::Attr(0x07),
+                w("x"),
+            ]
+        );
     }
 
     #[test]

@@ -143,6 +143,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod aggregate;
 pub mod capture_delay;
 pub mod channels;
 pub mod clock;

@@ -52,7 +52,20 @@ pub struct RatioLoop {
     integral: f64,
     ppm: f64,
     max_abs_error: f64,
+    /// Raw levels summed over the two windows that give the drift's first estimate:
+    /// (sum, count) over [`EARLY_FROM_S`, `EARLY_TO_S`) and [`LATE_FROM_S`, [`SETTLE_S`]).
+    windows: [(f64, u32); 2],
+    /// The drift measured elsewhere (from the devices' clocks), ppm: the integral starts
+    /// there instead of at the level's slope.
+    preset_ppm: Option<f64>,
 }
+
+/// The first window of levels for the drift's first estimate, s.
+const EARLY_FROM_S: f64 = 0.5;
+/// Its end, s.
+const EARLY_TO_S: f64 = 1.0;
+/// The second window's start (it ends at [`SETTLE_S`]), s.
+const LATE_FROM_S: f64 = 1.5;
 
 impl RatioLoop {
     /// A loop for a queue counted in frames at `rate`.
@@ -70,6 +83,8 @@ impl RatioLoop {
             integral: 0.0,
             ppm: 0.0,
             max_abs_error: 0.0,
+            windows: [(0.0, 0); 2],
+            preset_ppm: None,
         }
     }
 
@@ -85,7 +100,38 @@ impl RatioLoop {
         };
         self.level = Some(smoothed);
         if self.elapsed_s < SETTLE_S {
+            let window = if (EARLY_FROM_S..EARLY_TO_S).contains(&self.elapsed_s) {
+                self.windows.get_mut(0)
+            } else if self.elapsed_s >= LATE_FROM_S {
+                self.windows.get_mut(1)
+            } else {
+                None
+            };
+            if let Some(w) = window {
+                w.0 += level;
+                w.1 += 1;
+            }
             return 1.0;
+        }
+        if self.target.is_none() {
+            // The level's slope while nothing corrected it is the drift: start the integral
+            // there, so that the loop need not learn it from a growing error (which would
+            // move the latency by tens of frames while it does).
+            let [(early, n_early), (late, n_late)] = self.windows;
+            if let Some(ppm) = self.preset_ppm {
+                if self.ki > 0.0 {
+                    self.integral = ppm.clamp(-MAX_PPM, MAX_PPM) / self.ki;
+                }
+            } else {
+                if n_early > 0 && n_late > 0 {
+                    let span = (LATE_FROM_S + SETTLE_S - EARLY_FROM_S - EARLY_TO_S) / 2.0;
+                    let slope = (late / f64::from(n_late) - early / f64::from(n_early)) / span;
+                    let ppm = (slope / self.rate * 1e6).clamp(-MAX_PPM, MAX_PPM);
+                    if self.ki > 0.0 {
+                        self.integral = ppm / self.ki;
+                    }
+                }
+            }
         }
         let target = *self.target.get_or_insert(smoothed);
         let error = smoothed - target;
@@ -124,6 +170,38 @@ impl RatioLoop {
     /// The rate the queue is counted at.
     pub fn rate(&self) -> f64 {
         self.rate
+    }
+
+    /// The drift, measured from the devices' clocks before the target is taken, ppm: the
+    /// loop starts from it (a better start than the level's slope, which the pattern of the
+    /// host's periods disturbs). Real-time safe.
+    pub fn preset(&mut self, ppm: f64) {
+        if ppm.is_finite() {
+            self.preset_ppm = Some(ppm);
+        }
+    }
+
+    /// The queue was moved on purpose by `frames` (silence added or frames dropped): the
+    /// smoothed level and the target, if taken, move with it. Real-time safe.
+    pub fn shift(&mut self, frames: f64) {
+        if let Some(l) = self.level.as_mut() {
+            *l += frames;
+        }
+        if let Some(t) = self.target.as_mut() {
+            *t += frames;
+        }
+    }
+
+    /// The queue is being moved on purpose by `frames` (an aggregate aligning its members:
+    /// silence added or frames dropped now, the host's periods paused or hurried over the
+    /// next few milliseconds) to stand at `target` frames for good. The smoothed level moves
+    /// by the whole amount at once, so that the loop takes neither the step nor the brief
+    /// transit for drift, and the target is `target` from now on. Real-time safe.
+    pub fn retarget(&mut self, frames: f64, target: f64) {
+        if let Some(l) = self.level.as_mut() {
+            *l += frames;
+        }
+        self.target = Some(target);
     }
 }
 

@@ -81,6 +81,16 @@ pub struct PortBuffers {
     pub capture_frames: u32,
 }
 
+/// Where a device's clock stands: the frames it has played (render) or recorded (capture)
+/// since its client started, and when that was so.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DevicePosition {
+    /// Frames since the client started (fractional: a position between two frames).
+    pub frames: f64,
+    /// When the position was read, ns on [`StreamPort::now_ns`]'s clock.
+    pub at_ns: u64,
+}
+
 /// The calls the stream makes on the audio clients and the clock.
 ///
 /// `open` and `close` run on the driver thread outside the real-time section (they may
@@ -112,6 +122,14 @@ pub trait StreamPort: Send {
     fn wait_event(&mut self, timeout_ms: u32) -> Wake;
     /// Sleeps `ms` milliseconds (polling streams).
     fn sleep_ms(&mut self, ms: u32);
+    /// The render device's position (IAudioClock), `None` when the port cannot tell.
+    fn render_position(&mut self) -> Result<Option<DevicePosition>, StreamError> {
+        Ok(None)
+    }
+    /// The capture device's position (IAudioClock), `None` when the port cannot tell.
+    fn capture_position(&mut self) -> Result<Option<DevicePosition>, StreamError> {
+        Ok(None)
+    }
 }
 
 /// What the stream is made of: the plan and the shape of each side.
@@ -338,6 +356,25 @@ pub struct StreamCore<P: StreamPort> {
     conversion: Option<Conversion>,
     /// Two clocks and a render resampler: the control loop that sets its ratio (no slips).
     ratio_loop: Option<RatioLoop>,
+    /// A member of an aggregate that runs on another device's clock ([`Self::as_follower`]).
+    follower: bool,
+    /// A follower's capture resampler's control loop (its input ring's level).
+    capture_loop: Option<RatioLoop>,
+    /// Device frames written to the render client since start, silence included.
+    render_written: u64,
+    /// Device frames read from the capture client since start.
+    capture_taken: u64,
+    /// A follower: when its device last showed progress (a packet, a pull), ns.
+    follower_progress_ns: u64,
+    /// A follower: the device has shown progress since start.
+    follower_started: bool,
+    /// Frames held beyond what makes a period ready ([`Self::hold`]).
+    hold_frames: u32,
+    /// Device frames still to drop from the capture side's next packets (a shift larger
+    /// than the input ring held).
+    capture_drop: u64,
+    /// Device frames still to drop from the next output written (likewise for render).
+    render_drop: u64,
 }
 
 impl<P: StreamPort> StreamCore<P> {
@@ -352,6 +389,9 @@ impl<P: StreamPort> StreamCore<P> {
             self.ratio_loop = Some(RatioLoop::new(self.rate));
         }
         self.conversion = Some(conversion);
+        if self.follower {
+            return self.as_follower();
+        }
         self
     }
 
@@ -430,7 +470,332 @@ impl<P: StreamPort> StreamCore<P> {
             host_buffer_frames: setup.host_buffer_frames as usize,
             conversion: None,
             ratio_loop: None,
+            follower: false,
+            capture_loop: None,
+            render_written: 0,
+            capture_taken: 0,
+            follower_progress_ns: 0,
+            follower_started: false,
+            hold_frames: 0,
+            capture_drop: 0,
+            render_drop: 0,
         }
+    }
+
+    /// [`DeviceStream::wait`], calling `on_wake` after each look at the device (an
+    /// aggregate services its followers there, so that none waits longer than the master's
+    /// device period, even while the master holds its periods back). Real-time safe when
+    /// `on_wake` is.
+    pub fn wait_with(
+        &mut self,
+        on_wake: &mut dyn FnMut() -> Result<(), StreamError>,
+    ) -> Result<Option<PeriodTiming>, StreamError> {
+        let entered = self.port.now_ns();
+        loop {
+            self.note_check();
+            if self.awaiting_capture {
+                self.begin_render()?;
+            }
+            if !self.awaiting_capture {
+                self.service()?;
+                on_wake()?;
+                if self.period_ready() {
+                    break;
+                }
+            }
+            let now = self.port.now_ns();
+            let waited_ms = now.saturating_sub(self.last_progress_ns) / 1_000_000;
+            let waited_ms = u32::try_from(waited_ms).unwrap_or(u32::MAX);
+            // Before the first period the device may still be waking up: a generous grace.
+            // After it, no period for `stall_ms` means the device stopped.
+            let first = self.next_index == 0;
+            let limit = if first {
+                STARTUP_GRACE_MS
+            } else {
+                self.stall_ms
+            };
+            if waited_ms >= limit {
+                return Err(if !self.woken && !self.polling {
+                    StreamError::NoWakeUp(waited_ms)
+                } else if first {
+                    StreamError::NoFirstPeriod(waited_ms)
+                } else {
+                    StreamError::Stalled(waited_ms)
+                });
+            }
+            if now.saturating_sub(entered) >= u64::from(WAIT_SLICE_MS) * 1_000_000 {
+                // No period yet: let the loop look at its stop flag, then come back.
+                return Ok(None);
+            }
+            if !self.open {
+                return Err(StreamError::Stalled(0));
+            }
+            if self.polling {
+                // A timer instead of the events: look again in a quarter period (while
+                // waiting for the first capture packet, every millisecond: when it came
+                // measures the capture delay).
+                self.port.sleep_ms(if self.awaiting_capture {
+                    STARTUP_POLL_MS
+                } else {
+                    self.poll_ms
+                });
+                let now = self.port.now_ns();
+                if !self.awaiting_capture {
+                    self.last_render_wake_ns = now;
+                }
+                self.woken = true;
+                continue;
+            }
+            // Never longer than CHECK_MS without looking: a device stall's log line can then
+            // tell a silent device from a thread that was not running.
+            match self.port.wait_event((limit - waited_ms).min(CHECK_MS)) {
+                Wake::Render => {
+                    self.woken = true;
+                    if self.has_render && !self.awaiting_capture {
+                        self.last_render_wake_ns = self.port.now_ns();
+                        self.render_due = true;
+                    }
+                }
+                Wake::Capture => self.woken = true,
+                // No event for CHECK_MS: look anyway. No period for the limit ends the stream
+                // at the top of the loop (`NoWakeUp` if not one event came since start: the
+                // device's event-driven mode does not work, and the message says what to set).
+                Wake::Timeout => {}
+                Wake::Failed(code) => return Err(StreamError::Os(code)),
+            }
+        }
+        let now = self.port.now_ns();
+        self.last_progress_ns = now;
+        let woke = self.last_data_ns.min(now);
+        // How long ago the period was complete, in frames: the captured frames beyond it, or
+        // (output only) how far the render queue is below the level that made it due.
+        let hold = self.hold_frames as usize;
+        let early = if self.has_capture {
+            self.input
+                .frames()
+                .saturating_sub(self.host_buffer_frames + hold)
+        } else {
+            // Device frames; the clock counts host frames.
+            let dev = (self.plan.output_prefill_frames as usize + hold)
+                .saturating_sub(self.output_queued() + 1);
+            (dev as f64 * self.host_rate / self.rate) as usize
+        };
+        let due = self.clock.time_of(self.next_index, woke, early as u64);
+        let lost_ns = self.clock.take_lost_ns();
+        if lost_ns > 0 {
+            self.counters.device_stalls += 1;
+            self.counters.device_stall_lost_us += lost_ns / 1000;
+            self.counters.device_stall_check_gap_us =
+                self.check_gap_max_ns[0].max(self.check_gap_max_ns[1]) / 1000;
+        }
+        let deadline = if self.has_render {
+            // The period's first output frame is taken at the pull after the `queued` frames
+            // ahead of it: it must be in WASAPI's buffer by then.
+            let queued = self.output_queued() as u64;
+            let pulls = queued / u64::from(self.plan.render_period_frames.unwrap_or(1).max(1));
+            self.last_render_wake_ns
+                .saturating_add(self.render_period_ns.saturating_mul(pulls + 1))
+        } else {
+            // Input only: before WASAPI's capture buffer overflows.
+            let room = self
+                .capture_buffer_frames
+                .saturating_sub(self.plan.capture_period_frames.unwrap_or(0));
+            due.saturating_add(self.frames_to_ns(u64::from(room)))
+        };
+        let index = self.next_index;
+        self.next_index += 1;
+        Ok(Some(PeriodTiming {
+            index,
+            due_ns: due,
+            deadline_ns: deadline,
+        }))
+    }
+
+    /// Makes the stream a follower: a member of an aggregate whose periods come from another
+    /// device's clock. Its driver calls [`Self::follow`] once per period instead of `wait`,
+    /// and each side's resampler (which must exist; 1:1 when the rates are equal) follows the
+    /// drift between this device's clock and the master's through a [`RatioLoop`] on the
+    /// side's queue level, measured from the device's position.
+    pub fn as_follower(mut self) -> Self {
+        self.follower = true;
+        self.drift_params = None;
+        if let Some(c) = &self.conversion {
+            if c.render.is_some() {
+                self.ratio_loop = Some(RatioLoop::new(self.rate));
+            }
+            if c.capture.is_some() {
+                self.capture_loop = Some(RatioLoop::new(self.host_rate));
+            }
+        }
+        self
+    }
+
+    /// A follower's turn, once per period of the master (after the master's `wait`): moves
+    /// captured packets into the input ring and queued output into the device, and checks
+    /// that the device still moves (no progress for the stall limit: `Stalled`; none within
+    /// the start-up grace: `NoFirstPeriod`). Real-time safe.
+    pub fn follow(&mut self) -> Result<(), StreamError> {
+        self.note_check();
+        let taken = self.capture_taken;
+        self.service()?;
+        let now = self.port.now_ns();
+        if self.capture_taken > taken {
+            self.follower_progress_ns = now;
+            self.follower_started = true;
+        }
+        let waited_ms = now.saturating_sub(self.follower_progress_ns) / 1_000_000;
+        let waited_ms = u32::try_from(waited_ms).unwrap_or(u32::MAX);
+        if !self.follower_started && waited_ms >= STARTUP_GRACE_MS {
+            return Err(StreamError::NoFirstPeriod(waited_ms));
+        }
+        if self.follower_started && waited_ms >= self.stall_ms {
+            return Err(StreamError::Stalled(waited_ms));
+        }
+        Ok(())
+    }
+
+    /// Frames queued for the render device (device frames): written and not yet played, by
+    /// the device's position when the port gives it, else as if the device consumed
+    /// continuously since its last pull. Real-time safe.
+    pub fn render_level(&mut self) -> f64 {
+        let now = self.port.now_ns();
+        match self.port.render_position() {
+            Ok(Some(p)) => {
+                let played = p.frames + now.saturating_sub(p.at_ns) as f64 * self.rate / 1e9;
+                (self.render_written + self.output.frames() as u64) as f64 - played
+            }
+            _ => self.output_queued() as f64 - self.played_since_pull() as f64,
+        }
+    }
+
+    /// Frames captured and not yet read by the host (host frames): the input ring plus what
+    /// the device has recorded and not yet delivered, by its position when the port gives
+    /// it. Real-time safe.
+    pub fn capture_level(&mut self) -> f64 {
+        let now = self.port.now_ns();
+        let pending = match self.port.capture_position() {
+            Ok(Some(p)) => {
+                let recorded = p.frames + now.saturating_sub(p.at_ns) as f64 * self.rate / 1e9;
+                (recorded - self.capture_taken as f64).max(0.0) * self.host_rate / self.rate
+            }
+            _ => 0.0,
+        };
+        self.input.frames() as f64 + pending
+    }
+
+    /// The capture side's latency now, host frames: how long ago the first frame the next
+    /// read returns was recorded, less the buffer's own length, plus the resampler's delay.
+    /// Taken before a read. Real-time safe.
+    pub fn capture_latency_estimate(&mut self) -> Option<f64> {
+        if !self.has_capture {
+            return None;
+        }
+        let delay = self.conversion.as_ref().map_or(0.0, |c| c.delays().0);
+        Some(self.capture_level() - self.host_buffer_frames as f64 + delay)
+    }
+
+    /// The render side's latency now, host frames: how long until the first frame of the
+    /// next write plays, the resampler's delay included. Taken before a write. Real-time
+    /// safe.
+    pub fn render_latency_estimate(&mut self) -> Option<f64> {
+        if !self.has_render {
+            return None;
+        }
+        let delay = self.conversion.as_ref().map_or(0.0, |c| c.delays().1);
+        Some((self.render_level() + delay) * self.host_rate / self.rate)
+    }
+
+    /// Moves the capture side by `frames` host frames (silence into the input ring; a
+    /// negative count drops as many frames from the packets to come); its loop expects the level to move by `in_all` in all, and holds it at
+    /// `target` (host frames) from now on when given (see [`RatioLoop::retarget`]).
+    /// Real-time safe.
+    pub fn shift_capture(&mut self, frames: i64, in_all: f64, target: Option<f64>) {
+        if frames >= 0 {
+            self.input.push_silence(frames as usize);
+        } else {
+            // Dropped from the packets to come (device frames), not from the ring: the host
+            // may read the ring's frames before the packets come (the period in progress).
+            let want = frames.unsigned_abs() as f64 * self.rate / self.host_rate.max(1.0);
+            self.capture_drop += want.round() as u64;
+        }
+        if let Some(l) = self.capture_loop.as_mut() {
+            match target {
+                Some(t) => l.retarget(in_all, t),
+                None => l.shift(in_all),
+            }
+        }
+    }
+
+    /// Moves the render side by `frames` device frames (silence into the output ring; a
+    /// negative count drops the oldest queued frames, and what the ring does not hold from the
+    /// output to come); its loop expects the level to move by `in_all` in all, and holds it
+    /// at `target` (device frames) from now on when given. Real-time safe.
+    pub fn shift_render(&mut self, frames: i64, in_all: f64, target: Option<f64>) {
+        if frames >= 0 {
+            self.output.push_silence(frames as usize);
+        } else {
+            let want = frames.unsigned_abs() as usize;
+            let dropped = self.output.discard(want.min(self.output.frames()));
+            // What the ring did not hold (it is in the device's buffer already) is dropped
+            // from the output to come.
+            self.render_drop += (want - dropped) as u64;
+        }
+        if let Some(l) = self.ratio_loop.as_mut() {
+            match target {
+                Some(t) => l.retarget(in_all, t),
+                None => l.shift(in_all),
+            }
+        }
+    }
+
+    /// Holds `frames` more before a period is ready (capture: host frames in the input ring
+    /// beyond a buffer; output only: device frames queued beyond the prefill). The host's
+    /// periods pause (capture) or hurry (output) by that much once; the side's latency grows
+    /// by it for good. Real-time safe.
+    pub fn hold(&mut self, frames: u32) {
+        if frames != self.hold_frames {
+            // The host's periods move once by the hold: not time lost by the device.
+            self.clock.reset();
+        }
+        self.hold_frames = frames;
+    }
+
+    /// The resamplers' delays, (capture in host frames, render in device frames).
+    pub fn conversion_delays(&self) -> (f64, f64) {
+        self.conversion
+            .as_ref()
+            .map_or((0.0, 0.0), Conversion::delays)
+    }
+
+    /// Where this side's device clock stands now (capture when the stream has capture, else
+    /// render), frames since its start, extrapolated from the last position read; `None`
+    /// when the port cannot tell. Real-time safe.
+    pub fn device_position(&mut self) -> Option<f64> {
+        let now = self.port.now_ns();
+        let p = if self.has_capture {
+            self.port.capture_position()
+        } else {
+            self.port.render_position()
+        };
+        p.ok()
+            .flatten()
+            .map(|p| p.frames + now.saturating_sub(p.at_ns) as f64 * self.rate / 1e9)
+    }
+
+    /// Starts the follower's loop from this drift (see [`RatioLoop::preset`]). Real-time
+    /// safe.
+    pub fn preset_drift_ppm(&mut self, ppm: f64) {
+        if let Some(l) = self.capture_loop.as_mut() {
+            l.preset(ppm);
+        }
+        if let Some(l) = self.ratio_loop.as_mut() {
+            l.preset(ppm);
+        }
+    }
+
+    /// The capture loop's correction now, ppm (`None`: no loop).
+    pub fn capture_correction_ppm(&self) -> Option<f64> {
+        self.capture_loop.as_ref().map(RatioLoop::ppm)
     }
 
     /// The port (a simulation's device state, for tests).
@@ -446,6 +811,16 @@ impl<P: StreamPort> StreamCore<P> {
     /// The plan the stream runs (device frames; see [`RingPlan::on_device`]).
     pub fn plan(&self) -> &RingPlan {
         &self.plan
+    }
+
+    /// The device's rate (the rings' on the device side), frames per second.
+    pub fn device_rate(&self) -> f64 {
+        self.rate
+    }
+
+    /// The host's rate, frames per second.
+    pub fn host_rate(&self) -> f64 {
+        self.host_rate
     }
 
     /// The ASIO buffer, host frames.
@@ -485,13 +860,30 @@ impl<P: StreamPort> StreamCore<P> {
                 let counters = &mut self.counters;
                 let first = !self.captured_any;
                 let captured_any = &mut self.captured_any;
+                let taken = &mut self.capture_taken;
                 let mut conversion = self.conversion.as_mut().and_then(|c| {
                     c.capture
                         .as_mut()
                         .map(|r| (r, &mut c.samples_in, &mut c.samples_out, &mut c.bytes))
                 });
                 let mut newest = NewestPacket::default();
+                let drop = &mut self.capture_drop;
                 self.port.read_packet(&mut |packet| {
+                    // Every frame leaves the device, kept or not.
+                    *taken += u64::from(packet.frames);
+                    // A shift still owed: the packet's first frames are not kept.
+                    let skip = (*drop).min(u64::from(packet.frames)) as u32;
+                    *drop -= u64::from(skip);
+                    let frame_bytes = packet
+                        .data
+                        .map_or(0, |d| d.len() / (packet.frames.max(1) as usize));
+                    let packet = Packet {
+                        data: packet
+                            .data
+                            .map(|d| d.get(skip as usize * frame_bytes..).unwrap_or_default()),
+                        frames: packet.frames - skip,
+                        ..packet
+                    };
                     match (conversion.as_mut(), packet.data) {
                         (Some((r, samples_in, samples_out, bytes)), data) => {
                             let frames = packet.frames as usize;
@@ -552,6 +944,7 @@ impl<P: StreamPort> StreamCore<P> {
                     rest.fill(0);
                 }
             })?;
+            self.render_written += u64::from(frames);
             if short {
                 self.counters.output_underruns += 1;
             }
@@ -560,6 +953,11 @@ impl<P: StreamPort> StreamCore<P> {
             return Ok(());
         }
         let padding = self.port.padding()?;
+        if padding < self.render_padding {
+            // The device pulled since the last feed (a follower's sign of life).
+            self.follower_progress_ns = self.port.now_ns();
+            self.follower_started = true;
+        }
         let room = self.render_buffer_frames.saturating_sub(padding);
         let frames = room.min(u32::try_from(self.output.frames()).unwrap_or(u32::MAX));
         let output = &mut self.output;
@@ -571,6 +969,7 @@ impl<P: StreamPort> StreamCore<P> {
             }
         })?;
         self.render_padding = padding + frames;
+        self.render_written += u64::from(frames);
         Ok(())
     }
 
@@ -600,6 +999,7 @@ impl<P: StreamPort> StreamCore<P> {
             let prefill = self.plan.output_prefill_frames;
             let now = prefill.min(self.render_buffer_frames);
             self.port.write_silence(now)?;
+            self.render_written += u64::from(now);
             self.output.push_silence((prefill - now) as usize);
             self.render_padding = if self.render_exclusive { 0 } else { now };
             self.render_due = false;
@@ -616,7 +1016,9 @@ impl<P: StreamPort> StreamCore<P> {
         }
         let mut newest = NewestPacket::default();
         while self.port.next_packet_frames()? > 0 {
+            let taken = &mut self.capture_taken;
             self.port.read_packet(&mut |packet| {
+                *taken += u64::from(packet.frames);
                 newest = NewestPacket {
                     frames: packet.frames,
                     first_frame_age_ns: packet.first_frame_age_ns,
@@ -721,10 +1123,12 @@ impl<P: StreamPort> StreamCore<P> {
     /// Whether the next ASIO period can run: a whole buffer of (host) frames captured, or
     /// (output only) the render queue below the prefill. Real-time safe.
     fn period_ready(&self) -> bool {
+        let hold = self.hold_frames as usize;
         if self.has_capture {
-            self.input.frames() >= self.host_buffer_frames
+            self.input.frames() >= self.host_buffer_frames + hold
         } else {
-            self.has_render && self.output_queued() < self.plan.output_prefill_frames as usize
+            self.has_render
+                && self.output_queued() < self.plan.output_prefill_frames as usize + hold
         }
     }
 }
@@ -755,6 +1159,15 @@ impl<P: StreamPort> DeviceStream for StreamCore<P> {
         if let Some(l) = self.ratio_loop.as_mut() {
             *l = RatioLoop::new(self.rate);
         }
+        if let Some(l) = self.capture_loop.as_mut() {
+            *l = RatioLoop::new(self.host_rate);
+        }
+        self.render_written = 0;
+        self.capture_taken = 0;
+        self.follower_started = false;
+        self.hold_frames = 0;
+        self.capture_drop = 0;
+        self.render_drop = 0;
         let buffers = self.port.open()?;
         self.render_buffer_frames = buffers.render_frames;
         if self.has_capture {
@@ -770,131 +1183,29 @@ impl<P: StreamPort> DeviceStream for StreamCore<P> {
         self.last_render_wake_ns = now;
         self.last_check_ns = now;
         self.check_second_ns = now;
+        self.follower_progress_ns = now;
         Ok(())
     }
 
     fn wait(&mut self) -> Result<Option<PeriodTiming>, StreamError> {
-        let entered = self.port.now_ns();
-        loop {
-            self.note_check();
-            if self.awaiting_capture {
-                self.begin_render()?;
-            }
-            if !self.awaiting_capture {
-                self.service()?;
-                if self.period_ready() {
-                    break;
-                }
-            }
-            let now = self.port.now_ns();
-            let waited_ms = now.saturating_sub(self.last_progress_ns) / 1_000_000;
-            let waited_ms = u32::try_from(waited_ms).unwrap_or(u32::MAX);
-            // Before the first period the device may still be waking up: a generous grace.
-            // After it, no period for `stall_ms` means the device stopped.
-            let first = self.next_index == 0;
-            let limit = if first {
-                STARTUP_GRACE_MS
-            } else {
-                self.stall_ms
-            };
-            if waited_ms >= limit {
-                return Err(if !self.woken && !self.polling {
-                    StreamError::NoWakeUp(waited_ms)
-                } else if first {
-                    StreamError::NoFirstPeriod(waited_ms)
-                } else {
-                    StreamError::Stalled(waited_ms)
-                });
-            }
-            if now.saturating_sub(entered) >= u64::from(WAIT_SLICE_MS) * 1_000_000 {
-                // No period yet: let the loop look at its stop flag, then come back.
-                return Ok(None);
-            }
-            if !self.open {
-                return Err(StreamError::Stalled(0));
-            }
-            if self.polling {
-                // A timer instead of the events: look again in a quarter period (while
-                // waiting for the first capture packet, every millisecond: when it came
-                // measures the capture delay).
-                self.port.sleep_ms(if self.awaiting_capture {
-                    STARTUP_POLL_MS
-                } else {
-                    self.poll_ms
-                });
-                let now = self.port.now_ns();
-                if !self.awaiting_capture {
-                    self.last_render_wake_ns = now;
-                }
-                self.woken = true;
-                continue;
-            }
-            // Never longer than CHECK_MS without looking: a device stall's log line can then
-            // tell a silent device from a thread that was not running.
-            match self.port.wait_event((limit - waited_ms).min(CHECK_MS)) {
-                Wake::Render => {
-                    self.woken = true;
-                    if self.has_render && !self.awaiting_capture {
-                        self.last_render_wake_ns = self.port.now_ns();
-                        self.render_due = true;
-                    }
-                }
-                Wake::Capture => self.woken = true,
-                // No event for CHECK_MS: look anyway. No period for the limit ends the stream
-                // at the top of the loop (`NoWakeUp` if not one event came since start: the
-                // device's event-driven mode does not work, and the message says what to set).
-                Wake::Timeout => {}
-                Wake::Failed(code) => return Err(StreamError::Os(code)),
-            }
-        }
-        let now = self.port.now_ns();
-        self.last_progress_ns = now;
-        let woke = self.last_data_ns.min(now);
-        // How long ago the period was complete, in frames: the captured frames beyond it, or
-        // (output only) how far the render queue is below the level that made it due.
-        let early = if self.has_capture {
-            self.input.frames().saturating_sub(self.host_buffer_frames)
-        } else {
-            // Device frames; the clock counts host frames.
-            let dev =
-                (self.plan.output_prefill_frames as usize).saturating_sub(self.output_queued() + 1);
-            (dev as f64 * self.host_rate / self.rate) as usize
-        };
-        let due = self.clock.time_of(self.next_index, woke, early as u64);
-        let lost_ns = self.clock.take_lost_ns();
-        if lost_ns > 0 {
-            self.counters.device_stalls += 1;
-            self.counters.device_stall_lost_us += lost_ns / 1000;
-            self.counters.device_stall_check_gap_us =
-                self.check_gap_max_ns[0].max(self.check_gap_max_ns[1]) / 1000;
-        }
-        let deadline = if self.has_render {
-            // The period's first output frame is taken at the pull after the `queued` frames
-            // ahead of it: it must be in WASAPI's buffer by then.
-            let queued = self.output_queued() as u64;
-            let pulls = queued / u64::from(self.plan.render_period_frames.unwrap_or(1).max(1));
-            self.last_render_wake_ns
-                .saturating_add(self.render_period_ns.saturating_mul(pulls + 1))
-        } else {
-            // Input only: before WASAPI's capture buffer overflows.
-            let room = self
-                .capture_buffer_frames
-                .saturating_sub(self.plan.capture_period_frames.unwrap_or(0));
-            due.saturating_add(self.frames_to_ns(u64::from(room)))
-        };
-        let index = self.next_index;
-        self.next_index += 1;
-        Ok(Some(PeriodTiming {
-            index,
-            due_ns: due,
-            deadline_ns: deadline,
-        }))
+        self.wait_with(&mut || Ok(()))
     }
 
     fn read(&mut self, dst: &mut [u8]) -> Result<(), StreamError> {
         if !self.has_capture {
             dst.fill(0);
             return Ok(());
+        }
+        if self.capture_loop.is_some() {
+            let level = self.capture_level();
+            let frames = u32::try_from(self.host_buffer_frames).unwrap_or(u32::MAX);
+            let host_rate = self.host_rate;
+            if let (Some(lp), Some(r)) = (
+                self.capture_loop.as_mut(),
+                self.conversion.as_mut().and_then(|c| c.capture.as_mut()),
+            ) {
+                r.set_ratio_adjust(lp.period(level, frames, host_rate));
+            }
         }
         let got = self.input.pop_into(dst);
         let frame = self.input.frame_bytes();
@@ -920,7 +1231,11 @@ impl<P: StreamPort> DeviceStream for StreamCore<P> {
         let result = match conversion.render.as_mut() {
             Some(r) => {
                 let frames = src.len() / (4 * r.channels()).max(1);
-                let level = self.output_queued() as f64 - self.played_since_pull() as f64;
+                let level = if self.follower {
+                    self.render_level()
+                } else {
+                    self.output_queued() as f64 - self.played_since_pull() as f64
+                };
                 if let Some(lp) = self.ratio_loop.as_mut() {
                     let factor = lp.period(
                         level,
@@ -970,6 +1285,10 @@ impl<P: StreamPort> StreamCore<P> {
     /// Queues one period of device frames for playback (see [`DeviceStream::write`]).
     /// Real-time safe.
     fn queue_output(&mut self, src: &[u8]) -> Result<(), StreamError> {
+        let frame_bytes = self.output.frame_bytes().max(1);
+        let skip = self.render_drop.min((src.len() / frame_bytes) as u64);
+        self.render_drop -= skip;
+        let src = src.get(skip as usize * frame_bytes..).unwrap_or_default();
         let frames = src.len() / self.output.frame_bytes();
         // High-water mark: the most the plan queues plus a period of jitter on either side.
         // A render side that stalls and then catches up (Wine's timer thread does) passes it

@@ -24,14 +24,30 @@
 //! * **Schedules.** A side may follow a recorded schedule ([`crate::stream::trace`])
 //!   instead of the ideal clock: each entry is when a pull or packet happened and its size.
 //!
+//! * **Worlds.** Several ports may share one timeline ([`SimWorld`]): the devices of an
+//!   aggregate. Time moves when any of them waits; the others catch up when next called.
+//!   Their sound meets in the world's air: a capture side in a world (without `loopback`)
+//!   records, on each channel, the sum of what every render side of the world plays on that
+//!   channel at the instant of each captured frame (the frame playing then; each device on
+//!   its own clock). A render side's frame `n` (counted from the first frame written,
+//!   silence included) plays at device frame `D + n`: the model assumes no underrun, which
+//!   the counters report.
+//! * **Positions.** [`StreamPort::render_position`] and [`StreamPort::capture_position`]
+//!   give the frames played since the first pull and recorded since the start, continuously
+//!   (as IAudioClock's position moves).
+//!
 //! Samples are `f32`, `channels` per frame (a frame number up to 2²⁴ is exact). The simulation allocates freely: it is test
 //! equipment, not part of the real-time path.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use tenuto_engine::sync::Mutex;
 
 use tenuto_engine::device::StreamError;
 
-use super::{Packet, PortBuffers, StreamPort, Wake, DISCONTINUITY};
+use super::{DevicePosition, Packet, PortBuffers, StreamPort, Wake, DISCONTINUITY};
 
 /// `AUDCLNT_E_BUFFER_TOO_LARGE`: a write asked for more than the free space.
 pub const BUFFER_TOO_LARGE: u32 = 0x8889_0006;
@@ -130,6 +146,56 @@ pub struct SimCounters {
 
 const ORIGIN_NS: u64 = 1_000_000_000;
 
+/// What one render side of a world plays: its written frames by number.
+#[derive(Debug)]
+struct Voice {
+    channels: usize,
+    frame_ns: f64,
+    /// Device frame of the first pull (`D`), once started.
+    first_frame: Option<f64>,
+    /// Frame number of `samples[0]`.
+    base: u64,
+    /// Interleaved samples of frames `base …`.
+    samples: VecDeque<f32>,
+}
+
+#[derive(Debug)]
+struct WorldState {
+    voices: Vec<Voice>,
+}
+
+/// A timeline shared by several simulated devices (see the module documentation).
+#[derive(Debug, Clone)]
+pub struct SimWorld {
+    now: Arc<AtomicU64>,
+    state: Arc<Mutex<WorldState>>,
+}
+
+impl Default for SimWorld {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SimWorld {
+    /// An empty world at the origin of time.
+    pub fn new() -> Self {
+        Self {
+            now: Arc::new(AtomicU64::new(ORIGIN_NS)),
+            state: Arc::new(Mutex::new(WorldState { voices: Vec::new() })),
+        }
+    }
+
+    /// Simulated time since the origin, ns.
+    pub fn elapsed_ns(&self) -> u64 {
+        self.now.load(Ordering::Relaxed) - ORIGIN_NS
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, WorldState> {
+        self.state.lock()
+    }
+}
+
 #[derive(Debug)]
 struct RenderState {
     side: SimSide,
@@ -175,6 +241,8 @@ pub struct SimPort {
     counters: SimCounters,
     /// Scratch for the packet lent to `read_packet` (bytes).
     scratch: Vec<u8>,
+    /// The shared timeline, and this port's voice in its air (render sides).
+    world: Option<(SimWorld, Option<usize>)>,
 }
 
 impl SimPort {
@@ -194,7 +262,71 @@ impl SimPort {
             played_from: 0,
             counters: SimCounters::default(),
             scratch: Vec::new(),
+            world: None,
         }
+    }
+
+    /// A closed device on `world`'s timeline; its render side plays into the world's air.
+    pub fn in_world(config: SimConfig, world: &SimWorld) -> Self {
+        let mut port = Self::new(config);
+        let voice = port.config.render.as_ref().map(|side| {
+            let mut state = world.state();
+            state.voices.push(Voice {
+                channels: port.config.channels.max(1),
+                frame_ns: port.frame_ns(side),
+                first_frame: None,
+                base: 0,
+                samples: VecDeque::new(),
+            });
+            state.voices.len() - 1
+        });
+        port.now = world.now.load(Ordering::Relaxed);
+        port.world = Some((world.clone(), voice));
+        port
+    }
+
+    /// Brings the device up to the world's time (ports outside a world: nothing to do).
+    fn sync(&mut self) {
+        let Some((world, _)) = &self.world else {
+            return;
+        };
+        let t = world.now.load(Ordering::Relaxed);
+        if t > self.now {
+            self.advance_to(t);
+        }
+    }
+
+    /// Publishes this device's time to the world after a wait.
+    fn publish(&self) {
+        if let Some((world, _)) = &self.world {
+            world.now.fetch_max(self.now, Ordering::Relaxed);
+        }
+    }
+
+    /// The device frame (fractional) at wall time `wall` on `side`'s clock.
+    fn device_frame(&self, side: &SimSide, wall: u64) -> f64 {
+        self.device_ns(wall) / self.frame_ns(side)
+    }
+
+    /// What the world's air carries on `channel` at wall time `wall`.
+    fn air(&self, state: &WorldState, channel: usize, wall: u64) -> f32 {
+        let dev = self.device_ns(wall);
+        state
+            .voices
+            .iter()
+            .filter(|v| channel < v.channels)
+            .map(|v| {
+                let Some(first) = v.first_frame else {
+                    return 0.0;
+                };
+                let n = (dev / v.frame_ns - first).floor();
+                if n < v.base as f64 {
+                    return 0.0;
+                }
+                let i = (n as u64 - v.base) as usize * v.channels + channel;
+                v.samples.get(i).copied().unwrap_or(0.0)
+            })
+            .sum()
     }
 
     /// What the device saw.
@@ -313,24 +445,40 @@ impl SimPort {
 
     fn make_packet(&mut self, at: u64, frames: u32) {
         let ch = self.channels();
-        let rate = self.config.rate;
-        let Some(c) = self.capture.as_mut() else {
+        let Some(c) = self.capture.as_ref() else {
             return;
         };
         let first = c.first_frame as u64 + c.recorded;
+        let frame_ns = self.frame_ns(&c.side);
         let mut samples = Vec::with_capacity(frames as usize * ch);
-        for f in 0..u64::from(frames) {
-            let frame = first + f;
-            let value = if self.config.loopback {
-                frame
-                    .checked_sub(self.played_from)
-                    .and_then(|i| self.played.get(i as usize * ch).copied())
-                    .unwrap_or(0.0)
-            } else {
-                (frame % (1 << 24)) as f32
-            };
-            samples.extend(std::iter::repeat_n(value, ch));
+        match self.world.as_ref().filter(|_| !self.config.loopback) {
+            Some((world, _)) => {
+                let state = world.state();
+                for f in 0..u64::from(frames) {
+                    let wall = self.wall_ns((first + f) as f64 * frame_ns);
+                    for k in 0..ch {
+                        samples.push(self.air(&state, k, wall));
+                    }
+                }
+            }
+            None => {
+                for f in 0..u64::from(frames) {
+                    let frame = first + f;
+                    let value = if self.config.loopback {
+                        frame
+                            .checked_sub(self.played_from)
+                            .and_then(|i| self.played.get(i as usize * ch).copied())
+                            .unwrap_or(0.0)
+                    } else {
+                        (frame % (1 << 24)) as f32
+                    };
+                    samples.extend(std::iter::repeat_n(value, ch));
+                }
+            }
         }
+        let Some(c) = self.capture.as_mut() else {
+            return;
+        };
         c.made += 1;
         c.recorded += u64::from(frames);
         self.counters.packets += 1;
@@ -342,7 +490,6 @@ impl SimPort {
             c.ready.push_back((at, samples));
         }
         self.capture_signalled = true;
-        let _ = rate;
     }
 
     /// Runs the device up to wall time `t`.
@@ -392,6 +539,16 @@ impl SimPort {
         r % (self.config.wake_jitter_ns + 1)
     }
 
+    /// Frames the render side has played since its first pull, as the device's clock moves.
+    fn render_position_now(&self) -> Option<DevicePosition> {
+        let r = self.render.as_ref().filter(|r| r.started)?;
+        let frames = (self.device_frame(&r.side, self.now) - r.first_frame).max(0.0);
+        Some(DevicePosition {
+            frames,
+            at_ns: self.now,
+        })
+    }
+
     fn not_open() -> StreamError {
         StreamError::Stalled(0)
     }
@@ -399,10 +556,14 @@ impl SimPort {
 
 impl StreamPort for SimPort {
     fn now_ns(&self) -> u64 {
-        self.now
+        match &self.world {
+            Some((world, _)) => self.now.max(world.now.load(Ordering::Relaxed)),
+            None => self.now,
+        }
     }
 
     fn open(&mut self) -> Result<PortBuffers, StreamError> {
+        self.sync();
         self.close();
         self.open = true;
         Ok(PortBuffers {
@@ -412,6 +573,7 @@ impl StreamPort for SimPort {
     }
 
     fn start_capture(&mut self) -> Result<(), StreamError> {
+        self.sync();
         let side = self.config.capture.clone().ok_or_else(Self::not_open)?;
         let first_frame = (self.device_ns(self.now) / self.frame_ns(&side)).ceil();
         self.capture = Some(CaptureState {
@@ -427,9 +589,19 @@ impl StreamPort for SimPort {
     }
 
     fn start_render(&mut self) -> Result<(), StreamError> {
+        self.sync();
         let side = self.config.render.clone().ok_or_else(Self::not_open)?;
         let first = self.device_ns(self.now) + side.first_after_ns as f64;
         let first_frame = (first / self.frame_ns(&side)).ceil();
+        if let Some((world, Some(voice))) = &self.world {
+            if let Some(v) = world.state().voices.get_mut(*voice) {
+                v.first_frame = Some(first_frame);
+                v.base = 0;
+                // The frames written before the start (the prefill) are frames 0 ….
+                let written = self.render.as_ref().map_or(0, |r| r.buffer.len());
+                v.samples.drain(..v.samples.len().saturating_sub(written));
+            }
+        }
         let buffer = self.render.take().map(|r| r.buffer).unwrap_or_default();
         self.render = Some(RenderState {
             side,
@@ -454,12 +626,14 @@ impl StreamPort for SimPort {
     }
 
     fn next_packet_frames(&mut self) -> Result<u32, StreamError> {
+        self.sync();
         let ch = self.channels();
         let c = self.capture.as_ref().ok_or_else(Self::not_open)?;
         Ok(c.ready.front().map_or(0, |(_, p)| (p.len() / ch) as u32))
     }
 
     fn read_packet(&mut self, take: &mut dyn FnMut(Packet<'_>)) -> Result<u32, StreamError> {
+        self.sync();
         let ch = self.channels();
         let now = self.now;
         let c = self.capture.as_mut().ok_or_else(Self::not_open)?;
@@ -496,6 +670,7 @@ impl StreamPort for SimPort {
     }
 
     fn padding(&mut self) -> Result<u32, StreamError> {
+        self.sync();
         if !self.open {
             return Err(Self::not_open());
         }
@@ -503,6 +678,7 @@ impl StreamPort for SimPort {
     }
 
     fn write(&mut self, frames: u32, fill: &mut dyn FnMut(&mut [u8])) -> Result<(), StreamError> {
+        self.sync();
         let ch = self.channels();
         let capacity = self.config.render.as_ref().map_or(0, |s| s.buffer_frames) as usize;
         if self.render_padding() + frames as usize > capacity {
@@ -511,6 +687,25 @@ impl StreamPort for SimPort {
         self.scratch.clear();
         self.scratch.resize(frames as usize * ch * 4, 0);
         fill(&mut self.scratch);
+        if let Some((world, Some(voice))) = &self.world {
+            let played = self.render_position_now().map_or(0.0, |p| p.frames);
+            let rate = f64::from(self.config.rate);
+            if let Some(v) = world.state().voices.get_mut(*voice) {
+                v.samples.extend(
+                    self.scratch
+                        .chunks_exact(4)
+                        .map(|b| b.try_into().map_or(0.0, f32::from_le_bytes)),
+                );
+                // Keep two seconds of what has been played (captures look back that far
+                // at most) and all that has not.
+                let keep_from = (played - 2.0 * rate).max(0.0) as u64;
+                if keep_from > v.base {
+                    let drop = ((keep_from - v.base) as usize).min(v.samples.len() / v.channels);
+                    v.samples.drain(..drop * v.channels);
+                    v.base += drop as u64;
+                }
+            }
+        }
         let samples = self
             .scratch
             .chunks_exact(4)
@@ -540,6 +735,7 @@ impl StreamPort for SimPort {
     }
 
     fn wait_event(&mut self, timeout_ms: u32) -> Wake {
+        self.sync();
         if !self.open {
             return Wake::Failed(0);
         }
@@ -561,10 +757,12 @@ impl StreamPort for SimPort {
                 }
                 None => {
                     self.advance_to(deadline);
+                    self.publish();
                     return Wake::Timeout;
                 }
             }
         }
+        self.publish();
         if std::mem::take(&mut self.render_signalled) {
             Wake::Render
         } else if std::mem::take(&mut self.capture_signalled) {
@@ -575,9 +773,28 @@ impl StreamPort for SimPort {
     }
 
     fn sleep_ms(&mut self, ms: u32) {
+        self.sync();
         let late = self.jitter();
         self.advance_to(self.now + u64::from(ms) * 1_000_000 + late);
+        self.publish();
         self.render_signalled = false;
         self.capture_signalled = false;
+    }
+
+    fn render_position(&mut self) -> Result<Option<DevicePosition>, StreamError> {
+        self.sync();
+        Ok(self.render_position_now())
+    }
+
+    fn capture_position(&mut self) -> Result<Option<DevicePosition>, StreamError> {
+        self.sync();
+        let Some(c) = self.capture.as_ref() else {
+            return Ok(None);
+        };
+        let frames = (self.device_frame(&c.side, self.now) - c.first_frame).max(0.0);
+        Ok(Some(DevicePosition {
+            frames,
+            at_ns: self.now,
+        }))
     }
 }

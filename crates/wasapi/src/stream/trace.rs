@@ -374,4 +374,12 @@ impl<P: StreamPort> StreamPort for Recorder<P> {
     fn sleep_ms(&mut self, ms: u32) {
         self.inner.sleep_ms(ms);
     }
+
+    fn render_position(&mut self) -> Result<Option<super::DevicePosition>, StreamError> {
+        self.inner.render_position()
+    }
+
+    fn capture_position(&mut self) -> Result<Option<super::DevicePosition>, StreamError> {
+        self.inner.capture_position()
+    }
 }

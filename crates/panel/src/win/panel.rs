@@ -510,9 +510,6 @@ pub(crate) struct Panel {
     /// The output and input endpoint lists as edited (saved by Apply).
     out_list: EndpointList,
     in_list: EndpointList,
-    /// Set while the panel itself writes the channels boxes, whose change
-    /// notifications are then not the user's.
-    syncing: bool,
     /// "Keep the host's priority" rather than "Manual priority", remembered
     /// while the radio buttons are off (MMCSS or Auto checked).
     keep_host: bool,
@@ -562,7 +559,6 @@ impl Panel {
             device_error,
             out_list: EndpointList::new(loaded_lists.0),
             in_list: EndpointList::new(loaded_lists.1),
-            syncing: false,
             keep_host: false,
             dpi: 96,
             font: None,
@@ -754,9 +750,12 @@ impl Panel {
             .filter(|c| c.kind() == Kind::Combo)
             .collect();
         for c in combos {
-            let key = match (c, &self.profile_key) {
-                (C::Profile, Some(k)) => k.clone(),
-                _ => c.key().map(str::to_owned).unwrap_or_default(),
+            // The device drop-downs show their list's selected entry (`show_list`).
+            let key = match (c, &self.profile_key, c.key()) {
+                (C::Profile, Some(k), _) => k.clone(),
+                (C::Profile, None, _) => String::new(),
+                (_, _, Some(k)) => k.to_owned(),
+                (_, _, None) => continue,
             };
             let v = if c == C::Profile && self.profile_key.is_none() {
                 "none".to_owned()
@@ -825,11 +824,11 @@ impl Panel {
             .as_ref()
             .and_then(|e| e.channels_text())
             .unwrap_or_default();
+        // The box's own change notification, sent while this handler runs, is not
+        // delivered (`sys` refuses re-entry), so writing it changes nothing else.
         if let Some(w) = self.ctl(k.channels) {
             if sys::text_of(w) != channels {
-                self.syncing = true;
                 sys::set_text(w, &channels);
-                self.syncing = false;
             }
         }
     }
@@ -866,12 +865,12 @@ impl Panel {
                 None => Ok(()),
             }
         } else if c == k.channels && code == sys::codes::EN_CHANGE as u16 {
-            if self.syncing {
-                return;
-            }
+            // The box keeps what is typed (rewriting it would move the caret under the
+            // user's fingers); the list shows the channels the entry takes, the last
+            // valid ones while the text is not, and Apply refuses such a text.
             let text = self.ctl(k.channels).map(sys::text_of).unwrap_or_default();
+            let side = if d == Dir::Out { "output" } else { "input" };
             match self.list_mut(d).set_channels(&text) {
-                // The box keeps what is typed; the list shows what is valid.
                 Ok(()) => {
                     let labels = self.list(d).labels(devices.as_deref());
                     let selected = self.list(d).selected;
@@ -880,10 +879,13 @@ impl Panel {
                         sys::list_select(w, selected);
                     }
                     self.changed();
-                    return;
                 }
-                Err(e) => Err(e),
+                Err(e) => {
+                    self.note = Note::Error(format!("The selected {side} device's {e}"));
+                    self.refresh_note();
+                }
             }
+            return;
         } else if code == sys::codes::BN_CLICKED as u16 {
             let list = self.list_mut(d);
             if c == k.add {
@@ -1319,6 +1321,11 @@ impl Panel {
 
     fn changed(&mut self) {
         self.update_dependents();
+        if let Some(why) = self.channels_problem() {
+            self.note = Note::Error(format!("Not valid: {why}"));
+            self.refresh_note();
+            return;
+        }
         if matches!(self.note, Note::Error(_)) {
             if form::apply(&self.original, self.profile_key.as_deref(), &self.values()).is_ok() {
                 self.note = Note::Hint(String::new());
@@ -1380,7 +1387,24 @@ impl Panel {
         }
     }
 
+    /// Why a channels box holds what its entry cannot take (the entry keeps its last
+    /// valid channels meanwhile), naming the list; `None` when both are valid.
+    fn channels_problem(&self) -> Option<String> {
+        Dir::BOTH.into_iter().find_map(|d| {
+            self.list(d).current()?;
+            let text = self.ctl(d.controls().channels).map(sys::text_of)?;
+            let why = tenuto_settings::EndpointEntry::parse_channels(&text).err()?;
+            let list = if d == Dir::Out { "output" } else { "input" };
+            Some(format!("the selected {list} device's {why}"))
+        })
+    }
+
     fn apply(&mut self) {
+        if let Some(why) = self.channels_problem() {
+            self.note = Note::Error(format!("Not saved: {why}"));
+            self.refresh_note();
+            return;
+        }
         let values = self.values();
         let (settings, changed) =
             match form::apply(&self.original, self.profile_key.as_deref(), &values) {
@@ -1549,9 +1573,15 @@ impl sys::Handler for Panel {
                 } else if Some(ctl) == self.ctl(C::Warning) {
                     let realtime = self.selected_value(C::Class).as_deref() == Some("realtime");
                     Some(if realtime { RED } else { GREY })
-                } else if [C::BufferNote, C::ProfileNote, C::FilePath]
-                    .iter()
-                    .any(|c| self.ctl(*c) == Some(ctl))
+                } else if [
+                    C::BufferNote,
+                    C::ProfileNote,
+                    C::FilePath,
+                    C::OutChHint,
+                    C::InChHint,
+                ]
+                .iter()
+                .any(|c| self.ctl(*c) == Some(ctl))
                 {
                     Some(GREY)
                 } else {

@@ -5,8 +5,8 @@
 //! ending it. A broken terminal UI (nothing drawn, frozen counters, no events, no exit)
 //! fails it.
 //!
-//! Needs tmux. Outside `cargo xtask test` a machine without it skips with a message; where
-//! the harness declares tmux (`TENUTO_HARNESS` names `tmux`), its absence fails the test.
+//! Needs tmux: without it the test fails, saying so (`cargo xtask test` installs it). The
+//! same screen under Wine's console is crates/cli/tests/monitor_wine.rs.
 
 #![cfg(unix)]
 

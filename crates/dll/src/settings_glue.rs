@@ -250,7 +250,8 @@ fn wasapi_config(settings: &Settings) -> tenuto_wasapi::WasapiConfig {
         WasapiModeSetting,
     };
     use tenuto_wasapi::{EndpointChoice, Mode, OutputSafety, WasapiConfig};
-    // The first endpoint of each list; an empty list is off.
+    // One endpoint per direction (several go to the aggregate, `aggregate_config`); an
+    // empty list is off.
     let choice = |list: &[EndpointEntry]| match list.first().map(|e| &e.endpoint) {
         None | Some(EndpointSetting::Off) => EndpointChoice::Off,
         Some(EndpointSetting::Default) => EndpointChoice::Default,
@@ -277,8 +278,84 @@ fn wasapi_config(settings: &Settings) -> tenuto_wasapi::WasapiConfig {
         missing_falls_back: w.missing_device == MissingDeviceSetting::Default,
         convert_rates: w.convert_rate,
         preferred_buffer_frames: settings.driver.buffer_size,
+        // winepulse's positions do not follow its data (see the field's documentation).
+        positions: !tenuto_win::is_wine(),
         ..WasapiConfig::default()
     }
+}
+
+/// Whether the settings ask for an aggregate: several endpoints in a direction, a channel
+/// selection, a named clock, or endpoints to leave out when missing (in the shared modes;
+/// exclusive mode takes one endpoint per direction, and a missing one fails `init()`).
+/// Otherwise one [`tenuto_wasapi::WasapiDevice`] streams, as it always has.
+#[cfg(windows)]
+fn wants_aggregate(settings: &Settings) -> bool {
+    use tenuto_settings::{ClockSetting, MissingDeviceSetting, WasapiModeSetting};
+    let w = &settings.wasapi;
+    let lists = [&w.output, &w.input];
+    lists.iter().any(|l| l.len() > 1)
+        || lists.iter().any(|l| l.iter().any(|e| e.channels.is_some()))
+        || w.clock != ClockSetting::Auto
+        || (w.missing_device == MissingDeviceSetting::Skip
+            && w.mode != WasapiModeSetting::Exclusive)
+}
+
+/// The aggregate the settings describe ([`wants_aggregate`]).
+#[cfg(windows)]
+fn aggregate_config(settings: &Settings) -> tenuto_wasapi::AggregateConfig {
+    use tenuto_settings::{ClockSetting, EndpointEntry, EndpointSetting, MissingDeviceSetting};
+    use tenuto_wasapi::{AggregateConfig, ClockChoice, EndpointChoice, EndpointSpec};
+    let specs = |list: &[EndpointEntry]| {
+        list.iter()
+            .filter_map(|e| {
+                let choice = match &e.endpoint {
+                    EndpointSetting::Off => return None,
+                    EndpointSetting::Default => EndpointChoice::Default,
+                    EndpointSetting::Device(id) => EndpointChoice::Id(id.clone()),
+                };
+                Some(EndpointSpec {
+                    choice,
+                    channels: e.channels.clone(),
+                })
+            })
+            .collect()
+    };
+    let w = &settings.wasapi;
+    AggregateConfig {
+        outputs: specs(&w.output),
+        inputs: specs(&w.input),
+        clock: match &w.clock {
+            ClockSetting::Auto => ClockChoice::Auto,
+            ClockSetting::Endpoint(e) => ClockChoice::Endpoint(e.clone()),
+        },
+        skip_missing: w.missing_device == MissingDeviceSetting::Skip,
+        base: wasapi_config(settings),
+    }
+}
+
+/// Asks the host for a reset when a device change concerns an endpoint in use, and logs
+/// it (called on a thread of Windows' choosing).
+#[cfg(windows)]
+fn change_handler(links: &Links) -> tenuto_wasapi::ChangeHandler {
+    let on_change = links.clone();
+    Arc::new(move |change| {
+        let asked = on_change
+            .shared
+            .get()
+            .and_then(Weak::upgrade)
+            .is_some_and(|shared| shared.request_reset());
+        on_change.log(
+            "warn",
+            format!(
+                "device change: {change}; {}",
+                if asked {
+                    "asked the host to reset the driver"
+                } else {
+                    "not streaming, so the host's next init() picks it up"
+                }
+            ),
+        );
+    })
 }
 
 #[cfg(windows)]
@@ -286,8 +363,14 @@ fn wasapi_device(
     settings: &Settings,
     links: &Links,
 ) -> (Box<dyn tenuto_engine::Device>, Option<String>) {
-    let on_change = links.clone();
     let on_note = links.clone();
+    if wants_aggregate(settings) {
+        let device = tenuto_wasapi::AggregateDevice::deferred(aggregate_config(settings))
+            .on_change(change_handler(links))
+            .on_note(Arc::new(move |note| on_note.log("info", note.to_owned())));
+        return (Box::new(device), None);
+    }
+    let on_change = links.clone();
     let on_stream_note = links.clone();
     let device = tenuto_wasapi::WasapiDevice::deferred(wasapi_config(settings))
         .on_change(Arc::new(move |change| {

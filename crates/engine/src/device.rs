@@ -265,6 +265,27 @@ pub trait Device: Send {
     fn latency(&self, config: &StreamConfig) -> DeviceLatency;
     /// Opens (but does not start) a stream. Called outside the driver thread.
     fn open(&mut self, config: &StreamConfig) -> Result<Box<dyn DeviceStream>, DeviceError>;
+    /// The clocks the device can run on, by name (`getClockSources`): one for a single
+    /// device; an aggregate lists its members.
+    fn clock_sources(&self) -> Vec<String> {
+        vec![self.info().clock_name.clone()]
+    }
+    /// The index in [`Device::clock_sources`] of the clock in use.
+    fn clock_source(&self) -> usize {
+        0
+    }
+    /// Runs the next stream opened on clock `index` (`setClockSource`; the engine checks
+    /// the index against [`Device::clock_sources`] first). The default has one clock.
+    fn set_clock_source(&mut self, index: usize) -> Result<(), DeviceError> {
+        if index == 0 {
+            Ok(())
+        } else {
+            Err(DeviceError::Open {
+                device: self.info().name.clone(),
+                reason: format!("there is no clock source {index}; the only one is 0"),
+            })
+        }
+    }
     /// Something the user must hear of since the last [`Device::refresh`] although the
     /// device works (e.g. a configured endpoint that is not there, and the default used
     /// instead): `getErrorMessage` shows it while there is no error. The default: nothing.

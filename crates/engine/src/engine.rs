@@ -680,31 +680,89 @@ impl Engine {
     /// `getClockSources`.
     pub fn clock_sources(&mut self) -> Result<Vec<ClockSourceDetails>> {
         let r = self.init_state("getClockSources").map(|_| {
-            vec![ClockSourceDetails {
-                index: 0,
-                is_current: true,
-                name: self.device.info().clock_name.clone(),
-            }]
+            let current = self.device.clock_source();
+            self.device
+                .clock_sources()
+                .into_iter()
+                .enumerate()
+                .map(|(i, name)| ClockSourceDetails {
+                    index: i32::try_from(i).unwrap_or(i32::MAX),
+                    is_current: i == current,
+                    name,
+                })
+                .collect()
         });
         self.note(r)
     }
 
-    /// `setClockSource`: only index 0 exists.
+    /// `setClockSource`: one of [`Engine::clock_sources`]. Idle, it takes effect at once
+    /// (an open stream is reopened on the new clock); while streaming, at the host's reset,
+    /// which is requested.
     pub fn set_clock_source(&mut self, index: i32) -> Result<()> {
-        let r = self.init_state("setClockSource").and_then(|_| {
-            if index == 0 {
-                Ok(())
-            } else {
-                Err(EngineError::invalid(
-                    "setClockSource",
-                    format!(
-                        "there is no clock source {index}; the only one is 0 ({})",
-                        self.device.info().clock_name
-                    ),
-                ))
-            }
-        });
+        let r = self.set_clock_source_inner(index);
         self.note(r)
+    }
+
+    fn set_clock_source_inner(&mut self, index: i32) -> Result<()> {
+        self.init_state("setClockSource")?;
+        let sources = self.device.clock_sources();
+        let Some(i) = usize::try_from(index).ok().filter(|&i| i < sources.len()) else {
+            let listed: Vec<String> = sources
+                .iter()
+                .enumerate()
+                .map(|(i, n)| format!("{i} ({n})"))
+                .collect();
+            return Err(EngineError::invalid(
+                "setClockSource",
+                format!(
+                    "there is no clock source {index}; the sources are {}",
+                    listed.join(", ")
+                ),
+            ));
+        };
+        if i == self.device.clock_source() {
+            return Ok(());
+        }
+        self.settle()?;
+        let running = self.is_running();
+        let Some(s) = self.state.as_mut() else {
+            return Err(EngineError::NotInitialized {
+                call: "setClockSource",
+            });
+        };
+        let rate = s.sample_rate;
+        match &mut s.prepared {
+            None => self.device.set_clock_source(i)?,
+            Some(p) if running => {
+                if !p.caps.reset_request {
+                    return Err(EngineError::WrongState {
+                        call: "setClockSource",
+                        state: "streaming",
+                        hint: "stop streaming before changing the clock source",
+                    });
+                }
+                // The running stream keeps its clock; the host's reset reopens on the new one.
+                self.device.set_clock_source(i)?;
+                self.shared.request_reset();
+                return Ok(());
+            }
+            Some(p) => {
+                let Some(ctx) = p.ctx.as_mut() else {
+                    return Err(EngineError::WrongState {
+                        call: "setClockSource",
+                        state: "recovering from a failed audio thread",
+                        hint: "call disposeBuffers() and createBuffers() again",
+                    });
+                };
+                self.device.set_clock_source(i)?;
+                ctx.stream = self.device.open(&StreamConfig {
+                    sample_rate: rate,
+                    period_frames: p.buffer_frames,
+                })?;
+            }
+        }
+        self.update_latencies();
+        Ok(())
     }
 
     /// `getSamplePosition`: (frames, ns) of the current buffer half.

@@ -75,6 +75,9 @@ pub const TRIM_FROM_S: f64 = 4.0;
 /// master's latency as it came out, s.
 pub const TRIM_AT_S: f64 = 4.5;
 
+/// The least time between two services of the followers, ns.
+pub const FOLLOW_EVERY_NS: u64 = 1_000_000;
+
 /// Bytes per sample: aggregates carry `f32` (the shared-mode mix format).
 const SAMPLE_BYTES: usize = 4;
 
@@ -164,6 +167,8 @@ pub struct AggregateStream<P: StreamPort> {
     positions: Vec<Option<f64>>,
     /// The drift has been measured from the positions.
     clocks_done: bool,
+    /// When the followers were last serviced, ns.
+    last_follow_ns: u64,
 }
 
 impl<P: StreamPort> AggregateStream<P> {
@@ -190,6 +195,7 @@ impl<P: StreamPort> AggregateStream<P> {
             trimmed: false,
             positions: vec![None; n],
             clocks_done: false,
+            last_follow_ns: 0,
         }
     }
 
@@ -256,7 +262,12 @@ impl<P: StreamPort> AggregateStream<P> {
                 Direction::Render => (master_s / own_s - 1.0) * 1e6,
                 Direction::Capture => (own_s / master_s - 1.0) * 1e6,
             };
-            m.core.preset_drift_ppm(ppm);
+            // Positions that move in whole device periods (winepulse's do) say nothing to
+            // a few hundred ppm over this interval: a figure no pair of crystals shows means
+            // that, and the loop starts from the level's slope instead.
+            if ppm.abs() <= crate::ratio_loop::PLAUSIBLE_PPM {
+                m.core.preset_drift_ppm(ppm);
+            }
         }
     }
 
@@ -477,6 +488,7 @@ impl<P: StreamPort> DeviceStream for AggregateStream<P> {
         self.trimmed = false;
         self.positions.fill(None);
         self.clocks_done = false;
+        self.last_follow_ns = 0;
         // Followers first: their devices are running when the master's first period comes.
         for i in (0..self.members.len()).rev() {
             if let Some(m) = self.members.get_mut(i) {
@@ -493,11 +505,19 @@ impl<P: StreamPort> DeviceStream for AggregateStream<P> {
         let Some((master, followers)) = self.members.split_first_mut() else {
             return Err(StreamError::Internal);
         };
-        // Followers are serviced at each of the master's looks at its device, not only at
-        // periods: a master holding its periods back must not let their buffers overflow.
-        let timing = master
-            .core
-            .wait_with(&mut || followers.iter_mut().try_for_each(|m| m.core.follow()))?;
+        // Followers are serviced at the master's looks at its device, not only at periods
+        // (a master holding its periods back must not let their buffers overflow), but not
+        // again within FOLLOW_EVERY_NS: a packet that completes several periods makes `wait`
+        // return them back to back, and every WASAPI call costs (under Wine, a round trip to
+        // the wineserver).
+        let last = &mut self.last_follow_ns;
+        let timing = master.core.wait_with(&mut |now| {
+            if now.saturating_sub(*last) < FOLLOW_EVERY_NS {
+                return Ok(());
+            }
+            *last = now;
+            followers.iter_mut().try_for_each(|m| m.core.follow())
+        })?;
         let Some(timing) = timing else {
             return Ok(None);
         };

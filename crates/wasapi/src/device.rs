@@ -148,6 +148,12 @@ pub struct WasapiConfig {
     /// Shared modes: offer every standard rate and convert between the host's rate and the
     /// mix rate on the driver thread (`true`), or offer the mix rate alone (`false`).
     pub convert_rates: bool,
+    /// The devices' positions (IAudioClock) follow their data, as Windows' do: an aggregate
+    /// measures its members' levels and drift by them. Wine's winepulse moves them in whole
+    /// periods on the system's timer while the data follows PulseAudio's clock (0.27 % apart
+    /// under the harness), so under Wine they are not used (`false`) and the levels are
+    /// taken from the queues.
+    pub positions: bool,
 }
 
 /// A converting stream's resamplers: (capture: device → host, render: host → device).
@@ -168,6 +174,7 @@ impl Default for WasapiConfig {
             wake_up: WakeUp::Events,
             missing_falls_back: true,
             convert_rates: true,
+            positions: true,
         }
     }
 }
@@ -1266,8 +1273,168 @@ impl WasapiDevice {
             self.capture.as_ref().map(spec),
             polling,
             self.on_change.clone(),
-        );
+        )
+        .with_positions(self.config.positions);
         Ok((port, setup, conversion))
+    }
+}
+
+/// A follower's stream parts ([`WasapiDevice::prepare_follower`]).
+pub(crate) struct FollowerParts {
+    pub port: ComPort,
+    pub setup: StreamSetup,
+    pub conversion: Conversion,
+    /// The least level to hold ([`crate::aggregate::MemberLayout::min_level_frames`]).
+    pub min_level_frames: f64,
+}
+
+impl WasapiDevice {
+    /// The stream parts of this device (one endpoint) as an aggregate's master: what
+    /// [`Device::open`] would build.
+    pub(crate) fn prepare_master(
+        &mut self,
+        config: &StreamConfig,
+    ) -> Result<(ComPort, StreamSetup, Option<Conversion>), DeviceError> {
+        self.prepare(config)
+    }
+
+    /// The stream parts of this device (one endpoint, shared modes) as an aggregate's
+    /// follower, whose periods come from a master with device periods of
+    /// `master_period_frames`: a resampler on its side whatever the rates (the loop steers
+    /// its ratio), a render queue planned as a duplex stream's over two clocks, an input
+    /// ring with room for alignment.
+    pub(crate) fn prepare_follower(
+        &mut self,
+        config: &StreamConfig,
+        master_period_frames: u32,
+    ) -> Result<FollowerParts, DeviceError> {
+        // The checks and the probe of `prepare`; its parts are rebuilt below.
+        let (port, _, _) = self.prepare(config)?;
+        let side = self
+            .render
+            .as_ref()
+            .or(self.capture.as_ref())
+            .ok_or_else(|| DeviceError::Open {
+                device: self.info.name.clone(),
+                reason: "no endpoint resolved".to_owned(),
+            })?;
+        let host_rate = config.sample_rate;
+        let device_rate = f64::from(side.mix.rate);
+        let (host, dev) = (host_rate.round() as u32, side.mix.rate);
+        let channels = usize::from(side.mix.channels);
+        let resampler = |from: u32, to: u32| {
+            Resampler::new(from, to, channels).map_err(|e| DeviceError::Open {
+                device: side.name.clone(),
+                reason: format!("sample-rate conversion: {e}"),
+            })
+        };
+        let to_device = device_rate / host_rate.max(1.0);
+        let buffer_device = (f64::from(config.period_frames) * to_device).ceil() as u32;
+        let render = side.direction == Direction::Render;
+        let (plan, conversion, min_level) = if render {
+            let plan = RingPlan::new(
+                buffer_device,
+                Some(side.period_frames),
+                Some(master_period_frames),
+                0,
+            )
+            .with_output_safety(
+                self.safety_frames(side.period_frames, device_rate)
+                    .saturating_add(steering_headroom(side.period_frames)),
+            );
+            let conversion = Conversion::new(
+                None,
+                Some(resampler(host, dev)?),
+                0,
+                config.period_frames as usize,
+            );
+            (plan, conversion, f64::from(plan.output_prefill_frames))
+        } else {
+            let plan = RingPlan::new(
+                buffer_device,
+                None,
+                Some(side.period_frames),
+                side.buffer_frames,
+            );
+            let conversion = Conversion::new(
+                Some(resampler(dev, host)?),
+                None,
+                side.buffer_frames as usize,
+                config.period_frames as usize,
+            );
+            let master_host = f64::from(master_period_frames) / to_device;
+            let packet_host = f64::from(side.period_frames) / to_device;
+            let min = f64::from(config.period_frames) + packet_host + master_host;
+            (plan, conversion, min)
+        };
+        let frame_bytes = side.mix.frame_bytes();
+        let setup = StreamSetup {
+            plan,
+            rate: device_rate,
+            render_frame_bytes: render.then_some(frame_bytes),
+            capture_frame_bytes: (!render).then_some(frame_bytes),
+            capture_buffer_frames: if render { 0 } else { side.buffer_frames },
+            longest_period_frames: side.period_frames.max(master_period_frames),
+            exclusive_render: false,
+            polling: self.config.wake_up.polls(),
+            steer_drift: false,
+            host_rate,
+            host_buffer_frames: config.period_frames,
+            // Room for the least level, the device's buffer and alignment's delays.
+            input_ring_frames: config.period_frames
+                + (f64::from(side.buffer_frames) * 4.0 / to_device) as u32
+                + (host_rate / 10.0) as u32,
+        };
+        Ok(FollowerParts {
+            port,
+            setup,
+            conversion,
+            min_level_frames: min_level,
+        })
+    }
+
+    /// This device's least latency as a follower, host frames (what
+    /// [`crate::aggregate::AggregateStream`] computes from [`Self::prepare_follower`]'s
+    /// least level and resampler), without probing. `None` before the first refresh.
+    pub(crate) fn follower_floor_frames(
+        &self,
+        config: &StreamConfig,
+        master_period_frames: u32,
+    ) -> Option<f64> {
+        let side = self.render.as_ref().or(self.capture.as_ref())?;
+        let host_rate = config.sample_rate;
+        let device_rate = f64::from(side.mix.rate);
+        let to_device = device_rate / host_rate.max(1.0);
+        let (host, dev) = (host_rate.round() as u32, side.mix.rate);
+        let channels = usize::from(side.mix.channels);
+        if side.direction == Direction::Render {
+            let buffer_device = (f64::from(config.period_frames) * to_device).ceil() as u32;
+            let plan = RingPlan::new(
+                buffer_device,
+                Some(side.period_frames),
+                Some(master_period_frames),
+                0,
+            )
+            .with_output_safety(
+                self.safety_frames(side.period_frames, device_rate)
+                    .saturating_add(steering_headroom(side.period_frames)),
+            );
+            let delay = Resampler::new(host, dev, channels).ok()?.delay_frames();
+            Some((f64::from(plan.output_prefill_frames) + delay) / to_device)
+        } else {
+            let delay = Resampler::new(dev, host, channels).ok()?.delay_frames();
+            let packet_host = f64::from(side.period_frames) / to_device;
+            let master_host = f64::from(master_period_frames) / to_device;
+            Some(packet_host + master_host + delay)
+        }
+    }
+
+    /// The mix format of the resolved endpoint (one side).
+    pub(crate) fn mix(&self) -> Option<MixFormat> {
+        self.render
+            .as_ref()
+            .or(self.capture.as_ref())
+            .map(|s| s.mix)
     }
 }
 

@@ -149,6 +149,9 @@ pub enum WasapiError {
     /// Neither direction was chosen.
     #[error("neither an output nor an input endpoint was chosen; choose at least one")]
     NoEndpoints,
+    /// Several endpoints cannot be streamed as one, and why (which endpoint, which key).
+    #[error("{0}")]
+    Aggregate(String),
     /// Not on Windows.
     #[error("WASAPI exists only on Windows")]
     Unsupported,

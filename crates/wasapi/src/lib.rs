@@ -160,6 +160,8 @@ pub mod sizes;
 pub mod stream;
 
 #[cfg(windows)]
+mod aggregate_device;
+#[cfg(windows)]
 mod com;
 #[cfg(windows)]
 mod device;
@@ -175,6 +177,8 @@ pub use plan::RingPlan;
 pub use ring::FrameRing;
 pub use sizes::{Clamp, Offer, SizeLimits, SizeMode};
 
+#[cfg(windows)]
+pub use aggregate_device::{AggregateConfig, AggregateDevice, ClockChoice, EndpointSpec};
 #[cfg(windows)]
 pub use device::{
     EndpointChoice, Mode, NoteHandler, OutputSafety, WakeUp, WasapiConfig, WasapiDevice,

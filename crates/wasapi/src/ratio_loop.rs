@@ -39,6 +39,8 @@ pub const KP_PPM_PER_FRAME: f64 = 4.0;
 pub const KI_PPM_PER_FRAME_S: f64 = 0.35;
 /// The most the loop corrects, ppm (crystals differ by well under 200 ppm).
 pub const MAX_PPM: f64 = 2000.0;
+/// The largest drift a first estimate may give, ppm; beyond it the estimate is noise.
+pub const PLAUSIBLE_PPM: f64 = 1000.0;
 
 /// The control loop (see the module documentation).
 #[derive(Debug, Clone)]
@@ -126,8 +128,10 @@ impl RatioLoop {
                 if n_early > 0 && n_late > 0 {
                     let span = (LATE_FROM_S + SETTLE_S - EARLY_FROM_S - EARLY_TO_S) / 2.0;
                     let slope = (late / f64::from(n_late) - early / f64::from(n_early)) / span;
-                    let ppm = (slope / self.rate * 1e6).clamp(-MAX_PPM, MAX_PPM);
-                    if self.ki > 0.0 {
+                    let ppm = slope / self.rate * 1e6;
+                    // A slope no pair of crystals gives is the level's noise (packets and
+                    // pulls seen at other moments each time), not drift: start from zero.
+                    if self.ki > 0.0 && ppm.abs() <= PLAUSIBLE_PPM {
                         self.integral = ppm / self.ki;
                     }
                 }

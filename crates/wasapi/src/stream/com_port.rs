@@ -12,10 +12,10 @@ use std::sync::Arc;
 use tenuto_engine::device::StreamError;
 use tenuto_engine::time;
 
-use super::{Packet, PortBuffers, StreamPort, Wake};
+use super::{DevicePosition, Packet, PortBuffers, StreamPort, Wake};
 use crate::com::{
-    self, Apartment, AudioClient, CaptureClient, Enumerator, Event, RenderClient, SessionSink,
-    SessionWatch,
+    self, Apartment, AudioClient, AudioClock, CaptureClient, Enumerator, Event, RenderClient,
+    SessionSink, SessionWatch,
 };
 use crate::endpoint::Direction;
 use crate::error::WasapiError;
@@ -62,6 +62,9 @@ struct Session {
     /// Each side's client, service and event (no event when polling).
     render: Option<(AudioClient, RenderClient, Option<Event>)>,
     capture: Option<(AudioClient, CaptureClient, Option<Event>)>,
+    /// Each side's clock, where the audio stack offers it (positions for an aggregate).
+    render_clock: Option<AudioClock>,
+    capture_clock: Option<AudioClock>,
     _apartment: Apartment,
 }
 
@@ -73,6 +76,8 @@ pub(crate) struct ComPort {
     /// Told when Windows disconnects a session (another application took the device in
     /// exclusive mode, …).
     pub on_change: Option<ChangeHandler>,
+    /// Whether to read the clients' positions (see `WasapiConfig::positions`).
+    positions: bool,
     session: Option<Session>,
 }
 
@@ -88,8 +93,15 @@ impl ComPort {
             capture,
             polling,
             on_change,
+            positions: true,
             session: None,
         }
+    }
+
+    /// Reads the clients' positions (`true`) or reports none (`false`).
+    pub fn with_positions(mut self, positions: bool) -> Self {
+        self.positions = positions;
+        self
     }
 
     fn open_session(&mut self) -> Result<(Session, PortBuffers), WasapiError> {
@@ -191,11 +203,24 @@ impl ComPort {
                 }
             }
         }
+        let positions = self.positions;
+        let render_clock = render
+            .as_ref()
+            .filter(|_| positions)
+            .zip(self.render.as_ref())
+            .and_then(|((c, _, _), spec)| c.clock(spec.stream.rate));
+        let capture_clock = capture
+            .as_ref()
+            .filter(|_| positions)
+            .zip(self.capture.as_ref())
+            .and_then(|((c, _, _), spec)| c.clock(spec.stream.rate));
         Ok((
             Session {
                 _watches: watches,
                 render,
                 capture,
+                render_clock,
+                capture_clock,
                 _apartment: apartment,
             },
             buffers,
@@ -309,6 +334,26 @@ impl StreamPort for ComPort {
     fn sleep_ms(&mut self, ms: u32) {
         com::sleep_ms(ms);
     }
+
+    fn render_position(&mut self) -> Result<Option<DevicePosition>, StreamError> {
+        position(self.session.as_ref().and_then(|s| s.render_clock.as_ref()))
+    }
+
+    fn capture_position(&mut self) -> Result<Option<DevicePosition>, StreamError> {
+        position(self.session.as_ref().and_then(|s| s.capture_clock.as_ref()))
+    }
+}
+
+/// A side's position now, from its clock (`None`: no clock). Real-time safe.
+fn position(clock: Option<&AudioClock>) -> Result<Option<DevicePosition>, StreamError> {
+    let Some(clock) = clock else {
+        return Ok(None);
+    };
+    let frames = clock.position_frames().map_err(stream_error)?;
+    Ok(Some(DevicePosition {
+        frames,
+        at_ns: time::now_ns(),
+    }))
 }
 
 impl Drop for ComPort {

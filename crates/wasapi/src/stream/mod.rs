@@ -482,13 +482,13 @@ impl<P: StreamPort> StreamCore<P> {
         }
     }
 
-    /// [`DeviceStream::wait`], calling `on_wake` after each look at the device (an
-    /// aggregate services its followers there, so that none waits longer than the master's
-    /// device period, even while the master holds its periods back). Real-time safe when
-    /// `on_wake` is.
+    /// [`DeviceStream::wait`], calling `on_wake` with the time after each look at the device
+    /// (an aggregate services its followers there, so that none waits longer than the
+    /// master's device period, even while the master holds its periods back). Real-time safe
+    /// when `on_wake` is.
     pub fn wait_with(
         &mut self,
-        on_wake: &mut dyn FnMut() -> Result<(), StreamError>,
+        on_wake: &mut dyn FnMut(u64) -> Result<(), StreamError>,
     ) -> Result<Option<PeriodTiming>, StreamError> {
         let entered = self.port.now_ns();
         loop {
@@ -498,7 +498,7 @@ impl<P: StreamPort> StreamCore<P> {
             }
             if !self.awaiting_capture {
                 self.service()?;
-                on_wake()?;
+                on_wake(self.port.now_ns())?;
                 if self.period_ready() {
                     break;
                 }
@@ -1188,7 +1188,7 @@ impl<P: StreamPort> DeviceStream for StreamCore<P> {
     }
 
     fn wait(&mut self) -> Result<Option<PeriodTiming>, StreamError> {
-        self.wait_with(&mut || Ok(()))
+        self.wait_with(&mut |_| Ok(()))
     }
 
     fn read(&mut self, dst: &mut [u8]) -> Result<(), StreamError> {

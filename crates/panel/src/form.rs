@@ -1,5 +1,6 @@
 //! What the panel shows and writes, independent of Win32: the entries of
-//! each drop-down, the values a [`Settings`] gives the controls, turning
+//! each drop-down, the editing of the endpoint lists ([`EndpointList`]) and the
+//! clock source, the values a [`Settings`] gives the controls, turning
 //! the controls' values back into a validated [`Settings`] (through
 //! [`tenuto_settings::set_key`], exactly as `tenuto config set` does), and
 //! the live status lines.

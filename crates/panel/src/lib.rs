@@ -13,12 +13,14 @@
 //!   message loop and returns at once: the host's UI thread and audio are
 //!   never blocked, and closing the window touches neither. The panel only
 //!   reads the engine's lock-free [`Shared`] state.
-//! * The Device group chooses the backend: WASAPI with its output and input
-//!   devices (Windows' audio endpoints, listed on the panel's thread when
-//!   the window opens; a failure to list them is shown in the status line,
-//!   and a device the file names that is not connected stays selectable) and
-//!   its mode, or the virtual device with its own options. Only the chosen
-//!   backend's controls are enabled.
+//! * The Device group chooses the backend: WASAPI with its lists of output and
+//!   input devices (Windows' audio endpoints, listed on the panel's thread when
+//!   the window opens; a failure to list them is shown in the status line, and
+//!   a device the file names that is not connected stays selectable), edited
+//!   with Add / Remove / Up / Down, a device drop-down and a channels box for
+//!   the selected entry ([`form::EndpointList`]), the clock source (Auto or one
+//!   of the listed devices) and its mode, or the virtual device with its own
+//!   options. Only the chosen backend's controls are enabled.
 //! * At most one panel per process; opening it again brings it to the
 //!   front.
 //! * Per-monitor DPI aware on its own thread only (the host's awareness is

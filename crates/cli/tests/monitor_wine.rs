@@ -69,6 +69,20 @@ fn wine(args: &[&str]) -> Command {
     c
 }
 
+/// Runs `cmd` to its end with its output in `file`; the status and the output. Not through
+/// pipes: a Wine program that finds no wineserver starts one, which inherits its standard
+/// handles and outlives it, so reading a pipe to its end would wait for the server to exit.
+fn run_to_file(mut cmd: Command, file: &Path) -> (std::process::ExitStatus, String) {
+    let out = std::fs::File::create(file).expect("output file");
+    let status = cmd
+        .stdout(out.try_clone().expect("output handle"))
+        .stderr(out)
+        .status()
+        .expect("run a Wine program");
+    let text = std::fs::read_to_string(file).unwrap_or_default();
+    (status, text)
+}
+
 fn tool_runs(cmd: &str, arg: &str) -> bool {
     Command::new(cmd)
         .arg(arg)
@@ -138,8 +152,9 @@ fn periods(screen: &str) -> Option<u64> {
     screen[at..].split_whitespace().next()?.parse().ok()
 }
 
-/// The host's process id as the monitor lists it, once it streams: `monitor --once --json`.
-fn wait_until_streaming(exe: &str, host: &mut Host, limit: Duration) -> u64 {
+/// The host's process id as the monitor lists it, once it streams: `monitor --once --json`
+/// (its output in `dir`).
+fn wait_until_streaming(exe: &str, host: &mut Host, dir: &Path, limit: Duration) -> u64 {
     let t0 = Instant::now();
     let mut last = String::new();
     while t0.elapsed() < limit {
@@ -148,10 +163,11 @@ fn wait_until_streaming(exe: &str, host: &mut Host, limit: Duration) -> u64 {
                 "the streaming host ended ({status}) before it was listed; last listing:\n{last}"
             );
         }
-        let out = wine(&[exe, "monitor", "--once", "--json"])
-            .output()
-            .expect("run tenuto.exe monitor --once");
-        last = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (_, listing) = run_to_file(
+            wine(&[exe, "monitor", "--once", "--json"]),
+            &dir.join("once.json"),
+        );
+        last = listing;
         if let Ok(serde_json::Value::Array(list)) = serde_json::from_str(&last) {
             let streaming = list.iter().find(|i| {
                 i["host_exe"] == "tenuto.exe"
@@ -196,18 +212,18 @@ fn the_windows_monitor_shows_another_process_streaming_under_wine() {
     }
     let exe = exe.to_string_lossy().into_owned();
 
-    // The DLL of this build, registered: the host creates it through COM by name.
-    let reg = wine(&["regsvr32", "/s", &z_path(&dll)])
-        .output()
-        .expect("run regsvr32");
-    assert!(
-        reg.status.success(),
-        "regsvr32 {} failed: {}",
-        dll.display(),
-        reg.status
-    );
     let dir = std::env::temp_dir().join(format!("tenuto-monitor-wine-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("settings folder");
+    // The DLL of this build, registered: the host creates it through COM by name.
+    let (reg, said) = run_to_file(
+        wine(&["regsvr32", "/s", &z_path(&dll)]),
+        &dir.join("regsvr32.txt"),
+    );
+    assert!(
+        reg.success(),
+        "regsvr32 {} failed: {reg}\n{said}",
+        dll.display()
+    );
     let settings = dir.join("tenuto.toml");
     std::fs::write(&settings, "[driver]\nbackend = \"virtual\"\n").expect("settings file");
 
@@ -229,7 +245,7 @@ fn the_windows_monitor_shows_another_process_streaming_under_wine() {
         .spawn()
         .expect("start tenuto.exe stream"),
     );
-    let pid = wait_until_streaming(&exe, &mut host, Duration::from_secs(60));
+    let pid = wait_until_streaming(&exe, &mut host, &dir, Duration::from_secs(60));
 
     // Started after the host, in Wine's console: a terminal of its own, UTF-8 so that Wine
     // writes the box-drawing characters as they are.

@@ -78,6 +78,10 @@ pub const TRIM_AT_S: f64 = 4.5;
 /// The least time between two services of the followers, ns.
 pub const FOLLOW_EVERY_NS: u64 = 1_000_000;
 
+/// Without the devices' positions, the master's thread looks at its device (and services
+/// the followers) at least this often, ms.
+pub const POLL_FOLLOWERS_MS: u32 = 2;
+
 /// Bytes per sample: aggregates carry `f32` (the shared-mode mix format).
 const SAMPLE_BYTES: usize = 4;
 
@@ -497,6 +501,19 @@ impl<P: StreamPort> DeviceStream for AggregateStream<P> {
                     return Err(e);
                 }
             }
+        }
+        // Without positions the followers' levels come from when their pulls and packets
+        // are seen: the master's thread then looks every POLL_FOLLOWERS_MS.
+        let positions = self
+            .members
+            .iter_mut()
+            .all(|m| m.core.device_position().is_some());
+        if let Some(m) = self.members.first_mut() {
+            m.core.set_check_ms(if positions {
+                crate::stream::CHECK_MS
+            } else {
+                POLL_FOLLOWERS_MS
+            });
         }
         Ok(())
     }

@@ -370,6 +370,16 @@ pub struct StreamCore<P: StreamPort> {
     follower_started: bool,
     /// Frames held beyond what makes a period ready ([`Self::hold`]).
     hold_frames: u32,
+    /// When the last render pull happened, as estimated from the padding's drops
+    /// (`note_padding`), ns.
+    last_pull_ns: u64,
+    /// When the render padding was last read, ns.
+    last_look_ns: u64,
+    /// When the newest capture packet became readable (by its stamp, else when it was
+    /// read), ns.
+    last_packet_ns: u64,
+    /// Event waits last at most this long, ms ([`CHECK_MS`] unless set).
+    check_ms: u32,
     /// Device frames still to drop from the capture side's next packets (a shift larger
     /// than the input ring held).
     capture_drop: u64,
@@ -477,6 +487,10 @@ impl<P: StreamPort> StreamCore<P> {
             follower_progress_ns: 0,
             follower_started: false,
             hold_frames: 0,
+            last_pull_ns: 0,
+            last_look_ns: 0,
+            last_packet_ns: 0,
+            check_ms: CHECK_MS,
             capture_drop: 0,
             render_drop: 0,
         }
@@ -548,7 +562,7 @@ impl<P: StreamPort> StreamCore<P> {
             }
             // Never longer than CHECK_MS without looking: a device stall's log line can then
             // tell a silent device from a thread that was not running.
-            match self.port.wait_event((limit - waited_ms).min(CHECK_MS)) {
+            match self.port.wait_event((limit - waited_ms).min(self.check_ms)) {
                 Wake::Render => {
                     self.woken = true;
                     if self.has_render && !self.awaiting_capture {
@@ -664,6 +678,22 @@ impl<P: StreamPort> StreamCore<P> {
                 let played = p.frames + now.saturating_sub(p.at_ns) as f64 * self.rate / 1e9;
                 (self.render_written + self.output.frames() as u64) as f64 - played
             }
+            // A follower sees pulls only when it is serviced (the master's thread looks at
+            // least every POLL_FOLLOWERS_MS when there are no positions).
+            _ if self.follower => {
+                // The padding now (the last feed's may be a pull old).
+                if let Ok(padding) = self.port.padding() {
+                    self.note_padding(padding);
+                    self.render_padding = padding;
+                }
+                // Ahead of the next frame written: the queue, and what is left to play of the
+                // last period pulled (the device plays a pull over the period after it).
+                let since = now
+                    .saturating_sub(self.last_pull_ns)
+                    .min(self.render_period_ns);
+                self.output_queued() as f64
+                    + self.render_period_ns.saturating_sub(since) as f64 * self.rate / 1e9
+            }
             _ => self.output_queued() as f64 - self.played_since_pull() as f64,
         }
     }
@@ -678,7 +708,16 @@ impl<P: StreamPort> StreamCore<P> {
                 let recorded = p.frames + now.saturating_sub(p.at_ns) as f64 * self.rate / 1e9;
                 (recorded - self.capture_taken as f64).max(0.0) * self.host_rate / self.rate
             }
-            _ => 0.0,
+            // Recorded since the newest packet became readable (a packet at most), and what
+            // the audio stack holds back before a packet is readable (measured at the first).
+            _ => {
+                let packet_ns = self
+                    .plan
+                    .capture_period_frames
+                    .map_or(0, |p| self.frames_to_ns(u64::from(p)));
+                now.saturating_sub(self.last_packet_ns).min(packet_ns) as f64 * self.host_rate / 1e9
+                    + f64::from(self.input_delay_frames.unwrap_or(0))
+            }
         };
         self.input.frames() as f64 + pending
     }
@@ -746,6 +785,14 @@ impl<P: StreamPort> StreamCore<P> {
                 None => l.shift(in_all),
             }
         }
+    }
+
+    /// Looks at the device at least every `ms` milliseconds while waiting for events
+    /// (default [`CHECK_MS`]): an aggregate whose members give no positions services its
+    /// followers that often, so that their pulls and packets are seen close to when they
+    /// happen. Real-time safe.
+    pub fn set_check_ms(&mut self, ms: u32) {
+        self.check_ms = ms.clamp(1, CHECK_MS);
     }
 
     /// Holds `frames` more before a period is ready (capture: host frames in the input ring
@@ -913,7 +960,16 @@ impl<P: StreamPort> StreamCore<P> {
                 }
                 // The newest captured frame is at most this old (never earlier: a packet found
                 // without waiting may have arrived any time since the last wake-up).
-                self.last_data_ns = self.port.now_ns();
+                let now = self.port.now_ns();
+                self.last_data_ns = now;
+                self.last_packet_ns = match newest.first_frame_age_ns {
+                    Some(age)
+                        if age <= self.frames_to_ns(u64::from(self.capture_buffer_frames)) =>
+                    {
+                        now.saturating_sub(age)
+                    }
+                    _ => now,
+                };
             }
         }
         if let Some(newest) = first_packet {
@@ -953,11 +1009,7 @@ impl<P: StreamPort> StreamCore<P> {
             return Ok(());
         }
         let padding = self.port.padding()?;
-        if padding < self.render_padding {
-            // The device pulled since the last feed (a follower's sign of life).
-            self.follower_progress_ns = self.port.now_ns();
-            self.follower_started = true;
-        }
+        self.note_padding(padding);
         let room = self.render_buffer_frames.saturating_sub(padding);
         let frames = room.min(u32::try_from(self.output.frames()).unwrap_or(u32::MAX));
         let output = &mut self.output;
@@ -1091,6 +1143,22 @@ impl<P: StreamPort> StreamCore<P> {
         self.counters.resyncs += 1;
     }
 
+    /// Takes the render padding read just now: a drop since the last look is a pull (a
+    /// follower's sign of life), which happened between the two looks: its time is taken as
+    /// the middle of that interval (unbiased; off by at most half the interval, the
+    /// master's thread looking every [`crate::aggregate::POLL_FOLLOWERS_MS`] when there are
+    /// no positions). Real-time safe.
+    fn note_padding(&mut self, padding: u32) {
+        let now = self.port.now_ns();
+        if padding < self.render_padding {
+            self.follower_progress_ns = now;
+            self.follower_started = true;
+            let since = self.last_look_ns.min(now);
+            self.last_pull_ns = since + (now - since) / 2;
+        }
+        self.last_look_ns = now;
+    }
+
     /// Records a look at the device (see `check_gap_max_ns`). Real-time safe.
     fn note_check(&mut self) {
         let now = self.port.now_ns();
@@ -1166,6 +1234,9 @@ impl<P: StreamPort> DeviceStream for StreamCore<P> {
         self.capture_taken = 0;
         self.follower_started = false;
         self.hold_frames = 0;
+        self.last_pull_ns = 0;
+        self.last_look_ns = 0;
+        self.last_packet_ns = 0;
         self.capture_drop = 0;
         self.render_drop = 0;
         let buffers = self.port.open()?;
@@ -1184,6 +1255,9 @@ impl<P: StreamPort> DeviceStream for StreamCore<P> {
         self.last_check_ns = now;
         self.check_second_ns = now;
         self.follower_progress_ns = now;
+        self.last_pull_ns = now;
+        self.last_look_ns = now;
+        self.last_packet_ns = now;
         Ok(())
     }
 

@@ -243,6 +243,8 @@ pub struct SimPort {
     scratch: Vec<u8>,
     /// The shared timeline, and this port's voice in its air (render sides).
     world: Option<(SimWorld, Option<usize>)>,
+    /// Whether the port gives positions ([`SimPort::without_positions`]).
+    positions: bool,
 }
 
 impl SimPort {
@@ -263,7 +265,15 @@ impl SimPort {
             counters: SimCounters::default(),
             scratch: Vec::new(),
             world: None,
+            positions: true,
         }
+    }
+
+    /// A port that gives no positions, as Wine's winepulse (whose positions do not follow
+    /// its data): the stream then takes levels from its queues.
+    pub fn without_positions(mut self) -> Self {
+        self.positions = false;
+        self
     }
 
     /// A closed device on `world`'s timeline; its render side plays into the world's air.
@@ -783,12 +793,12 @@ impl StreamPort for SimPort {
 
     fn render_position(&mut self) -> Result<Option<DevicePosition>, StreamError> {
         self.sync();
-        Ok(self.render_position_now())
+        Ok(self.render_position_now().filter(|_| self.positions))
     }
 
     fn capture_position(&mut self) -> Result<Option<DevicePosition>, StreamError> {
         self.sync();
-        let Some(c) = self.capture.as_ref() else {
+        let Some(c) = self.capture.as_ref().filter(|_| self.positions) else {
             return Ok(None);
         };
         let frames = (self.device_frame(&c.side, self.now) - c.first_frame).max(0.0);

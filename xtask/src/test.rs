@@ -155,6 +155,9 @@ fn windows_steps_with_audio(steps: &mut Steps) -> Result<(), String> {
     win_tests.args(["test", "--workspace", "--target", WINDOWS_TARGET]);
     // What this step provides: tests that need it fail, rather than skip, when it is missing.
     win_tests.env("TENUTO_HARNESS", "wine,pulse");
+    // The drift simulations are portable: the Linux step runs their hour of simulated time;
+    // here the Windows build of the same code runs a minute of it.
+    win_tests.env("TENUTO_DRIFT_SECONDS", "60");
     win_tests.stdin(Stdio::null());
     steps.run(
         Step::new(

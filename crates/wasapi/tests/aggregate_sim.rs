@@ -285,7 +285,7 @@ fn run(agg: &mut AggregateStream<SimPort>, devs: &[Dev], base: (f64, f64), secon
 /// Checks one run: clean counters; after `settled_after_s`, every pair's round trip constant
 /// within `spread_frames` (with positions 4 frames: the host's periods come in bursts of a
 /// device period, and each buffer's latency moves with its place in the burst), each pair's mean within 2 frames of the
-/// reported latency and the pairs' means within 1.5 frames of each other (aligned to the
+/// reported latency and the pairs' means within `align_frames` of each other (aligned to the
 /// sample: over the hour the outputs 300 ppm fast and 300 ppm slow settle 1.0 frame apart,
 /// the inputs 0.05 apart); each follower's mean correction within `ratio_ppm` of the truth.
 fn check(
@@ -295,6 +295,7 @@ fn check(
     settled_after_s: f64,
     ratio_ppm: f64,
     spread_frames: f64,
+    align_frames: f64,
     what: &str,
 ) {
     let b = agg.members()[0].core.host_buffer_frames() as f64;
@@ -350,7 +351,7 @@ fn check(
     let lo = means.iter().copied().fold(f64::MAX, f64::min);
     let hi = means.iter().copied().fold(f64::MIN, f64::max);
     assert!(
-        hi - lo <= 1.5,
+        hi - lo <= align_frames,
         "{what}: the pairs are not aligned to the sample: means {lo:.2} … {hi:.2}"
     );
     let c = agg.device_counters();
@@ -420,7 +421,23 @@ fn four_devices_on_four_clocks_stay_aligned_for_an_hour() {
     let (mut agg, base) = aggregate(&devs, 128);
     let run = run(&mut agg, &devs, base, seconds);
     println!("{:?}", agg.alignment());
-    check(&agg, &devs, &run, 60.0, 1.0, 4.0, "capture master");
+    // The hour's criteria; a shortened run (the Windows build under Wine runs a minute)
+    // judges its second half, where the loops are still taking up the last ppm.
+    let (settled, ratio, align) = if seconds >= 3600.0 {
+        (60.0, 1.0, 1.5)
+    } else {
+        (seconds / 2.0, 5.0, 2.0)
+    };
+    check(
+        &agg,
+        &devs,
+        &run,
+        settled,
+        ratio,
+        4.0,
+        align,
+        "capture master",
+    );
 }
 
 /// An output as the clock master (setClockSource can choose any member), with an input and
@@ -444,7 +461,7 @@ fn a_render_master_leads_an_input_and_an_output() {
     let (mut agg, base) = aggregate(&devs, 64);
     let run = run(&mut agg, &devs, base, 120.0);
     println!("{:?}", agg.alignment());
-    check(&agg, &devs, &run, 60.0, 5.0, 4.0, "render master");
+    check(&agg, &devs, &run, 60.0, 5.0, 4.0, 1.5, "render master");
 }
 
 /// Devices that give no positions (winepulse's do not follow its data, so the driver does not
@@ -474,5 +491,5 @@ fn without_positions_the_levels_come_from_the_queues() {
     // A pull is placed in the middle of the 2 ms between the looks that saw it: the level,
     // and so the latency, wanders by up to a millisecond's worth as the device's phase turns
     // against the looks (measured: 46 frames end to end, the mean 0.3 frames off).
-    check(&agg, &devs, &run, 60.0, 5.0, 48.0, "no positions");
+    check(&agg, &devs, &run, 60.0, 5.0, 48.0, 1.5, "no positions");
 }

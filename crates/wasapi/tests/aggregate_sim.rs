@@ -282,22 +282,28 @@ fn run(agg: &mut AggregateStream<SimPort>, devs: &[Dev], base: (f64, f64), secon
     out
 }
 
+/// What a run must show (see [`check`]).
+#[derive(Debug, Clone, Copy)]
+struct Criteria {
+    settled_after_s: f64,
+    ratio_ppm: f64,
+    spread_frames: f64,
+    align_frames: f64,
+}
+
 /// Checks one run: clean counters; after `settled_after_s`, every pair's round trip constant
 /// within `spread_frames` (with positions 4 frames: the host's periods come in bursts of a
 /// device period, and each buffer's latency moves with its place in the burst), each pair's mean within 2 frames of the
 /// reported latency and the pairs' means within `align_frames` of each other (aligned to the
 /// sample: over the hour the outputs 300 ppm fast and 300 ppm slow settle 1.0 frame apart,
 /// the inputs 0.05 apart); each follower's mean correction within `ratio_ppm` of the truth.
-fn check(
-    agg: &AggregateStream<SimPort>,
-    devs: &[Dev],
-    run: &Run,
-    settled_after_s: f64,
-    ratio_ppm: f64,
-    spread_frames: f64,
-    align_frames: f64,
-    what: &str,
-) {
+fn check(agg: &AggregateStream<SimPort>, devs: &[Dev], run: &Run, c: Criteria, what: &str) {
+    let Criteria {
+        settled_after_s,
+        ratio_ppm,
+        spread_frames,
+        align_frames,
+    } = c;
     let b = agg.members()[0].core.host_buffer_frames() as f64;
     let reported = b + run.reported.0 + run.reported.1;
     let pairs = devs
@@ -428,16 +434,13 @@ fn four_devices_on_four_clocks_stay_aligned_for_an_hour() {
     } else {
         (seconds / 2.0, 5.0, 2.0)
     };
-    check(
-        &agg,
-        &devs,
-        &run,
-        settled,
-        ratio,
-        4.0,
-        align,
-        "capture master",
-    );
+    let criteria = Criteria {
+        settled_after_s: settled,
+        ratio_ppm: ratio,
+        spread_frames: 4.0,
+        align_frames: align,
+    };
+    check(&agg, &devs, &run, criteria, "capture master");
 }
 
 /// An output as the clock master (setClockSource can choose any member), with an input and
@@ -461,7 +464,18 @@ fn a_render_master_leads_an_input_and_an_output() {
     let (mut agg, base) = aggregate(&devs, 64);
     let run = run(&mut agg, &devs, base, 120.0);
     println!("{:?}", agg.alignment());
-    check(&agg, &devs, &run, 60.0, 5.0, 4.0, 1.5, "render master");
+    check(
+        &agg,
+        &devs,
+        &run,
+        Criteria {
+            settled_after_s: 60.0,
+            ratio_ppm: 5.0,
+            spread_frames: 4.0,
+            align_frames: 1.5,
+        },
+        "render master",
+    );
 }
 
 /// Devices that give no positions (winepulse's do not follow its data, so the driver does not
@@ -491,5 +505,16 @@ fn without_positions_the_levels_come_from_the_queues() {
     // A pull is placed in the middle of the 2 ms between the looks that saw it: the level,
     // and so the latency, wanders by up to a millisecond's worth as the device's phase turns
     // against the looks (measured: 46 frames end to end, the mean 0.3 frames off).
-    check(&agg, &devs, &run, 60.0, 5.0, 48.0, 1.5, "no positions");
+    check(
+        &agg,
+        &devs,
+        &run,
+        Criteria {
+            settled_after_s: 60.0,
+            ratio_ppm: 5.0,
+            spread_frames: 48.0,
+            align_frames: 1.5,
+        },
+        "no positions",
+    );
 }

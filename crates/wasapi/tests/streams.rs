@@ -28,8 +28,8 @@ use std::time::{Duration, Instant};
 use tenuto_engine::host::{HostCallbacks, HostMessages, PeriodTime, SwitchCallback};
 use tenuto_engine::{BufferRequest, Engine, EngineOptions};
 use tenuto_wasapi::{
-    endpoints, Direction, Endpoint, EndpointChoice, EndpointState, Mode, WakeUp, WasapiConfig,
-    WasapiDevice,
+    endpoints, AggregateConfig, AggregateDevice, ClockChoice, Direction, Endpoint, EndpointChoice,
+    EndpointSpec, EndpointState, Mode, WakeUp, WasapiConfig, WasapiDevice,
 };
 
 #[global_allocator]
@@ -536,4 +536,169 @@ fn exclusive_mode_negotiates_a_format_switches_rates_and_polls_or_names_the_devi
             stream_engine(&mut engine, sizes.preferred as u32, 2.0);
         }
     }
+}
+
+/// A host at 44.1 kHz on the null sink's 48 kHz mix: the converting stream (both sides
+/// through the resampler) keeps the real-time section free of allocations and locks, and the
+/// positions and pace are the host's rate.
+#[test]
+fn a_converted_duplex_stream_allocates_nothing_on_the_driver_thread() {
+    let (sink, source) = match null_endpoints() {
+        Ok(e) => e,
+        Err(why) => {
+            missing_environment("pulse", &why);
+            return;
+        }
+    };
+    let device = WasapiDevice::new(WasapiConfig {
+        render: EndpointChoice::Id(sink.id.clone()),
+        capture: EndpointChoice::Id(source.id.clone()),
+        wake_up: pace_wake_up(),
+        ..WasapiConfig::default()
+    })
+    .expect("open the null sink and source");
+    assert!(
+        device.converts(44_100.0),
+        "44.1 kHz on a 48 kHz mix converts"
+    );
+    let mut engine = Engine::new(Box::new(device), EngineOptions::default());
+    engine.init().expect("init");
+    engine.set_sample_rate(44_100.0).expect("44.1 kHz");
+    stream_engine(&mut engine, 256, 3.0);
+}
+
+/// The aggregate the settings describe with several endpoints: the null sink as the output,
+/// its monitor and the null source as inputs (positions off, as the driver runs under Wine).
+fn aggregate_config(outputs: Vec<EndpointSpec>, inputs: Vec<EndpointSpec>) -> AggregateConfig {
+    AggregateConfig {
+        outputs,
+        inputs,
+        clock: ClockChoice::Auto,
+        skip_missing: false,
+        base: WasapiConfig {
+            wake_up: pace_wake_up(),
+            positions: !under_wine(),
+            // `wasapi.missing_device = "fail"` (the tests set `skip_missing` for "skip").
+            missing_falls_back: false,
+            ..WasapiConfig::default()
+        },
+    }
+}
+
+fn spec(name: &str, channels: Option<Vec<u16>>) -> EndpointSpec {
+    EndpointSpec {
+        choice: EndpointChoice::Id(name.to_owned()),
+        channels,
+    }
+}
+
+/// An aggregate of three endpoints: its channels carry their endpoints' names in list
+/// order, a channel selection narrows them, its clock sources are the members (the first
+/// input by default, any member by setClockSource), and it streams through the engine with
+/// the driver thread allocating nothing and taking no lock, at the device's pace.
+#[test]
+fn an_aggregate_names_its_channels_lists_its_clocks_and_streams() {
+    if let Err(why) = null_endpoints() {
+        missing_environment("pulse", &why);
+        return;
+    }
+    let monitor = format!("Monitor of {SINK}");
+    let device = AggregateDevice::deferred(aggregate_config(
+        vec![spec(SINK, None)],
+        vec![spec(&monitor, Some(vec![2])), spec(SOURCE, None)],
+    ));
+    let mut engine = Engine::new(Box::new(device), EngineOptions::default());
+    engine.init().expect("init");
+    let info = engine.device().info().clone();
+    assert_eq!(
+        info.output_channels,
+        [
+            format!("Out 1 \u{2013} {SINK}"),
+            format!("Out 2 \u{2013} {SINK}")
+        ]
+    );
+    assert_eq!(
+        info.input_channels,
+        [
+            format!("In 2 \u{2013} {monitor}"),
+            format!("In 1 \u{2013} {SOURCE}"),
+            format!("In 2 \u{2013} {SOURCE}"),
+        ]
+    );
+    assert_eq!(engine.channels().expect("channels"), (3, 2));
+    let clocks = engine.clock_sources().expect("clock sources");
+    let names: Vec<(&str, bool)> = clocks
+        .iter()
+        .map(|c| (c.name.as_str(), c.is_current))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            (format!("{SINK} (output)").as_str(), false),
+            (format!("{monitor} (input)").as_str(), true),
+            (format!("{SOURCE} (input)").as_str(), false),
+        ]
+    );
+    stream_engine(&mut engine, 256, 3.0);
+    // The output as the clock master, chosen as a host would.
+    engine.set_clock_source(0).expect("setClockSource(0)");
+    assert!(engine.clock_sources().expect("clock sources")[0].is_current);
+    assert!(
+        engine.set_clock_source(3).is_err(),
+        "there are three clocks"
+    );
+    stream_engine(&mut engine, 512, 2.0);
+}
+
+/// A listed endpoint that is not there fails `init()` naming it, or with
+/// `wasapi.missing_device = "skip"` is left out and named in the notice; exclusive mode
+/// refuses an aggregate with the reason; a channel the endpoint does not have is named.
+#[test]
+fn an_aggregate_names_what_is_wrong() {
+    if let Err(why) = null_endpoints() {
+        missing_environment("pulse", &why);
+        return;
+    }
+    let missing = "No Such Interface";
+    let mut config = aggregate_config(
+        vec![spec(SINK, None), spec(missing, None)],
+        vec![spec(SOURCE, None)],
+    );
+    let mut engine = Engine::new(
+        Box::new(AggregateDevice::deferred(config.clone())),
+        EngineOptions::default(),
+    );
+    let e = engine.init().expect_err("a missing member fails init()");
+    assert!(e.to_string().contains(missing), "{e}");
+
+    config.skip_missing = true;
+    let mut engine = Engine::new(
+        Box::new(AggregateDevice::deferred(config.clone())),
+        EngineOptions::default(),
+    );
+    engine.init().expect("init without the missing member");
+    assert_eq!(engine.channels().expect("channels"), (2, 2));
+    let notice = engine.device().notice().unwrap_or_default().to_owned();
+    assert!(
+        notice.contains(missing) && notice.contains("skip"),
+        "{notice}"
+    );
+
+    config.skip_missing = false;
+    config.outputs = vec![spec(SINK, Some(vec![3]))];
+    let mut engine = Engine::new(
+        Box::new(AggregateDevice::deferred(config.clone())),
+        EngineOptions::default(),
+    );
+    let e = engine.init().expect_err("the sink has two channels");
+    assert!(e.to_string().contains("channel 3"), "{e}");
+
+    config.outputs = vec![spec(SINK, None)];
+    config.base.mode = Mode::Exclusive;
+    let mut engine = Engine::new(
+        Box::new(AggregateDevice::deferred(config)),
+        EngineOptions::default(),
+    );
+    let e = engine.init().expect_err("no exclusive aggregates");
+    assert!(e.to_string().contains("shared"), "{e}");
 }

@@ -37,6 +37,10 @@ static ALLOCATOR: tenuto_engine::rt::RtAllocCounter = tenuto_engine::rt::RtAlloc
 
 const SINK: &str = "Tenuto Null Output";
 const SOURCE: &str = "Tenuto Null Input";
+/// Held by each stream's measuring window and by the allocator's negative control, which
+/// run on parallel test threads of one process and share its counters.
+static RT_WINDOW: tenuto_engine::sync::Mutex<()> = tenuto_engine::sync::Mutex::new(());
+
 /// Room for every switch of one run (3 s at 16 frames and 48 kHz is 9000).
 const MAX_SWITCHES: usize = 32_768;
 
@@ -140,6 +144,9 @@ fn stream(sink: Option<&Endpoint>, source: Option<&Endpoint>, buffer: u32, secon
 /// Streams an initialised engine for `seconds` at `buffer` frames and checks the positions
 /// and the pace.
 fn stream_engine(engine: &mut Engine, buffer: u32, seconds: f64) {
+    // The counters are per process: no other test's real-time section (the negative control
+    // below) may fall in this window.
+    let _window = RT_WINDOW.lock();
     let rate = engine.sample_rate().expect("rate");
     let (inputs, outputs) = engine.channels().expect("channels");
     let plan = format!("device \"{}\"", engine.device().info().name);
@@ -278,12 +285,16 @@ fn stream_engine(engine: &mut Engine, buffer: u32, seconds: f64) {
 
 #[test]
 fn shared_mode_duplex_streams_at_the_device_pace() {
-    // Negative control: the counting allocator must see an allocation in an RT section.
-    let before = tenuto_engine::rt::rt_allocations();
-    tenuto_engine::rt::enter();
-    drop(std::hint::black_box(Vec::<u64>::with_capacity(8)));
-    tenuto_engine::rt::leave();
-    assert!(tenuto_engine::rt::rt_allocations() > before);
+    // Negative control: the counting allocator must see an allocation in an RT section (held
+    // apart from every stream's measuring window: the count is per process).
+    {
+        let _window = RT_WINDOW.lock();
+        let before = tenuto_engine::rt::rt_allocations();
+        tenuto_engine::rt::enter();
+        drop(std::hint::black_box(Vec::<u64>::with_capacity(8)));
+        tenuto_engine::rt::leave();
+        assert!(tenuto_engine::rt::rt_allocations() > before);
+    }
 
     let (sink, source) = match null_endpoints() {
         Ok(e) => e,

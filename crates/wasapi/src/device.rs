@@ -150,9 +150,9 @@ pub struct WasapiConfig {
     pub convert_rates: bool,
     /// The devices' positions (IAudioClock) follow their data, as Windows' do: an aggregate
     /// measures its members' levels and drift by them. Wine's winepulse moves them in whole
-    /// periods on the system's timer while the data follows PulseAudio's clock (0.27 % apart
-    /// under the harness), so under Wine they are not used (`false`) and the levels are
-    /// taken from the queues.
+    /// periods on the system's timer while the data follows PulseAudio's clock (README,
+    /// *Several devices as one*), so under Wine they are not used (`false`) and the levels
+    /// are taken from the queues.
     pub positions: bool,
 }
 

@@ -160,11 +160,9 @@ pub struct AggregateStream<P: StreamPort> {
     periods: u64,
     estimates: Vec<Estimate>,
     alignment: Option<Alignment>,
-    /// Host frames the master's capture side (or the plan) was delayed by at alignment.
+    /// Host frames the common latencies add to what was reported before start.
     input_extra: u32,
     output_extra: u32,
-    /// Reads that found a follower short (its silence counted as lost input).
-    follower_short_reads: u64,
     /// The followers of the master's direction are on the master's latency as it came out.
     trimmed: bool,
     /// Each member's device position at [`CLOCKS_FROM_S`] (frames; `None`: not read).
@@ -195,7 +193,6 @@ impl<P: StreamPort> AggregateStream<P> {
             alignment: None,
             input_extra: 0,
             output_extra: 0,
-            follower_short_reads: 0,
             trimmed: false,
             positions: vec![None; n],
             clocks_done: false,
@@ -487,7 +484,6 @@ impl<P: StreamPort> DeviceStream for AggregateStream<P> {
         self.alignment = None;
         self.input_extra = 0;
         self.output_extra = 0;
-        self.follower_short_reads = 0;
         self.estimates.fill(Estimate::default());
         self.trimmed = false;
         self.positions.fill(None);
@@ -578,11 +574,8 @@ impl<P: StreamPort> DeviceStream for AggregateStream<P> {
             let Some(buf) = self.scratch.get_mut(..len) else {
                 return Err(StreamError::Internal);
             };
-            let before = m.core.device_counters().input_overruns;
+            // A follower found short pads with silence and counts an input overrun.
             m.core.read(buf)?;
-            if i > 0 && m.core.device_counters().input_overruns > before {
-                self.follower_short_reads += 1;
-            }
             scatter(buf, dev_channels, dst, host_channels, &m.layout.map, frames);
         }
         Ok(())

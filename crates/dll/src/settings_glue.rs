@@ -333,8 +333,9 @@ fn aggregate_config(settings: &Settings) -> tenuto_wasapi::AggregateConfig {
     }
 }
 
-/// Asks the host for a reset when a device change concerns an endpoint in use, and logs
-/// it (called on a thread of Windows' choosing).
+/// Asks the host for a reset when a device change concerns an endpoint in use (its next
+/// `init()` looks at the devices again), and logs why. Called on a thread of Windows'
+/// choosing.
 #[cfg(windows)]
 fn change_handler(links: &Links) -> tenuto_wasapi::ChangeHandler {
     let on_change = links.clone();
@@ -370,29 +371,9 @@ fn wasapi_device(
             .on_note(Arc::new(move |note| on_note.log("info", note.to_owned())));
         return (Box::new(device), None);
     }
-    let on_change = links.clone();
     let on_stream_note = links.clone();
     let device = tenuto_wasapi::WasapiDevice::deferred(wasapi_config(settings))
-        .on_change(Arc::new(move |change| {
-            // Called on a thread of Windows' choosing: ask the host to reset (its next
-            // init() looks at the devices again) and say why in the log.
-            let asked = on_change
-                .shared
-                .get()
-                .and_then(Weak::upgrade)
-                .is_some_and(|shared| shared.request_reset());
-            on_change.log(
-                "warn",
-                format!(
-                    "device change: {change}; {}",
-                    if asked {
-                        "asked the host to reset the driver"
-                    } else {
-                        "not streaming, so the host's next init() picks it up"
-                    }
-                ),
-            );
-        }))
+        .on_change(change_handler(links))
         .on_note(Arc::new(move |note| on_note.log("info", note.to_owned())))
         .on_stream_note(Arc::new(move |note| {
             // At every open (host thread): the settings window's status shows it while the

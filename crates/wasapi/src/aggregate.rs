@@ -134,6 +134,13 @@ struct Estimate {
 }
 
 impl Estimate {
+    fn add(&mut self, value: Option<f64>) {
+        if let Some(v) = value {
+            self.sum += v;
+            self.count += 1;
+        }
+    }
+
     fn mean(&self) -> Option<f64> {
         (self.count > 0).then(|| self.sum / f64::from(self.count))
     }
@@ -561,13 +568,8 @@ impl<P: StreamPort> DeviceStream for AggregateStream<P> {
             if m.layout.direction != Direction::Capture {
                 continue;
             }
-            if estimating {
-                if let (Some(e), Some(v)) =
-                    (self.estimates.get_mut(i), m.core.capture_latency_estimate())
-                {
-                    e.sum += v;
-                    e.count += 1;
-                }
+            if let (true, Some(e)) = (estimating, self.estimates.get_mut(i)) {
+                e.add(m.core.capture_latency_estimate());
             }
             let dev_channels = m.layout.device_channels;
             let len = frames * dev_channels * SAMPLE_BYTES;
@@ -576,7 +578,15 @@ impl<P: StreamPort> DeviceStream for AggregateStream<P> {
             };
             // A follower found short pads with silence and counts an input overrun.
             m.core.read(buf)?;
-            scatter(buf, dev_channels, dst, host_channels, &m.layout.map, frames);
+            copy_channels(
+                buf,
+                dev_channels,
+                dst,
+                host_channels,
+                &m.layout.map,
+                frames,
+                true,
+            );
         }
         Ok(())
     }
@@ -589,13 +599,8 @@ impl<P: StreamPort> DeviceStream for AggregateStream<P> {
             if m.layout.direction != Direction::Render {
                 continue;
             }
-            if estimating {
-                if let (Some(e), Some(v)) =
-                    (self.estimates.get_mut(i), m.core.render_latency_estimate())
-                {
-                    e.sum += v;
-                    e.count += 1;
-                }
+            if let (true, Some(e)) = (estimating, self.estimates.get_mut(i)) {
+                e.add(m.core.render_latency_estimate());
             }
             let dev_channels = m.layout.device_channels;
             let len = frames * dev_channels * SAMPLE_BYTES;
@@ -603,7 +608,15 @@ impl<P: StreamPort> DeviceStream for AggregateStream<P> {
                 return Err(StreamError::Internal);
             };
             buf.fill(0);
-            gather(src, host_channels, buf, dev_channels, &m.layout.map, frames);
+            copy_channels(
+                src,
+                host_channels,
+                buf,
+                dev_channels,
+                &m.layout.map,
+                frames,
+                false,
+            );
             m.core.write(buf)?;
         }
         Ok(())
@@ -642,44 +655,23 @@ impl<P: StreamPort> DeviceStream for AggregateStream<P> {
     }
 }
 
-/// Copies the mapped channels of `frames` interleaved `f32` device frames into the host's
-/// interleaved buffer. Real-time safe.
-fn scatter(
+/// Copies channels between two interleaved `f32` buffers of `frames` frames: for each
+/// (device channel, host channel) of `map`, device → host (`to_host`) or host → device.
+/// Channels `map` does not name keep what `dst` held. Real-time safe.
+fn copy_channels(
     src: &[u8],
     src_channels: usize,
     dst: &mut [u8],
     dst_channels: usize,
     map: &[(usize, usize)],
     frames: usize,
+    to_host: bool,
 ) {
     for f in 0..frames {
         for &(d, h) in map {
-            let from = (f * src_channels + d) * SAMPLE_BYTES;
-            let to = (f * dst_channels + h) * SAMPLE_BYTES;
-            if let (Some(s), Some(t)) = (
-                src.get(from..from + SAMPLE_BYTES),
-                dst.get_mut(to..to + SAMPLE_BYTES),
-            ) {
-                t.copy_from_slice(s);
-            }
-        }
-    }
-}
-
-/// Copies the mapped channels of the host's interleaved buffer into a member's device
-/// frames (unmapped device channels keep what `dst` held). Real-time safe.
-fn gather(
-    src: &[u8],
-    src_channels: usize,
-    dst: &mut [u8],
-    dst_channels: usize,
-    map: &[(usize, usize)],
-    frames: usize,
-) {
-    for f in 0..frames {
-        for &(d, h) in map {
-            let from = (f * src_channels + h) * SAMPLE_BYTES;
-            let to = (f * dst_channels + d) * SAMPLE_BYTES;
+            let (from, to) = if to_host { (d, h) } else { (h, d) };
+            let from = (f * src_channels + from) * SAMPLE_BYTES;
+            let to = (f * dst_channels + to) * SAMPLE_BYTES;
             if let (Some(s), Some(t)) = (
                 src.get(from..from + SAMPLE_BYTES),
                 dst.get_mut(to..to + SAMPLE_BYTES),
@@ -711,10 +703,10 @@ mod tests {
         let map = [(2, 1), (3, 2)];
         let device = bytes(&[0.0, 1.0, 2.0, 3.0, 10.0, 11.0, 12.0, 13.0]);
         let mut host = vec![0u8; 2 * 3 * 4];
-        scatter(&device, 4, &mut host, 3, &map, 2);
+        copy_channels(&device, 4, &mut host, 3, &map, 2, true);
         assert_eq!(floats(&host), [0.0, 2.0, 3.0, 0.0, 12.0, 13.0]);
         let mut back = vec![0u8; 2 * 4 * 4];
-        gather(&host, 3, &mut back, 4, &map, 2);
+        copy_channels(&host, 3, &mut back, 4, &map, 2, false);
         assert_eq!(floats(&back), [0.0, 0.0, 2.0, 3.0, 0.0, 0.0, 12.0, 13.0]);
     }
 }

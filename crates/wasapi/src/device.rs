@@ -1329,43 +1329,22 @@ impl WasapiDevice {
             })
         };
         let to_device = device_rate / host_rate.max(1.0);
-        let buffer_device = (f64::from(config.period_frames) * to_device).ceil() as u32;
         let render = side.direction == Direction::Render;
-        let (plan, conversion, min_level) = if render {
-            let plan = RingPlan::new(
-                buffer_device,
-                Some(side.period_frames),
-                Some(master_period_frames),
-                0,
-            )
-            .with_output_safety(
-                self.safety_frames(side.period_frames, device_rate)
-                    .saturating_add(steering_headroom(side.period_frames)),
-            );
-            let conversion = Conversion::new(
+        let (plan, min_level) = self.follower_plan(side, config, master_period_frames);
+        let conversion = if render {
+            Conversion::new(
                 None,
                 Some(resampler(host, dev)?),
                 0,
                 config.period_frames as usize,
-            );
-            (plan, conversion, f64::from(plan.output_prefill_frames))
+            )
         } else {
-            let plan = RingPlan::new(
-                buffer_device,
-                None,
-                Some(side.period_frames),
-                side.buffer_frames,
-            );
-            let conversion = Conversion::new(
+            Conversion::new(
                 Some(resampler(dev, host)?),
                 None,
                 side.buffer_frames as usize,
                 config.period_frames as usize,
-            );
-            let master_host = f64::from(master_period_frames) / to_device;
-            let packet_host = f64::from(side.period_frames) / to_device;
-            let min = f64::from(config.period_frames) + packet_host + master_host;
-            (plan, conversion, min)
+            )
         };
         let frame_bytes = side.mix.frame_bytes();
         let setup = StreamSetup {
@@ -1393,22 +1372,20 @@ impl WasapiDevice {
         })
     }
 
-    /// This device's least latency as a follower, host frames (what
-    /// [`crate::aggregate::AggregateStream`] computes from [`Self::prepare_follower`]'s
-    /// least level and resampler), without probing. `None` before the first refresh.
-    pub(crate) fn follower_floor_frames(
+    /// A follower side's plan (device frames) and least level (capture: host frames held
+    /// before a read — a buffer, a device packet and a master period; render: the plan's
+    /// prefill, device frames), for `config` under a master with device periods of
+    /// `master_period_frames`.
+    fn follower_plan(
         &self,
+        side: &Side,
         config: &StreamConfig,
         master_period_frames: u32,
-    ) -> Option<f64> {
-        let side = self.render.as_ref().or(self.capture.as_ref())?;
-        let host_rate = config.sample_rate;
+    ) -> (RingPlan, f64) {
         let device_rate = f64::from(side.mix.rate);
-        let to_device = device_rate / host_rate.max(1.0);
-        let (host, dev) = (host_rate.round() as u32, side.mix.rate);
-        let channels = usize::from(side.mix.channels);
+        let to_device = device_rate / config.sample_rate.max(1.0);
+        let buffer_device = (f64::from(config.period_frames) * to_device).ceil() as u32;
         if side.direction == Direction::Render {
-            let buffer_device = (f64::from(config.period_frames) * to_device).ceil() as u32;
             let plan = RingPlan::new(
                 buffer_device,
                 Some(side.period_frames),
@@ -1419,13 +1396,42 @@ impl WasapiDevice {
                 self.safety_frames(side.period_frames, device_rate)
                     .saturating_add(steering_headroom(side.period_frames)),
             );
+            (plan, f64::from(plan.output_prefill_frames))
+        } else {
+            let plan = RingPlan::new(
+                buffer_device,
+                None,
+                Some(side.period_frames),
+                side.buffer_frames,
+            );
+            let master_host = f64::from(master_period_frames) / to_device;
+            let packet_host = f64::from(side.period_frames) / to_device;
+            (
+                plan,
+                f64::from(config.period_frames) + packet_host + master_host,
+            )
+        }
+    }
+
+    /// This device's least latency as a follower, host frames (what
+    /// [`crate::aggregate::AggregateStream`] computes from [`Self::prepare_follower`]'s
+    /// least level and resampler), without probing. `None` before the first refresh.
+    pub(crate) fn follower_floor_frames(
+        &self,
+        config: &StreamConfig,
+        master_period_frames: u32,
+    ) -> Option<f64> {
+        let side = self.render.as_ref().or(self.capture.as_ref())?;
+        let to_device = f64::from(side.mix.rate) / config.sample_rate.max(1.0);
+        let (host, dev) = (config.sample_rate.round() as u32, side.mix.rate);
+        let channels = usize::from(side.mix.channels);
+        let (_, min_level) = self.follower_plan(side, config, master_period_frames);
+        if side.direction == Direction::Render {
             let delay = Resampler::new(host, dev, channels).ok()?.delay_frames();
-            Some((f64::from(plan.output_prefill_frames) + delay) / to_device)
+            Some((min_level + delay) / to_device)
         } else {
             let delay = Resampler::new(dev, host, channels).ok()?.delay_frames();
-            let packet_host = f64::from(side.period_frames) / to_device;
-            let master_host = f64::from(master_period_frames) / to_device;
-            Some(packet_host + master_host + delay)
+            Some(min_level - f64::from(config.period_frames) + delay)
         }
     }
 

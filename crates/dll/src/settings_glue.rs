@@ -280,6 +280,7 @@ fn wasapi_config(settings: &Settings) -> tenuto_wasapi::WasapiConfig {
         preferred_buffer_frames: settings.driver.buffer_size,
         // winepulse's positions do not follow its data (see the field's documentation).
         positions: !tenuto_win::is_wine(),
+        padding_after_play: tenuto_win::is_wine(),
         ..WasapiConfig::default()
     }
 }

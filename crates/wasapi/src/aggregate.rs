@@ -76,11 +76,11 @@ pub const TRIM_FROM_S: f64 = 4.0;
 pub const TRIM_AT_S: f64 = 4.5;
 
 /// The least time between two services of the followers, ns.
-pub const FOLLOW_EVERY_NS: u64 = 1_000_000;
+pub const FOLLOW_EVERY_NS: u64 = 500_000;
 
 /// Without the devices' positions, the master's thread looks at its device (and services
 /// the followers) at least this often, ms.
-pub const POLL_FOLLOWERS_MS: u32 = 2;
+pub const POLL_FOLLOWERS_MS: u32 = 1;
 
 /// Bytes per sample: aggregates carry `f32` (the shared-mode mix format).
 const SAMPLE_BYTES: usize = 4;
@@ -119,10 +119,15 @@ pub struct AggregateSetup {
     pub input_channels: usize,
     /// Host output channels.
     pub output_channels: usize,
-    /// The input latency reported before start when the master has no capture side, host
-    /// frames: the floor of the inputs' common latency.
+    /// The device's input latency reported before start, host frames (the engine reports a
+    /// buffer more, which the estimates count too); with no capture master, the floor of
+    /// the inputs' common latency.
     pub base_input_frames: f64,
-    /// Likewise for outputs when the master has no render side.
+    /// The output latency reported before start, host frames, counted as the stream's
+    /// estimates count it: from the write of a buffer to its first frame's playing. That
+    /// is a buffer more than the device's output latency that the engine reports a buffer
+    /// above (the host's buffer waits for the next switch, and the write is in that wait).
+    /// With no render master, the floor of the outputs' common latency.
     pub base_output_frames: f64,
 }
 
@@ -288,6 +293,10 @@ impl<P: StreamPort> AggregateStream<P> {
     /// safe.
     fn trim(&mut self) {
         self.trimmed = true;
+        // Coarse loops wait for the trim (see `RatioLoop::coarse`); others run already.
+        for m in self.members.iter_mut().skip(1) {
+            m.core.release_loops();
+        }
         let (Some(master), Some(mut alignment)) = (self.members.first(), self.alignment) else {
             return;
         };
@@ -310,7 +319,7 @@ impl<P: StreamPort> AggregateStream<P> {
                 continue;
             };
             let miss = target - estimate;
-            let (capture_delay, render_delay) = m.core.conversion_delays();
+            let (capture_delay, _) = m.core.conversion_delays();
             match m.layout.direction {
                 Direction::Capture => {
                     let level = target + m.core.host_buffer_frames() as f64 - capture_delay;
@@ -320,7 +329,7 @@ impl<P: StreamPort> AggregateStream<P> {
                 Direction::Render => {
                     let to_device = m.core.device_rate() / m.core.host_rate().max(1.0);
                     let d = (miss * to_device).round();
-                    let level = target * to_device - render_delay;
+                    let level = m.core.render_level_for(target);
                     m.core.shift_render(d as i64, d, Some(level));
                 }
             }
@@ -357,14 +366,15 @@ impl<P: StreamPort> AggregateStream<P> {
     }
 
     /// The least latency a follower can run at, host frames: its least level as a latency.
-    fn floor_estimate(m: &Member<P>) -> f64 {
+    fn floor_estimate(m: &mut Member<P>) -> f64 {
         let (capture_delay, render_delay) = m.core.conversion_delays();
         match m.layout.direction {
             Direction::Capture => {
                 m.layout.min_level_frames - m.core.host_buffer_frames() as f64 + capture_delay
             }
             Direction::Render => {
-                (m.layout.min_level_frames + render_delay) * m.core.host_rate()
+                (m.layout.min_level_frames - m.core.render_level_bias() + render_delay)
+                    * m.core.host_rate()
                     / m.core.device_rate().max(1.0)
             }
         }
@@ -385,7 +395,7 @@ impl<P: StreamPort> AggregateStream<P> {
             return;
         };
         let (mut floor_in, mut floor_out) = (None::<f64>, None::<f64>);
-        for m in self.members.iter().skip(1) {
+        for m in self.members.iter_mut().skip(1) {
             let f = Self::floor_estimate(m);
             let slot = match m.layout.direction {
                 Direction::Capture => &mut floor_in,
@@ -461,8 +471,7 @@ impl<P: StreamPort> AggregateStream<P> {
                     let shift = target - (estimate - pause);
                     let to_device = m.core.device_rate() / m.core.host_rate().max(1.0);
                     let device = (shift * to_device).round();
-                    let (_, delay) = m.core.conversion_delays();
-                    let level = target * to_device - delay;
+                    let level = m.core.render_level_for(target);
                     m.core
                         .shift_render(device as i64, device - pause * to_device, Some(level));
                     alignment.largest_pad_frames = alignment.largest_pad_frames.max(shift.abs());
@@ -517,6 +526,11 @@ impl<P: StreamPort> DeviceStream for AggregateStream<P> {
             } else {
                 POLL_FOLLOWERS_MS
             });
+        }
+        if !positions {
+            for m in self.members.iter_mut().skip(1) {
+                m.core.use_coarse_loops();
+            }
         }
         Ok(())
     }

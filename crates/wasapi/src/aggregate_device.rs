@@ -424,7 +424,13 @@ impl Device for AggregateDevice {
             })
         {
             match direction {
-                Direction::Render => latency.output_frames = floor.round() as u32,
+                // The engine reports a buffer more than the device's output latency (the
+                // host's buffer waits for the next switch); a follower's floor counts from
+                // the write, which that buffer is part of.
+                Direction::Render => {
+                    latency.output_frames =
+                        (floor - f64::from(config.period_frames)).max(0.0).round() as u32
+                }
                 Direction::Capture => latency.input_frames = floor.round() as u32,
             }
         }
@@ -477,7 +483,8 @@ impl Device for AggregateDevice {
                 let parts = m.device.prepare_follower(config, master_period)?;
                 let core = StreamCore::new(parts.port, parts.setup)
                     .with_conversion(parts.conversion)
-                    .as_follower();
+                    .as_follower()
+                    .with_padding_after_play(parts.padding_after_play);
                 followers.push(Member {
                     core,
                     layout: MemberLayout {
@@ -502,7 +509,7 @@ impl Device for AggregateDevice {
                 input_channels: inputs,
                 output_channels: outputs,
                 base_input_frames: f64::from(base.input_frames),
-                base_output_frames: f64::from(base.output_frames),
+                base_output_frames: f64::from(base.output_frames + config.period_frames),
             },
         )))
     }

@@ -154,6 +154,12 @@ pub struct WasapiConfig {
     /// *Several devices as one*), so under Wine they are not used (`false`) and the levels
     /// are taken from the queues.
     pub positions: bool,
+    /// A render side's padding drops when a period has played, not when the audio engine
+    /// takes it to play: winepulse takes a period off once PulseAudio has played it, so an
+    /// aggregate that reckons a follower's latency from its pulls (no positions) counts a
+    /// period less (`true` under Wine; see `StreamCore::render_level_bias`). Windows' engine
+    /// takes a period and plays it after (`false`).
+    pub padding_after_play: bool,
 }
 
 /// A converting stream's resamplers: (capture: device → host, render: host → device).
@@ -175,6 +181,7 @@ impl Default for WasapiConfig {
             missing_falls_back: true,
             convert_rates: true,
             positions: true,
+            padding_after_play: false,
         }
     }
 }
@@ -1286,6 +1293,8 @@ pub(crate) struct FollowerParts {
     pub conversion: Conversion,
     /// The least level to hold ([`crate::aggregate::MemberLayout::min_level_frames`]).
     pub min_level_frames: f64,
+    /// [`WasapiConfig::padding_after_play`].
+    pub padding_after_play: bool,
 }
 
 impl WasapiDevice {
@@ -1369,6 +1378,7 @@ impl WasapiDevice {
             setup,
             conversion,
             min_level_frames: min_level,
+            padding_after_play: self.config.padding_after_play,
         })
     }
 
@@ -1428,7 +1438,14 @@ impl WasapiDevice {
         let (_, min_level) = self.follower_plan(side, config, master_period_frames);
         if side.direction == Direction::Render {
             let delay = Resampler::new(host, dev, channels).ok()?.delay_frames();
-            Some((min_level + delay) / to_device)
+            // Reckoned from winepulse's pulls, the least level exceeds the latency by a
+            // device period (see `StreamCore::render_level_bias`).
+            let bias = if self.config.padding_after_play && !self.config.positions {
+                f64::from(side.period_frames)
+            } else {
+                0.0
+            };
+            Some((min_level - bias + delay) / to_device)
         } else {
             let delay = Resampler::new(dev, host, channels).ok()?.delay_frames();
             Some(min_level - f64::from(config.period_frames) + delay)

@@ -41,6 +41,14 @@ pub const KI_PPM_PER_FRAME_S: f64 = 0.35;
 pub const MAX_PPM: f64 = 2000.0;
 /// The largest drift a first estimate may give, ppm; beyond it the estimate is noise.
 pub const PLAUSIBLE_PPM: f64 = 1000.0;
+/// A coarse loop's deadband (see [`RatioLoop::coarse`]), s of the queue's rate.
+pub const COARSE_DEADBAND_S: f64 = 0.0005;
+/// A coarse loop's smoothing time constant, s.
+pub const COARSE_SMOOTHING_S: f64 = 2.0;
+/// How long a level found beyond the resync threshold is watched before the loop decides
+/// that the device lost or gained time, s; the second half is averaged (the raw level's
+/// jitter averages out; a moment's excursion that comes back is left alone).
+pub const RESYNC_PROBE_S: f64 = 0.2;
 
 /// The control loop (see the module documentation).
 #[derive(Debug, Clone)]
@@ -60,6 +68,18 @@ pub struct RatioLoop {
     /// The drift measured elsewhere (from the devices' clocks), ppm: the integral starts
     /// there instead of at the level's slope.
     preset_ppm: Option<f64>,
+    /// Errors this small (frames) are not acted on; a coarse loop's integral ignores them too.
+    deadband: f64,
+    smoothing_s: f64,
+    coarse: bool,
+    /// The loop acts (a coarse loop waits for [`Self::release`]).
+    released: bool,
+    /// Deviations beyond this many frames are probed as lost or gained time (0: never).
+    resync_frames: f64,
+    /// A probe under way: the levels' sum, their count, and when it ends (s).
+    probe: Option<(f64, u32, f64)>,
+    /// The step the level should make at once (see [`Self::take_resync`]).
+    resync: Option<f64>,
 }
 
 /// The first window of levels for the drift's first estimate, s.
@@ -87,7 +107,69 @@ impl RatioLoop {
             max_abs_error: 0.0,
             windows: [(0.0, 0); 2],
             preset_ppm: None,
+            deadband: DEADBAND_FRAMES,
+            smoothing_s: SMOOTHING_S,
+            coarse: false,
+            released: true,
+            resync_frames: 0.0,
+            probe: None,
+            resync: None,
         }
+    }
+
+    /// Levels further than `frames` from the target are time the device lost or gained (a
+    /// stall below the API that it did not make up, a burst), not drift: the loop averages
+    /// the level over the second half of [`RESYNC_PROBE_S`], holding its correction meanwhile, and if the mean
+    /// is still more than half of `frames` off, [`Self::take_resync`] gives the step that
+    /// puts it back. Without this the loop would steer a stall of tens of milliseconds out
+    /// at its limit for many seconds, the audio pitched by up to [`MAX_PPM`] all along.
+    pub fn with_resync(mut self, frames: f64) -> Self {
+        self.resync_frames = frames.max(0.0);
+        self
+    }
+
+    /// The step to make at once, frames (the level less its target, averaged over the
+    /// probe), once: the caller moves the queue by its opposite; the loop's smoothed level
+    /// did not follow the excursion, so it needs no telling. Real-time safe.
+    pub fn take_resync(&mut self) -> Option<f64> {
+        self.resync.take()
+    }
+
+    /// A loop for a level known only coarsely: the device gives no position, so the level
+    /// comes from when its pulls and packets are seen, which a device's own pattern moves by
+    /// a large part of its period (winepulse's 10-ms timer against PulseAudio's blocks: the
+    /// smoothed level wanders by ±10–25 frames at 48 kHz with no drift at all). The level is
+    /// smoothed over [`COARSE_SMOOTHING_S`]; errors within ±[`COARSE_DEADBAND_S`] move
+    /// neither term, so that clocks which agree (every stream of one PulseAudio server)
+    /// keep the ratio at exactly 1 and the latency still; beyond it both terms act on the
+    /// error less the deadband, and a real drift holds the level at the deadband's edge
+    /// (at most half a millisecond off its target). The level's slope says nothing here, so
+    /// the integral starts from a preset or from zero.
+    ///
+    /// It does not act before [`Self::release`]: an aggregate moves its members while it
+    /// aligns them and trims them a moment later (its master's hold lands within half a
+    /// buffer of its aim), and a coarse loop would take that transit for drift and keep
+    /// what its integral learned of it for good. At ±300 ppm the level moves at most
+    /// 70 frames at 48 kHz in the 4.5 s before the trim; the queues' headroom is a period.
+    pub fn coarse(rate: f64) -> Self {
+        Self {
+            deadband: COARSE_DEADBAND_S * rate.max(1.0),
+            smoothing_s: COARSE_SMOOTHING_S,
+            coarse: true,
+            released: false,
+            ..Self::new(rate)
+        }
+    }
+
+    /// Lets a [`Self::coarse`] loop act from now on (its target is the one last given to
+    /// [`Self::retarget`], or the smoothed level). Real-time safe.
+    pub fn release(&mut self) {
+        self.released = true;
+    }
+
+    /// Whether this is a [`Self::coarse`] loop.
+    pub fn is_coarse(&self) -> bool {
+        self.coarse
     }
 
     /// One ASIO period of `frames` host frames at `host_rate` has passed and the queue stands
@@ -95,12 +177,37 @@ impl RatioLoop {
     pub fn period(&mut self, level: f64, frames: u32, host_rate: f64) -> f64 {
         let dt = f64::from(frames) / host_rate.max(1.0);
         self.elapsed_s += dt;
-        let alpha = (dt / SMOOTHING_S).min(1.0);
+        if let (true, true, Some(target)) = (self.resync_frames > 0.0, self.released, self.target) {
+            if self.probe.is_none() && (level - target).abs() > self.resync_frames {
+                self.probe = Some((0.0, 0, self.elapsed_s + RESYNC_PROBE_S));
+            }
+            if let Some((sum, n, until)) = self.probe.as_mut() {
+                // The probe's second half is averaged: a step within its first half
+                // counts whole. Neither the smoothed level nor the terms move meanwhile.
+                if self.elapsed_s >= *until - RESYNC_PROBE_S / 2.0 {
+                    *sum += level;
+                    *n += 1;
+                }
+                if self.elapsed_s < *until {
+                    return 1.0 + self.ppm * 1e-6;
+                }
+                let off = *sum / f64::from((*n).max(1)) - target;
+                self.probe = None;
+                if off.abs() > self.resync_frames / 2.0 {
+                    self.resync = Some(off);
+                    return 1.0 + self.ppm * 1e-6;
+                }
+            }
+        }
+        let alpha = (dt / self.smoothing_s).min(1.0);
         let smoothed = match self.level {
             Some(l) => l + (level - l) * alpha,
             None => level,
         };
         self.level = Some(smoothed);
+        if !self.released {
+            return 1.0;
+        }
         if self.elapsed_s < SETTLE_S {
             let window = if (EARLY_FROM_S..EARLY_TO_S).contains(&self.elapsed_s) {
                 self.windows.get_mut(0)
@@ -124,16 +231,14 @@ impl RatioLoop {
                 if self.ki > 0.0 {
                     self.integral = ppm.clamp(-MAX_PPM, MAX_PPM) / self.ki;
                 }
-            } else {
-                if n_early > 0 && n_late > 0 {
-                    let span = (LATE_FROM_S + SETTLE_S - EARLY_FROM_S - EARLY_TO_S) / 2.0;
-                    let slope = (late / f64::from(n_late) - early / f64::from(n_early)) / span;
-                    let ppm = slope / self.rate * 1e6;
-                    // A slope no pair of crystals gives is the level's noise (packets and
-                    // pulls seen at other moments each time), not drift: start from zero.
-                    if self.ki > 0.0 && ppm.abs() <= PLAUSIBLE_PPM {
-                        self.integral = ppm / self.ki;
-                    }
+            } else if !self.coarse && n_early > 0 && n_late > 0 {
+                let span = (LATE_FROM_S + SETTLE_S - EARLY_FROM_S - EARLY_TO_S) / 2.0;
+                let slope = (late / f64::from(n_late) - early / f64::from(n_early)) / span;
+                let ppm = slope / self.rate * 1e6;
+                // A slope no pair of crystals gives is the level's noise (packets and
+                // pulls seen at other moments each time), not drift: start from zero.
+                if self.ki > 0.0 && ppm.abs() <= PLAUSIBLE_PPM {
+                    self.integral = ppm / self.ki;
                 }
             }
         }
@@ -141,8 +246,9 @@ impl RatioLoop {
         let error = smoothed - target;
         self.max_abs_error = self.max_abs_error.max(error.abs());
         // Continuous through the deadband (no step in the correction at its edge).
-        let proportional = self.kp * (error.abs() - DEADBAND_FRAMES).max(0.0) * error.signum();
-        let integral = self.integral + error * dt;
+        let outside = (error.abs() - self.deadband).max(0.0) * error.signum();
+        let proportional = self.kp * outside;
+        let integral = self.integral + if self.coarse { outside } else { error } * dt;
         let ppm = proportional + self.ki * integral;
         if ppm.abs() <= MAX_PPM {
             self.integral = integral;
@@ -196,15 +302,16 @@ impl RatioLoop {
         }
     }
 
-    /// The queue is being moved on purpose by `frames` (an aggregate aligning its members:
-    /// silence added or frames dropped now, the host's periods paused or hurried over the
-    /// next few milliseconds) to stand at `target` frames for good. The smoothed level moves
-    /// by the whole amount at once, so that the loop takes neither the step nor the brief
-    /// transit for drift, and the target is `target` from now on. Real-time safe.
-    pub fn retarget(&mut self, frames: f64, target: f64) {
-        if let Some(l) = self.level.as_mut() {
-            *l += frames;
-        }
+    /// The queue is being moved on purpose (an aggregate aligning its members: silence
+    /// added or frames dropped now, the host's periods paused or hurried over the next few
+    /// milliseconds) to stand at `target` frames for good. The smoothed level is put there
+    /// at once, so that the loop takes neither the step nor the brief transit for drift; it
+    /// is not moved by the step, since it may not have caught up with the level before it
+    /// (a device that lost time during the start-up moves the raw level by its loss at
+    /// once, and the smoothed one over seconds). The target is `target` from now on.
+    /// Real-time safe.
+    pub fn retarget(&mut self, target: f64) {
+        self.level = Some(target);
         self.target = Some(target);
     }
 }
@@ -245,5 +352,92 @@ mod tests {
         // A 600 ppm step from the start must stay well inside the steering headroom (a render
         // period, 480 frames) while the loop takes it up.
         assert!(lp.max_abs_error() < 150.0, "{}", lp.max_abs_error());
+    }
+
+    /// A coarse loop: held until released; then a level that jitters by ±20 frames around
+    /// a still mean never moves the ratio off exactly 1, and a 300 ppm drift is taken up
+    /// with the level held at the deadband's edge (within a few frames of it).
+    #[test]
+    fn a_coarse_loop_ignores_jitter_and_holds_drift_at_its_deadband() {
+        let rate = 48_000.0;
+        let frames = 128;
+        let dt = f64::from(frames) / rate;
+        let deadband = COARSE_DEADBAND_S * rate;
+        // Clocks that agree; a triangle of ±20 frames over 0.4 s on the measured level.
+        let mut lp = RatioLoop::coarse(rate);
+        for _ in 0..1000 {
+            assert_eq!(lp.period(1000.0, frames, rate), 1.0, "acted before release");
+        }
+        lp.release();
+        for step in 0..(120.0 / dt) as usize {
+            let phase = (step as f64 * dt / 0.4).fract();
+            let jitter = 80.0 * (phase - 0.5).abs() - 20.0;
+            assert_eq!(lp.period(1000.0 + jitter, frames, rate), 1.0, "step {step}");
+        }
+        // A drift: the loop takes it up; the level ends near the deadband's edge.
+        let mut lp = RatioLoop::coarse(rate);
+        lp.release();
+        let mut level = 1000.0;
+        let drift_ppm = 300.0;
+        for _ in 0..(300.0 / dt) as usize {
+            let factor = lp.period(level, frames, rate);
+            let correction_ppm = (factor - 1.0) * 1e6;
+            level += (drift_ppm - correction_ppm) * 1e-6 * rate * dt;
+        }
+        let target = lp.target().unwrap_or(0.0);
+        let off = (level - target).abs();
+        assert!(
+            off <= deadband + 4.0,
+            "level {off:.1} frames off its target"
+        );
+        assert!(
+            (lp.ppm() - drift_ppm).abs() < 5.0,
+            "correction {}",
+            lp.ppm()
+        );
+    }
+
+    /// A stall the device does not make up (the level 1000 frames up for good) is put
+    /// back in one step after the probe, with the correction held meanwhile; a moment's
+    /// excursion that comes back is left alone.
+    #[test]
+    fn time_lost_for_good_is_put_back_in_one_step() {
+        let rate = 48_000.0;
+        let frames = 128;
+        let dt = f64::from(frames) / rate;
+        let mut lp = RatioLoop::coarse(rate).with_resync(720.0);
+        lp.release();
+        let mut level = 2000.0;
+        for _ in 0..(10.0 / dt) as usize {
+            lp.period(level, frames, rate);
+        }
+        assert_eq!(lp.take_resync(), None);
+        // A 5-ms excursion that comes back.
+        for i in 0..100 {
+            let spike = if i < 2 { 1000.0 } else { 0.0 };
+            lp.period(level + spike, frames, rate);
+        }
+        assert_eq!(
+            lp.take_resync(),
+            None,
+            "a moment's excursion was taken for lost time"
+        );
+        // Lost time: 1000 frames more for good.
+        level += 1000.0;
+        let mut step = None;
+        for _ in 0..100 {
+            let factor = lp.period(level, frames, rate);
+            if let Some(off) = lp.take_resync() {
+                step = Some(off);
+                break;
+            }
+            assert_eq!(factor, 1.0, "the correction moved while probing");
+        }
+        let off = step.expect("no resync");
+        assert!((off - 1000.0).abs() < 1.0, "step {off}");
+        level -= off;
+        for _ in 0..(10.0 / dt) as usize {
+            assert_eq!(lp.period(level, frames, rate), 1.0);
+        }
     }
 }

@@ -589,6 +589,7 @@ fn aggregate_config(outputs: Vec<EndpointSpec>, inputs: Vec<EndpointSpec>) -> Ag
         base: WasapiConfig {
             wake_up: pace_wake_up(),
             positions: !under_wine(),
+            padding_after_play: under_wine(),
             // `wasapi.missing_device = "fail"` (the tests set `skip_missing` for "skip").
             missing_falls_back: false,
             ..WasapiConfig::default()

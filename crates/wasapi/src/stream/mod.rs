@@ -358,6 +358,9 @@ pub struct StreamCore<P: StreamPort> {
     ratio_loop: Option<RatioLoop>,
     /// A member of an aggregate that runs on another device's clock ([`Self::as_follower`]).
     follower: bool,
+    /// The render side's padding drops when a period has played (winepulse): see
+    /// [`Self::render_level_bias`].
+    padding_after_play: bool,
     /// A follower's capture resampler's control loop (its input ring's level).
     capture_loop: Option<RatioLoop>,
     /// Device frames written to the render client since start, silence included.
@@ -481,6 +484,7 @@ impl<P: StreamPort> StreamCore<P> {
             conversion: None,
             ratio_loop: None,
             follower: false,
+            padding_after_play: false,
             capture_loop: None,
             render_written: 0,
             capture_taken: 0,
@@ -625,6 +629,13 @@ impl<P: StreamPort> StreamCore<P> {
         }))
     }
 
+    /// Declares that the render side's padding drops when a period has played, not when
+    /// the engine takes it (winepulse's; [`crate::WasapiConfig::padding_after_play`]).
+    pub fn with_padding_after_play(mut self, yes: bool) -> Self {
+        self.padding_after_play = yes;
+        self
+    }
+
     /// Makes the stream a follower: a member of an aggregate whose periods come from another
     /// device's clock. Its driver calls [`Self::follow`] once per period instead of `wait`,
     /// and each side's resampler (which must exist; 1:1 when the rates are equal) follows the
@@ -633,15 +644,36 @@ impl<P: StreamPort> StreamCore<P> {
     pub fn as_follower(mut self) -> Self {
         self.follower = true;
         self.drift_params = None;
-        if let Some(c) = &self.conversion {
-            if c.render.is_some() {
-                self.ratio_loop = Some(RatioLoop::new(self.rate));
-            }
-            if c.capture.is_some() {
-                self.capture_loop = Some(RatioLoop::new(self.host_rate));
-            }
-        }
+        self.follower_loops(false);
         self
+    }
+
+    /// A follower's loops, coarse or not. The render loop resyncs when its level is off by
+    /// more than one and a half of its device's periods ([`RatioLoop::with_resync`]):
+    /// beyond the level's own jitter (a pull seen late), time the device lost (winepulse's
+    /// timer starved on a loaded machine while PulseAudio played on: the queue stands tens
+    /// of milliseconds longer for good). A capture level is reckoned from packets, which
+    /// some devices deliver in bursts larger than their period (PulseAudio's null source
+    /// does), so it gets no resync: it would tell the host of glitches that are not there.
+    fn follower_loops(&mut self, coarse: bool) {
+        let make = |rate: f64| {
+            if coarse {
+                RatioLoop::coarse(rate)
+            } else {
+                RatioLoop::new(rate)
+            }
+        };
+        let Some(c) = &self.conversion else {
+            return;
+        };
+        let (has_render, has_capture) = (c.render.is_some(), c.capture.is_some());
+        if has_render {
+            let period = f64::from(self.plan.render_period_frames.unwrap_or(0));
+            self.ratio_loop = Some(make(self.rate).with_resync(1.5 * period));
+        }
+        if has_capture {
+            self.capture_loop = Some(make(self.host_rate));
+        }
     }
 
     /// A follower's turn, once per period of the master (after the master's `wait`): moves
@@ -679,7 +711,9 @@ impl<P: StreamPort> StreamCore<P> {
                 (self.render_written + self.output.frames() as u64) as f64 - played
             }
             // A follower sees pulls only when it is serviced (the master's thread looks at
-            // least every POLL_FOLLOWERS_MS when there are no positions).
+            // least every POLL_FOLLOWERS_MS when there are no positions). The level counts
+            // the period pulled last as still to play; see `render_level_bias` for what
+            // that makes of the latency.
             _ if self.follower => {
                 // The padding now (the last feed's may be a pull old).
                 if let Ok(padding) = self.port.padding() {
@@ -741,12 +775,42 @@ impl<P: StreamPort> StreamCore<P> {
             return None;
         }
         let delay = self.conversion.as_ref().map_or(0.0, |c| c.delays().1);
-        Some((self.render_level() + delay) * self.host_rate / self.rate)
+        let bias = self.render_level_bias();
+        Some((self.render_level() - bias + delay) * self.host_rate / self.rate)
+    }
+
+    /// The render level (device frames, as [`Self::render_level`] counts it) at which this
+    /// side's latency is `latency` host frames. Real-time safe.
+    pub fn render_level_for(&mut self, latency: f64) -> f64 {
+        let delay = self.conversion.as_ref().map_or(0.0, |c| c.delays().1);
+        latency * self.rate / self.host_rate.max(1.0) - delay + self.render_level_bias()
+    }
+
+    /// How much a follower's render level exceeds its latency, device frames. With the
+    /// device's position, nothing. Without it the level is reckoned from the pulls, as a
+    /// device that takes a period and plays it over the period after (Windows' engine
+    /// does). A device whose padding drops when a period has played
+    /// ([`Self::with_padding_after_play`]: winepulse takes the period off once PulseAudio
+    /// has played it) has already played the period counted as still to play: the level
+    /// exceeds the latency by a device period. (Measured through the null sink and its
+    /// monitor before this was counted: estimates above the round trip by 475 frames on
+    /// average over five runs, with 480-frame periods.) The level keeps its reckoning: the
+    /// follower's least level (its plan's prefill) is counted that way. Real-time safe.
+    pub fn render_level_bias(&mut self) -> f64 {
+        if !self.follower
+            || !self.has_render
+            || !self.padding_after_play
+            || matches!(self.port.render_position(), Ok(Some(_)))
+        {
+            return 0.0;
+        }
+        self.render_period_ns as f64 * self.rate / 1e9
     }
 
     /// Moves the capture side by `frames` host frames (silence into the input ring; a
-    /// negative count drops as many frames from the packets to come); its loop expects the level to move by `in_all` in all, and holds it at
-    /// `target` (host frames) from now on when given (see [`RatioLoop::retarget`]).
+    /// negative count drops as many frames from the packets to come). Its loop holds the
+    /// level at `target` (host frames) from now on when given ([`RatioLoop::retarget`]),
+    /// else expects the level to move by `in_all` in all ([`RatioLoop::shift`]).
     /// Real-time safe.
     pub fn shift_capture(&mut self, frames: i64, in_all: f64, target: Option<f64>) {
         if frames >= 0 {
@@ -759,7 +823,7 @@ impl<P: StreamPort> StreamCore<P> {
         }
         if let Some(l) = self.capture_loop.as_mut() {
             match target {
-                Some(t) => l.retarget(in_all, t),
+                Some(t) => l.retarget(t),
                 None => l.shift(in_all),
             }
         }
@@ -767,8 +831,8 @@ impl<P: StreamPort> StreamCore<P> {
 
     /// Moves the render side by `frames` device frames (silence into the output ring; a
     /// negative count drops the oldest queued frames, and what the ring does not hold from the
-    /// output to come); its loop expects the level to move by `in_all` in all, and holds it
-    /// at `target` (device frames) from now on when given. Real-time safe.
+    /// output to come). Its loop holds the level at `target` (device frames) from now on
+    /// when given, else expects it to move by `in_all` in all. Real-time safe.
     pub fn shift_render(&mut self, frames: i64, in_all: f64, target: Option<f64>) {
         if frames >= 0 {
             self.output.push_silence(frames as usize);
@@ -781,7 +845,7 @@ impl<P: StreamPort> StreamCore<P> {
         }
         if let Some(l) = self.ratio_loop.as_mut() {
             match target {
-                Some(t) => l.retarget(in_all, t),
+                Some(t) => l.retarget(t),
                 None => l.shift(in_all),
             }
         }
@@ -827,6 +891,24 @@ impl<P: StreamPort> StreamCore<P> {
         p.ok()
             .flatten()
             .map(|p| p.frames + now.saturating_sub(p.at_ns) as f64 * self.rate / 1e9)
+    }
+
+    /// Makes the follower's loops coarse ([`RatioLoop::coarse`]): its device gives no
+    /// position. Called after `start`, before the first period. Real-time safe.
+    pub fn use_coarse_loops(&mut self) {
+        if self.follower {
+            self.follower_loops(true);
+        }
+    }
+
+    /// Lets the follower's coarse loops act ([`RatioLoop::release`]). Real-time safe.
+    pub fn release_loops(&mut self) {
+        if let Some(l) = self.capture_loop.as_mut() {
+            l.release();
+        }
+        if let Some(l) = self.ratio_loop.as_mut() {
+            l.release();
+        }
     }
 
     /// Starts the follower's loop from this drift (see [`RatioLoop::preset`]). Real-time
@@ -1224,11 +1306,10 @@ impl<P: StreamPort> DeviceStream for StreamCore<P> {
         if let Some(c) = self.conversion.as_mut() {
             c.reset();
         }
-        if let Some(l) = self.ratio_loop.as_mut() {
+        if self.follower {
+            self.follower_loops(false);
+        } else if let Some(l) = self.ratio_loop.as_mut() {
             *l = RatioLoop::new(self.rate);
-        }
-        if let Some(l) = self.capture_loop.as_mut() {
-            *l = RatioLoop::new(self.host_rate);
         }
         self.render_written = 0;
         self.capture_taken = 0;
@@ -1331,6 +1412,9 @@ impl<P: StreamPort> DeviceStream for StreamCore<P> {
             None => self.queue_output(src),
         };
         self.conversion = Some(conversion);
+        if let Some(off) = self.ratio_loop.as_mut().and_then(RatioLoop::take_resync) {
+            self.resync_render(off);
+        }
         result
     }
 
@@ -1356,6 +1440,22 @@ impl<P: StreamPort> DeviceStream for StreamCore<P> {
 }
 
 impl<P: StreamPort> StreamCore<P> {
+    /// A follower's render level stands `off` device frames from its loop's target for
+    /// good (the device lost or gained time): puts it back at once, by dropping the oldest
+    /// queued frames (and what the ring does not hold from the output to come) or by
+    /// queuing silence, and counts a resync (the host is told). Real-time safe.
+    fn resync_render(&mut self, off: f64) {
+        let frames = off.round();
+        if frames > 0.0 {
+            let want = frames as usize;
+            let dropped = self.output.discard(want.min(self.output.frames()));
+            self.render_drop += (want - dropped) as u64;
+        } else if frames < 0.0 {
+            self.output.push_silence((-frames) as usize);
+        }
+        self.counters.resyncs += 1;
+    }
+
     /// Queues one period of device frames for playback (see [`DeviceStream::write`]).
     /// Real-time safe.
     fn queue_output(&mut self, src: &[u8]) -> Result<(), StreamError> {

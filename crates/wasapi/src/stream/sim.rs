@@ -245,6 +245,9 @@ pub struct SimPort {
     world: Option<(SimWorld, Option<usize>)>,
     /// Whether the port gives positions ([`SimPort::without_positions`]).
     positions: bool,
+    /// A world's render side plays each period before the pull that takes it
+    /// ([`SimPort::padding_after_play`]).
+    padding_after_play: bool,
 }
 
 impl SimPort {
@@ -266,6 +269,7 @@ impl SimPort {
             scratch: Vec::new(),
             world: None,
             positions: true,
+            padding_after_play: false,
         }
     }
 
@@ -273,6 +277,14 @@ impl SimPort {
     /// its data): the stream then takes levels from its queues.
     pub fn without_positions(mut self) -> Self {
         self.positions = false;
+        self
+    }
+
+    /// A render side whose padding drops when a period has played rather than when it is
+    /// taken to play, as winepulse's (it takes a period off once PulseAudio has played it):
+    /// in a world's air, each pull's frames have played over the period before it.
+    pub fn padding_after_play(mut self) -> Self {
+        self.padding_after_play = true;
         self
     }
 
@@ -605,7 +617,12 @@ impl StreamPort for SimPort {
         let first_frame = (first / self.frame_ns(&side)).ceil();
         if let Some((world, Some(voice))) = &self.world {
             if let Some(v) = world.state().voices.get_mut(*voice) {
-                v.first_frame = Some(first_frame);
+                let early = if self.padding_after_play {
+                    f64::from(side.period_frames)
+                } else {
+                    0.0
+                };
+                v.first_frame = Some(first_frame - early);
                 v.base = 0;
                 // The frames written before the start (the prefill) are frames 0 ….
                 let written = self.render.as_ref().map_or(0, |r| r.buffer.len());

@@ -42,7 +42,7 @@ pub const MAX_PPM: f64 = 2000.0;
 /// The largest drift a first estimate may give, ppm; beyond it the estimate is noise.
 pub const PLAUSIBLE_PPM: f64 = 1000.0;
 /// A coarse loop's deadband (see [`RatioLoop::coarse`]), s of the queue's rate.
-pub const COARSE_DEADBAND_S: f64 = 0.0005;
+pub const COARSE_DEADBAND_S: f64 = 0.001;
 /// A coarse loop's smoothing time constant, s.
 pub const COARSE_SMOOTHING_S: f64 = 2.0;
 /// How long a level found beyond the resync threshold is watched before the loop decides
@@ -80,6 +80,9 @@ pub struct RatioLoop {
     probe: Option<(f64, u32, f64)>,
     /// The step the level should make at once (see [`Self::take_resync`]).
     resync: Option<f64>,
+    /// A resync was just given: the next probe starts at once, whatever the level, to take
+    /// what the device lost after the first probe measured.
+    follow_up: bool,
 }
 
 /// The first window of levels for the drift's first estimate, s.
@@ -114,6 +117,7 @@ impl RatioLoop {
             resync_frames: 0.0,
             probe: None,
             resync: None,
+            follow_up: false,
         }
     }
 
@@ -121,7 +125,8 @@ impl RatioLoop {
     /// stall below the API that it did not make up, a burst), not drift: the loop averages
     /// the level over the second half of [`RESYNC_PROBE_S`], holding its correction meanwhile, and if the mean
     /// is still more than half of `frames` off, [`Self::take_resync`] gives the step that
-    /// puts it back. Without this the loop would steer a stall of tens of milliseconds out
+    /// puts it back. A second probe follows at once and takes what is still off beyond the
+    /// deadband (or an eighth of `frames`): a stall that went on while the first measured. Without this the loop would steer a stall of tens of milliseconds out
     /// at its limit for many seconds, the audio pitched by up to [`MAX_PPM`] all along.
     pub fn with_resync(mut self, frames: f64) -> Self {
         self.resync_frames = frames.max(0.0);
@@ -178,7 +183,9 @@ impl RatioLoop {
         let dt = f64::from(frames) / host_rate.max(1.0);
         self.elapsed_s += dt;
         if let (true, true, Some(target)) = (self.resync_frames > 0.0, self.released, self.target) {
-            if self.probe.is_none() && (level - target).abs() > self.resync_frames {
+            if self.probe.is_none()
+                && (self.follow_up || (level - target).abs() > self.resync_frames)
+            {
                 self.probe = Some((0.0, 0, self.elapsed_s + RESYNC_PROBE_S));
             }
             if let Some((sum, n, until)) = self.probe.as_mut() {
@@ -193,8 +200,17 @@ impl RatioLoop {
                 }
                 let off = *sum / f64::from((*n).max(1)) - target;
                 self.probe = None;
-                if off.abs() > self.resync_frames / 2.0 {
+                // A follow-up takes any remainder beyond the deadband (a stall that went on
+                // while the first probe measured); it is the last of the series.
+                let follow_up = std::mem::take(&mut self.follow_up);
+                let least = if follow_up {
+                    self.deadband.max(self.resync_frames / 8.0)
+                } else {
+                    self.resync_frames / 2.0
+                };
+                if off.abs() > least {
                     self.resync = Some(off);
+                    self.follow_up = !follow_up;
                     return 1.0 + self.ppm * 1e-6;
                 }
             }
@@ -438,6 +454,30 @@ mod tests {
         level -= off;
         for _ in 0..(10.0 / dt) as usize {
             assert_eq!(lp.period(level, frames, rate), 1.0);
+            assert_eq!(
+                lp.take_resync(),
+                None,
+                "the follow-up found a step not there"
+            );
         }
+        // A stall that goes on after the first probe measured: 800 frames, then 300 more
+        // during the probe's average. The follow-up takes the rest.
+        level += 800.0;
+        let mut steps = Vec::new();
+        for i in 0..200 {
+            if i == 60 {
+                level += 300.0;
+            }
+            lp.period(level, frames, rate);
+            if let Some(off) = lp.take_resync() {
+                level -= off;
+                steps.push(off);
+            }
+        }
+        assert_eq!(steps.len(), 2, "{steps:?}");
+        assert!(
+            (steps.iter().sum::<f64>() - 1100.0).abs() < 2.0,
+            "{steps:?}"
+        );
     }
 }

@@ -250,6 +250,12 @@ fn windows_steps_with_audio(steps: &mut Steps) -> Result<(), String> {
         "wine tenuto.exe loopback with the null sink suspended for 100 ms: the host is told",
         || loopback::suspend_run(&exe),
     )?;
+    // Several devices as one: both null sinks (a second one for the run), their monitors and
+    // the null source; both paths measured in one stream.
+    steps.record(
+        "wine tenuto.exe loopback through two null sinks as one ASIO device: both paths back at unity, on getLatencies and together within ±3 ms",
+        || loopback::aggregate_run(&exe),
+    )?;
 
     // The C++ host, against the registered DLL (the build line of tests/cpp-host/README.md).
     let source = root().join("tests/cpp-host/asio_host.cpp");

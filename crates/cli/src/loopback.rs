@@ -37,6 +37,11 @@ pub(crate) struct LoopbackArgs {
     /// The input the signal should come back on.
     #[arg(long, default_value_t = 0, value_name = "C")]
     input_channel: i32,
+    /// Another pair measured in the same stream, OUTPUT:INPUT (repeat it): the signal is
+    /// played on that output too and looked for on that input (several devices as one:
+    /// every path must come back at the reported latency).
+    #[arg(long, value_name = "OUT:IN", value_parser = parse_pair)]
+    also: Vec<(i32, i32)>,
     /// Largest accepted difference between the measured and the reported
     /// round trip, ms.
     #[arg(long, default_value_t = 2.0, value_name = "X")]
@@ -58,6 +63,21 @@ pub(crate) struct LoopbackArgs {
     plot: Option<std::path::PathBuf>,
 }
 
+/// `OUT:IN` (channel numbers from 0).
+fn parse_pair(s: &str) -> Result<(i32, i32), String> {
+    let (o, i) = s
+        .split_once(':')
+        .ok_or_else(|| format!("'{s}' is not OUTPUT:INPUT (for example 2:2)"))?;
+    let channel = |c: &str| {
+        c.trim()
+            .parse::<i32>()
+            .ok()
+            .filter(|&c| c >= 0)
+            .ok_or_else(|| format!("'{c}' in '{s}' is not a channel number (0, 1, …)"))
+    };
+    Ok((channel(o)?, channel(i)?))
+}
+
 pub(crate) fn run(args: &LoopbackArgs) -> ExitCode {
     let mut opened = match open(&args.driver) {
         Ok(o) => o,
@@ -72,6 +92,7 @@ pub(crate) fn run(args: &LoopbackArgs) -> ExitCode {
         duration: Duration::from_secs_f64(args.seconds.max(0.5)),
         output_channel: args.output_channel,
         input_channel: args.input_channel,
+        also: args.also.clone(),
         tolerance_ms: args.tolerance_ms,
         level_dbfs: args.level,
         host: HostOptions::default(),
@@ -242,6 +263,26 @@ fn print_loopback(r: &LoopbackReport, engine: Option<&Arc<Shared>>) {
         "host messages {} overload, {} reset requests, {} resync requests",
         r.overloads, r.reset_requests, r.resync_requests
     );
+    for p in &r.also {
+        match (p.measured_frames, p.difference_ms, p.gain_db) {
+            (Some(m), Some(d), Some(g)) => {
+                println!(
+                "also          output {} → input {}: {m} frames ({:.3} ms), {d:+.3} ms from the \
+                 reported, gain {g:+.2} dB, {} glitch(es), {} lag change(s){}",
+                p.output_channel,
+                p.input_channel,
+                ms(m),
+                p.glitches,
+                p.lag_change_count,
+                if p.within_tolerance { "" } else { ", OUTSIDE the tolerance" }
+            )
+            }
+            _ => println!(
+                "also          output {} → input {}: the test signal was not found",
+                p.output_channel, p.input_channel
+            ),
+        }
+    }
     match &r.reason {
         None => println!("result        PASS"),
         Some(reason) => println!("result        FAIL: {reason}"),

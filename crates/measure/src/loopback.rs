@@ -1079,7 +1079,7 @@ impl Analyser {
 }
 
 /// What to measure.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LoopbackOptions {
     /// Buffer size; `None`: the driver's preferred.
     pub buffer_frames: Option<i32>,
@@ -1091,6 +1091,10 @@ pub struct LoopbackOptions {
     pub output_channel: i32,
     /// The input it should come back on.
     pub input_channel: i32,
+    /// More (output, input) pairs measured in the same stream: the sequence is played on
+    /// each of their outputs too, and each input is analysed on its own (a device made of
+    /// several, whose paths must line up). Each is reported in [`LoopbackReport::also`].
+    pub also: Vec<(i32, i32)>,
     /// Largest accepted |measured − reported| round trip, ms.
     pub tolerance_ms: f64,
     /// Peak level of the sequence, dBFS.
@@ -1107,6 +1111,7 @@ impl Default for LoopbackOptions {
             duration: Duration::from_secs(10),
             output_channel: 0,
             input_channel: 0,
+            also: Vec::new(),
             tolerance_ms: 2.0,
             level_dbfs: -6.0,
             host: HostOptions::default(),
@@ -1223,10 +1228,14 @@ pub struct LoopbackReport {
     pub input_peak_dbfs: f64,
     /// The analyser's raw findings.
     pub analysis: Analysis,
-    /// Signal found, no glitch, no discontinuity, latency within tolerance.
+    /// Signal found, no glitch, no discontinuity, latency within tolerance (this pair and
+    /// every pair of `also`).
     pub passed: bool,
     /// Why not, in one line.
     pub reason: Option<String>,
+    /// The pairs of [`LoopbackOptions::also`], measured in the same stream (their stream
+    /// figures are this report's; their own `also` is empty).
+    pub also: Vec<LoopbackReport>,
 }
 
 /// Why the measurement could not run.
@@ -1250,10 +1259,12 @@ struct LoopHandler {
     band: Arc<BandLimited>,
     /// First frame of the band-limited signal, once switched.
     switch_at: Option<u64>,
-    producer: rtrb::Producer<Captured>,
+    /// One capture ring per input analysed, with its input channel (the first is the main
+    /// pair's).
+    inputs: Vec<(i32, rtrb::Producer<Captured>)>,
     next_frame: u64,
-    output_channel: i32,
-    input_channel: i32,
+    /// The outputs that play the sequence.
+    outputs: Vec<i32>,
 }
 
 impl PeriodHandler for LoopHandler {
@@ -1270,11 +1281,13 @@ impl PeriodHandler for LoopHandler {
         for b in 0..period.buffer_count() {
             let t = period.sample_type(b);
             if period.is_input(b) {
-                if period.channel(b) != self.input_channel {
+                let channel = period.channel(b);
+                let Some((_, producer)) = self.inputs.iter_mut().find(|(c, _)| *c == channel)
+                else {
                     continue;
-                }
+                };
                 let buf = period.buffer(b);
-                match self.producer.write_chunk_uninit(frames) {
+                match producer.write_chunk_uninit(frames) {
                     Ok(chunk) => {
                         let samples = (0..frames).map(|i| {
                             let v = read_sample(buf, t, i).unwrap_or(0.0) as f32;
@@ -1287,7 +1300,7 @@ impl PeriodHandler for LoopHandler {
                         self.live.dropped_blocks.fetch_add(1, Ordering::Relaxed);
                     }
                 }
-            } else if period.channel(b) == self.output_channel {
+            } else if self.outputs.contains(&period.channel(b)) {
                 let buf = period.buffer_mut(b);
                 for i in 0..frames {
                     let n = n0 + i as u64;
@@ -1368,21 +1381,30 @@ pub fn run(
     }
     let rate = driver.sample_rate()?;
     let (ins, outs) = driver.channels()?;
-    let (oc, ic) = (options.output_channel, options.input_channel);
-    if !(0..outs).contains(&oc) {
-        return Err(LoopbackError::Setup(format!(
-            "output {oc} does not exist: the driver has {outs} output(s) (0–{})",
-            outs - 1
-        )));
+    let pairs: Vec<(i32, i32)> = std::iter::once((options.output_channel, options.input_channel))
+        .chain(options.also.iter().copied())
+        .collect();
+    for (n, &(oc, ic)) in pairs.iter().enumerate() {
+        if !(0..outs).contains(&oc) {
+            return Err(LoopbackError::Setup(format!(
+                "output {oc} does not exist: the driver has {outs} output(s) (0–{})",
+                outs - 1
+            )));
+        }
+        if !(0..ins).contains(&ic) {
+            return Err(LoopbackError::Setup(format!(
+                "input {ic} does not exist: the driver has {ins} input(s) (0–{})",
+                ins - 1
+            )));
+        }
+        if pairs.iter().take(n).any(|&(_, i)| i == ic) {
+            return Err(LoopbackError::Setup(format!(
+                "input {ic} is in two pairs: each pair needs an input of its own"
+            )));
+        }
+        check_type(driver, oc, false)?;
+        check_type(driver, ic, true)?;
     }
-    if !(0..ins).contains(&ic) {
-        return Err(LoopbackError::Setup(format!(
-            "input {ic} does not exist: the driver has {ins} input(s) (0–{})",
-            ins - 1
-        )));
-    }
-    check_type(driver, oc, false)?;
-    check_type(driver, ic, true)?;
     let frames = match options.buffer_frames {
         Some(f) => f,
         None => driver.buffer_size()?.preferred,
@@ -1393,10 +1415,16 @@ pub fn run(
         .ok_or_else(|| LoopbackError::Setup(format!("invalid buffer size {frames}")))?;
     let seq = Arc::new(Sequence::standard(options.level_dbfs));
     let band = Arc::new(BandLimited::new(&seq, rate));
-    // Everything the driver thread touches is allocated here: the ring holds
+    // Everything the driver thread touches is allocated here: each ring holds
     // two seconds of capture (at least 64 buffers).
     let capacity = ((rate * 2.0) as usize).max(64 * frames_usize);
-    let (producer, mut consumer) = rtrb::RingBuffer::<Captured>::new(capacity);
+    let (producers, mut consumers): (Vec<_>, Vec<_>) = pairs
+        .iter()
+        .map(|&(_, ic)| {
+            let (p, c) = rtrb::RingBuffer::<Captured>::new(capacity);
+            ((ic, p), c)
+        })
+        .unzip();
     let live = Arc::new(LoopbackLive::default());
     let handler = LoopHandler {
         live: Arc::clone(&live),
@@ -1404,12 +1432,13 @@ pub fn run(
         seq: Arc::clone(&seq),
         band: Arc::clone(&band),
         switch_at: None,
-        producer,
+        inputs: producers,
         next_frame: 0,
-        output_channel: oc,
-        input_channel: ic,
+        outputs: pairs.iter().map(|&(oc, _)| oc).collect(),
     };
-    let channels: Vec<(bool, i32)> = std::iter::once((true, ic))
+    let channels: Vec<(bool, i32)> = pairs
+        .iter()
+        .map(|&(_, ic)| (true, ic))
         .chain((0..outs).map(|c| (false, c)))
         .collect();
     let session = driver.create_buffers(&channels, frames, options.host, Box::new(handler))?;
@@ -1419,7 +1448,10 @@ pub fn run(
         let reported = usize::try_from(i64::from(li) + i64::from(lo)).unwrap_or(0);
         config.max_lag = config.max_lag.max(2 * reported + frames_usize);
     }
-    let mut analyser = Analyser::with_band_limit(Arc::clone(&seq), band, config);
+    let mut analysers: Vec<Analyser> = pairs
+        .iter()
+        .map(|_| Analyser::with_band_limit(Arc::clone(&seq), Arc::clone(&band), config))
+        .collect();
     session.begin();
     let started = Instant::now();
     if let Err(e) = driver.start() {
@@ -1429,25 +1461,32 @@ pub fn run(
     }
     let mut next_report = Duration::ZERO;
     let mut latencies = None;
+    // The main pair's analyser drives the progress line.
+    let progress_of = |analysers: &[Analyser], elapsed: Duration| {
+        let main = analysers.first();
+        LoopbackProgress {
+            live: &live,
+            elapsed,
+            state: main.map_or(LockState::Searching, Analyser::state),
+            glitches: main.map_or(0, Analyser::glitches),
+            sample_rate: rate,
+            input_peak: take_peak(&live.input_peak_bits),
+        }
+    };
     while started.elapsed() < options.duration {
-        drain(&mut consumer, &mut analyser);
-        if analyser.wants_band_limited() {
-            live.band_limit_requested.store(true, Ordering::Relaxed);
-            let from = live.band_limited_from.load(Ordering::Acquire);
-            if from > 0 {
-                analyser.band_limit_from(from - 1);
+        for (consumer, analyser) in consumers.iter_mut().zip(analysers.iter_mut()) {
+            drain(consumer, analyser);
+            if analyser.wants_band_limited() {
+                live.band_limit_requested.store(true, Ordering::Relaxed);
+                let from = live.band_limited_from.load(Ordering::Acquire);
+                if from > 0 {
+                    analyser.band_limit_from(from - 1);
+                }
             }
         }
         let elapsed = started.elapsed();
         if elapsed >= next_report {
-            progress(&LoopbackProgress {
-                live: &live,
-                elapsed,
-                state: analyser.state(),
-                glitches: analyser.glitches(),
-                sample_rate: rate,
-                input_peak: take_peak(&live.input_peak_bits),
-            });
+            progress(&progress_of(&analysers, elapsed));
             next_report += Duration::from_millis(250);
         }
         std::thread::sleep(Duration::from_millis(5));
@@ -1459,15 +1498,10 @@ pub fn run(
     let stop = driver.stop();
     let seconds = started.elapsed().as_secs_f64();
     session.end();
-    drain(&mut consumer, &mut analyser);
-    progress(&LoopbackProgress {
-        live: &live,
-        elapsed: started.elapsed(),
-        state: analyser.state(),
-        glitches: analyser.glitches(),
-        sample_rate: rate,
-        input_peak: take_peak(&live.input_peak_bits),
-    });
+    for (consumer, analyser) in consumers.iter_mut().zip(analysers.iter_mut()) {
+        drain(consumer, analyser);
+    }
+    progress(&progress_of(&analysers, started.elapsed()));
     let counters = Arc::clone(session.counters());
     driver.dispose_buffers()?;
     drop(session);
@@ -1476,31 +1510,55 @@ pub fn run(
         Some(l) => l,
         None => driver.latencies()?,
     };
-    let analysis = analyser.finish();
     let switches = live.switches.switches.load(Ordering::Acquire);
-    Ok(report(ReportInput {
-        driver: name,
-        rate,
-        frames,
-        options,
-        latencies,
-        analysis,
-        discontinuities: live.switches.discontinuities.load(Ordering::Acquire),
-        overloads: counters.overloads.load(Ordering::Acquire),
-        reset_requests: counters.reset_requests.load(Ordering::Acquire),
-        resync_requests: counters.resync_requests.load(Ordering::Acquire),
-        switches,
-        expected_switches: live.switches.expected_switches(rate, frames),
-        seconds,
-        dropped_blocks: live.dropped_blocks.load(Ordering::Acquire),
-    }))
+    let mut reports = pairs
+        .iter()
+        .zip(analysers.iter_mut())
+        .map(|(&pair, analyser)| {
+            report(ReportInput {
+                driver: name.clone(),
+                rate,
+                frames,
+                pair,
+                tolerance_ms: options.tolerance_ms,
+                latencies,
+                analysis: analyser.finish(),
+                discontinuities: live.switches.discontinuities.load(Ordering::Acquire),
+                overloads: counters.overloads.load(Ordering::Acquire),
+                reset_requests: counters.reset_requests.load(Ordering::Acquire),
+                resync_requests: counters.resync_requests.load(Ordering::Acquire),
+                switches,
+                expected_switches: live.switches.expected_switches(rate, frames),
+                seconds,
+                dropped_blocks: live.dropped_blocks.load(Ordering::Acquire),
+            })
+        });
+    let mut main = reports
+        .next()
+        .ok_or_else(|| LoopbackError::Setup("no pair to measure".to_owned()))?;
+    main.also = reports.collect();
+    // The whole measurement passes when every pair does; the first pair that fails says why.
+    if main.reason.is_none() {
+        if let Some(r) = main.also.iter().find(|r| r.reason.is_some()) {
+            main.reason = Some(format!(
+                "output {} → input {}: {}",
+                r.output_channel,
+                r.input_channel,
+                r.reason.as_deref().unwrap_or_default()
+            ));
+        }
+    }
+    main.passed = main.reason.is_none();
+    Ok(main)
 }
 
-struct ReportInput<'a> {
+struct ReportInput {
     driver: String,
     rate: f64,
     frames: i32,
-    options: &'a LoopbackOptions,
+    /// (output, input) of the pair reported.
+    pair: (i32, i32),
+    tolerance_ms: f64,
     latencies: (i32, i32),
     analysis: Analysis,
     discontinuities: u64,
@@ -1513,7 +1571,7 @@ struct ReportInput<'a> {
     dropped_blocks: u64,
 }
 
-fn report(i: ReportInput<'_>) -> LoopbackReport {
+fn report(i: ReportInput) -> LoopbackReport {
     let a = i.analysis;
     let rate = i.rate;
     let ms = |frames: i64| frames as f64 / rate * 1e3;
@@ -1524,8 +1582,8 @@ fn report(i: ReportInput<'_>) -> LoopbackReport {
         .or(a.lag_frames.map(|l| l as f64))
         .map(|f| f / rate * 1e3);
     let difference_ms = measured_ms.map(|m| m - reported_ms);
-    let within_tolerance = difference_ms.is_some_and(|d| d.abs() <= i.options.tolerance_ms);
-    let (oc, ic) = (i.options.output_channel, i.options.input_channel);
+    let within_tolerance = difference_ms.is_some_and(|d| d.abs() <= i.tolerance_ms);
+    let (oc, ic) = i.pair;
     let peak_db = db(a.input_peak);
     let reason = if !a.locked {
         Some(if a.input_peak < 1e-4 {
@@ -1599,7 +1657,7 @@ fn report(i: ReportInput<'_>) -> LoopbackReport {
              ms) by {:+.3} ms, more than the tolerance of {} ms",
             measured_ms.unwrap_or(f64::NAN),
             difference_ms.unwrap_or(f64::NAN),
-            i.options.tolerance_ms
+            i.tolerance_ms
         ))
     } else {
         None
@@ -1617,7 +1675,7 @@ fn report(i: ReportInput<'_>) -> LoopbackReport {
         fractional_lag_frames: a.fractional_lag_frames,
         measured_ms,
         difference_ms,
-        tolerance_ms: i.options.tolerance_ms,
+        tolerance_ms: i.tolerance_ms,
         within_tolerance,
         gain_db: a.gain.map(|g| db(g.abs())),
         inverted: a.gain.is_some_and(|g| g < 0.0),
@@ -1642,6 +1700,7 @@ fn report(i: ReportInput<'_>) -> LoopbackReport {
         passed: reason.is_none(),
         reason,
         analysis: a,
+        also: Vec::new(),
     }
 }
 
@@ -1901,7 +1960,8 @@ mod tests {
             driver: "test".into(),
             rate: RATE,
             frames: 64,
-            options: &options,
+            pair: (options.output_channel, options.input_channel),
+            tolerance_ms: options.tolerance_ms,
             latencies,
             analysis,
             discontinuities: 0,
@@ -2029,7 +2089,8 @@ mod converted_tests {
             driver: "simulated".into(),
             rate,
             frames: PERIOD as i32,
-            options: &options,
+            pair: (options.output_channel, options.input_channel),
+            tolerance_ms: options.tolerance_ms,
             latencies: (reported as i32, 0),
             analysis: a,
             discontinuities: 0,

@@ -265,3 +265,81 @@ fn play_a_clip_switching_or_resampling() {
     assert!((report.seconds_played - 0.3).abs() < 1e-9, "{report:#?}");
     assert!(report.finished);
 }
+
+/// Two pairs in one stream (`LoopbackOptions::also`): the sequence is played on both outputs
+/// and each input is analysed on its own. On the loopback device each output comes back on
+/// the input of the same number at the reported latency, so both pairs measure it exactly;
+/// a pair whose input hears nothing fails the whole, named; a pair on an input already
+/// taken is refused.
+#[test]
+fn loopback_measures_every_pair_of_one_stream() {
+    let _g = serial();
+    let (mut d, _shared) = driver_and_shared(loopback_config(), None);
+    let report = loopback::run(
+        &mut d,
+        &LoopbackOptions {
+            buffer_frames: Some(256),
+            duration: Duration::from_millis(2500),
+            output_channel: 0,
+            input_channel: 0,
+            also: vec![(1, 1)],
+            ..LoopbackOptions::default()
+        },
+        &mut |_| {},
+    )
+    .expect("loopback");
+    assert_eq!(report.also.len(), 1, "{report:#?}");
+    let second = &report.also[0];
+    assert_eq!((second.output_channel, second.input_channel), (1, 1));
+    for r in std::iter::once(&report).chain(&report.also) {
+        assert_eq!(r.measured_frames, Some(report.reported_frames), "{r:#?}");
+        assert!(r.gain_db.unwrap().abs() < 0.01, "{r:#?}");
+    }
+    assert!(second.also.is_empty());
+    // The whole passes only if every pair does.
+    assert_eq!(
+        report.passed,
+        report.reason.is_none() && report.also.iter().all(|r| r.passed)
+    );
+
+    // Output 1 alone played (the main pair's output is 1, its input 0 is silent): the pair
+    // 1 → 0 finds nothing, and the whole fails naming it.
+    let (mut d, _shared) = driver_and_shared(loopback_config(), None);
+    let report = loopback::run(
+        &mut d,
+        &LoopbackOptions {
+            buffer_frames: Some(256),
+            duration: Duration::from_millis(1500),
+            output_channel: 1,
+            input_channel: 0,
+            also: vec![(1, 1)],
+            ..LoopbackOptions::default()
+        },
+        &mut |_| {},
+    )
+    .expect("loopback");
+    assert_eq!(report.measured_frames, None, "{report:#?}");
+    assert_eq!(report.also[0].measured_frames, Some(report.reported_frames));
+    assert!(!report.passed);
+    assert!(
+        report
+            .reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("no signal came back on input 0"),
+        "{:?}",
+        report.reason
+    );
+
+    let (mut d, _shared) = driver_and_shared(loopback_config(), None);
+    let err = loopback::run(
+        &mut d,
+        &LoopbackOptions {
+            also: vec![(1, 0)],
+            ..LoopbackOptions::default()
+        },
+        &mut |_| {},
+    )
+    .expect_err("an input in two pairs");
+    assert!(err.to_string().contains("input 0 is in two pairs"), "{err}");
+}

@@ -658,22 +658,15 @@ pub fn suspend_run(exe: &Path) -> Result<(), String> {
 /// through the first sink, output 3 → input 3 through the second, whose sides both follow
 /// the master through their resamplers. Gated by [`Report::aggregate_fault`] on the round
 /// trips held at [`AGGREGATE_SETTLED_S`]; dropouts and lag changes are printed, not gated (the two 2-ms sinks load this machine's PulseAudio,
-/// and winepulse's timer misses its turn now and then).
+/// and winepulse's timer misses its turn now and then). Then the second sink is unloaded in
+/// mid-stream (the host must get a reset or resync request, and the log a "streaming
+/// stopped" line naming it), and with `wasapi.missing_device = "skip"` the driver must come
+/// back without it (the first path at unity, on `getLatencies` within the same tolerance).
 pub fn aggregate_run(exe: &Path) -> Result<(), String> {
     let sink = SecondSink::load()?;
     let dir = target_dir().join("wine-loopback");
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let settings = dir.join("aggregate.toml");
-    std::fs::write(
-        &settings,
-        format!(
-            "# Written by cargo xtask: two null sinks, their monitors and the null source as one \
-             device.\n[driver]\nbackend = \"wasapi\"\n\n[wasapi]\noutput = [\"Tenuto Null \
-             Output\", \"{SECOND_SINK_NAME}\"]\ninput = [\"Monitor of Tenuto Null Output\", \
-             \"Monitor of {SECOND_SINK_NAME}\", \"Tenuto Null Input\"]\nmode = \"shared\"\n"
-        ),
-    )
-    .map_err(|e| format!("{}: {e}", settings.display()))?;
+    let settings = aggregate_settings(&dir, "fail")?;
     let result = run(
         exe,
         &settings,
@@ -687,7 +680,6 @@ pub fn aggregate_run(exe: &Path) -> Result<(), String> {
         ],
         None,
     );
-    drop(sink);
     let (report, steal) = result?;
     let Some(r) = report else {
         return Err("tenuto.exe loopback printed no report (see its message above)".to_owned());
@@ -708,13 +700,86 @@ pub fn aggregate_run(exe: &Path) -> Result<(), String> {
         );
     }
     eprintln!(
-        "==> {AGGREGATE_SECONDS} s through two sinks as one device; steal {steal}; gate \
+        "    {AGGREGATE_SECONDS} s through two sinks as one device; steal {steal}; gate \
          ±{AGGREGATE_TOLERANCE_MS} ms"
     );
-    match r.aggregate_fault(AGGREGATE_TOLERANCE_MS) {
-        None => Ok(()),
-        Some(f) => Err(f),
+    if let Some(f) = r.aggregate_fault(AGGREGATE_TOLERANCE_MS) {
+        return Err(f);
     }
+
+    // The second sink goes away in mid-stream: the host must be told, and the log must name
+    // the member that went.
+    let log = dir.join("tenuto.log");
+    let logged_before = std::fs::metadata(&log).map_or(0, |m| m.len());
+    let (lost, _) = run(
+        exe,
+        &settings,
+        &["--buffer", "128", "--seconds", "10"],
+        Some((Duration::from_secs(7), &|| sink.unload())),
+    )?;
+    drop(sink);
+    let told = lost.as_ref().map_or(0, |r| r.host_told);
+    let stopped = std::fs::read(&log).ok().and_then(|b| {
+        let from = usize::try_from(logged_before).ok()?.min(b.len());
+        let text = String::from_utf8_lossy(b.get(from..)?).into_owned();
+        text.lines()
+            .find(|l| l.contains("streaming stopped:") && l.contains(SECOND_SINK_NAME))
+            .map(str::to_owned)
+    });
+    eprintln!(
+        "    the second sink unloaded 7 s in: {told} reset/resync request(s); the log: {}",
+        stopped.as_deref().unwrap_or("(no line naming it)")
+    );
+    if told == 0 {
+        return Err("the second sink went away in mid-stream and the host was not told".to_owned());
+    }
+    if stopped.is_none() {
+        return Err(format!(
+            "the second sink went away in mid-stream and {} has no \"streaming stopped\" line \
+             naming {SECOND_SINK_NAME}",
+            log.display()
+        ));
+    }
+
+    // `wasapi.missing_device = "skip"`: the driver comes back without it.
+    let skip = aggregate_settings(&dir, "skip")?;
+    let (back, _) = run(exe, &skip, &["--buffer", "128", "--seconds", "8"], None)?;
+    let Some(back) = back else {
+        return Err("without the second sink, tenuto.exe loopback printed no report".to_owned());
+    };
+    let at = back.at_s(AGGREGATE_SETTLED_S);
+    eprintln!(
+        "    without it (missing_device = \"skip\"): at {AGGREGATE_SETTLED_S} s {:+.3} ms, gain \
+         {:+.2} dB",
+        at.unwrap_or(f64::NAN),
+        back.gain_db.unwrap_or(f64::NAN)
+    );
+    match (at, back.gain_db) {
+        (Some(a), Some(g)) if a.abs() <= AGGREGATE_TOLERANCE_MS && g.abs() <= GAIN_TOLERANCE_DB => {
+            Ok(())
+        }
+        _ => Err(format!(
+            "with the second sink gone and missing_device = \"skip\", the first path did not \
+             come back at unity within ±{AGGREGATE_TOLERANCE_MS} ms: {back}"
+        )),
+    }
+}
+
+/// The aggregate's settings file (`missing_device` = `missing`).
+fn aggregate_settings(dir: &Path, missing: &str) -> Result<PathBuf, String> {
+    let path = dir.join(format!("aggregate-{missing}.toml"));
+    std::fs::write(
+        &path,
+        format!(
+            "# Written by cargo xtask: two null sinks, their monitors and the null source as one \
+             device.\n[driver]\nbackend = \"wasapi\"\n\n[wasapi]\noutput = [\"Tenuto Null \
+             Output\", \"{SECOND_SINK_NAME}\"]\ninput = [\"Monitor of Tenuto Null Output\", \
+             \"Monitor of {SECOND_SINK_NAME}\", \"Tenuto Null Input\"]\nmode = \"shared\"\n\
+             missing_device = \"{missing}\"\n"
+        ),
+    )
+    .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(path)
 }
 
 /// The second null sink and its keep-alive, for as long as this lives.
@@ -791,18 +856,27 @@ impl SecondSink {
     }
 }
 
+impl SecondSink {
+    /// Unloads the sink (its streams see their device invalidated).
+    fn unload(&self) {
+        if let Some(m) = &self.module {
+            let _ = Command::new("pactl")
+                .args(["unload-module", m])
+                .stdin(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+}
+
 impl Drop for SecondSink {
     fn drop(&mut self) {
         if let Some(mut k) = self.keepalive.take() {
             let _ = k.kill();
             let _ = k.wait();
         }
-        if let Some(m) = self.module.take() {
-            let _ = Command::new("pactl")
-                .args(["unload-module", &m])
-                .stdin(Stdio::null())
-                .status();
-        }
+        // A second unload of a module already gone fails harmlessly.
+        self.unload();
     }
 }
 

@@ -407,19 +407,23 @@ impl Logger {
                     let failures = shared.start_failures();
                     if failures != seen_failures {
                         seen_failures = failures;
-                        if let Some(e) = shared.stream_error() {
+                        if let (Some(e), Some(text)) =
+                            (shared.stream_error(), shared.stream_error_text())
+                        {
                             write(
                                 &mut log,
                                 "error",
-                                &format!("start() failed: {e}; {}", e.advice()),
+                                &format!("start() failed: {text}; {}", e.advice()),
                             );
                         }
-                    } else if let Some(e) = shared.stream_error() {
+                    } else if let (Some(e), Some(text)) =
+                        (shared.stream_error(), shared.stream_error_text())
+                    {
                         if streaming || now || began {
                             write(
                                 &mut log,
                                 "error",
-                                &format!("streaming stopped: {e}; {}", e.advice()),
+                                &format!("streaming stopped: {text}; {}", e.advice()),
                             );
                         }
                     }

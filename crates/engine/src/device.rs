@@ -333,6 +333,12 @@ pub trait DeviceStream: Send {
     fn measured_output_delay(&self) -> Option<u32> {
         None
     }
+    /// For a stream over several devices: the one whose failure ended it (its index in
+    /// [`Device::clock_sources`]), read after `wait`, `read` or `write` failed; `None` for
+    /// one device. The engine names it in the error message and the log. Real-time safe.
+    fn failed_member(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// Glitches as the device saw them.

@@ -462,7 +462,11 @@ impl Engine {
     /// error: the standing notice (settings), else the device's notice.
     pub fn error_message(&mut self) -> &str {
         if let Some(e) = self.shared.stream_error() {
-            self.last_error = EngineError::Stream(e).to_string();
+            self.last_error = match self.shared.failed_member_name() {
+                // Several devices as one: which of them.
+                Some(name) => format!("streaming stopped: {name}: {e}"),
+                None => EngineError::Stream(e).to_string(),
+            };
         }
         if !self.last_error.is_empty() {
             &self.last_error
@@ -1096,6 +1100,12 @@ impl Engine {
         ctx.stop = Arc::clone(&stop);
         self.shared.output_ready.store(false, Ordering::Release);
         self.shared.clear_stream_error();
+        let sources = self.device.clock_sources();
+        self.shared.set_member_names(if sources.len() > 1 {
+            sources
+        } else {
+            Vec::new()
+        });
         self.shared.counters.reset();
         let (tx, rx) = sync_channel(1);
         let thread_end = Arc::clone(&end);

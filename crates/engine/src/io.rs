@@ -209,6 +209,7 @@ impl IoContext {
             .counters
             .set_device(&self.stream.device_counters());
         if let Err(e) = outcome {
+            self.shared.set_failed_member(self.stream.failed_member());
             self.shared.set_stream_error(e);
             // The host hears of it from the messenger (this thread is about
             // to end; the messenger drops it if the buffers go first).

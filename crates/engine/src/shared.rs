@@ -33,6 +33,12 @@ pub struct Shared {
     output_latency_direct: AtomicU32,
     /// Last streaming error, encoded by [`encode_stream_error`]; 0 = none.
     stream_error: AtomicU64,
+    /// The member whose device ended the stream (an index into `member_names`), + 1;
+    /// 0 = none or one device.
+    failed_member: AtomicU32,
+    /// The devices a stream over several is made of, by name (`Device::clock_sources`),
+    /// set before each start; empty for one device.
+    member_names: crate::sync::Mutex<Vec<String>>,
     /// What the driver thread measured.
     pub counters: StreamCounters,
     /// What the scheduling policy applied in the current (or last) run,
@@ -361,6 +367,37 @@ impl Shared {
 
     pub(crate) fn clear_stream_error(&self) {
         self.stream_error.store(0, Ordering::Release);
+        self.failed_member.store(0, Ordering::Release);
+    }
+
+    /// Names the devices of a stream over several, before it starts (empty: one device).
+    pub(crate) fn set_member_names(&self, names: Vec<String>) {
+        *self.member_names.lock() = names;
+    }
+
+    /// Records which member's device ended the stream. Real-time safe (an atomic store).
+    pub(crate) fn set_failed_member(&self, member: Option<usize>) {
+        let v = member.map_or(0, |m| u32::try_from(m).unwrap_or(u32::MAX - 1) + 1);
+        self.failed_member.store(v, Ordering::Release);
+    }
+
+    /// The name of the member whose device ended the stream, if it was one of several.
+    pub fn failed_member_name(&self) -> Option<String> {
+        let m = self.failed_member.load(Ordering::Acquire).checked_sub(1)?;
+        self.member_names
+            .lock()
+            .get(usize::try_from(m).ok()?)
+            .cloned()
+    }
+
+    /// The streaming error in words, naming the device when the stream was over several
+    /// ("Speakers (output): the audio device was disconnected …").
+    pub fn stream_error_text(&self) -> Option<String> {
+        let e = self.stream_error()?;
+        Some(match self.failed_member_name() {
+            Some(name) => format!("{name}: {e}"),
+            None => e.to_string(),
+        })
     }
 }
 

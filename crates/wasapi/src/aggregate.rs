@@ -98,6 +98,9 @@ pub struct MemberLayout {
     /// frames held before a read (a buffer, a device packet and a master period); render,
     /// device frames queued before a write (its plan's prefill).
     pub min_level_frames: f64,
+    /// Its place in the device's list of members (`Device::clock_sources`), to name it when
+    /// it fails ([`DeviceStream::failed_member`]).
+    pub source: usize,
 }
 
 /// One endpoint of an aggregate.
@@ -183,6 +186,8 @@ pub struct AggregateStream<P: StreamPort> {
     clocks_done: bool,
     /// When the followers were last serviced, ns.
     last_follow_ns: u64,
+    /// The member whose failure ended the stream ([`MemberLayout::source`]).
+    failed: Option<usize>,
 }
 
 impl<P: StreamPort> AggregateStream<P> {
@@ -209,6 +214,7 @@ impl<P: StreamPort> AggregateStream<P> {
             positions: vec![None; n],
             clocks_done: false,
             last_follow_ns: 0,
+            failed: None,
         }
     }
 
@@ -505,10 +511,12 @@ impl<P: StreamPort> DeviceStream for AggregateStream<P> {
         self.positions.fill(None);
         self.clocks_done = false;
         self.last_follow_ns = 0;
+        self.failed = None;
         // Followers first: their devices are running when the master's first period comes.
         for i in (0..self.members.len()).rev() {
             if let Some(m) = self.members.get_mut(i) {
                 if let Err(e) = m.core.start() {
+                    self.failed = Some(m.layout.source);
                     self.stop();
                     return Err(e);
                 }
@@ -545,13 +553,25 @@ impl<P: StreamPort> DeviceStream for AggregateStream<P> {
         // return them back to back, and every WASAPI call costs (under Wine, a round trip to
         // the wineserver).
         let last = &mut self.last_follow_ns;
-        let timing = master.core.wait_with(&mut |now| {
+        let mut failed = None;
+        let waited = master.core.wait_with(&mut |now| {
             if now.saturating_sub(*last) < FOLLOW_EVERY_NS {
                 return Ok(());
             }
             *last = now;
-            followers.iter_mut().try_for_each(|m| m.core.follow())
-        })?;
+            followers.iter_mut().try_for_each(|m| {
+                m.core
+                    .follow()
+                    .inspect_err(|_| failed = Some(m.layout.source))
+            })
+        });
+        let timing = match waited {
+            Ok(t) => t,
+            Err(e) => {
+                self.failed = failed.or(Some(master.layout.source));
+                return Err(e);
+            }
+        };
         let Some(timing) = timing else {
             return Ok(None);
         };
@@ -591,7 +611,10 @@ impl<P: StreamPort> DeviceStream for AggregateStream<P> {
                 return Err(StreamError::Internal);
             };
             // A follower found short pads with silence and counts an input overrun.
-            m.core.read(buf)?;
+            if let Err(e) = m.core.read(buf) {
+                self.failed = Some(m.layout.source);
+                return Err(e);
+            }
             copy_channels(
                 buf,
                 dev_channels,
@@ -631,7 +654,10 @@ impl<P: StreamPort> DeviceStream for AggregateStream<P> {
                 frames,
                 false,
             );
-            m.core.write(buf)?;
+            if let Err(e) = m.core.write(buf) {
+                self.failed = Some(m.layout.source);
+                return Err(e);
+            }
         }
         Ok(())
     }
@@ -666,6 +692,10 @@ impl<P: StreamPort> DeviceStream for AggregateStream<P> {
 
     fn measured_output_delay(&self) -> Option<u32> {
         self.alignment.map(|_| self.output_extra)
+    }
+
+    fn failed_member(&self) -> Option<usize> {
+        self.failed
     }
 }
 

@@ -477,6 +477,7 @@ impl Device for AggregateDevice {
                         device_channels: m.device_channels,
                         map,
                         min_level_frames: 0.0,
+                        source: i,
                     },
                 });
             } else {
@@ -492,6 +493,7 @@ impl Device for AggregateDevice {
                         device_channels: m.device_channels,
                         map,
                         min_level_frames: parts.min_level_frames,
+                        source: i,
                     },
                 });
             }

@@ -166,6 +166,7 @@ fn aggregate_with(
                 device_channels: CH,
                 map,
                 min_level_frames: min_level,
+                source: i,
             },
         });
     }
@@ -595,4 +596,55 @@ fn without_positions_clocks_that_agree_keep_the_ratio_at_one() {
         },
         "agreeing clocks, no positions",
     );
+}
+
+/// A member unplugged in mid-stream ends the stream with `Disconnected`, and the aggregate
+/// names which (its place in the device's list): the engine puts its name in the error
+/// message and the log, and asks the host for a reset.
+#[test]
+fn a_member_lost_in_mid_stream_is_named() {
+    use tenuto_engine::device::StreamError;
+    let devs = [
+        Dev {
+            direction: Direction::Capture,
+            ppm: 0.0,
+        },
+        Dev {
+            direction: Direction::Render,
+            ppm: 50.0,
+        },
+        Dev {
+            direction: Direction::Capture,
+            ppm: -50.0,
+        },
+    ];
+    for lost in [1, 2] {
+        let (mut agg, _) = aggregate(&devs, 128);
+        agg.start().unwrap();
+        let b = 128usize;
+        let mut input = vec![0u8; b * 2 * CH * 4];
+        let output = vec![0u8; b * CH * 4];
+        let mut periods = 0u32;
+        let err = loop {
+            // The engine ends the stream on the first error of any call.
+            let step = agg.wait().and_then(|t| {
+                if t.is_some() {
+                    agg.read(&mut input)?;
+                    agg.write(&output)?;
+                    periods += 1;
+                }
+                Ok(())
+            });
+            if let Err(e) = step {
+                break e;
+            }
+            if periods == 2000 {
+                agg.members_mut()[lost].core.port_mut().disconnect();
+            }
+            assert!(periods < 4000, "the stream ran on without member {lost}");
+        };
+        assert_eq!(err, StreamError::Disconnected);
+        assert_eq!(agg.failed_member(), Some(lost), "member {lost}");
+        agg.stop();
+    }
 }

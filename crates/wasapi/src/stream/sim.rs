@@ -248,6 +248,8 @@ pub struct SimPort {
     /// A world's render side plays each period before the pull that takes it
     /// ([`SimPort::padding_after_play`]).
     padding_after_play: bool,
+    /// The device is gone ([`SimPort::disconnect`]).
+    disconnected: bool,
 }
 
 impl SimPort {
@@ -270,6 +272,7 @@ impl SimPort {
             world: None,
             positions: true,
             padding_after_play: false,
+            disconnected: false,
         }
     }
 
@@ -286,6 +289,13 @@ impl SimPort {
     pub fn padding_after_play(mut self) -> Self {
         self.padding_after_play = true;
         self
+    }
+
+    /// Unplugs the device: from now on its padding and its packets fail with
+    /// [`StreamError::Disconnected`], as WASAPI's calls fail with
+    /// `AUDCLNT_E_DEVICE_INVALIDATED`.
+    pub fn disconnect(&mut self) {
+        self.disconnected = true;
     }
 
     /// A closed device on `world`'s timeline; its render side plays into the world's air.
@@ -653,6 +663,9 @@ impl StreamPort for SimPort {
     }
 
     fn next_packet_frames(&mut self) -> Result<u32, StreamError> {
+        if self.disconnected {
+            return Err(StreamError::Disconnected);
+        }
         self.sync();
         let ch = self.channels();
         let c = self.capture.as_ref().ok_or_else(Self::not_open)?;
@@ -697,6 +710,9 @@ impl StreamPort for SimPort {
     }
 
     fn padding(&mut self) -> Result<u32, StreamError> {
+        if self.disconnected {
+            return Err(StreamError::Disconnected);
+        }
         self.sync();
         if !self.open {
             return Err(Self::not_open());

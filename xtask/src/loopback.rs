@@ -74,7 +74,7 @@ pub const AGGREGATE_TOLERANCE_MS: f64 = 3.0;
 const AGGREGATE_SETTLED_S: f64 = 5.0;
 
 /// Seconds the aggregate streams.
-const AGGREGATE_SECONDS: &str = "40";
+const AGGREGATE_SECONDS: &str = "60";
 
 /// The second null sink [`aggregate_run`] adds to the harness's PulseAudio.
 const SECOND_SINK: &str = "tenuto_sink2";

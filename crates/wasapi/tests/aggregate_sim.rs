@@ -406,7 +406,17 @@ fn check(agg: &AggregateStream<SimPort>, devs: &[Dev], run: &Run, c: Criteria, w
         };
         let (sum, n) = run.corrections[i];
         let mean = sum / n as f64;
-        println!("{what}: member {i}: mean correction {mean:.3} ppm, truth {truth:.3}");
+        // The loop's largest level error since it took its target (alignment and trim
+        // included: they move the target, and the level follows within a period).
+        let core = &agg.members()[i].core;
+        let excursion = core
+            .drift_max_error_frames()
+            .or(core.capture_max_error_frames())
+            .unwrap_or(f64::NAN);
+        println!(
+            "{what}: member {i}: mean correction {mean:.3} ppm, truth {truth:.3}; largest level \
+             error {excursion:.1} frames"
+        );
         assert!(
             (mean - truth).abs() < ratio_ppm,
             "{what}: member {i}: mean correction {mean:.3} ppm, truth {truth:.3}"

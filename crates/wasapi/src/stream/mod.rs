@@ -418,6 +418,11 @@ impl<P: StreamPort> StreamCore<P> {
         self.ratio_loop.as_ref().map(RatioLoop::max_abs_error)
     }
 
+    /// The capture loop's largest level error since it took its target, host frames.
+    pub fn capture_max_error_frames(&self) -> Option<f64> {
+        self.capture_loop.as_ref().map(RatioLoop::max_abs_error)
+    }
+
     /// A stream over `port`, its rings allocated now (not in `start`).
     pub fn new(port: P, setup: StreamSetup) -> Self {
         let plan = setup.plan;

@@ -60,18 +60,16 @@ pub const CONVERTED_GAIN_TOLERANCE_DB: f64 = 0.1;
 pub const CONVERTED_MAX_ERROR_DB: f64 = -60.0;
 
 /// Largest accepted |measured − reported| round trip of each path through several devices
-/// as one ([`aggregate_run`]), and between the paths, ms. Three times the issue's ±1 ms:
-/// without positions (winepulse) the followers' levels come from when packets and pulls are
-/// seen, and measured by hand (docs/MEASUREMENTS.md) the paths landed within −1.7…+1.1 ms
-/// of the report in clean runs, once −3.2 ms; the capture side's level wanders ±60 frames
-/// over ~20 s with the ratio frozen. A wrong report (one period or one buffer off, as found
-/// while building it) lands 2.7–13 ms off.
+/// as one ([`aggregate_run`]), ms. Three times the project's ±1 ms: without positions
+/// (winepulse) the followers' levels come from when packets and pulls are seen, and a capture
+/// side's level, so reckoned, wanders by about ±1.25 ms with the ratio held at 1 (figures in
+/// docs/MEASUREMENTS.md). A report one device period or one buffer off still fails it.
 pub const AGGREGATE_TOLERANCE_MS: f64 = 3.0;
 
 /// Largest accepted difference between the two paths' round trips, ms. Each path's capture
-/// side wanders on its own (±1.25 ms each, above); measured: 0.1–1.4 ms apart in five runs,
-/// 2.52 ms in a fresh-clone run, 3.21 ms in a by-hand run of a variant not kept. Both paths
-/// within ±[`AGGREGATE_TOLERANCE_MS`] of the report already bound them to 6 ms.
+/// side wanders on its own (about ±1.25 ms each, above), so the two may sit up to 2.5 ms
+/// apart with both right; both within ±[`AGGREGATE_TOLERANCE_MS`] of the report already
+/// bound them to 6 ms. Figures in docs/MEASUREMENTS.md.
 pub const AGGREGATE_APART_MS: f64 = 4.0;
 
 /// When the aggregate's round trips are judged, s into the stream: after the alignment (3 s)
@@ -734,9 +732,8 @@ pub fn aggregate_run(exe: &Path) -> Result<(), String> {
         "    the second sink unloaded 7 s in: {told} reset/resync request(s); the log: {}",
         stopped.as_deref().unwrap_or("(no line naming it)")
     );
-    // Whether the log names it is printed, not gated: in two of four runs the stream ended
-    // without the driver thread's error, and only that error names the member
-    // (docs/MEASUREMENTS.md).
+    // Whether the log names it is printed, not gated: only the driver thread's error names
+    // the member, and the stream may end without one (README, *Several devices as one*).
     if told == 0 {
         return Err("the second sink went away in mid-stream and the host was not told".to_owned());
     }

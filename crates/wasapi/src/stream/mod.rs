@@ -797,10 +797,9 @@ impl<P: StreamPort> StreamCore<P> {
     /// does). A device whose padding drops when a period has played
     /// ([`Self::with_padding_after_play`]: winepulse takes the period off once PulseAudio
     /// has played it) has already played the period counted as still to play: the level
-    /// exceeds the latency by a device period. (Measured through the null sink and its
-    /// monitor before this was counted: estimates above the round trip by 475 frames on
-    /// average over five runs, with 480-frame periods.) The level keeps its reckoning: the
-    /// follower's least level (its plan's prefill) is counted that way. Real-time safe.
+    /// exceeds the latency by a device period (docs/MEASUREMENTS.md, *Several devices as
+    /// one*). The level keeps its reckoning: the follower's least level (its plan's prefill)
+    /// is counted that way. Real-time safe.
     pub fn render_level_bias(&mut self) -> f64 {
         if !self.follower
             || !self.has_render

@@ -188,6 +188,8 @@ pub struct Report {
     pub discontinuities: u64,
     /// `kAsioResyncRequest` + `kAsioResetRequest` messages the host received.
     pub host_told: u64,
+    /// `kAsioResetRequest` messages alone.
+    pub reset_requests: u64,
     /// The full-band signal did not come back sample for sample: the path was measured with
     /// the band-limited signal (it converts the rate).
     pub converted: bool,
@@ -247,6 +249,7 @@ impl Report {
             lag_changes: count("lag_change_count").unwrap_or(0),
             discontinuities: count("discontinuities").unwrap_or(0),
             host_told: count("resync_requests").unwrap_or(0) + count("reset_requests").unwrap_or(0),
+            reset_requests: count("reset_requests").unwrap_or(0),
             converted: v
                 .get("converted")
                 .and_then(serde_json::Value::as_bool)
@@ -691,9 +694,11 @@ pub fn suspend_run(exe: &Path) -> Result<(), String> {
 /// through the first sink, output 3 → input 3 through the second, whose sides both follow
 /// the master through their resamplers. Gated by [`Report::aggregate_fault`] on the round
 /// trips held at [`AGGREGATE_SETTLED_S`]; dropouts and lag changes are printed, not gated (the two 2-ms sinks load this machine's PulseAudio,
-/// and winepulse's timer misses its turn now and then). Then the second sink is unloaded in
-/// mid-stream (the host must get a reset or resync request; the log's line naming it is
-/// printed), and with `wasapi.missing_device = "skip"` the driver must come back without it (the first path at unity, on `getLatencies` within the same tolerance).
+/// and winepulse's timer misses its turn now and then). Then the second sink is unplugged in
+/// mid-stream ([`SecondSink::unplug`]): the host must get `kAsioResetRequest`, and the log a
+/// "streaming stopped" line naming the sink. With `wasapi.missing_device = "skip"` the
+/// driver must then come back without it (the first path at unity, on `getLatencies` within
+/// the same tolerance unless a dropout below WASAPI came first).
 pub fn aggregate_run(exe: &Path) -> Result<(), String> {
     let sink = SecondSink::load()?;
     let dir = target_dir().join("wine-loopback");
@@ -743,32 +748,52 @@ pub fn aggregate_run(exe: &Path) -> Result<(), String> {
         return Err(f);
     }
 
-    // The second sink goes away in mid-stream: the host must be told.
-    let log = dir.join("tenuto.log");
-    let logged_before = std::fs::metadata(&log).map_or(0, |m| m.len());
+    // The second sink goes away in mid-stream: the host must be told, and the log must say
+    // which device went. The run gets a directory (so a log file) of its own: the long stream
+    // before may have filled the shared one up to its rotation.
+    let lost_dir = dir.join("aggregate-lost");
+    let _ = std::fs::remove_dir_all(&lost_dir);
+    std::fs::create_dir_all(&lost_dir).map_err(|e| format!("{}: {e}", lost_dir.display()))?;
+    let lost_settings = aggregate_settings(&lost_dir, "fail")?;
     let (lost, _) = run(
         exe,
-        &settings,
+        &lost_settings,
         &["--buffer", "128", "--seconds", "10"],
-        Some((Duration::from_secs(7), &|| sink.unload())),
+        Some((Duration::from_secs(7), &|| sink.unplug())),
     )?;
     drop(sink);
-    let told = lost.as_ref().map_or(0, |r| r.host_told);
-    let stopped = std::fs::read(&log).ok().and_then(|b| {
-        let from = usize::try_from(logged_before).ok()?.min(b.len());
-        let text = String::from_utf8_lossy(b.get(from..)?).into_owned();
-        text.lines()
-            .find(|l| l.contains("streaming stopped:") && l.contains(SECOND_SINK_NAME))
-            .map(str::to_owned)
-    });
+    let resets = lost.as_ref().map_or(0, |r| r.reset_requests);
+    // The log may have rotated (tenuto.1.log …) during the run.
+    let log = lost_dir.join("tenuto.log");
+    let stopped = std::fs::read_dir(&lost_dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".log"))
+        .filter_map(|e| std::fs::read(e.path()).ok())
+        .find_map(|b| {
+            String::from_utf8_lossy(&b)
+                .lines()
+                .find(|l| l.contains("streaming stopped:") && l.contains(SECOND_SINK_NAME))
+                .map(str::to_owned)
+        });
     eprintln!(
-        "    the second sink unloaded 7 s in: {told} reset/resync request(s); the log: {}",
+        "    the second sink unplugged 7 s in: {resets} reset request(s); the log: {}",
         stopped.as_deref().unwrap_or("(no line naming it)")
     );
-    // Whether the log names it is printed, not gated: only the driver thread's error names
-    // the member, and the stream may end without one (README, *Several devices as one*).
-    if told == 0 {
-        return Err("the second sink went away in mid-stream and the host was not told".to_owned());
+    // A resync request would not do: the followers' own resyncs send those.
+    if resets == 0 {
+        return Err(
+            "the second sink was unplugged in mid-stream and the host got no kAsioResetRequest"
+                .to_owned(),
+        );
+    }
+    if stopped.is_none() {
+        return Err(format!(
+            "the second sink was unplugged in mid-stream and the host was asked to reset, but \
+             no \"streaming stopped:\" line of {} names {SECOND_SINK_NAME}",
+            log.display()
+        ));
     }
 
     // `wasapi.missing_device = "skip"`: the driver comes back without it.
@@ -778,14 +803,29 @@ pub fn aggregate_run(exe: &Path) -> Result<(), String> {
         return Err("without the second sink, tenuto.exe loopback printed no report".to_owned());
     };
     let at = back.at_s(AGGREGATE_SETTLED_S);
+    let dropout = back.dropout_before(AGGREGATE_SETTLED_S);
+    let moves: Vec<String> = back
+        .glitch_times_s
+        .iter()
+        .map(|s| format!("{s:.2} s"))
+        .collect();
     eprintln!(
-        "    without it (missing_device = \"skip\"): at {AGGREGATE_SETTLED_S} s {:+.3} ms, gain \
-         {:+.2} dB",
+        "    without it (missing_device = \"skip\"): at {AGGREGATE_SETTLED_S} s {:+.3} ms{}, gain \
+         {:+.2} dB; dropouts and moves at [{}]",
         at.unwrap_or(f64::NAN),
-        back.gain_db.unwrap_or(f64::NAN)
+        dropout.map_or(String::new(), |s| format!(
+            " (not judged: a dropout below WASAPI at {s:.2} s)"
+        )),
+        back.gain_db.unwrap_or(f64::NAN),
+        moves.join(", ")
     );
+    // As in the first stream: a dropout below WASAPI before 5 s moves the round trip by time
+    // the driver cannot see, so such a run decides the gain alone.
     match (at, back.gain_db) {
-        (Some(a), Some(g)) if a.abs() <= AGGREGATE_TOLERANCE_MS && g.abs() <= GAIN_TOLERANCE_DB => {
+        (Some(a), Some(g))
+            if (dropout.is_some() || a.abs() <= AGGREGATE_TOLERANCE_MS)
+                && g.abs() <= GAIN_TOLERANCE_DB =>
+        {
             Ok(())
         }
         _ => Err(format!(
@@ -887,7 +927,56 @@ impl SecondSink {
 }
 
 impl SecondSink {
-    /// Unloads the sink (its streams see their device invalidated).
+    /// Takes the sink away as unplugging a device does on Windows, where every stream on a
+    /// removed endpoint fails with `AUDCLNT_E_DEVICE_INVALIDATED`: its playback streams and
+    /// the recording streams of its monitor are killed (winepulse then reports the device
+    /// invalidated), then the module is unloaded. Unloading alone is not that: PulseAudio
+    /// (since 14) moves the streams of a removed sink to the default sink and its monitor's
+    /// to the default source, and they play on without an error.
+    fn unplug(&self) {
+        let short = |what: &str| -> Vec<Vec<String>> {
+            Command::new("pactl")
+                .args(["list", "short", what])
+                .stdin(Stdio::null())
+                .stderr(Stdio::null())
+                .output()
+                .map(|o| {
+                    String::from_utf8_lossy(&o.stdout)
+                        .lines()
+                        .map(|l| l.split('\t').map(str::to_owned).collect())
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        // The index (first column) of the row whose second column is `name`.
+        let index_of = |rows: &[Vec<String>], name: &str| {
+            rows.iter()
+                .find(|r| r.get(1).is_some_and(|n| n == name))
+                .and_then(|r| r.first().cloned())
+        };
+        let sink = index_of(&short("sinks"), SECOND_SINK);
+        let monitor = index_of(&short("sources"), &format!("{SECOND_SINK}.monitor"));
+        for (streams, on, kill) in [
+            ("sink-inputs", sink, "kill-sink-input"),
+            ("source-outputs", monitor, "kill-source-output"),
+        ] {
+            let Some(on) = on else { continue };
+            for row in short(streams) {
+                if let (Some(stream), Some(device)) = (row.first(), row.get(1)) {
+                    if *device == on {
+                        let _ = Command::new("pactl")
+                            .args([kill, stream])
+                            .stdin(Stdio::null())
+                            .stderr(Stdio::null())
+                            .status();
+                    }
+                }
+            }
+        }
+        self.unload();
+    }
+
+    /// Unloads the sink.
     fn unload(&self) {
         if let Some(m) = &self.module {
             let _ = Command::new("pactl")

@@ -15,7 +15,7 @@ use bytemuck::{Pod, Zeroable};
 /// The first word of a region and of every snapshot: "TenutoM1" in little-endian bytes.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"TenutoM1");
 /// The layout's version (see the module documentation).
-pub const LAYOUT_VERSION: u32 = 1;
+pub const LAYOUT_VERSION: u32 = 2;
 /// Wake-up lateness buckets: bucket `i` counts periods woken less than `2^i` µs late
 /// (bucket 0: under 1 µs), the last one everything later — the engine's histogram.
 pub const HISTOGRAM_BUCKETS: usize = 24;
@@ -27,8 +27,9 @@ pub const PRIORITY_SAMPLES: usize = 128;
 pub const PERIOD_SAMPLES: usize = 128;
 /// Demotions kept with their times.
 pub const DEMOTIONS: usize = 16;
-/// Bytes of an event's text.
-pub const EVENT_TEXT: usize = 40;
+/// Bytes of an event's text: room for the scheduling in effect as a stream starts
+/// ("MMCSS \"Pro Audio\" at CRITICAL (registered, task index 0); EcoQoS opt-out").
+pub const EVENT_TEXT: usize = 96;
 
 // The engine's histogram and causes must fit the published ones one to one.
 const _: () = assert!(HISTOGRAM_BUCKETS == tenuto_engine::stats::HISTOGRAM_BUCKETS);
@@ -271,10 +272,11 @@ pub struct Snapshot {
     pub input_latency: u32,
     /// Output latency reported to the host, frames.
     pub output_latency: u32,
-    /// The scheduling in effect and why (the engine's policy description).
-    pub policy: [u8; 256],
-    /// The last stream error, empty when none.
-    pub stream_error: [u8; 128],
+    /// The scheduling in effect and why (the engine's policy description). Under Wine, with
+    /// the per-host profile's reason, it runs to about 330 bytes.
+    pub policy: [u8; 1024],
+    /// The last stream error, empty when none (with the lost device's name and what to do).
+    pub stream_error: [u8; 512],
     /// Streams started since the driver object was created.
     pub streams_started: u64,
     /// The thread's last sampled priority (OS numbering); see `priority_valid`.
@@ -503,15 +505,25 @@ pub fn text(field: &[u8]) -> String {
     String::from_utf8_lossy(field.get(..end).unwrap_or_default()).into_owned()
 }
 
-/// Writes `s` into a text field, cut at a character boundary to fit, NUL-padded.
+/// Marks a text cut to fit its field.
+const CUT: &str = "…";
+
+/// Writes `s` into a text field, NUL-padded. A text too long for the field is cut at a
+/// character boundary and ends in "…", so that a reader knows there was more.
 pub fn set_text(field: &mut [u8], s: &str) {
-    let mut end = s.len().min(field.len());
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
     field.fill(0);
-    if let (Some(d), Some(src)) = (field.get_mut(..end), s.as_bytes().get(..end)) {
-        d.copy_from_slice(src);
+    let (room, mark) = match s.len() <= field.len() {
+        true => (s.len(), ""),
+        false if field.len() > CUT.len() => (field.len() - CUT.len(), CUT),
+        false => (field.len(), ""),
+    };
+    let mut keep = room;
+    while !s.is_char_boundary(keep) {
+        keep -= 1;
+    }
+    let text = s.as_bytes().get(..keep).unwrap_or_default();
+    for (d, b) in field.iter_mut().zip(text.iter().chain(mark.as_bytes())) {
+        *d = *b;
     }
 }
 
@@ -739,13 +751,21 @@ mod tests {
 
     #[test]
     fn text_fields_cut_at_character_boundaries() {
-        let mut f = [0u8; 5];
-        set_text(&mut f, "abcé!"); // é is two bytes at 3..5
-        assert_eq!(text(&f), "abcé");
-        set_text(&mut f, "abcdé");
-        assert_eq!(text(&f), "abcd");
+        let mut f = [0u8; 8];
+        set_text(&mut f, "abcdeé!"); // eight bytes: it fits
+        assert_eq!(text(&f), "abcdeé!");
+        set_text(&mut f, "abcdefé!"); // nine: five bytes and the mark
+        assert_eq!(text(&f), "abcde…");
+        set_text(&mut f, "abcdé12345"); // é at 4..6: the cut at 5 steps back to 4
+        assert_eq!(text(&f), "abcd…");
         set_text(&mut f, "");
         assert_eq!(text(&f), "");
+        // A field too small for the mark is cut without it.
+        let mut tiny = [0u8; 3];
+        set_text(&mut tiny, "aé");
+        assert_eq!(text(&tiny), "aé");
+        set_text(&mut tiny, "abcd");
+        assert_eq!(text(&tiny), "abc");
     }
 
     #[test]
@@ -778,7 +798,9 @@ mod tests {
         assert_eq!(back.period, e.period);
         assert_eq!(back.priority, e.priority);
         assert_eq!(back.value, e.value);
+        // Cut to the field, and marked as cut.
         assert_eq!(back.text.len(), EVENT_TEXT);
+        assert!(back.text.ends_with('…'), "{}", back.text);
         let none = Event::new(EventKind::Note);
         let back = Event::from_record(&none.to_record());
         assert_eq!((back.period, back.priority), (None, None));

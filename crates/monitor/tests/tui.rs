@@ -176,16 +176,18 @@ fn a_vanished_instance_leaves_the_list() {
 fn a_long_scheduling_text_wraps_and_every_summary_line_stays_on_screen() {
     let ns = Namespace::new("test.tui.wrap");
     let mut p = publish(&ns, "tenuto.exe");
-    // The DLL's text under Wine is about 250 characters: three rows of a 140-column screen.
-    let long = "MMCSS \"Pro Audio\" at CRITICAL (registered, task index 0); EcoQoS opt-out \
-                [Wine: MMCSS calls have no effect; priorities read as Wine's levels] \
-                [tenuto.exe: Auto — none of the host's 5 threads is raised (no MMCSS boost, \
-                no TIME_CRITICAL): the driver thread]";
+    // The DLL's text under Wine for a host that raises its own threads (about 290 bytes,
+    // three rows of a 140-column screen); it once was cut at 256 bytes ("so the dri").
+    let long = "manual TIME_CRITICAL: base priority 15; EcoQoS opt-out [Wine: MMCSS calls have \
+                no effect; priorities read as Wine's levels] [tenuto.exe: Auto — 1 of the \
+                host's 7 threads are TIME_CRITICAL (base priority 15): the host manages \
+                priorities itself, so the driver thread uses manual TIME_CRITICAL]";
+    assert!(long.len() > 256);
     p.update(|s| set_text(&mut s.policy, long));
     let mut app = App::new(ns);
     app.refresh();
     let s = screen(&app);
-    assert!(s.contains("the driver thread"), "{s}");
+    assert!(s.contains("uses manual TIME_CRITICAL]"), "{s}");
     assert!(s.contains("periods 12345 · late 3"), "{s}");
     assert!(s.contains("device: underruns 0"), "{s}");
 }

@@ -5,16 +5,17 @@
 //! `ENABLE_VIRTUAL_TERMINAL_PROCESSING` but stores an escape sequence's characters in its
 //! cells like any text, then copies its cells to the terminal with cursor moves of its own
 //! that count those characters as columns: a full-screen frame of cursor moves and colours
-//! lands all over the screen. Characters written with `WriteConsoleW` at a cursor placed
-//! with `SetConsoleCursorPosition`, in colours set with `SetConsoleTextAttribute`, are what
-//! such a console keeps and draws correctly. [`vt_processed`] tells the two kinds of console
-//! apart by writing one escape sequence and seeing whether the cursor moved.
+//! lands all over the screen. Cells written into the screen buffer with
+//! `WriteConsoleOutputW` (character and attribute each) are what such a console keeps and
+//! draws correctly. [`vt_processed`] tells the two kinds of console apart by writing one
+//! escape sequence and seeing whether the cursor moved.
 //!
-//! [`runs`], [`calls`] and [`attribute`] are the platform-free part (tested on every
-//! system): a frame's changed cells grouped into runs of one row and one colour, the fewest
-//! console calls that draw them, and ratatui's colours and modifiers as a console attribute. `ConsoleBackend` (Windows) is a ratatui backend that
-//! draws those runs with crossterm's WinAPI commands and `crossterm_winapi` — no unsafe
-//! code here.
+//! [`spans`] and [`attribute`] are the platform-free part (tested on every system): a
+//! frame's changed cells grouped into spans of adjacent cells in one row — one console call
+//! each, whatever their colours — and ratatui's colours and modifiers as a console
+//! attribute. `ConsoleBackend` (Windows) is a ratatui backend that writes those spans
+//! through `conout` (the crate's module for that call, where its `unsafe` is) and uses
+//! crossterm's WinAPI commands for the rest.
 
 use ratatui::buffer::Cell;
 use ratatui::style::{Color, Modifier};
@@ -71,78 +72,83 @@ pub fn attribute(fg: Color, bg: Color, modifier: Modifier, default: u16) -> u16 
     (default & !0xff) | (b << 4) | f
 }
 
-/// Cells of one row, side by side, in one attribute: one cursor move, one attribute, one
-/// write.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Run {
-    /// Column of the first cell.
-    pub x: u16,
-    /// Row.
-    pub y: u16,
-    /// Console attribute.
-    pub attr: u16,
-    /// The cells' text.
-    pub text: String,
+/// What a cell holds when its symbol is not one UTF-16 unit (a grapheme of several
+/// characters, or one beyond the Basic Multilingual Plane): a console cell holds one unit.
+/// The monitor draws none; a host name could bring one.
+pub const UNSHOWABLE: u16 = b'?' as u16;
+
+/// The UTF-16 unit a console cell shows for a ratatui symbol (an empty symbol — the cell
+/// a wide symbol covers — as a space).
+pub fn unit(symbol: &str) -> u16 {
+    let mut units = symbol.encode_utf16();
+    match (units.next(), units.next()) {
+        (Some(u), None) => u,
+        (None, _) => u16::from(b' '),
+        (Some(_), Some(_)) => UNSHOWABLE,
+    }
 }
 
-/// Groups the cells ratatui hands a backend (changed cells, in row order) into [`Run`]s. A
-/// run only goes on with the cell right after its last one: a cell ratatui leaves out
-/// (unchanged, or covered by a wide symbol) ends it, and the next run starts with a cursor
-/// move of its own.
-pub fn runs<'a>(content: impl Iterator<Item = (u16, u16, &'a Cell)>, default: u16) -> Vec<Run> {
-    let mut out: Vec<Run> = Vec::new();
-    let mut next_x = 0u16;
-    for (x, y, cell) in content {
-        let attr = attribute(cell.fg, cell.bg, cell.modifier, default);
-        match out.last_mut() {
-            Some(run) if run.y == y && next_x == x && run.attr == attr => {
-                run.text.push_str(cell.symbol());
+/// What the console's screen buffer holds, as this backend last wrote it: each cell's
+/// UTF-16 unit and attribute, row by row. A frame's changed cells go into it, and the rows
+/// from the first changed one to the last are written with one call, whatever lies between
+/// (a frame changes cells all over the screen; one request per frame instead of one per
+/// run of changed cells).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shadow {
+    width: u16,
+    height: u16,
+    cells: Vec<(u16, u16)>,
+}
+
+impl Shadow {
+    /// A screen of `width` × `height` blank cells in the `default` attribute (what a
+    /// cleared console holds).
+    pub fn new(width: u16, height: u16, default: u16) -> Self {
+        Self {
+            width,
+            height,
+            cells: vec![(u16::from(b' '), default); usize::from(width) * usize::from(height)],
+        }
+    }
+
+    /// Columns and rows.
+    pub fn size(&self) -> (u16, u16) {
+        (self.width, self.height)
+    }
+
+    /// Applies a frame's changed cells; the rows from the first changed to the last, if any
+    /// changed. Cells outside the screen are left out (a resize raced the frame; ratatui
+    /// redraws everything after one).
+    pub fn apply<'a>(
+        &mut self,
+        content: impl Iterator<Item = (u16, u16, &'a Cell)>,
+        default: u16,
+    ) -> Option<(u16, u16)> {
+        let mut rows: Option<(u16, u16)> = None;
+        for (x, y, cell) in content {
+            if x >= self.width || y >= self.height {
+                continue;
             }
-            _ => out.push(Run {
-                x,
-                y,
-                attr,
-                text: cell.symbol().to_owned(),
-            }),
+            let i = usize::from(y) * usize::from(self.width) + usize::from(x);
+            if let Some(c) = self.cells.get_mut(i) {
+                *c = (
+                    unit(cell.symbol()),
+                    attribute(cell.fg, cell.bg, cell.modifier, default),
+                );
+            }
+            rows = Some(rows.map_or((y, y), |(a, b)| (a.min(y), b.max(y))));
         }
-        next_x = x.saturating_add(1);
+        rows
     }
-    out
-}
 
-/// One console call of a frame.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Call {
-    /// Place the cursor (`SetConsoleCursorPosition`).
-    Move(u16, u16),
-    /// Set the attribute of what is written next (`SetConsoleTextAttribute`).
-    Attr(u16),
-    /// Write text at the cursor, which moves past it (`WriteConsoleW`).
-    Write(String),
-}
-
-/// The calls that draw `runs`, leaving out a cursor move to where the previous write left
-/// the cursor and an attribute the console already has. Every call is a request to the
-/// console (under Wine a round trip through the wineserver, which the audio's event waits
-/// also go through), so a frame makes as few as it can.
-pub fn calls(runs: &[Run]) -> Vec<Call> {
-    let mut out = Vec::with_capacity(runs.len() * 3);
-    let mut cursor: Option<(u16, u16)> = None;
-    let mut attr: Option<u16> = None;
-    for run in runs {
-        if cursor != Some((run.x, run.y)) {
-            out.push(Call::Move(run.x, run.y));
-        }
-        if attr != Some(run.attr) {
-            out.push(Call::Attr(run.attr));
-            attr = Some(run.attr);
-        }
-        // The console moves one cell per UTF-16 unit written.
-        let units = run.text.encode_utf16().count();
-        cursor = Some((run.x.saturating_add(units as u16), run.y));
-        out.push(Call::Write(run.text.clone()));
+    /// Rows `first..=last`, whole, in order.
+    pub fn rows(&self, first: u16, last: u16) -> &[(u16, u16)] {
+        let w = usize::from(self.width);
+        let end = (usize::from(last) + 1).min(usize::from(self.height)) * w;
+        self.cells
+            .get(usize::from(first) * w..end)
+            .unwrap_or_default()
     }
-    out
 }
 
 #[cfg(windows)]
@@ -158,7 +164,8 @@ mod windows {
     use ratatui::crossterm::{cursor, terminal, Command};
     use ratatui::layout::{Position, Size};
 
-    use super::{calls, runs, Call};
+    use super::Shadow;
+    use crate::conout::{cell, ConsoleOut};
 
     const ENABLE_VIRTUAL_TERMINAL_PROCESSING: u32 = 0x0004;
 
@@ -191,6 +198,13 @@ mod windows {
     #[derive(Debug)]
     pub struct ConsoleBackend {
         console: Console,
+        /// The same screen buffer, for its size (crossterm's `terminal::size` opens and
+        /// closes `CONOUT$` on every call, and ratatui asks for the size every frame).
+        screen: ScreenBuffer,
+        /// Where the frames' cells are written.
+        out: ConsoleOut,
+        /// What the screen buffer holds; reset with the screen by `clear`.
+        shadow: Shadow,
         /// The attribute the console had: `Color::Reset`'s colours, restored on drop.
         default: u16,
     }
@@ -198,16 +212,28 @@ mod windows {
     impl ConsoleBackend {
         /// A backend on the active screen buffer.
         pub fn new() -> io::Result<Self> {
-            let default = ScreenBuffer::current()?.info()?.attributes();
-            Ok(Self {
-                console: Console::from(Handle::current_out_handle()?),
+            let handle = Handle::current_out_handle()?;
+            let screen = ScreenBuffer::from(handle.clone());
+            let default = screen.info()?.attributes();
+            let mut backend = Self {
+                console: Console::from(handle),
+                screen,
+                out: ConsoleOut::open()?,
+                shadow: Shadow::new(0, 0, default),
                 default,
-            })
+            };
+            let size = backend.size_now()?;
+            backend.shadow = Shadow::new(size.width, size.height, default);
+            Ok(backend)
         }
 
-        fn size_now() -> io::Result<Size> {
-            let (width, height) = terminal::size()?;
-            Ok(Size { width, height })
+        /// The window's columns and rows (as crossterm's `terminal::size` reckons them).
+        fn size_now(&self) -> io::Result<Size> {
+            let s = self.screen.info()?.terminal_size();
+            Ok(Size {
+                width: u16::try_from(s.width + 1).unwrap_or(0),
+                height: u16::try_from(s.height + 1).unwrap_or(0),
+            })
         }
     }
 
@@ -222,17 +248,16 @@ mod windows {
         where
             I: Iterator<Item = (u16, u16, &'a Cell)>,
         {
-            let runs = runs(content, self.default);
-            for call in calls(&runs) {
-                match call {
-                    Call::Move(x, y) => cursor::MoveTo(x, y).execute_winapi()?,
-                    Call::Attr(a) => self.console.set_text_attribute(a)?,
-                    Call::Write(text) => {
-                        self.console.write_char_buffer(text.as_bytes())?;
-                    }
-                }
-            }
-            self.console.set_text_attribute(self.default)
+            let Some((first, last)) = self.shadow.apply(content, self.default) else {
+                return Ok(());
+            };
+            let cells: Vec<_> = self
+                .shadow
+                .rows(first, last)
+                .iter()
+                .map(|&(u, a)| cell(u, a))
+                .collect();
+            self.out.write_rows(first, self.shadow.size().0, &cells)
         }
 
         fn hide_cursor(&mut self) -> io::Result<()> {
@@ -258,7 +283,11 @@ mod windows {
 
         fn clear(&mut self) -> io::Result<()> {
             self.console.set_text_attribute(self.default)?;
-            terminal::Clear(terminal::ClearType::All).execute_winapi()
+            terminal::Clear(terminal::ClearType::All).execute_winapi()?;
+            // ratatui clears after a resize, then draws every cell.
+            let size = self.size_now()?;
+            self.shadow = Shadow::new(size.width, size.height, self.default);
+            Ok(())
         }
 
         fn clear_region(&mut self, clear_type: ClearType) -> io::Result<()> {
@@ -273,12 +302,12 @@ mod windows {
         }
 
         fn size(&self) -> io::Result<Size> {
-            Self::size_now()
+            self.size_now()
         }
 
         fn window_size(&mut self) -> io::Result<WindowSize> {
             Ok(WindowSize {
-                columns_rows: Self::size_now()?,
+                columns_rows: self.size_now()?,
                 pixels: Size::default(),
             })
         }
@@ -337,72 +366,65 @@ mod tests {
     }
 
     #[test]
-    fn changed_cells_group_into_runs_of_one_row_and_colour() {
-        let mut buf = Buffer::empty(Rect::new(0, 0, 12, 3));
-        buf.set_string(0, 0, "ab", Style::new());
-        buf.set_string(2, 0, "cd", Style::new().fg(Color::Red));
-        buf.set_string(5, 0, "ef", Style::new().fg(Color::Red));
-        buf.set_string(10, 0, "gh", Style::new());
-        buf.set_string(0, 1, "─│█", Style::new());
-        let cells: Vec<(u16, u16, &Cell)> = [(0, 0), (1, 0), (2, 0), (3, 0), (5, 0), (6, 0)]
-            .iter()
-            .chain(&[(10, 0), (11, 0), (0, 1), (1, 1), (2, 1)])
-            .map(|&(x, y)| (x, y, &buf[(x, y)]))
-            .collect();
-        let got = runs(cells.into_iter(), 0x07);
-        let want = [(0, 0, 0x07, "ab"), (2, 0, 0x04, "cd"), (5, 0, 0x04, "ef")]
-            .into_iter()
-            .chain([(10, 0, 0x07, "gh"), (0, 1, 0x07, "─│█")])
-            .map(|(x, y, attr, text)| Run {
-                x,
-                y,
-                attr,
-                text: text.to_owned(),
-            })
-            .collect::<Vec<_>>();
-        assert_eq!(got, want);
-    }
-
-    #[test]
-    fn calls_skip_moves_to_where_the_cursor_is_and_attributes_already_set() {
-        let run = |x, y, attr, text: &str| Run {
-            x,
-            y,
-            attr,
-            text: text.to_owned(),
-        };
-        let got = calls(&[
-            run(0, 0, 0x07, "ab"),
-            run(2, 0, 0x04, "cd"),
-            run(5, 0, 0x04, "e"),
-            run(0, 1, 0x04, "─█"),
-            run(2, 1, 0x07, "x"),
-        ]);
-        let w = |t: &str| Call::Write(t.to_owned());
+    fn a_frame_updates_the_shadow_and_names_the_rows_it_changed() {
+        let mut shadow = Shadow::new(4, 3, 0x07);
+        let mut buf = Buffer::empty(Rect::new(0, 0, 4, 3));
+        buf.set_string(1, 0, "ab", Style::new().fg(Color::Red));
+        buf.set_string(0, 2, "─", Style::new());
+        let cells = [(1u16, 0u16), (2, 0), (0, 2)].map(|(x, y)| (x, y, &buf[(x, y)]));
+        assert_eq!(shadow.apply(cells.into_iter(), 0x07), Some((0, 2)));
+        let u = |c: char| c as u16;
+        let blank = (u(' '), 0x07);
+        // Rows 0 to 2, whole: the unchanged row between is written as it stands.
         assert_eq!(
-            got,
-            vec![
-                Call::Move(0, 0),
-                Call::Attr(0x07),
-                w("ab"),
-                Call::Attr(0x04),
-                w("cd"),
-                Call::Move(5, 0),
-                w("e"),
-                Call::Move(0, 1),
-                w("─█"),
-                Call::Attr(0x07),
-                w("x"),
-            ]
+            shadow.rows(0, 2),
+            &[
+                blank,
+                (u('a'), 0x04),
+                (u('b'), 0x04),
+                blank,
+                blank,
+                blank,
+                blank,
+                blank,
+                (u('─'), 0x07),
+                blank,
+                blank,
+                blank,
+            ][..]
         );
+        // A later frame that changes one cell of row 1 writes row 1 alone; the cells drawn
+        // before stay.
+        buf.set_string(3, 1, "x", Style::new());
+        let cells = [(3u16, 1u16)].map(|(x, y)| (x, y, &buf[(x, y)]));
+        assert_eq!(shadow.apply(cells.into_iter(), 0x07), Some((1, 1)));
+        assert_eq!(
+            shadow.rows(1, 1),
+            &[blank, blank, blank, (u('x'), 0x07)][..]
+        );
+        assert_eq!(shadow.rows(0, 0)[1], (u('a'), 0x04));
+        // Nothing changed: nothing to write.
+        assert_eq!(shadow.apply(std::iter::empty(), 0x07), None);
     }
 
     #[test]
-    fn a_row_break_starts_a_new_run_even_in_one_colour() {
-        let buf = Buffer::with_lines(["xy", "zw"]);
-        let cells = [(1u16, 0u16), (0, 1)].map(|(x, y)| (x, y, &buf[(x, y)]));
-        let got = runs(cells.into_iter(), 0x07);
-        assert_eq!(got.len(), 2);
-        assert_eq!((got[1].x, got[1].y, got[1].text.as_str()), (0, 1, "z"));
+    fn cells_beyond_the_screen_are_left_out() {
+        let mut shadow = Shadow::new(2, 2, 0x07);
+        let buf = Buffer::with_lines(["xyz", "zwq", "abc"]);
+        let cells = [(2u16, 0u16), (0, 2)].map(|(x, y)| (x, y, &buf[(x, y)]));
+        assert_eq!(shadow.apply(cells.into_iter(), 0x07), None);
+        assert_eq!(shadow.rows(0, 1).len(), 4);
+        assert_eq!(shadow.rows(1, 5).len(), 2);
+    }
+
+    #[test]
+    fn a_cell_holds_one_utf16_unit() {
+        assert_eq!(unit("µ"), 0xb5);
+        assert_eq!(unit("…"), 0x2026);
+        // The cell a wide symbol covers comes with an empty symbol.
+        assert_eq!(unit(""), u16::from(b' '));
+        // Beyond the BMP (two units) and several characters: shown as '?'.
+        assert_eq!(unit("🎵"), UNSHOWABLE);
+        assert_eq!(unit("e\u{301}"), UNSHOWABLE);
     }
 }

@@ -57,11 +57,15 @@
 //! nor plotters.
 //!
 //! ## Unsafe
-//! Only `shm` (mapping views and the slice of atomics over them, with its invariant stated
-//! there); the crate denies `unsafe` everywhere else.
+//! Only `shm` (mapping views and the slice of atomics over them) and, on Windows with the
+//! terminal UI, `conout` (writing cells into the console's screen buffer), each with its
+//! invariant stated there; the crate denies `unsafe` everywhere else.
 
 #![deny(unsafe_code)]
 
+#[cfg(all(windows, feature = "tui"))]
+#[allow(unsafe_code)]
+mod conout;
 #[cfg(feature = "tui")]
 pub mod console;
 pub mod feed;

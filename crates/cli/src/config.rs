@@ -228,8 +228,11 @@ fn rate_notes(settings: &tenuto_settings::Settings) -> Vec<String> {
     if settings.driver.backend != tenuto_settings::BackendSetting::Wasapi {
         return Vec::new();
     }
+    if let Some(mut aggregate) = tenuto::aggregate_for(settings) {
+        return aggregate_lines(&mut aggregate);
+    }
     // What decides the rates; the rest of the driver's configuration does not change them.
-    // The device opened here is the first endpoint of each list.
+    // One endpoint per direction here (several are an aggregate, above).
     let choice = |list: &[EndpointEntry]| match list.first().map(|e| &e.endpoint) {
         None | Some(EndpointSetting::Off) => EndpointChoice::Off,
         Some(EndpointSetting::Default) => EndpointChoice::Default,
@@ -278,6 +281,84 @@ fn rate_notes(settings: &tenuto_settings::Settings) -> Vec<String> {
         },
         device.notes(),
     )
+}
+
+/// Several endpoints as one device, opened as the driver would: its members in channel
+/// order with the clock, the rates it offers, and what `getLatencies` reports before the
+/// stream starts; or why it cannot open.
+#[cfg(windows)]
+fn aggregate_lines(device: &mut tenuto_wasapi::AggregateDevice) -> Vec<String> {
+    use tenuto_engine::device::StreamConfig;
+    use tenuto_engine::Device as _;
+    use tenuto_wasapi::Direction;
+    if let Err(e) = device.refresh() {
+        return vec![format!(
+            "on this machine the listed endpoints do not open as one device: {e}"
+        )];
+    }
+    let members = device.members();
+    let mut lines = vec![format!(
+        "on this machine: {} endpoints as one device, in channel order:",
+        members.len()
+    )];
+    let (mut outs, mut ins) = (0usize, 0usize);
+    for (direction, _, name, channels, clock) in members {
+        let (word, before) = match direction {
+            Direction::Render => ("Out", &mut outs),
+            Direction::Capture => ("In", &mut ins),
+        };
+        lines.push(format!(
+            "  {}: {name}, {}",
+            channel_range(word, *before, channels),
+            if clock {
+                "the clock"
+            } else {
+                "follows the clock through a resampler"
+            }
+        ));
+        *before += channels;
+    }
+    // A member left out or replaced by Windows' default (wasapi.missing_device).
+    if let Some(notice) = device.notice() {
+        lines.push(format!("  {notice}"));
+    }
+    let mix = device.default_sample_rate();
+    let khz: Vec<String> = device
+        .sample_rates()
+        .iter()
+        .map(|r| format!("{}", r / 1000.0))
+        .collect();
+    lines.push(format!(
+        "  hosts may run at {} kHz (the clock mixes at {mix} Hz)",
+        khz.join(", ")
+    ));
+    let frames = device.buffer_sizes(mix).preferred_frames;
+    let latency = device.latency(&StreamConfig {
+        sample_rate: mix,
+        period_frames: frames,
+    });
+    // As the engine reports them: the buffer plus the device's part.
+    let (input, output) = (
+        frames.saturating_add(latency.input_frames),
+        frames.saturating_add(latency.output_frames),
+    );
+    let ms = |f: u32| f64::from(f) * 1000.0 / mix;
+    lines.push(format!(
+        "  getLatencies at {mix} Hz with {frames}-frame buffers, before streaming: input \
+         {input} frames ({:.1} ms), output {output} frames ({:.1} ms)",
+        ms(input),
+        ms(output)
+    ));
+    lines
+}
+
+/// "Out 3–4" for `channels` channels after `before` of the same direction ("Out 3" for one).
+#[cfg_attr(not(windows), allow(dead_code))]
+fn channel_range(word: &str, before: usize, channels: usize) -> String {
+    match channels {
+        0 | 1 => format!("{word} {}", before + 1),
+        n => format!("{word} {}\u{2013}{}", before + 1, before + n),
+    }
 }
 
 /// Elsewhere there are no WASAPI devices: the settings' own line says it all.
@@ -380,6 +461,13 @@ mod tests {
     use super::*;
     use tenuto_panel::form::Device;
     use tenuto_settings::{BackendSetting, Settings, WasapiModeSetting};
+
+    #[test]
+    fn channel_ranges_count_on_from_the_members_before() {
+        assert_eq!(channel_range("Out", 0, 2), "Out 1\u{2013}2");
+        assert_eq!(channel_range("In", 2, 1), "In 3");
+        assert_eq!(channel_range("In", 3, 8), "In 4\u{2013}11");
+    }
 
     #[test]
     fn the_rates_seen_on_the_devices_are_explained() {

@@ -252,3 +252,45 @@ fn set_takes_a_list_of_endpoints_and_check_prints_it() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Several endpoints as one device: `config check` opens them as the driver would (under
+/// Wine, the harness's null sink, its monitor and the null source) and lists every member in
+/// channel order with the clock, the rates hosts may use, and `getLatencies`; with
+/// `wasapi.convert_rate = false` the members' own mix rate alone.
+#[cfg(windows)]
+#[test]
+fn check_opens_an_aggregate_as_the_driver_would() {
+    let harness = std::env::var("TENUTO_HARNESS").unwrap_or_default();
+    let dir = temp_dir("aggregate");
+    let path = dir.join("tenuto.toml");
+    let settings = |convert: bool| {
+        format!(
+            "[driver]\nbackend = \"wasapi\"\n\n[wasapi]\noutput = [\"Tenuto Null Output\"]\n\
+             input = [\"Monitor of Tenuto Null Output\", \"Tenuto Null Input\"]\n\
+             mode = \"shared\"\nconvert_rate = {convert}\n"
+        )
+    };
+    std::fs::write(&path, settings(true)).unwrap();
+    let out = tenuto(&path, &["check"]);
+    let s = text(&out.stdout);
+    if !s.contains("3 endpoints as one device") && !harness.split(',').any(|e| e == "pulse") {
+        eprintln!("skipped: no null sink here (`cargo xtask test` provides PulseAudio):\n{s}");
+        return;
+    }
+    for want in [
+        "on this machine: 3 endpoints as one device, in channel order:",
+        "Out 1\u{2013}2: Tenuto Null Output, follows the clock through a resampler",
+        "In 1\u{2013}2: Monitor of Tenuto Null Output, the clock",
+        "In 3\u{2013}4: Tenuto Null Input, follows the clock through a resampler",
+        "hosts may run at 44.1, 48, 88.2, 96, 176.4, 192 kHz (the clock mixes at 48000 Hz)",
+        "getLatencies at 48000 Hz",
+    ] {
+        assert!(s.contains(want), "missing {want:?} in:\n{s}");
+    }
+    std::fs::write(&path, settings(false)).unwrap();
+    let s = text(&tenuto(&path, &["check"]).stdout);
+    assert!(
+        s.contains("hosts may run at 48 kHz (the clock mixes at 48000 Hz)"),
+        "{s}"
+    );
+}

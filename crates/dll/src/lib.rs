@@ -27,6 +27,8 @@ mod monitor;
 pub mod registry;
 mod settings_glue;
 
+#[cfg(windows)]
+pub use settings_glue::aggregate_for;
 pub use settings_glue::new_instance;
 
 use tenuto_engine::Engine;

@@ -389,6 +389,15 @@ fn wasapi_device(
     (Box::new(device), None)
 }
 
+/// The aggregate the driver would build for `settings`, not yet opened (`Device::refresh`
+/// opens its members), or `None` when they name one endpoint per direction — the driver's
+/// own decision, for `tenuto config check`.
+#[cfg(windows)]
+pub fn aggregate_for(settings: &Settings) -> Option<tenuto_wasapi::AggregateDevice> {
+    (settings.driver.backend == BackendSetting::Wasapi && wants_aggregate(settings))
+        .then(|| tenuto_wasapi::AggregateDevice::deferred(aggregate_config(settings)))
+}
+
 /// `wasapi.wake_up` as the WASAPI device takes it.
 #[cfg(windows)]
 fn wake_up(settings: &Settings) -> tenuto_wasapi::WakeUp {

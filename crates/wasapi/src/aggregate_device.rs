@@ -177,6 +177,9 @@ impl AggregateDevice {
         for (direction, list) in lists {
             for spec in list.iter() {
                 let mut config = self.config.base.clone();
+                // Every member gets a converter: a follower's is what the loop steers
+                // against drift. `wasapi.convert_rate = false` narrows the rates offered
+                // below instead.
                 config.convert_rates = true;
                 (config.render, config.capture) = match direction {
                     Direction::Render => (spec.choice.clone(), EndpointChoice::Off),
@@ -319,8 +322,25 @@ impl AggregateDevice {
             for m in &members {
                 rates.retain(|r| m.device.sample_rates().contains(r));
             }
+            // Without conversion a host runs at the members' own (mix) rate, which they
+            // must then share.
+            if !self.config.base.convert_rates {
+                rates.retain(|&r| members.iter().all(|m| m.device.default_sample_rate() == r));
+            }
             rates
         };
+        if rates.is_empty() && !self.config.base.convert_rates {
+            let each: Vec<String> = members
+                .iter()
+                .map(|m| format!("{} at {} Hz", m.name, m.device.default_sample_rate()))
+                .collect();
+            return Err(WasapiError::Aggregate(format!(
+                "with wasapi.convert_rate = false the endpoints must mix at one rate, and they \
+                 do not ({}); set them to one rate in Windows' Sound settings, or allow \
+                 conversion (wasapi.convert_rate = true)",
+                each.join(", ")
+            )));
+        }
         if rates.is_empty() {
             let each: Vec<String> = members
                 .iter()

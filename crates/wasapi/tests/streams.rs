@@ -662,6 +662,42 @@ fn an_aggregate_names_its_channels_lists_its_clocks_and_streams() {
     stream_engine(&mut engine, 512, 2.0);
 }
 
+/// `wasapi.convert_rate` holds for an aggregate as for one device: on, every standard rate
+/// is offered (each member converts); off, only the rate the members mix at (the null sink
+/// and source both mix at 48 kHz), and another is refused.
+#[test]
+fn an_aggregate_offers_other_rates_only_when_it_may_convert() {
+    if let Err(why) = null_endpoints() {
+        missing_environment("pulse", &why);
+        return;
+    }
+    let mut config = aggregate_config(vec![spec(SINK, None)], vec![spec(SOURCE, None)]);
+    let mut engine = Engine::new(
+        Box::new(AggregateDevice::deferred(config.clone())),
+        EngineOptions::default(),
+    );
+    engine.init().expect("init");
+    for rate in [44_100.0, 48_000.0, 96_000.0, 192_000.0] {
+        assert!(
+            engine.can_sample_rate(rate).is_ok(),
+            "{rate} Hz with conversion"
+        );
+    }
+
+    config.base.convert_rates = false;
+    let mut engine = Engine::new(
+        Box::new(AggregateDevice::deferred(config)),
+        EngineOptions::default(),
+    );
+    engine.init().expect("init");
+    assert_eq!(engine.device().sample_rates(), [48_000.0]);
+    assert!(engine.can_sample_rate(48_000.0).is_ok());
+    let e = engine
+        .can_sample_rate(44_100.0)
+        .expect_err("44.1 kHz without conversion");
+    assert!(e.to_string().contains("48 kHz"), "{e}");
+}
+
 /// A listed endpoint that is not there fails `init()` naming it, or with
 /// `wasapi.missing_device = "skip"` is left out and named in the notice; exclusive mode
 /// refuses an aggregate with the reason; a channel the endpoint does not have is named.

@@ -7,15 +7,15 @@
 //! that count those characters as columns: a full-screen frame of cursor moves and colours
 //! lands all over the screen. Cells written into the screen buffer with
 //! `WriteConsoleOutputW` (character and attribute each) are what such a console keeps and
-//! draws correctly. [`vt_processed`] tells the two kinds of console apart by writing one
+//! draws correctly. `vt_processed` (Windows) tells the two kinds of console apart by writing one
 //! escape sequence and seeing whether the cursor moved.
 //!
-//! [`spans`] and [`attribute`] are the platform-free part (tested on every system): a
-//! frame's changed cells grouped into spans of adjacent cells in one row — one console call
-//! each, whatever their colours — and ratatui's colours and modifiers as a console
-//! attribute. `ConsoleBackend` (Windows) is a ratatui backend that writes those spans
-//! through `conout` (the crate's module for that call, where its `unsafe` is) and uses
-//! crossterm's WinAPI commands for the rest.
+//! [`Shadow`] and [`attribute`] are the platform-free part (tested on every system): a copy
+//! of the screen that a frame's changed cells update, naming the rows to write — one console
+//! call per frame, whatever the colours — and ratatui's colours and modifiers as a console
+//! attribute. `ConsoleBackend` (Windows) is a ratatui backend that writes those rows through
+//! `conout` (the crate's module for that call, where its `unsafe` is) and uses crossterm's
+//! WinAPI commands for the rest (cursor, clearing).
 
 use ratatui::buffer::Cell;
 use ratatui::style::{Color, Modifier};

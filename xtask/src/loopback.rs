@@ -694,8 +694,8 @@ pub fn suspend_run(exe: &Path) -> Result<(), String> {
 /// through the first sink, output 3 → input 3 through the second, whose sides both follow
 /// the master through their resamplers. Gated by [`Report::aggregate_fault`] on the round
 /// trips held at [`AGGREGATE_SETTLED_S`]; dropouts and lag changes are printed, not gated (the two 2-ms sinks load this machine's PulseAudio,
-/// and winepulse's timer misses its turn now and then). Then the second sink is unplugged in
-/// mid-stream ([`SecondSink::unplug`]): the host must get `kAsioResetRequest`, and the log a
+/// and winepulse's timer misses its turn now and then). Then the second sink is unloaded in
+/// mid-stream ([`SecondSink::unload`]): the host must get `kAsioResetRequest`, and the log a
 /// "streaming stopped" line naming the sink. With `wasapi.missing_device = "skip"` the
 /// driver must then come back without it (the first path at unity, on `getLatencies` within
 /// the same tolerance unless a dropout below WASAPI came first).
@@ -759,7 +759,7 @@ pub fn aggregate_run(exe: &Path) -> Result<(), String> {
         exe,
         &lost_settings,
         &["--buffer", "128", "--seconds", "10"],
-        Some((Duration::from_secs(7), &|| sink.unplug())),
+        Some((Duration::from_secs(7), &|| sink.unload())),
     )?;
     drop(sink);
     let resets = lost.as_ref().map_or(0, |r| r.reset_requests);
@@ -778,19 +778,19 @@ pub fn aggregate_run(exe: &Path) -> Result<(), String> {
                 .map(str::to_owned)
         });
     eprintln!(
-        "    the second sink unplugged 7 s in: {resets} reset request(s); the log: {}",
+        "    the second sink unloaded 7 s in: {resets} reset request(s); the log: {}",
         stopped.as_deref().unwrap_or("(no line naming it)")
     );
     // A resync request would not do: the followers' own resyncs send those.
     if resets == 0 {
         return Err(
-            "the second sink was unplugged in mid-stream and the host got no kAsioResetRequest"
+            "the second sink was unloaded in mid-stream and the host got no kAsioResetRequest"
                 .to_owned(),
         );
     }
     if stopped.is_none() {
         return Err(format!(
-            "the second sink was unplugged in mid-stream and the host was asked to reset, but \
+            "the second sink was unloaded in mid-stream and the host was asked to reset, but \
              no \"streaming stopped:\" line of {} names {SECOND_SINK_NAME}",
             log.display()
         ));
@@ -927,56 +927,9 @@ impl SecondSink {
 }
 
 impl SecondSink {
-    /// Takes the sink away as unplugging a device does on Windows, where every stream on a
-    /// removed endpoint fails with `AUDCLNT_E_DEVICE_INVALIDATED`: its playback streams and
-    /// the recording streams of its monitor are killed (winepulse then reports the device
-    /// invalidated), then the module is unloaded. Unloading alone is not that: PulseAudio
-    /// (since 14) moves the streams of a removed sink to the default sink and its monitor's
-    /// to the default source, and they play on without an error.
-    fn unplug(&self) {
-        let short = |what: &str| -> Vec<Vec<String>> {
-            Command::new("pactl")
-                .args(["list", "short", what])
-                .stdin(Stdio::null())
-                .stderr(Stdio::null())
-                .output()
-                .map(|o| {
-                    String::from_utf8_lossy(&o.stdout)
-                        .lines()
-                        .map(|l| l.split('\t').map(str::to_owned).collect())
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        // The index (first column) of the row whose second column is `name`.
-        let index_of = |rows: &[Vec<String>], name: &str| {
-            rows.iter()
-                .find(|r| r.get(1).is_some_and(|n| n == name))
-                .and_then(|r| r.first().cloned())
-        };
-        let sink = index_of(&short("sinks"), SECOND_SINK);
-        let monitor = index_of(&short("sources"), &format!("{SECOND_SINK}.monitor"));
-        for (streams, on, kill) in [
-            ("sink-inputs", sink, "kill-sink-input"),
-            ("source-outputs", monitor, "kill-source-output"),
-        ] {
-            let Some(on) = on else { continue };
-            for row in short(streams) {
-                if let (Some(stream), Some(device)) = (row.first(), row.get(1)) {
-                    if *device == on {
-                        let _ = Command::new("pactl")
-                            .args([kill, stream])
-                            .stdin(Stdio::null())
-                            .stderr(Stdio::null())
-                            .status();
-                    }
-                }
-            }
-        }
-        self.unload();
-    }
-
-    /// Unloads the sink.
+    /// Unloads the sink. PulseAudio ends winepulse's streams on it (a stream that allows
+    /// moving, pacat's for one, it moves to the default sink instead), and the driver sees
+    /// `AUDCLNT_E_DEVICE_INVALIDATED`, as on Windows when a device is unplugged.
     fn unload(&self) {
         if let Some(m) = &self.module {
             let _ = Command::new("pactl")

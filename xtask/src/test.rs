@@ -253,7 +253,7 @@ fn windows_steps_with_audio(steps: &mut Steps) -> Result<(), String> {
     // Several devices as one: both null sinks (a second one for the run), their monitors and
     // the null source; both paths measured in one stream.
     steps.record(
-        "wine tenuto.exe loopback through two null sinks as one ASIO device: both paths back at unity, on getLatencies within ±3 ms and within 4 ms of each other; one sink unplugged in mid-stream (a reset requested, the log naming it), then skipped",
+        "wine tenuto.exe loopback through two null sinks as one ASIO device: both paths back at unity, on getLatencies within ±3 ms and within 4 ms of each other; one sink unloaded in mid-stream (a reset requested, the log naming it), then skipped",
         || loopback::aggregate_run(&exe),
     )?;
 

@@ -273,7 +273,13 @@ fn check_opens_an_aggregate_as_the_driver_would() {
     std::fs::write(&path, settings(true)).unwrap();
     let out = tenuto(&path, &["check"]);
     let s = text(&out.stdout);
-    if !s.contains("3 endpoints as one device") && !harness.split(',').any(|e| e == "pulse") {
+    if !s.contains("3 endpoints as one device") {
+        // Where the harness provides PulseAudio the null sink must be there: fail, not skip.
+        assert!(
+            !harness.split(',').any(|e| e.trim() == "pulse"),
+            "the harness provides PulseAudio (TENUTO_HARNESS={harness}), yet config check did \
+             not open the null sink, its monitor and the null source as one device:\n{s}"
+        );
         eprintln!("skipped: no null sink here (`cargo xtask test` provides PulseAudio):\n{s}");
         return;
     }

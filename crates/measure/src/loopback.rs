@@ -73,6 +73,22 @@ pub const MAX_CONVERTED_ERROR_DB: f64 = -60.0;
 /// Error RMS reported for a path that returned the signal exactly, dB.
 pub const EXACT_ERROR_DB: f64 = -200.0;
 
+/// Consecutive frames that match the full-band sequence sample for sample
+/// which prove a plain (not converting) path, even in a window that a dropout
+/// spoilt. A converter leaves each full-band frame within the 10 % tolerance
+/// with a probability of about one in six, so a run this long never happens
+/// through one (1 in 10⁴⁰⁰); a bit-transparent path spoilt by a dropout keeps
+/// the window's other side, at least hundreds of frames.
+const PLAIN_RUN: usize = 256;
+
+/// Frames of the earliest returned signal searched for the round trip the
+/// stream began with, when the first lock found a lag that does not explain
+/// what came back before it (a dropout below the driver before the search
+/// could lock). The sequence's correlation peak over so many frames stands
+/// 30 times above its side lobes, and the window is short, so that a dropout
+/// soon after the start still leaves it clean.
+const EARLY_WINDOW: usize = 1024;
+
 /// Two fractional lags closer than this are the same lag, frames (the
 /// estimate's scatter under a −100 dB error is about 10⁻⁵ frames).
 const SAME_LAG: f64 = 0.01;
@@ -221,6 +237,17 @@ pub struct Analysis {
     pub frames_analysed: u64,
     /// Captured frame index of the first lock.
     pub first_lock_frame: Option<u64>,
+    /// The first captured frame the first lag was checked from: the lag
+    /// itself (where the first sent frame came back) if the history still
+    /// held it when the search locked, so that nothing before the first
+    /// stretch went unseen.
+    pub first_checked_frame: Option<u64>,
+    /// Captured frames between [`first_checked_frame`](Self::first_checked_frame)
+    /// and the first lock that its lag did not explain: a change before the
+    /// search could lock. When the earliest signal gave the lag the stream began
+    /// with, that lag is [`first_lag_frames`](Self::first_lag_frames) and the
+    /// change is the first of [`lag_changes`](Self::lag_changes).
+    pub unexplained_before_lock: u64,
     /// Breaks in the captured frame indices (the host lost captured
     /// blocks, not the driver).
     pub capture_gaps: u64,
@@ -347,6 +374,8 @@ pub struct Analyser {
     /// Frames before this one have been counted as analysed.
     analysed_to: u64,
     first_lock_frame: Option<u64>,
+    first_checked_frame: Option<u64>,
+    unexplained_before_lock: u64,
     capture_gaps: u64,
     input_peak: f64,
     best_correlation: f64,
@@ -400,6 +429,8 @@ impl Analyser {
             frames_analysed: 0,
             analysed_to: 0,
             first_lock_frame: None,
+            first_checked_frame: None,
+            unexplained_before_lock: 0,
             capture_gaps: 0,
             input_peak: 0.0,
             best_correlation: 0.0,
@@ -956,11 +987,14 @@ impl Analyser {
                 self.best_rejected_bad_fraction = Some(fraction);
             }
             // Correlated but far from sample for sample, and never matched:
-            // a converting path, unless a later window matches.
+            // a converting path, unless a later window matches. A window with a
+            // long exact run came through a plain path that a dropout spoilt
+            // (and with windows every half window, one dropout spoils two).
             if self.mode == Mode::FullBand
                 && self.band.is_some()
                 && self.first_lock_frame.is_none()
                 && fraction >= 0.25
+                && self.longest_match(w0, y, lag, gain) < PLAIN_RUN
             {
                 self.rejections += 1;
                 if self.rejections >= self.cfg.switch_after {
@@ -971,6 +1005,157 @@ impl Analyser {
         }
         self.lock(w0, end, lag, gain);
         true
+    }
+
+    /// The longest run of consecutive frames of the window `y` (from `w0`)
+    /// that match `lag` and `gain`.
+    fn longest_match(&self, w0: u64, y: &[f64], lag: i64, gain: f64) -> usize {
+        let (mut run, mut longest) = (0, 0);
+        for (i, &v) in y.iter().enumerate() {
+            if self.matches(w0 + i as u64, v as f32, lag, gain) {
+                run += 1;
+                longest = longest.max(run);
+            } else {
+                run = 0;
+            }
+        }
+        longest
+    }
+
+    /// The captured frame `f` from the history, if it is still there.
+    fn held(&self, f: u64) -> Option<f32> {
+        let i = usize::try_from(f.checked_sub(self.hist_start)?).ok()?;
+        self.hist.get(i).copied()
+    }
+
+    /// After the first lock at `lag` (window from `w0`): checks what came
+    /// back before it, from where `lag` says the first sent frame returned
+    /// (or the oldest frame still held). Frames `lag` does not explain were a
+    /// change the search could not lock across, most often a dropout below
+    /// the driver; the stream's first round trip is then searched for in the
+    /// earliest [`EARLY_WINDOW`] frames of signal, and if they match a lag
+    /// sample for sample, that lag is the first one and the change is a
+    /// glitch with a lag change. Full-band signal only (what came back before
+    /// a switch to the band-limited one is not compared).
+    fn look_back(&mut self, w0: u64, lag: i64, gain: f64) {
+        let from = self.hist_start.max(u64::try_from(lag).unwrap_or(0));
+        self.first_checked_frame = Some(from.min(w0));
+        let mut first_bad = None;
+        let mut last_bad = None;
+        for f in from..w0 {
+            let Some(v) = self.held(f) else { continue };
+            if !self.matches(f, v, lag, gain) {
+                self.unexplained_before_lock += 1;
+                first_bad.get_or_insert(f);
+                last_bad = Some(f);
+            }
+        }
+        let (Some(first_bad), Some(last_bad)) = (first_bad, last_bad) else {
+            return;
+        };
+        // The earliest signal: the first frame held that is not silent.
+        let Some(s0) =
+            (self.hist_start..w0).find(|&f| self.held(f).is_some_and(|v| !self.is_silent(v, gain)))
+        else {
+            return;
+        };
+        let Some(early) = self.early_lag(s0, w0, gain) else {
+            return;
+        };
+        if early == lag {
+            return;
+        }
+        // The early lag holds from s0 until its first mismatch; the glitch runs
+        // from there to the last frame `lag` leaves unexplained.
+        let mut end_early = s0;
+        while end_early < w0
+            && self
+                .held(end_early)
+                .is_some_and(|v| self.matches(end_early, v, early, gain))
+        {
+            end_early += 1;
+        }
+        let glitch_end = (last_bad + 1).max(end_early + 1);
+        self.first_lag = Some(early);
+        self.first_lock_frame = Some(s0);
+        self.lag_frames.push(Held {
+            lag: early,
+            frames: end_early - s0,
+            tau: early as f64,
+        });
+        self.frames_analysed += end_early - s0;
+        self.glitches += 1;
+        let silent = (end_early..glitch_end)
+            .filter(|&f| self.held(f).is_some_and(|v| self.is_silent(v, gain)))
+            .count() as u64;
+        self.silent_frames += silent;
+        let frames = glitch_end - end_early;
+        self.glitch_list.insert(
+            0,
+            Glitch {
+                start_frame: end_early,
+                at_seconds: end_early as f64 / self.cfg.sample_rate,
+                frames,
+                ms: frames as f64 / self.cfg.sample_rate * 1e3,
+                silent_frames: silent,
+                lag_change: Some(lag - early),
+            },
+        );
+        self.glitch_list.truncate(LISTED);
+        self.lag_change_count += 1;
+        self.lag_changes.insert(
+            0,
+            LagChange {
+                at_frame: glitch_end,
+                from: early,
+                to: lag,
+                delta: lag - early,
+                fractional_delta: None,
+            },
+        );
+        self.lag_changes.truncate(LISTED);
+    }
+
+    /// The lag that explains every frame of the [`EARLY_WINDOW`] from `s0`
+    /// (ending before `end`), searched over every lag like the first lock.
+    fn early_lag(&self, s0: u64, end: u64, gain: f64) -> Option<i64> {
+        let w = EARLY_WINDOW;
+        if s0 + w as u64 > end {
+            return None;
+        }
+        let y: Vec<f64> = (s0..s0 + w as u64)
+            .map(|f| self.held(f).map_or(0.0, f64::from))
+            .collect();
+        let ey: f64 = y.iter().map(|v| v * v).sum();
+        let max_lag = self.cfg.max_lag.min(s0 as usize);
+        let seg_start = s0 as i64 - max_lag as i64;
+        let s: Vec<f64> = (0..max_lag + w)
+            .map(|j| f64::from(self.seq.sample(seg_start + j as i64)))
+            .collect();
+        let r = cross_correlate(&y, &s);
+        let mut prefix = Vec::with_capacity(s.len() + 1);
+        prefix.push(0.0);
+        let mut acc = 0.0;
+        for v in &s {
+            acc += v * v;
+            prefix.push(acc);
+        }
+        let min_energy = 0.25 * w as f64 * self.power();
+        let (k, rho) = r
+            .iter()
+            .enumerate()
+            .take(max_lag + 1)
+            .filter_map(|(k, &rk)| {
+                let ex = prefix[k + w] - prefix[k];
+                (ex >= min_energy && ey > 0.0).then(|| (k, rk / (ey * ex).sqrt()))
+            })
+            .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))?;
+        let lag = max_lag as i64 - k as i64;
+        (rho.abs() >= self.cfg.min_correlation
+            && y.iter()
+                .enumerate()
+                .all(|(i, &v)| self.matches(s0 + i as u64, v as f32, lag, gain)))
+        .then_some(lag)
     }
 
     /// Locks at `lag` with `gain` after the window `w0..end` matched. After
@@ -984,11 +1169,15 @@ impl Analyser {
         if !fractional {
             self.tau = lag as f64;
         }
-        if self.first_lock_frame.is_none() {
+        let first = self.first_lock_frame.is_none();
+        if first {
             self.first_lock_frame = Some(w0);
             self.first_lag = Some(lag);
         }
         self.state = State::Locked { lag, gain };
+        if first && !fractional {
+            self.look_back(w0, lag, gain);
+        }
         let mut from = w0;
         let tau = self.tau;
         if let Some(g) = self.glitch.as_mut() {
@@ -1062,6 +1251,8 @@ impl Analyser {
             frames_captured: self.frames_captured,
             frames_analysed: self.frames_analysed,
             first_lock_frame: self.first_lock_frame,
+            first_checked_frame: self.first_checked_frame,
+            unexplained_before_lock: self.unexplained_before_lock,
             capture_gaps: self.capture_gaps,
             input_peak: self.input_peak,
             best_correlation: self.best_correlation,
@@ -2193,6 +2384,79 @@ mod converted_tests {
         assert_eq!(a.lag_frames, Some(1234));
         assert_eq!(a.fractional_lag_frames, Some(1234.0));
         assert_eq!(a.error_rms_db, Some(EXACT_ERROR_DB));
+    }
+
+    /// The sequence back 1234 frames late, with 200 frames of silence played
+    /// at captured frame 3000: a dropout before the first window that could
+    /// lock, spoiling the first two (the search runs every half window).
+    fn dropout_before_lock(seq: &Sequence) -> Vec<f32> {
+        let mut capture: Vec<f32> = (0..96_000).map(|m| seq.sample(m - 1234)).collect();
+        capture.splice(3000..3000, std::iter::repeat_n(0.0, 200));
+        capture.truncate(96_000);
+        capture
+    }
+
+    #[test]
+    fn a_dropout_before_the_first_lock_does_not_make_a_plain_path_look_converting() {
+        let seq = Arc::new(Sequence::mls(16, 0.5));
+        let band = Arc::new(BandLimited::new(&seq, 48_000.0));
+        let cfg = AnalyserConfig {
+            max_lag: 8192,
+            ..AnalyserConfig::new(48_000.0, seq.period())
+        };
+        let mut a = Analyser::with_band_limit(Arc::clone(&seq), band, cfg);
+        for (i, block) in dropout_before_lock(&seq).chunks(256).enumerate() {
+            a.push_block(i as u64 * 256, block);
+            assert!(!a.wants_band_limited(), "asked for the band-limited signal");
+        }
+        let a = a.finish();
+        assert!(!a.converted && a.locked, "{a:#?}");
+        assert_eq!(a.error_rms_db, Some(EXACT_ERROR_DB));
+    }
+
+    #[test]
+    fn the_round_trip_the_stream_began_with_is_found_behind_a_change_before_the_lock() {
+        let seq = Arc::new(Sequence::mls(16, 0.5));
+        let cfg = AnalyserConfig {
+            max_lag: 8192,
+            ..AnalyserConfig::new(48_000.0, seq.period())
+        };
+        let mut a = Analyser::new(Arc::clone(&seq), cfg);
+        a.push_block(0, &dropout_before_lock(&seq));
+        let a = a.finish();
+        // The search locked after the dropout, at 1434; looking back, the
+        // first 1766 frames of signal came back at 1234.
+        assert!(a.first_lock_frame.unwrap() <= 1234 + 1, "{a:#?}");
+        assert_eq!(a.first_lag_frames, Some(1234));
+        assert_eq!(a.lag_frames, Some(1434), "the later lag held longer");
+        assert_eq!(a.lag_change_count, 1);
+        let c = &a.lag_changes[0];
+        assert_eq!((c.from, c.to, c.delta), (1234, 1434, 200));
+        assert_eq!(a.glitches, 1, "{a:#?}");
+        let g = &a.glitch_list[0];
+        assert_eq!(g.lag_change, Some(200));
+        assert!((3000..3002).contains(&g.start_frame), "{g:?}");
+        assert!((200..=202).contains(&g.silent_frames), "{g:?}");
+        // Half the frames of a ±amplitude sequence match at a wrong lag by chance.
+        assert!(a.unexplained_before_lock > 500, "{a:#?}");
+        assert!(a.first_checked_frame.unwrap() <= 1434);
+    }
+
+    #[test]
+    fn a_clean_start_is_checked_from_the_first_frame_that_came_back() {
+        let seq = Arc::new(Sequence::mls(16, 0.5));
+        let cfg = AnalyserConfig {
+            max_lag: 8192,
+            ..AnalyserConfig::new(48_000.0, seq.period())
+        };
+        let mut a = Analyser::new(Arc::clone(&seq), cfg);
+        let capture: Vec<f32> = (0..96_000).map(|m| seq.sample(m - 1234)).collect();
+        a.push_block(0, &capture);
+        let a = a.finish();
+        // Checked from the first window, before the signal came back.
+        assert!(a.first_checked_frame.unwrap() <= 1234, "{a:#?}");
+        assert_eq!(a.unexplained_before_lock, 0);
+        assert_eq!((a.first_lag_frames, a.glitches), (Some(1234), 0));
     }
 
     #[test]

@@ -1040,17 +1040,15 @@ impl Analyser {
     fn look_back(&mut self, w0: u64, lag: i64, gain: f64) {
         let from = self.hist_start.max(u64::try_from(lag).unwrap_or(0));
         self.first_checked_frame = Some(from.min(w0));
-        let mut first_bad = None;
         let mut last_bad = None;
         for f in from..w0 {
             let Some(v) = self.held(f) else { continue };
             if !self.matches(f, v, lag, gain) {
                 self.unexplained_before_lock += 1;
-                first_bad.get_or_insert(f);
                 last_bad = Some(f);
             }
         }
-        let (Some(first_bad), Some(last_bad)) = (first_bad, last_bad) else {
+        let Some(last_bad) = last_bad else {
             return;
         };
         // The earliest signal: the first frame held that is not silent.

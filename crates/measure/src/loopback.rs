@@ -81,6 +81,12 @@ pub const EXACT_ERROR_DB: f64 = -200.0;
 /// the window's other side, at least hundreds of frames.
 const PLAIN_RUN: usize = 256;
 
+/// Consecutive silent frames (below 1 % of the amplitude) that prove a dropout
+/// in a window: a converter's output of the full-band sequence comes near zero
+/// in about one frame of a hundred, never in runs; the audio stack below the
+/// driver plays its dropouts as silence.
+const SILENT_RUN: usize = 32;
+
 /// Frames of the earliest returned signal searched for the round trip the
 /// stream began with, when the first lock found a lag that does not explain
 /// what came back before it (a dropout below the driver before the search
@@ -237,16 +243,15 @@ pub struct Analysis {
     pub frames_analysed: u64,
     /// Captured frame index of the first lock.
     pub first_lock_frame: Option<u64>,
-    /// The first captured frame the first lag was checked from: the lag
-    /// itself (where the first sent frame came back) if the history still
-    /// held it when the search locked, so that nothing before the first
-    /// stretch went unseen.
-    pub first_checked_frame: Option<u64>,
-    /// Captured frames between [`first_checked_frame`](Self::first_checked_frame)
-    /// and the first lock that its lag did not explain: a change before the
-    /// search could lock. When the earliest signal gave the lag the stream began
-    /// with, that lag is [`first_lag_frames`](Self::first_lag_frames) and the
-    /// change is the first of [`lag_changes`](Self::lag_changes).
+    /// The first lag explains every frame from where the first sent frame
+    /// came back up to the first lock (or the first change): nothing before
+    /// the first stretch went unseen, so no dropout below the driver moved it.
+    pub first_lag_from_start: bool,
+    /// Captured frames before the first lock that its lag did not explain: a
+    /// change before the search could lock. When the earliest signal gave the
+    /// lag the stream began with, that lag is
+    /// [`first_lag_frames`](Self::first_lag_frames) and the change is the first
+    /// of [`lag_changes`](Self::lag_changes).
     pub unexplained_before_lock: u64,
     /// Breaks in the captured frame indices (the host lost captured
     /// blocks, not the driver).
@@ -374,7 +379,7 @@ pub struct Analyser {
     /// Frames before this one have been counted as analysed.
     analysed_to: u64,
     first_lock_frame: Option<u64>,
-    first_checked_frame: Option<u64>,
+    first_lag_from_start: bool,
     unexplained_before_lock: u64,
     capture_gaps: u64,
     input_peak: f64,
@@ -429,7 +434,7 @@ impl Analyser {
             frames_analysed: 0,
             analysed_to: 0,
             first_lock_frame: None,
-            first_checked_frame: None,
+            first_lag_from_start: false,
             unexplained_before_lock: 0,
             capture_gaps: 0,
             input_peak: 0.0,
@@ -995,6 +1000,7 @@ impl Analyser {
                 && self.first_lock_frame.is_none()
                 && fraction >= 0.25
                 && self.longest_match(w0, y, lag, gain) < PLAIN_RUN
+                && self.longest_silence(y, gain) < SILENT_RUN
             {
                 self.rejections += 1;
                 if self.rejections >= self.cfg.switch_after {
@@ -1022,6 +1028,20 @@ impl Analyser {
         longest
     }
 
+    /// The longest run of consecutive silent frames of the window `y`.
+    fn longest_silence(&self, y: &[f64], gain: f64) -> usize {
+        let (mut run, mut longest) = (0, 0);
+        for &v in y {
+            if self.is_silent(v as f32, gain) {
+                run += 1;
+                longest = longest.max(run);
+            } else {
+                run = 0;
+            }
+        }
+        longest
+    }
+
     /// The captured frame `f` from the history, if it is still there.
     fn held(&self, f: u64) -> Option<f32> {
         let i = usize::try_from(f.checked_sub(self.hist_start)?).ok()?;
@@ -1038,8 +1058,8 @@ impl Analyser {
     /// glitch with a lag change. Full-band signal only (what came back before
     /// a switch to the band-limited one is not compared).
     fn look_back(&mut self, w0: u64, lag: i64, gain: f64) {
-        let from = self.hist_start.max(u64::try_from(lag).unwrap_or(0));
-        self.first_checked_frame = Some(from.min(w0));
+        let lag_start = u64::try_from(lag).unwrap_or(0);
+        let from = self.hist_start.max(lag_start);
         let mut last_bad = None;
         for f in from..w0 {
             let Some(v) = self.held(f) else { continue };
@@ -1049,6 +1069,8 @@ impl Analyser {
             }
         }
         let Some(last_bad) = last_bad else {
+            // Frames before `lag` came before the signal; from it on, all matched.
+            self.first_lag_from_start = self.hist_start <= lag_start || w0 <= lag_start;
             return;
         };
         // The earliest signal: the first frame held that is not silent.
@@ -1076,6 +1098,9 @@ impl Analyser {
         let glitch_end = (last_bad + 1).max(end_early + 1);
         self.first_lag = Some(early);
         self.first_lock_frame = Some(s0);
+        // The signal began at s0, where the early lag says the first sent
+        // frame came back (all before it silent).
+        self.first_lag_from_start = u64::try_from(early).is_ok_and(|e| e == s0);
         self.lag_frames.push(Held {
             lag: early,
             frames: end_early - s0,
@@ -1249,7 +1274,7 @@ impl Analyser {
             frames_captured: self.frames_captured,
             frames_analysed: self.frames_analysed,
             first_lock_frame: self.first_lock_frame,
-            first_checked_frame: self.first_checked_frame,
+            first_lag_from_start: self.first_lag_from_start,
             unexplained_before_lock: self.unexplained_before_lock,
             capture_gaps: self.capture_gaps,
             input_peak: self.input_peak,
@@ -2413,6 +2438,29 @@ mod converted_tests {
     }
 
     #[test]
+    fn a_burst_of_short_dropouts_does_not_make_a_plain_path_look_converting() {
+        let seq = Arc::new(Sequence::mls(16, 0.5));
+        let band = Arc::new(BandLimited::new(&seq, 48_000.0));
+        let cfg = AnalyserConfig {
+            max_lag: 8192,
+            ..AnalyserConfig::new(48_000.0, seq.period())
+        };
+        let mut a = Analyser::with_band_limit(Arc::clone(&seq), band, cfg);
+        // 64 frames played as silence every 200 (the lag unchanged) from 1290 to 9000: a
+        // third of every window bad, no 256 exact frames in a row, the lag still found.
+        let mut capture: Vec<f32> = (0..96_000).map(|m| seq.sample(m - 1234)).collect();
+        for at in (1290..9000).step_by(200) {
+            capture[at..at + 64].fill(0.0);
+        }
+        for (i, block) in capture.chunks(256).enumerate() {
+            a.push_block(i as u64 * 256, block);
+            assert!(!a.wants_band_limited(), "asked for the band-limited signal");
+        }
+        let a = a.finish();
+        assert!(!a.converted && a.locked, "{a:#?}");
+    }
+
+    #[test]
     fn the_round_trip_the_stream_began_with_is_found_behind_a_change_before_the_lock() {
         let seq = Arc::new(Sequence::mls(16, 0.5));
         let cfg = AnalyserConfig {
@@ -2437,7 +2485,25 @@ mod converted_tests {
         assert!((200..=202).contains(&g.silent_frames), "{g:?}");
         // Half the frames of a ±amplitude sequence match at a wrong lag by chance.
         assert!(a.unexplained_before_lock > 500, "{a:#?}");
-        assert!(a.first_checked_frame.unwrap() <= 1434);
+        assert!(a.first_lag_from_start);
+    }
+
+    #[test]
+    fn a_dropout_too_soon_after_the_start_leaves_the_first_stretch_unseen() {
+        let seq = Arc::new(Sequence::mls(16, 0.5));
+        let cfg = AnalyserConfig {
+            max_lag: 8192,
+            ..AnalyserConfig::new(48_000.0, seq.period())
+        };
+        let mut a = Analyser::new(Arc::clone(&seq), cfg);
+        // 500 frames of signal, then 200 of silence: too little for the early window.
+        let mut capture: Vec<f32> = (0..96_000).map(|m| seq.sample(m - 1234)).collect();
+        capture.splice(1734..1734, std::iter::repeat_n(0.0, 200));
+        a.push_block(0, &capture[..96_000]);
+        let a = a.finish();
+        assert_eq!(a.first_lag_frames, Some(1434), "{a:#?}");
+        assert!(a.unexplained_before_lock > 0);
+        assert!(!a.first_lag_from_start, "{a:#?}");
     }
 
     #[test]
@@ -2451,8 +2517,7 @@ mod converted_tests {
         let capture: Vec<f32> = (0..96_000).map(|m| seq.sample(m - 1234)).collect();
         a.push_block(0, &capture);
         let a = a.finish();
-        // Checked from the first window, before the signal came back.
-        assert!(a.first_checked_frame.unwrap() <= 1234, "{a:#?}");
+        assert!(a.first_lag_from_start, "{a:#?}");
         assert_eq!(a.unexplained_before_lock, 0);
         assert_eq!((a.first_lag_frames, a.glitches), (Some(1234), 0));
     }

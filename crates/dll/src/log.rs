@@ -197,6 +197,7 @@ fn describe(event: &ScheduleEvent, rate: f64) -> (&'static str, String) {
             after_ms,
             input_delay_frames,
             output_delay_frames,
+            spread,
         } => ("info", {
             let mut text = if after_ms >= SLOW_FIRST_PERIOD_MS {
                 format!(
@@ -222,6 +223,24 @@ fn describe(event: &ScheduleEvent, rate: f64) -> (&'static str, String) {
                     "; output started {frames} frames ({:.2} ms) after the first captured \
                      packet and runs that much behind: the output latency reported includes it",
                     f64::from(frames) * 1e3 / rate.max(1.0)
+                );
+            }
+            if spread.input_unknown {
+                text.push_str(
+                    "; how long captured audio waits in the audio stack could not be measured \
+                     (its first packet came later than two periods after the start): the \
+                     input latency reported leaves it out, so the round trip is longer than \
+                     reported by as long as the stack holds captured packets (under Wine, up \
+                     to one 10-ms capture period)",
+                );
+            }
+            if spread.output_frames > 0 {
+                let _ = write!(
+                    text,
+                    "; the call that started the output took {} frames ({:.2} ms): the \
+                     output may run up to that much later than reported",
+                    spread.output_frames,
+                    f64::from(spread.output_frames) * 1e3 / rate.max(1.0)
                 );
             }
             text

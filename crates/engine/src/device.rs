@@ -15,6 +15,21 @@ use std::fmt;
 
 pub use tenuto_convert::DeviceFormat;
 
+/// What a stream knows about the limits of the start figures it measured
+/// ([`DeviceStream::measured_input_delay`], [`DeviceStream::measured_output_delay`]), for
+/// the log: a figure the driver could not pin down is said, with by how much.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StartSpread {
+    /// The output may run up to this many frames further behind than measured: the call
+    /// that started the render side took this long, and the device's render clock began
+    /// somewhere inside it (the measured figure counts from the call's beginning).
+    pub output_frames: u32,
+    /// How long captured audio waits below the device API could not be measured (the first
+    /// packet came later than two periods after the start: a device waking up, or an audio
+    /// stack that ran late), so the reported input latency leaves it out.
+    pub input_unknown: bool,
+}
+
 /// Which buffer sizes a device accepts, in ASIO's terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Granularity {
@@ -332,6 +347,11 @@ pub trait DeviceStream: Send {
     /// latency it reports and tells the host. Real-time safe.
     fn measured_output_delay(&self) -> Option<u32> {
         None
+    }
+    /// How far the start figures above may be off, as the stream itself knows it (see
+    /// [`StartSpread`]). Real-time safe.
+    fn start_spread(&self) -> StartSpread {
+        StartSpread::default()
     }
     /// For a stream over several devices: the one whose failure ended it (its index in
     /// [`Device::clock_sources`]), read after `wait`, `read` or `write` failed; `None` for

@@ -311,6 +311,7 @@ impl IoContext {
                         after_ms: u32::try_from(after_ms).unwrap_or(u32::MAX),
                         input_delay_frames: self.stream.measured_input_delay(),
                         output_delay_frames: self.stream.measured_output_delay(),
+                        spread: self.stream.start_spread(),
                     },
                     priority: None,
                 });

@@ -51,7 +51,7 @@ pub mod sync;
 pub mod time;
 pub mod virtual_device;
 
-pub use device::{Device, DeviceStream};
+pub use device::{Device, DeviceStream, StartSpread};
 pub use engine::{
     default_host_format, BufferPointers, BufferRequest, BufferSizeInfo, ChannelDetails,
     ClockSourceDetails, Engine, EngineOptions, MessagesInFlight, StreamEnd, MAX_SANE_RATE,

@@ -130,6 +130,8 @@ pub enum EventKind {
         /// Frames by which the output side ran behind its plan, as the device measured
         /// them (`None`: not measured); added to the reported output latency.
         output_delay_frames: Option<u32>,
+        /// How far those may be off, as the device knows it.
+        spread: crate::device::StartSpread,
     },
 }
 

@@ -314,7 +314,50 @@ fn a_late_first_packet_delays_the_first_period_only() {
         "first period at {first} ns"
     );
     assert_eq!(core.measured_input_delay(), None, "a delay was guessed");
+    assert!(
+        core.start_spread().input_unknown,
+        "the unknown delay was not said"
+    );
     assert_eq!(o.round_trips.len(), 1, "{:?}", o.round_trips);
+}
+
+/// A call that starts the output and loses the CPU for 3 ms before the render clock starts:
+/// the output runs up to that much later than measured, and the stream says by how much
+/// (the log prints it), so the round trip lies between the report and the report plus it.
+#[test]
+fn a_slow_render_start_is_stated_as_the_spread_of_the_output_figure() {
+    for polling in [false, true] {
+        let mut capture = SimSide::new(1056, 480);
+        capture.hold_ns = 4_400_000;
+        capture.stamps = Stamps::Readable;
+        let sim = SimConfig {
+            rate: RATE,
+            channels: CH,
+            render: Some(SimSide::new(1056, 480)),
+            capture: Some(capture),
+            loopback: true,
+            stalls: Vec::new(),
+            wake_jitter_ns: 300_000,
+            seed: 7,
+        };
+        let setup = setup(128, &sim, polling, false);
+        let mut core = StreamCore::new(SimPort::new(sim).slow_render_start(3_000_000), setup);
+        let o = run(&mut core, 3.0);
+        let what = format!("polling {polling}");
+        assert_clean(&o, &core, &what);
+        assert_eq!(o.round_trips.len(), 1, "{what}: {:?}", o.round_trips);
+        let spread = core.start_spread();
+        assert_eq!(spread.output_frames, 144, "{what}: 3 ms at 48 kHz");
+        assert!(!spread.input_unknown, "{what}");
+        let seen = *o.round_trips.keys().next().unwrap();
+        let off = seen - reported(&core);
+        // The simulated clock starts at the call's end: the whole spread, to the frame.
+        assert!(
+            (off - i64::from(spread.output_frames)).abs() <= 1,
+            "{what}: measured − reported {off} frames, spread {}",
+            spread.output_frames
+        );
+    }
 }
 
 /// No first period within the start-up grace is `NoFirstPeriod`, at the grace and not before.

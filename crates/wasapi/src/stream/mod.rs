@@ -47,7 +47,7 @@ pub mod sim;
 pub mod trace;
 
 use tenuto_engine::device::{
-    DeviceCounters, DeviceStream, PeriodTiming, StreamError, WAIT_SLICE_MS,
+    DeviceCounters, DeviceStream, PeriodTiming, StartSpread, StreamError, WAIT_SLICE_MS,
 };
 
 use crate::capture_delay::{self, FirstPacket};
@@ -319,6 +319,8 @@ pub struct StreamCore<P: StreamPort> {
     input_delay_frames: Option<u32>,
     /// Duplex: frames by which render started after the first packet became readable.
     output_delay_frames: Option<u32>,
+    /// How far the two figures above may be off (see [`StartSpread`]).
+    start_spread: StartSpread,
     /// Exclusive render: one whole device buffer is written per render event.
     render_exclusive: bool,
     /// Exclusive render: the render event fired and the buffer has not been filled yet.
@@ -462,6 +464,7 @@ impl<P: StreamPort> StreamCore<P> {
             capture_started_ns: 0,
             input_delay_frames: None,
             output_delay_frames: None,
+            start_spread: StartSpread::default(),
             render_exclusive: setup.exclusive_render && setup.render_frame_bytes.is_some(),
             render_due: false,
             drift: None,
@@ -1141,8 +1144,17 @@ impl<P: StreamPort> StreamCore<P> {
             self.output.push_silence((prefill - now) as usize);
             self.render_padding = if self.render_exclusive { 0 } else { now };
             self.render_due = false;
+            let calling = self.port.now_ns();
             self.port.start_render()?;
             self.last_render_wake_ns = self.port.now_ns();
+            if self.output_delay_frames.is_some() {
+                // The output delay counts to the call's beginning; the render clock began
+                // somewhere inside it (a call that lost the CPU takes milliseconds).
+                self.start_spread.output_frames = capture_delay::ns_to_frames(
+                    self.last_render_wake_ns.saturating_sub(calling),
+                    self.host_rate,
+                );
+            }
         }
         Ok(())
     }
@@ -1203,7 +1215,9 @@ impl<P: StreamPort> StreamCore<P> {
             },
         };
         // Reported in host frames: the engine adds them to host-frame latencies.
-        self.input_delay_frames = capture_delay::measure(&first)
+        let delay = capture_delay::measure(&first);
+        self.start_spread.input_unknown = delay == capture_delay::CaptureDelay::Unknown;
+        self.input_delay_frames = delay
             .ns()
             .map(|ns| capture_delay::ns_to_frames(ns, self.host_rate));
         if self.has_render {
@@ -1306,6 +1320,7 @@ impl<P: StreamPort> DeviceStream for StreamCore<P> {
         self.awaiting_capture = false;
         self.input_delay_frames = None;
         self.output_delay_frames = None;
+        self.start_spread = StartSpread::default();
         self.render_padding = 0;
         if let Some(c) = self.conversion.as_mut() {
             c.reset();
@@ -1436,6 +1451,10 @@ impl<P: StreamPort> DeviceStream for StreamCore<P> {
 
     fn measured_input_delay(&self) -> Option<u32> {
         self.input_delay_frames
+    }
+
+    fn start_spread(&self) -> StartSpread {
+        self.start_spread
     }
 
     fn measured_output_delay(&self) -> Option<u32> {

@@ -248,6 +248,8 @@ pub struct SimPort {
     /// A world's render side plays each period before the pull that takes it
     /// ([`SimPort::padding_after_play`]).
     padding_after_play: bool,
+    /// How long `start_render` takes before the render clock starts, ns.
+    render_start_call_ns: u64,
     /// The device is gone ([`SimPort::disconnect`]).
     disconnected: bool,
 }
@@ -272,6 +274,7 @@ impl SimPort {
             world: None,
             positions: true,
             padding_after_play: false,
+            render_start_call_ns: 0,
             disconnected: false,
         }
     }
@@ -288,6 +291,13 @@ impl SimPort {
     /// in a world's air, each pull's frames have played over the period before it.
     pub fn padding_after_play(mut self) -> Self {
         self.padding_after_play = true;
+        self
+    }
+
+    /// A `start_render` call that takes `ns` (its thread lost the CPU inside it) before the
+    /// render clock starts, at the call's end: the latest a real stack's clock may start.
+    pub fn slow_render_start(mut self, ns: u64) -> Self {
+        self.render_start_call_ns = ns;
         self
     }
 
@@ -622,6 +632,9 @@ impl StreamPort for SimPort {
 
     fn start_render(&mut self) -> Result<(), StreamError> {
         self.sync();
+        if self.render_start_call_ns > 0 {
+            self.advance_to(self.now + self.render_start_call_ns);
+        }
         let side = self.config.render.clone().ok_or_else(Self::not_open)?;
         let first = self.device_ns(self.now) + side.first_after_ns as f64;
         let first_frame = (first / self.frame_ns(&side)).ceil();

@@ -228,6 +228,9 @@ pub struct StartNote {
     /// The call that started the output took this long, ms: the render clock began
     /// somewhere inside it, so the output may run up to that much later than reported.
     pub output_spread_ms: f64,
+    /// The call that started the input took this long, ms: recording began somewhere inside
+    /// it, so captured audio may wait up to that much less than reported.
+    pub input_spread_ms: f64,
     /// How long captured audio waits below WASAPI could not be measured (the first packet
     /// came later than two periods after the start): the report leaves it out.
     pub input_unknown: bool,
@@ -246,14 +249,16 @@ impl StartNote {
     }
 
     fn parse(line: &str) -> Self {
-        let output_spread_ms = line
-            .split_once("the call that started the output took ")
-            .and_then(|(_, rest)| rest.split_once(" ms)"))
-            .and_then(|(figures, _)| figures.rsplit_once('('))
-            .and_then(|(_, ms)| ms.trim().parse().ok())
-            .unwrap_or(0.0);
+        let ms_after = |phrase: &str| {
+            line.split_once(phrase)
+                .and_then(|(_, rest)| rest.split_once(" ms)"))
+                .and_then(|(figures, _)| figures.rsplit_once('('))
+                .and_then(|(_, ms)| ms.trim().parse().ok())
+                .unwrap_or(0.0)
+        };
         Self {
-            output_spread_ms,
+            output_spread_ms: ms_after("the call that started the output took "),
+            input_spread_ms: ms_after("the call that started the input took "),
             input_unknown: line.contains("waits in the audio stack could not be measured"),
         }
     }
@@ -377,11 +382,14 @@ impl Report {
         let mut s = self.start().to_owned();
         if self.start_note.input_unknown {
             s.push_str(", capture delay unknown to the driver: round trip not judged");
-        } else if self.start_note.output_spread_ms >= 0.05 {
-            s.push_str(&format!(
-                ", output start call {:.2} ms",
-                self.start_note.output_spread_ms
-            ));
+        } else {
+            let n = self.start_note;
+            if n.input_spread_ms >= 0.05 {
+                s.push_str(&format!(", input start call {:.2} ms", n.input_spread_ms));
+            }
+            if n.output_spread_ms >= 0.05 {
+                s.push_str(&format!(", output start call {:.2} ms", n.output_spread_ms));
+            }
         }
         s
     }
@@ -494,19 +502,21 @@ impl Report {
         if g.abs() > gain_tolerance_db {
             return Some(format!("gain {g:+.3} dB, beyond ±{gain_tolerance_db} dB"));
         }
-        // The driver's own statement widens the window on the late side only, by what it
-        // says it could not time: the call that started its output.
+        // The driver's own statement widens the window by what it says it could not time:
+        // the call that started its output (the round trip may be longer by it), and the
+        // one that started its input (shorter by it).
         let late = tolerance_ms + self.start_note.output_spread_ms;
+        let early = tolerance_ms + self.start_note.input_spread_ms;
         if !self.start_note.input_unknown
             && !self
                 .stretches_ms
                 .iter()
                 .chain(std::iter::once(&d))
-                .any(|&s| (-tolerance_ms..=late).contains(&s))
+                .any(|&s| (-early..=late).contains(&s))
         {
             return Some(format!(
                 "round trip {d:+.3} ms from the reported (stretches: {}), none within \
-                 −{tolerance_ms} … +{late:.3} ms",
+                 −{early:.3} … +{late:.3} ms",
                 self.stretches_ms
                     .iter()
                     .map(|s| format!("{s:+.3}"))
@@ -1097,7 +1107,7 @@ mod tests {
         assert!(off
             .fault(TOLERANCE_MS)
             .unwrap()
-            .contains("none within −1 … +1.000 ms"));
+            .contains("none within −1.000 … +1.000 ms"));
         assert_eq!(off.fault(1.5), None);
         // A dropout that moved the lag held longest: the first stretch still decides.
         let moved = Report::parse(
@@ -1144,6 +1154,7 @@ mod tests {
             than reported";
         let note = StartNote::parse(line);
         assert!((note.output_spread_ms - 3.81).abs() < 1e-9 && !note.input_unknown);
+        assert_eq!(note.input_spread_ms, 0.0);
         let r = Report::parse(
             r#"{"difference_ms": 3.146, "gain_db": 0.0, "glitches": 0, "analysis": {}}"#,
         )
@@ -1165,6 +1176,18 @@ mod tests {
             ..r.clone()
         };
         assert!(early.fault(TOLERANCE_MS).is_some());
+        // … unless the driver said its input's start call took that long.
+        let input = StartNote::parse(
+            "first period 28 ms after the device started; the call that started the input \
+             took 48 frames (1.00 ms): captured audio may wait up to that much less than \
+             reported",
+        );
+        assert!((input.input_spread_ms - 1.0).abs() < 1e-9 && input.output_spread_ms == 0.0);
+        let stated_early = Report {
+            start_note: input,
+            ..early.clone()
+        };
+        assert_eq!(stated_early.fault(TOLERANCE_MS), None);
         // Beyond the stated spread fails too.
         let beyond = Report {
             difference_ms: Some(4.9),

@@ -234,6 +234,15 @@ fn describe(event: &ScheduleEvent, rate: f64) -> (&'static str, String) {
                      to one 10-ms capture period)",
                 );
             }
+            if spread.input_frames > 0 {
+                let _ = write!(
+                    text,
+                    "; the call that started the input took {} frames ({:.2} ms): captured \
+                     audio may wait up to that much less than reported",
+                    spread.input_frames,
+                    f64::from(spread.input_frames) * 1e3 / rate.max(1.0)
+                );
+            }
             if spread.output_frames > 0 {
                 let _ = write!(
                     text,

@@ -24,6 +24,10 @@ pub struct StartSpread {
     /// that started the render side took this long, and the device's render clock began
     /// somewhere inside it (the measured figure counts from the call's beginning).
     pub output_frames: u32,
+    /// The input may wait up to this many frames less than measured: the call that started
+    /// the capture side took this long, and recording began somewhere inside it (the
+    /// measured figure counts from the call's beginning).
+    pub input_frames: u32,
     /// How long captured audio waits below the device API could not be measured (the first
     /// packet came later than two periods after the start: a device waking up, or an audio
     /// stack that ran late), so the reported input latency leaves it out.

@@ -360,6 +360,43 @@ fn a_slow_render_start_is_stated_as_the_spread_of_the_output_figure() {
     }
 }
 
+/// The same for the call that starts capture: recording begins up to that much after the
+/// figure's origin, so the round trip lies between the report less it and the report.
+#[test]
+fn a_slow_capture_start_is_stated_as_the_spread_of_the_input_figure() {
+    for polling in [false, true] {
+        let mut capture = SimSide::new(1056, 480);
+        capture.hold_ns = 4_400_000;
+        capture.stamps = Stamps::Readable;
+        let sim = SimConfig {
+            rate: RATE,
+            channels: CH,
+            render: Some(SimSide::new(1056, 480)),
+            capture: Some(capture),
+            loopback: true,
+            stalls: Vec::new(),
+            wake_jitter_ns: 300_000,
+            seed: 7,
+        };
+        let setup = setup(128, &sim, polling, false);
+        let mut core = StreamCore::new(SimPort::new(sim).slow_capture_start(2_000_000), setup);
+        let o = run(&mut core, 3.0);
+        let what = format!("polling {polling}");
+        assert_clean(&o, &core, &what);
+        assert_eq!(o.round_trips.len(), 1, "{what}: {:?}", o.round_trips);
+        let spread = core.start_spread();
+        assert_eq!(spread.input_frames, 96, "{what}: 2 ms at 48 kHz");
+        let seen = *o.round_trips.keys().next().unwrap();
+        let off = seen - reported(&core);
+        // The simulated recording starts at the call's end: the whole spread, to the frame.
+        assert!(
+            (off + i64::from(spread.input_frames)).abs() <= 1,
+            "{what}: measured − reported {off} frames, spread {}",
+            spread.input_frames
+        );
+    }
+}
+
 /// No first period within the start-up grace is `NoFirstPeriod`, at the grace and not before.
 #[test]
 fn a_device_that_never_wakes_up_fails_after_the_grace() {

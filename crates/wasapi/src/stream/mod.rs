@@ -315,6 +315,8 @@ pub struct StreamCore<P: StreamPort> {
     awaiting_capture: bool,
     /// When the capture client was started, ns.
     capture_started_ns: u64,
+    /// How long the call that started capture took, ns.
+    capture_start_call_ns: u64,
     /// Frames captured audio waits below WASAPI, measured at the first packet.
     input_delay_frames: Option<u32>,
     /// Duplex: frames by which render started after the first packet became readable.
@@ -462,6 +464,7 @@ impl<P: StreamPort> StreamCore<P> {
             captured_any: false,
             awaiting_capture: false,
             capture_started_ns: 0,
+            capture_start_call_ns: 0,
             input_delay_frames: None,
             output_delay_frames: None,
             start_spread: StartSpread::default(),
@@ -1125,6 +1128,7 @@ impl<P: StreamPort> StreamCore<P> {
         if self.has_capture {
             self.capture_started_ns = self.port.now_ns();
             self.port.start_capture()?;
+            self.capture_start_call_ns = self.port.now_ns().saturating_sub(self.capture_started_ns);
             if self.has_render {
                 self.awaiting_capture = true;
                 return Ok(());
@@ -1217,6 +1221,11 @@ impl<P: StreamPort> StreamCore<P> {
         // Reported in host frames: the engine adds them to host-frame latencies.
         let delay = capture_delay::measure(&first);
         self.start_spread.input_unknown = delay == capture_delay::CaptureDelay::Unknown;
+        if matches!(delay, capture_delay::CaptureDelay::StartPhase(_)) {
+            // The start phase counts from the call's beginning; recording began inside it.
+            self.start_spread.input_frames =
+                capture_delay::ns_to_frames(self.capture_start_call_ns, self.host_rate);
+        }
         self.input_delay_frames = delay
             .ns()
             .map(|ns| capture_delay::ns_to_frames(ns, self.host_rate));

@@ -250,6 +250,8 @@ pub struct SimPort {
     padding_after_play: bool,
     /// How long `start_render` takes before the render clock starts, ns.
     render_start_call_ns: u64,
+    /// How long `start_capture` takes before recording starts, ns.
+    capture_start_call_ns: u64,
     /// The device is gone ([`SimPort::disconnect`]).
     disconnected: bool,
 }
@@ -275,6 +277,7 @@ impl SimPort {
             positions: true,
             padding_after_play: false,
             render_start_call_ns: 0,
+            capture_start_call_ns: 0,
             disconnected: false,
         }
     }
@@ -298,6 +301,12 @@ impl SimPort {
     /// render clock starts, at the call's end: the latest a real stack's clock may start.
     pub fn slow_render_start(mut self, ns: u64) -> Self {
         self.render_start_call_ns = ns;
+        self
+    }
+
+    /// A `start_capture` call that takes `ns` before recording starts, at the call's end.
+    pub fn slow_capture_start(mut self, ns: u64) -> Self {
+        self.capture_start_call_ns = ns;
         self
     }
 
@@ -616,6 +625,9 @@ impl StreamPort for SimPort {
 
     fn start_capture(&mut self) -> Result<(), StreamError> {
         self.sync();
+        if self.capture_start_call_ns > 0 {
+            self.advance_to(self.now + self.capture_start_call_ns);
+        }
         let side = self.config.capture.clone().ok_or_else(Self::not_open)?;
         let first_frame = (self.device_ns(self.now) / self.frame_ns(&side)).ceil();
         self.capture = Some(CaptureState {

@@ -86,7 +86,10 @@ high-priority = yes
 enable-shm = no
 flat-volumes = no
 log-target = stderr
-log-level = notice
+# debug: PulseAudio then logs each underrun of a client's stream ("Implicit underrun of
+# '<stream>'"), a dropout below WASAPI that no client can see; the Wine loopback sweep counts
+# them per run. About 150 lines a second while streams start and stop, a few when they run.
+log-level = debug
 default-sample-format = float32le
 default-sample-rate = 48000
 alternate-sample-rate = 48000
@@ -96,7 +99,7 @@ CONF
     # -n: no default script; -F: ours. setsid: its own session, so that a terminal's or CI
     # step's signals do not reach it; stop.sh ends it by its pid.
     PULSE_CONFIG="$dir/daemon.conf" setsid pulseaudio -n -F "$dir/tenuto.pa" \
-        --daemonize=no --exit-idle-time=-1 --use-pid-file=no --log-target=stderr \
+        --daemonize=no --exit-idle-time=-1 --use-pid-file=no --log-target=stderr --log-time=1 \
         </dev/null >"$dir/pulseaudio.log" 2>&1 &
     echo $! >"$dir/pid"
     for _ in $(seq 1 100); do

@@ -51,6 +51,10 @@ use crate::wine::{kill_wineserver, windows_path, wine_cmd};
 /// docs/MEASUREMENTS.md). What remains is the measurement's own scatter (tenths of a ms).
 pub const TOLERANCE_MS: f64 = 1.0;
 
+/// Sweep runs that must be judged on the round trip ([`Report::round_trip_judged`]) for the
+/// step to pass: half of them.
+const MIN_JUDGED: u32 = 8;
+
 /// The same with `wasapi.wake_up = "polling"`, ms: polling's lateness at the render start
 /// (up to a polling interval) is measured like the events' and reported.
 pub const POLLING_TOLERANCE_MS: f64 = 1.0;
@@ -219,6 +223,9 @@ pub struct Report {
     pub unexplained_before_lock: u64,
     /// What the driver's log said of its own start figures ([`StartNote::read`]).
     pub start_note: StartNote,
+    /// Dropouts of the driver's stream that the harness's PulseAudio logged during the run
+    /// (below WASAPI, as the server saw them; `pulse::underruns_since`).
+    pub server_underruns: u64,
 }
 
 /// What the driver's log says of the start figures it measured for one stream: the line
@@ -338,6 +345,7 @@ impl Report {
                 .and_then(serde_json::Value::as_u64)
                 .unwrap_or(0),
             start_note: StartNote::default(),
+            server_underruns: 0,
             also: v
                 .get("also")
                 .and_then(serde_json::Value::as_array)
@@ -377,11 +385,38 @@ impl Report {
         }
     }
 
+    /// Whether the round trip can be held against the report: not when the driver said it
+    /// could not measure its capture delay; not when no stretch is known to be free of
+    /// dropouts (`unseen`: one came before the analyser could lock, too soon after the
+    /// start to find the round trip before it); not when PulseAudio logged more underruns of
+    /// the stream than the returned signal showed (one came before the signal reached the
+    /// sink, moving every stretch where no analysis can see it).
+    pub fn round_trip_judged(&self) -> bool {
+        // A converting path is analysed with the band-limited signal from its switch on,
+        // so nothing before it is looked back at: any stretch decides, as before.
+        !self.start_note.input_unknown
+            && (self.first_seen_from_start || self.converted)
+            && self.server_underruns <= self.glitches
+    }
+
     /// [`start`](Self::start) with what the driver said of its start figures.
     pub fn start_column(&self) -> String {
         let mut s = self.start().to_owned();
+        if self.server_underruns > 0 {
+            s.push_str(&format!(
+                ", {} PulseAudio underrun(s)",
+                self.server_underruns
+            ));
+        }
         if self.start_note.input_unknown {
             s.push_str(", capture delay unknown to the driver: round trip not judged");
+        } else if self.server_underruns > self.glitches {
+            s.push_str(
+                ", more than the signal showed (one before it reached the sink): round trip \
+                 not judged",
+            );
+        } else if !self.round_trip_judged() {
+            s.push_str(", a dropout before any seen stretch: round trip not judged");
         } else {
             let n = self.start_note;
             if n.input_spread_ms >= 0.05 {
@@ -507,7 +542,7 @@ impl Report {
         // one that started its input (shorter by it).
         let late = tolerance_ms + self.start_note.output_spread_ms;
         let early = tolerance_ms + self.start_note.input_spread_ms;
-        if !self.start_note.input_unknown
+        if self.round_trip_judged()
             && !self
                 .stretches_ms
                 .iter()
@@ -594,6 +629,7 @@ fn run(
             let _ = std::fs::remove_file(entry.path());
         }
     }
+    let pulse_log = crate::pulse::log_len();
     let mut cmd = wine_cmd(&full);
     cmd.env("TENUTO_CONFIG", windows_path(settings))
         .stdin(Stdio::null())
@@ -631,6 +667,7 @@ fn run(
     }
     let report = Report::parse(&json).map(|mut r| {
         r.start_note = StartNote::read(dir);
+        r.server_underruns = crate::pulse::underruns_since(pulse_log);
         r
     });
     Ok((report, steal))
@@ -646,7 +683,7 @@ fn stop(child: &mut Child) {
 pub fn latency_sweep(exe: &Path) -> Result<(), String> {
     let mut faults = Vec::new();
     let mut worst: f64 = 0.0;
-    let (mut dropouts, mut runs) = (0u64, 0u32);
+    let (mut dropouts, mut runs, mut judged, mut server_underruns) = (0u64, 0u32, 0u32, 0u64);
     eprintln!(
         "    configuration                  measured − reported    (held longest)    gain     dropouts  lag changes  steal    start (the first stretch)"
     );
@@ -663,10 +700,14 @@ pub fn latency_sweep(exe: &Path) -> Result<(), String> {
         let steal = steal.map_or("?".to_owned(), |s| format!("{:.1} %", s * 100.0));
         match report {
             Some(r) => {
-                if let Some(d) = r.best_ms() {
-                    worst = worst.max(d.abs());
+                if r.round_trip_judged() {
+                    judged += 1;
+                    if let Some(d) = r.best_ms() {
+                        worst = worst.max(d.abs());
+                    }
                 }
                 dropouts += r.glitches;
+                server_underruns += r.server_underruns;
                 eprintln!(
                     "    {config}   {:>+9.3} ms   {:>+9.3} ms   {:>+6.2} dB  {:>4}      {:>4}         {steal:<8} {}{}",
                     r.best_ms().unwrap_or(f64::NAN),
@@ -689,10 +730,21 @@ pub fn latency_sweep(exe: &Path) -> Result<(), String> {
         }
     }
     eprintln!(
-        "==> {runs} runs: largest |measured − reported| of each run's closest stretch {worst:.3} \
-         ms (gate ±{TOLERANCE_MS} ms with events, ±{POLLING_TOLERANCE_MS} ms polling); \
-         {dropouts} dropout(s) below WASAPI in all (a figure of this machine, not gated)"
+        "==> {runs} runs, {judged} judged on the round trip: largest |measured − reported| of \
+         each judged run's closest stretch {worst:.3} ms (gate ±{TOLERANCE_MS} ms with events, \
+         ±{POLLING_TOLERANCE_MS} ms polling, widened by the start calls the driver timed); \
+         {dropouts} dropout(s) in the returned signal, {server_underruns} underrun(s) logged by \
+         PulseAudio (figures of this machine, not gated)"
     );
+    // Noise may leave a run unjudged, never passed: but a sweep that judged few runs has
+    // not decided what it is for.
+    if judged < MIN_JUDGED {
+        faults.push(format!(
+            "only {judged} of {runs} runs could be judged on the round trip (at least \
+             {MIN_JUDGED} needed): dropouts below WASAPI before the signal, or capture delays \
+             the driver could not measure — the machine was too loaded to decide"
+        ));
+    }
     if faults.is_empty() {
         Ok(())
     } else {
@@ -1093,7 +1145,7 @@ mod tests {
         let r = Report::parse(
             r#"{"difference_ms": -0.208, "gain_db": -0.001, "glitches": 1,
                 "lag_change_count": 1, "discontinuities": 0, "resync_requests": 1,
-                "reset_requests": 0, "analysis": {}}"#,
+                "reset_requests": 0, "analysis": {"first_lag_from_start": true}}"#,
         )
         .unwrap();
         assert_eq!((r.glitches, r.lag_changes, r.host_told), (1, 1, 1));
@@ -1113,7 +1165,8 @@ mod tests {
         let moved = Report::parse(
             r#"{"difference_ms": 24.1, "gain_db": 0.0, "glitches": 1, "sample_rate": 48000.0,
                 "reported_frames": 1600, "lag_change_count": 1,
-                "lag_changes": [{"at_frame": 9600, "from": 1604, "to": 2757, "delta": 1153}]}"#,
+                "lag_changes": [{"at_frame": 9600, "from": 1604, "to": 2757, "delta": 1153}],
+                "analysis": {"first_lag_from_start": true}}"#,
         )
         .unwrap();
         assert_eq!(moved.stretches_ms.len(), 2);
@@ -1126,6 +1179,32 @@ mod tests {
             ..moved.clone()
         };
         assert!(wrong.fault(TOLERANCE_MS).is_some());
+        // … unless no stretch is known to be free of dropouts: one came before the lock,
+        // too soon after the start to look behind it …
+        let unseen = Report {
+            first_seen_from_start: false,
+            ..wrong.clone()
+        };
+        assert!(!unseen.round_trip_judged());
+        assert_eq!(unseen.fault(TOLERANCE_MS), None);
+        // … or PulseAudio logged an underrun the returned signal did not show (before the
+        // signal reached the sink). As many as the signal showed are not that.
+        let hidden = Report {
+            server_underruns: 2,
+            ..wrong.clone()
+        };
+        assert_eq!(hidden.fault(TOLERANCE_MS), None);
+        let shown = Report {
+            server_underruns: 1,
+            ..wrong.clone()
+        };
+        assert!(shown.fault(TOLERANCE_MS).is_some());
+        // Gain is judged whatever the round trip.
+        let faint = Report {
+            gain_db: Some(-3.0),
+            ..hidden
+        };
+        assert!(faint.fault(TOLERANCE_MS).unwrap().contains("gain"));
         let quiet = Report {
             gain_db: Some(-6.0),
             ..r.clone()
@@ -1156,7 +1235,7 @@ mod tests {
         assert!((note.output_spread_ms - 3.81).abs() < 1e-9 && !note.input_unknown);
         assert_eq!(note.input_spread_ms, 0.0);
         let r = Report::parse(
-            r#"{"difference_ms": 3.146, "gain_db": 0.0, "glitches": 0, "analysis": {}}"#,
+            r#"{"difference_ms": 3.146, "gain_db": 0.0, "glitches": 0, "analysis": {"first_lag_from_start": true}}"#,
         )
         .unwrap();
         assert!(

@@ -19,9 +19,10 @@ pub fn start_pulse() -> Result<(), String> {
         .map_err(|e| format!("could not run {}: {e}", script.display()))?;
     if !out.status.success() {
         return Err(format!(
-            "{} failed ({}); its log is target/pulse/daemon.log",
+            "{} failed ({}); its log is {}",
             script.display(),
-            out.status
+            out.status,
+            log_path().display()
         ));
     }
     for line in String::from_utf8_lossy(&out.stdout).lines() {
@@ -55,4 +56,76 @@ pub fn stop_pulse() {
         .arg(root().join("tools/pulse/stop.sh"))
         .stdin(Stdio::null())
         .status();
+}
+
+/// The harness's PulseAudio log (`tools/pulse/start.sh` writes it at debug level).
+pub fn log_path() -> PathBuf {
+    match std::env::var_os("TENUTO_PULSE_DIR") {
+        Some(d) if !d.is_empty() => PathBuf::from(d),
+        _ => target_dir().join("pulse"),
+    }
+    .join("pulseaudio.log")
+}
+
+/// The log's length now, to count what a run adds after it.
+pub fn log_len() -> u64 {
+    std::fs::metadata(log_path()).map_or(0, |m| m.len())
+}
+
+/// Underruns PulseAudio logged of clients' streams since `offset` (see [`log_len`]), the
+/// harness's keep-alive (`/dev/zero`, which underruns whenever it likes) left out: the
+/// dropouts below WASAPI, as the server saw them.
+pub fn underruns_since(offset: u64) -> u64 {
+    let Ok(bytes) = std::fs::read(log_path()) else {
+        return 0;
+    };
+    let new = bytes
+        .get(usize::try_from(offset).unwrap_or(0)..)
+        .unwrap_or(&[]);
+    count_underruns(&String::from_utf8_lossy(new))
+}
+
+/// Underruns closer together than this are one dropout, s: PulseAudio logs an underrun each
+/// time the sink finds the stream empty, every 2-ms block of a 10-ms gap.
+const SAME_DROPOUT_S: f64 = 0.05;
+
+fn count_underruns(log: &str) -> u64 {
+    let mut count = 0;
+    let mut last: Option<f64> = None;
+    for line in log
+        .lines()
+        .filter(|l| l.contains("Implicit underrun of '") && !l.contains("'/dev/zero'"))
+    {
+        // `--log-time=1` puts the time since the daemon started first: "(   2.259|   0.001)".
+        let t = line
+            .strip_prefix('(')
+            .and_then(|l| l.split_once('|'))
+            .and_then(|(t, _)| t.trim().parse::<f64>().ok());
+        match (t, last) {
+            (Some(t), Some(before)) if t - before < SAME_DROPOUT_S => {}
+            _ => count += 1,
+        }
+        last = t;
+    }
+    count
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn underruns_of_clients_are_counted_and_the_keep_alive_s_are_not() {
+        let log = "\
+(   2.014|   0.002) D: [null-sink] protocol-native.c: Implicit underrun of '/dev/zero'
+(   2.016|   0.002) D: [null-sink] protocol-native.c: Requesting rewind due to end of underrun.
+(   2.259|   0.001) D: [null-sink] protocol-native.c: Implicit underrun of 'audio stream #5'
+(   2.636|   0.001) D: [null-sink] protocol-native.c: Implicit underrun of 'audio stream #5'
+(   2.638|   0.001) D: [null-sink] protocol-native.c: Implicit underrun of 'audio stream #5'
+(   2.646|   0.001) D: [null-sink] protocol-native.c: Implicit underrun of 'audio stream #5'
+";
+        // The last three are one gap.
+        assert_eq!(count_underruns(log), 2);
+        assert_eq!(count_underruns(""), 0);
+    }
 }

@@ -19,9 +19,12 @@
 //!   the first packet's last frame one period after the start; the packet is readable
 //!   later by exactly the wait. When it became readable is the packet's time stamp where
 //!   that stamp is the moment the stack made the packet (winepulse's), so the driver
-//!   thread's own lateness in noticing it does not count; else the moment it was found. That holds only while the first packet comes within two
-//!   periods: later, the device was waking up, and when its first frame was recorded is
-//!   not known — the wait is then left unknown (not guessed), and the log says so.
+//!   thread's own lateness in noticing it does not count; else the moment it was found. A
+//!   stack whose first tick ran late hands over several packets at once; the newest one's
+//!   last frame was then recorded as many periods after the start, and the wait counts from
+//!   there. That holds only while the packets are found within a period of that: later,
+//!   the device was waking up, and when its first frame was recorded is not known — the
+//!   wait is then left unknown (not guessed), and the log says so.
 //!
 //! Portable and allocation-free; the Windows stream only feeds it what it saw.
 
@@ -34,6 +37,9 @@ pub struct FirstPacket {
     pub period_ns: u64,
     /// The newest packet read at that moment: its length, ns.
     pub newest_len_ns: u64,
+    /// Every packet read at that moment (dropped: recorded before the stream runs), ns of
+    /// audio. A stack whose timer ran late at its first tick hands over several at once.
+    pub drained_ns: u64,
     /// The age of the newest packet's first frame by WASAPI's time stamp, ns.
     pub newest_first_frame_age_ns: Option<u64>,
     /// How late the stream may have noticed the packet (the polling interval; 0 with
@@ -77,8 +83,13 @@ pub fn measure(first: &FirstPacket) -> CaptureDelay {
         }
         _ => first.after_start_ns.saturating_sub(first.notice_ns / 2),
     };
-    if first.after_start_ns < first.period_ns.saturating_mul(2) {
-        return CaptureDelay::StartPhase(readable_ns.saturating_sub(first.period_ns));
+    // Recorded from the start on, the newest packet's last frame was recorded `drained` after
+    // it. Found within a period after that: the device recorded all along (a late first tick
+    // hands over its packets together); later, it was waking up, and when it began to record
+    // is not known.
+    let drained = first.drained_ns.max(first.newest_len_ns);
+    if first.after_start_ns < drained.saturating_add(first.period_ns) {
+        return CaptureDelay::StartPhase(readable_ns.saturating_sub(drained));
     }
     CaptureDelay::Unknown
 }
@@ -129,6 +140,7 @@ mod tests {
             after_start_ns: (after_start_ms * 1e6) as u64,
             period_ns: 10 * MS,
             newest_len_ns: 10 * MS,
+            drained_ns: 10 * MS,
             newest_first_frame_age_ns: age_ms.map(|a| (a * 1e6) as u64),
             notice_ns: (notice_ms * 1e6) as u64,
         }
@@ -192,6 +204,25 @@ mod tests {
             measure(&first(874.0, Some(12.0), 0.0)),
             CaptureDelay::Stamped(2 * MS)
         );
+    }
+
+    #[test]
+    fn packets_handed_over_together_after_a_late_first_tick_are_measured_from_the_last() {
+        // winepulse's first tick 16 ms late: two 10-ms packets made together at 26.4 ms,
+        // found at once. The frames waited 6.4 ms after the second packet's last one.
+        let late = FirstPacket {
+            drained_ns: 20 * MS,
+            ..first(26.4, Some(0.0), 0.0)
+        };
+        assert_eq!(measure(&late), CaptureDelay::StartPhase(6_400_000));
+        // One packet only, that late: a device waking up, not guessed.
+        assert_eq!(measure(&first(26.4, Some(0.0), 0.0)), CaptureDelay::Unknown);
+        // Two packets found more than a period after the second's end: not guessed either.
+        let woke = FirstPacket {
+            drained_ns: 20 * MS,
+            ..first(874.0, Some(0.1), 0.0)
+        };
+        assert_eq!(measure(&woke), CaptureDelay::Unknown);
     }
 
     #[test]

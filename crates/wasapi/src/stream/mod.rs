@@ -1211,6 +1211,8 @@ impl<P: StreamPort> StreamCore<P> {
             after_start_ns: now.saturating_sub(self.capture_started_ns),
             period_ns,
             newest_len_ns: self.frames_to_ns(u64::from(newest.frames)),
+            // Every frame taken so far was taken at this first look.
+            drained_ns: self.frames_to_ns(self.capture_taken),
             newest_first_frame_age_ns: newest.first_frame_age_ns,
             notice_ns: if self.polling {
                 u64::from(STARTUP_POLL_MS) * 1_000_000

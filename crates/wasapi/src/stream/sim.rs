@@ -252,6 +252,8 @@ pub struct SimPort {
     render_start_call_ns: u64,
     /// How long `start_capture` takes before recording starts, ns.
     capture_start_call_ns: u64,
+    /// No capture packet is readable before this long after the start, ns.
+    first_packet_not_before_ns: u64,
     /// The device is gone ([`SimPort::disconnect`]).
     disconnected: bool,
 }
@@ -278,6 +280,7 @@ impl SimPort {
             padding_after_play: false,
             render_start_call_ns: 0,
             capture_start_call_ns: 0,
+            first_packet_not_before_ns: 0,
             disconnected: false,
         }
     }
@@ -307,6 +310,14 @@ impl SimPort {
     /// A `start_capture` call that takes `ns` before recording starts, at the call's end.
     pub fn slow_capture_start(mut self, ns: u64) -> Self {
         self.capture_start_call_ns = ns;
+        self
+    }
+
+    /// A capture stack whose first tick runs late (winepulse's timer thread when its process
+    /// lost the CPU): recording goes on from the start, but no packet is readable before
+    /// `ns` after it; the packets recorded by then become readable together.
+    pub fn late_first_tick(mut self, ns: u64) -> Self {
+        self.first_packet_not_before_ns = ns;
         self
     }
 
@@ -455,7 +466,8 @@ impl SimPort {
         }
         let end = c.first_frame + ((c.made + 1) * u64::from(c.side.period_frames)) as f64;
         Some((
-            self.wall_ns(end * self.frame_ns(&c.side)) + c.side.hold_ns,
+            (self.wall_ns(end * self.frame_ns(&c.side)) + c.side.hold_ns)
+                .max(c.started_ns + self.first_packet_not_before_ns),
             c.side.period_frames,
         ))
     }

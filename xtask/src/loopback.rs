@@ -238,8 +238,8 @@ pub struct StartNote {
     /// The call that started the input took this long, ms: recording began somewhere inside
     /// it, so captured audio may wait up to that much less than reported.
     pub input_spread_ms: f64,
-    /// How long captured audio waits below WASAPI could not be measured (the first packet
-    /// came later than two periods after the start): the report leaves it out.
+    /// How long captured audio waits below WASAPI could not be measured (the first packets
+    /// came more than a period after they were recorded): the report leaves it out.
     pub input_unknown: bool,
 }
 

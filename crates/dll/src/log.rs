@@ -228,7 +228,8 @@ fn describe(event: &ScheduleEvent, rate: f64) -> (&'static str, String) {
             if spread.input_unknown {
                 text.push_str(
                     "; how long captured audio waits in the audio stack could not be measured \
-                     (its first packet came later than two periods after the start): the \
+                     (its first packets came more than a period after they were recorded: a device \
+                     waking up, or a stack that ran late): the \
                      input latency reported leaves it out, so the round trip is longer than \
                      reported by as long as the stack holds captured packets (under Wine, up \
                      to one 10-ms capture period)",

@@ -29,8 +29,8 @@ pub struct StartSpread {
     /// measured figure counts from the call's beginning).
     pub input_frames: u32,
     /// How long captured audio waits below the device API could not be measured (the first
-    /// packet came later than two periods after the start: a device waking up, or an audio
-    /// stack that ran late), so the reported input latency leaves it out.
+    /// packets came more than a period after they were recorded: a device waking up, or an
+    /// audio stack that ran late), so the reported input latency leaves it out.
     pub input_unknown: bool,
 }
 

@@ -9,13 +9,16 @@
 //!   (the driver's own clock). One run, no retry.
 //! * **What the driver says of its own start figures** ([`StartNote`], from its log line at
 //!   the first period) bounds the round-trip gate: the late side is widened by how long the
-//!   call that started the output took (the render clock began somewhere inside it; a call
-//!   that lost the CPU takes milliseconds), and a run whose capture delay the driver says it
-//!   could not measure is not judged on the round trip (its report leaves that delay out,
-//!   and says so). Both are printed with the run.
-//! * **The first stretch**: the loopback looks back from its first lock to the first frame
-//!   that came back, so a dropout before the lock no longer hides the round trip the stream
-//!   began with (printed as `seen`, `found` or `unseen`).
+//!   call that started the output took and the early side by the capture's (each device
+//!   clock began somewhere inside its call; a call that lost the CPU takes milliseconds).
+//!   Both are printed with the run.
+//! * **Runs noise may have moved are not judged on the round trip** (still on gain and
+//!   discontinuities; [`Report::round_trip_judged`]): the driver said it could not measure
+//!   its capture delay; no stretch was seen from the first returned frame (the loopback
+//!   looks back from its first lock, so a dropout before the lock no longer hides the round
+//!   trip the stream began with; printed as `seen`, `found` or `unseen`); or the harness's
+//!   PulseAudio logged more dropouts than the returned signal showed (one before the signal
+//!   reached the sink). At least [`MIN_JUDGED`] runs must be judged.
 //! * **Figures** (printed, not gated): dropouts and lag changes in the returned signal and the
 //!   hypervisor's steal during the run. On this harness's 2-core VM, winepulse's timer thread
 //!   sometimes refills PulseAudio too late and the null sink plays a block of silence, below

@@ -298,6 +298,17 @@ struct Fit {
     gain: f64,
 }
 
+/// The best lag of a correlation search ([`Analyser::best_lag`]).
+struct Correlated {
+    /// Its offset in `r`.
+    k: usize,
+    lag: i64,
+    rho: f64,
+    gain: f64,
+    /// The correlation at every offset (offset `k` is lag `max_lag − k`).
+    r: Vec<f64>,
+}
+
 /// A lag held while locked.
 #[derive(Debug, Clone, Copy)]
 struct Held {
@@ -843,40 +854,20 @@ impl Analyser {
     /// sequence over every lag up to `max_lag` and locks if the best lag
     /// explains every sample of it.
     fn try_lock(&mut self, end: u64) {
-        let w = self.cfg.window;
         let Some((w0, y, ey)) = self.window(end) else {
             return;
         };
         let max_lag = self.cfg.max_lag;
-        let seg_start = w0 as i64 - max_lag as i64;
-        let s: Vec<f64> = (0..max_lag + w)
-            .map(|j| self.sent(seg_start + j as i64))
-            .collect();
-        let r = cross_correlate(&y, &s);
-        // Energy of the sent window at each offset, by prefix sums.
-        let mut prefix = Vec::with_capacity(s.len() + 1);
-        prefix.push(0.0);
-        let mut acc = 0.0;
-        for v in &s {
-            acc += v * v;
-            prefix.push(acc);
-        }
-        let min_energy = self.min_energy();
-        let mut best: Option<(usize, f64, f64)> = None;
-        for (k, &rk) in r.iter().enumerate() {
-            let ex = prefix[k + w] - prefix[k];
-            if ex < min_energy {
-                continue;
-            }
-            let rho = rk / (ey * ex).sqrt();
-            if best.is_none_or(|(_, b, _)| rho.abs() > b.abs()) {
-                best = Some((k, rho, rk / ex));
-            }
-        }
-        let Some((k, rho, gain)) = best else {
+        let Some(Correlated {
+            k,
+            lag,
+            rho,
+            gain,
+            r,
+        }) = self.best_lag(w0, &y, ey, max_lag, self.min_energy(), |n| self.sent(n))
+        else {
             return;
         };
-        let lag = max_lag as i64 - k as i64;
         if self.band_limited().is_none() {
             self.accept(w0, end, &y, lag, rho, gain);
             return;
@@ -899,6 +890,53 @@ impl Analyser {
         if let Some(fit) = self.refine(w0, &y, ey, lag as f64 + offset) {
             self.accept_fractional(w0, end, &y, fit);
         }
+    }
+
+    /// Correlates the window `y` (from `w0`, energy `ey`) against `sent` at every lag up to
+    /// `max_lag` and returns the best, among offsets whose sent window holds `min_energy`,
+    /// with the whole correlation (for a fit between frames).
+    fn best_lag(
+        &self,
+        w0: u64,
+        y: &[f64],
+        ey: f64,
+        max_lag: usize,
+        min_energy: f64,
+        sent: impl Fn(i64) -> f64,
+    ) -> Option<Correlated> {
+        let w = y.len();
+        let seg_start = w0 as i64 - max_lag as i64;
+        let s: Vec<f64> = (0..max_lag + w)
+            .map(|j| sent(seg_start + j as i64))
+            .collect();
+        let r = cross_correlate(y, &s);
+        // Energy of the sent window at each offset, by prefix sums.
+        let mut prefix = Vec::with_capacity(s.len() + 1);
+        prefix.push(0.0);
+        let mut acc = 0.0;
+        for v in &s {
+            acc += v * v;
+            prefix.push(acc);
+        }
+        let mut best: Option<(usize, f64, f64)> = None;
+        for (k, &rk) in r.iter().enumerate() {
+            let ex = prefix[k + w] - prefix[k];
+            if ex < min_energy || ey <= 0.0 {
+                continue;
+            }
+            let rho = rk / (ey * ex).sqrt();
+            if best.is_none_or(|(_, b, _)| rho.abs() > b.abs()) {
+                best = Some((k, rho, rk / ex));
+            }
+        }
+        let (k, rho, gain) = best?;
+        Some(Correlated {
+            k,
+            lag: max_lag as i64 - k as i64,
+            rho,
+            gain,
+            r,
+        })
     }
 
     /// The normalised correlation and least-squares gain of the window `y`
@@ -1150,35 +1188,20 @@ impl Analyser {
             .map(|f| self.held(f).map_or(0.0, f64::from))
             .collect();
         let ey: f64 = y.iter().map(|v| v * v).sum();
-        let max_lag = self.cfg.max_lag.min(s0 as usize);
-        let seg_start = s0 as i64 - max_lag as i64;
-        let s: Vec<f64> = (0..max_lag + w)
-            .map(|j| f64::from(self.seq.sample(seg_start + j as i64)))
-            .collect();
-        let r = cross_correlate(&y, &s);
-        let mut prefix = Vec::with_capacity(s.len() + 1);
-        prefix.push(0.0);
-        let mut acc = 0.0;
-        for v in &s {
-            acc += v * v;
-            prefix.push(acc);
-        }
         let min_energy = 0.25 * w as f64 * self.power();
-        let (k, rho) = r
-            .iter()
-            .enumerate()
-            .take(max_lag + 1)
-            .filter_map(|(k, &rk)| {
-                let ex = prefix[k + w] - prefix[k];
-                (ex >= min_energy && ey > 0.0).then(|| (k, rk / (ey * ex).sqrt()))
-            })
-            .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))?;
-        let lag = max_lag as i64 - k as i64;
-        (rho.abs() >= self.cfg.min_correlation
+        let found = self.best_lag(
+            s0,
+            &y,
+            ey,
+            self.cfg.max_lag.min(s0 as usize),
+            min_energy,
+            |n| f64::from(self.seq.sample(n)),
+        )?;
+        (found.rho.abs() >= self.cfg.min_correlation
             && y.iter()
                 .enumerate()
-                .all(|(i, &v)| self.matches(s0 + i as u64, v as f32, lag, gain)))
-        .then_some(lag)
+                .all(|(i, &v)| self.matches(s0 + i as u64, v as f32, found.lag, gain)))
+        .then_some(found.lag)
     }
 
     /// Locks at `lag` with `gain` after the window `w0..end` matched. After

@@ -235,23 +235,26 @@ fn describe(event: &ScheduleEvent, rate: f64) -> (&'static str, String) {
                      to one 10-ms capture period)",
                 );
             }
-            if spread.input_frames > 0 {
-                let _ = write!(
-                    text,
-                    "; the call that started the input took {} frames ({:.2} ms): captured \
-                     audio may wait up to that much less than reported",
+            for (side, frames, effect) in [
+                (
+                    "input",
                     spread.input_frames,
-                    f64::from(spread.input_frames) * 1e3 / rate.max(1.0)
-                );
-            }
-            if spread.output_frames > 0 {
-                let _ = write!(
-                    text,
-                    "; the call that started the output took {} frames ({:.2} ms): the \
-                     output may run up to that much later than reported",
+                    "captured audio may wait up to that much less than reported",
+                ),
+                (
+                    "output",
                     spread.output_frames,
-                    f64::from(spread.output_frames) * 1e3 / rate.max(1.0)
-                );
+                    "the output may run up to that much later than reported",
+                ),
+            ] {
+                if frames > 0 {
+                    let _ = write!(
+                        text,
+                        "; the call that started the {side} took {frames} frames ({:.2} ms): \
+                         {effect}",
+                        f64::from(frames) * 1e3 / rate.max(1.0)
+                    );
+                }
             }
             text
         }),

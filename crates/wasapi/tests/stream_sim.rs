@@ -321,25 +321,31 @@ fn a_late_first_packet_delays_the_first_period_only() {
     assert_eq!(o.round_trips.len(), 1, "{:?}", o.round_trips);
 }
 
+/// A sink and its monitor as winepulse offers them: 10-ms periods, packets held 4.4 ms and
+/// stamped when readable.
+fn winepulse_loopback() -> SimConfig {
+    let mut capture = SimSide::new(1056, 480);
+    capture.hold_ns = 4_400_000;
+    capture.stamps = Stamps::Readable;
+    SimConfig {
+        rate: RATE,
+        channels: CH,
+        render: Some(SimSide::new(1056, 480)),
+        capture: Some(capture),
+        loopback: true,
+        stalls: Vec::new(),
+        wake_jitter_ns: 300_000,
+        seed: 7,
+    }
+}
+
 /// A call that starts the output and loses the CPU for 3 ms before the render clock starts:
 /// the output runs up to that much later than measured, and the stream says by how much
 /// (the log prints it), so the round trip lies between the report and the report plus it.
 #[test]
 fn a_slow_render_start_is_stated_as_the_spread_of_the_output_figure() {
     for polling in [false, true] {
-        let mut capture = SimSide::new(1056, 480);
-        capture.hold_ns = 4_400_000;
-        capture.stamps = Stamps::Readable;
-        let sim = SimConfig {
-            rate: RATE,
-            channels: CH,
-            render: Some(SimSide::new(1056, 480)),
-            capture: Some(capture),
-            loopback: true,
-            stalls: Vec::new(),
-            wake_jitter_ns: 300_000,
-            seed: 7,
-        };
+        let sim = winepulse_loopback();
         let setup = setup(128, &sim, polling, false);
         let mut core = StreamCore::new(SimPort::new(sim).slow_render_start(3_000_000), setup);
         let o = run(&mut core, 3.0);
@@ -365,19 +371,7 @@ fn a_slow_render_start_is_stated_as_the_spread_of_the_output_figure() {
 #[test]
 fn a_slow_capture_start_is_stated_as_the_spread_of_the_input_figure() {
     for polling in [false, true] {
-        let mut capture = SimSide::new(1056, 480);
-        capture.hold_ns = 4_400_000;
-        capture.stamps = Stamps::Readable;
-        let sim = SimConfig {
-            rate: RATE,
-            channels: CH,
-            render: Some(SimSide::new(1056, 480)),
-            capture: Some(capture),
-            loopback: true,
-            stalls: Vec::new(),
-            wake_jitter_ns: 300_000,
-            seed: 7,
-        };
+        let sim = winepulse_loopback();
         let setup = setup(128, &sim, polling, false);
         let mut core = StreamCore::new(SimPort::new(sim).slow_capture_start(2_000_000), setup);
         let o = run(&mut core, 3.0);
@@ -404,19 +398,7 @@ fn a_slow_capture_start_is_stated_as_the_spread_of_the_input_figure() {
 #[test]
 fn packets_handed_over_together_after_a_late_first_tick_keep_the_round_trip_exact() {
     for polling in [false, true] {
-        let mut capture = SimSide::new(1056, 480);
-        capture.hold_ns = 4_400_000;
-        capture.stamps = Stamps::Readable;
-        let sim = SimConfig {
-            rate: RATE,
-            channels: CH,
-            render: Some(SimSide::new(1056, 480)),
-            capture: Some(capture),
-            loopback: true,
-            stalls: Vec::new(),
-            wake_jitter_ns: 300_000,
-            seed: 7,
-        };
+        let sim = winepulse_loopback();
         let setup = setup(128, &sim, polling, false);
         let mut core = StreamCore::new(SimPort::new(sim).late_first_tick(26_000_000), setup);
         let o = run(&mut core, 3.0);
